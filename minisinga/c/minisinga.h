@@ -1,0 +1,128 @@
+/*
+ * minisinga.h -- the contract between Python and C.
+ *
+ * Every C function that Python may call is declared here, once.  The cffi
+ * declarations are produced from this file by running the C preprocessor
+ * over it (see minisinga/_build.py), so the header and the binding cannot
+ * drift apart.
+ *
+ * Conventions (the same in every kernel):
+ *   - Python owns shapes.  A kernel receives compact (C-contiguous) buffers and
+ *     sizes that Python has already checked; C never guesses.
+ *   - Argument order: outputs, saved values, inputs, sizes.
+ *   - Sizes are int64_t.
+ *   - A backward kernel WRITES its gradient (it never accumulates into it);
+ *     accumulation of gradients is done by the autograd engine in Python.
+ *
+ * Element types.  Most kernels are written once in a "typed" source file that
+ * uses the element type T and the name macro FN(name).  The build compiles
+ * such a file once per element type, with T = float and FN(x) = x##_f32, with
+ * T = double and FN(x) = x##_f64 (and, for storage kernels, T = int32_t and
+ * FN(x) = x##_i32).  The typed declarations at the end of this header are
+ * read once per element type in the same way: this header includes itself.
+ */
+#if !defined(MS_TYPED_PASS)
+#ifndef MINISINGA_H
+#define MINISINGA_H
+
+#ifndef MS_CDEF /* cffi's parser knows these types already */
+#include <stddef.h>
+#include <stdint.h>
+#endif
+
+/* ---------------------------------------------------------------- memory */
+/* A 64-byte aligned buffer of at least nbytes bytes (NULL when out of
+ * memory).  Python frees it with ms_free when the last reference goes. */
+void *ms_alloc(int64_t nbytes);
+void ms_free(void *p);
+
+/* ----------------------------------------------------------- threading */
+int ms_get_max_threads(void);
+void ms_set_num_threads(int n);
+/* 1 when compiled with OpenMP */
+int ms_has_openmp(void);
+/* 1 when compiled with AddressSanitizer (the build switch MINISINGA_SANITIZE) */
+int ms_sanitized(void);
+
+/* ------------------------------------------------------- random numbers */
+/* Philox4x32-10, a counter-based generator: block number `counter` under
+ * key `seed` gives four independent 32-bit words in out[0..3].  Every random
+ * kernel draws element i from block (offset + i), so the numbers do not
+ * depend on the number of threads (or on the device). */
+void ms_philox4x32(uint32_t out[4], uint64_t counter, uint64_t seed);
+
+/* ---------------------------------------------------------------- typed */
+#define MS_TYPED_PASS
+
+#define T float
+#define FN(name) name##_f32
+#define MS_IS_FLOAT 1
+#include "minisinga.h"
+#undef T
+#undef FN
+#undef MS_IS_FLOAT
+
+#define T double
+#define FN(name) name##_f64
+#define MS_IS_FLOAT 1
+#include "minisinga.h"
+#undef T
+#undef FN
+#undef MS_IS_FLOAT
+
+#define T int32_t
+#define FN(name) name##_i32
+#define MS_IS_FLOAT 0
+#include "minisinga.h"
+#undef T
+#undef FN
+#undef MS_IS_FLOAT
+
+#undef MS_TYPED_PASS
+#endif /* MINISINGA_H */
+
+#else /* MS_TYPED_PASS: the typed declarations, read once per element type */
+
+/* ====================================================== storage (all types)
+ * minisinga/c/storage.c */
+
+/* y[i] = value */
+void FN(fill)(T *y, T value, int64_t n);
+/* y[i] = x[i] */
+void FN(copy)(T *y, const T *x, int64_t n);
+/* y[i] = (T) x[i], from each element type */
+void FN(cast_from_f32)(T *y, const float *x, int64_t n);
+void FN(cast_from_f64)(T *y, const double *x, int64_t n);
+void FN(cast_from_i32)(T *y, const int32_t *x, int64_t n);
+/* Strided gather: y (compact, shape `shape`, ndim dims) takes
+ * y[i0,..,ik] = x[sum_j i_j * xstrides[j]] (strides in elements, may be 0).
+ * Used for transpose (permuted strides) and broadcasting (zero strides). */
+void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
+                      const int64_t *xstrides, int ndim);
+/* Block copy for concatenation / split: y viewed as (outer, ny) and x as
+ * (outer, nx); y[o, offset + j] = x[o, j] for j < nx. */
+void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
+                    int64_t offset);
+/* The inverse: y[o, j] = x[o, offset + j] for j < ny, x being (outer, nx). */
+void FN(take_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
+                    int64_t offset);
+
+#if MS_IS_FLOAT
+/* ====================================================== random (floats)
+ * minisinga/c/random.c ; element i uses Philox block offset + i. */
+
+/* y[i] = low + (high - low) * u,  u ~ U[0, 1) */
+void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
+                        uint64_t offset);
+/* y[i] = mean + std * z,  z ~ N(0, 1) by Box-Muller */
+void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
+                         uint64_t offset);
+/* y[i] = 1 if u < p else 0,  u ~ U[0, 1) */
+void FN(random_bernoulli)(T *y, int64_t n, T p, uint64_t seed,
+                          uint64_t offset);
+
+/* @@KERNELS@@ : declarations of the operation kernels follow, one block per
+ * source file, each headed by the file's name. */
+
+#endif /* MS_IS_FLOAT */
+#endif /* MS_TYPED_PASS */

@@ -1,0 +1,112 @@
+"""CTensor: the raw storage that operations see.
+
+A CTensor is a compact (C-contiguous) block of memory plus its shape, element
+type and device.  It has no autograd information; ``Tensor`` wraps one in its
+``.data`` attribute.  The memory is allocated by the device (``ms_alloc`` on the
+CPU, 64-byte aligned) and freed when the last Python reference to it goes
+away: views made by ``reshape`` and ``numpy()`` hold a reference to the same
+block, so it lives as long as any of them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import dtypes
+from ._lib import ffi, kernel
+
+
+def check_shape(shape, argname: str = "shape") -> tuple[int, ...]:
+    """Validate a shape: an int or a sequence of ints >= 0."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{argname}: expected a tuple of ints, got {shape!r}") from None
+    for d in dims:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{argname}: expected a tuple of ints, got {shape!r} "
+                            f"(element {d!r} is a {type(d).__name__})")
+        if d < 0:
+            raise ValueError(f"{argname}: dimensions must be >= 0, got {shape!r}")
+    return tuple(int(d) for d in dims)
+
+
+class CTensor:
+    """Compact memory with a shape, an element type and a device."""
+
+    __slots__ = ("shape", "dtype", "device", "size", "_mem", "ptr")
+
+    def __init__(self, shape, dtype: int = dtypes.float32, device=None, _mem=None):
+        from .device import get_default_device
+
+        self.shape = check_shape(shape)
+        self.dtype = dtypes.as_dtype(dtype)
+        self.device = device if device is not None else get_default_device()
+        self.size = math.prod(self.shape)
+        if _mem is None:
+            _mem = self.device.alloc(self.size * dtypes.itemsize(self.dtype))
+        self._mem = _mem  # owns the block (ffi.gc frees it)
+        # A typed pointer, ready to pass to kernels; it borrows from _mem.
+        self.ptr = ffi.cast(dtypes.ctype(self.dtype) + " *", _mem)
+
+    # -- conversion ---------------------------------------------------------------
+    @classmethod
+    def from_numpy(cls, arr: np.ndarray, dtype: int | None = None, device=None) -> CTensor:
+        """A new CTensor holding a copy of ``arr`` (cast to ``dtype``)."""
+        arr = np.asarray(arr)
+        dtype = dtypes.from_numpy(arr.dtype) if dtype is None else dtypes.as_dtype(dtype)
+        t = cls(arr.shape, dtype, device)
+        t.copy_from_numpy(arr)
+        return t
+
+    def numpy(self) -> np.ndarray:
+        """A zero-copy NumPy view of the memory (CPU only); it keeps the memory alive."""
+        if not self.device.is_cpu():
+            raise ValueError("numpy(): the tensor is on a GPU; call to_host() first")
+        nbytes = self.size * dtypes.itemsize(self.dtype)
+        buf = ffi.buffer(self._mem, nbytes)
+        return np.frombuffer(buf, dtype=dtypes.to_numpy(self.dtype)).reshape(self.shape)
+
+    def copy_from_numpy(self, arr: np.ndarray) -> None:
+        """Copy ``arr`` (same number of elements) into this memory, casting it."""
+        arr = np.asarray(arr)
+        if arr.size != self.size:
+            raise ValueError(f"copy_from_numpy: the array has {arr.size} elements "
+                             f"(shape {arr.shape}) but the tensor has {self.size} "
+                             f"(shape {self.shape})")
+        target = dtypes.to_numpy(self.dtype)
+        if self.dtype == dtypes.int32 and arr.dtype.kind in "iu" and arr.size:
+            lo, hi = arr.min(), arr.max()
+            if lo < -2**31 or hi > 2**31 - 1:
+                raise ValueError("copy_from_numpy: integer values outside the int32 "
+                                 f"range [{-2**31}, {2**31 - 1}] (got {lo}..{hi})")
+        if self.dtype == dtypes.int32 and arr.dtype.kind == "f":
+            raise TypeError("copy_from_numpy: refusing to truncate a float array "
+                            f"({arr.dtype}) into an int32 tensor; cast it yourself")
+        src = np.ascontiguousarray(arr, dtype=target)
+        if self.size:
+            ffi.memmove(self._mem, ffi.from_buffer(src), src.nbytes)
+
+    # -- views and copies -------------------------------------------------------------
+    def reshape(self, shape) -> CTensor:
+        """A CTensor sharing this memory with another shape of the same size."""
+        shape = check_shape(shape)
+        if math.prod(shape) != self.size:
+            raise ValueError(f"reshape: cannot view {self.size} elements "
+                             f"(shape {self.shape}) as shape {shape}")
+        return CTensor(shape, self.dtype, self.device, _mem=self._mem)
+
+    def clone(self) -> CTensor:
+        """A new CTensor with a copy of the data."""
+        out = CTensor(self.shape, self.dtype, self.device)
+        kernel("copy", self.dtype)(out.ptr, self.ptr, self.size)
+        return out
+
+    def nbytes(self) -> int:
+        return self.size * dtypes.itemsize(self.dtype)
+
+    def __repr__(self) -> str:
+        return f"CTensor(shape={self.shape}, dtype={dtypes.name(self.dtype)}, device={self.device})"

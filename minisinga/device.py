@@ -1,0 +1,127 @@
+"""Devices: where a tensor's memory lives and which kernels compute on it.
+
+As in SINGA, there is one default CPU device (``get_default_device()`` and
+``create_cpu_device()`` return the same object, whose ``id()`` is -1).  Each
+device owns its random-number stream: a seed and a counter.  The kernels use
+the counter-based generator Philox4x32-10, so a tensor's random numbers depend
+only on (seed, counter, position), never on threads; the CUDA backend draws the
+same numbers for the same seed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._lib import ffi, lib
+
+_MAX_SEED = 2**64 - 1
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed: expected an int in [0, 2**64), got {seed!r} "
+                        f"({type(seed).__name__})")
+    if not 0 <= int(seed) <= _MAX_SEED:
+        raise ValueError(f"seed: expected an int in [0, 2**64), got {seed}")
+    return int(seed)
+
+
+class Device:
+    """Base class of devices.  A device allocates memory and owns a random stream."""
+
+    def __init__(self, seed: int = 0):
+        self._seed = _check_seed(seed)
+        self._rng_offset = 0
+
+    # -- identity --------------------------------------------------------------
+    def id(self) -> int:
+        """-1 for the CPU, the GPU ordinal otherwise (SINGA's convention)."""
+        raise NotImplementedError
+
+    def is_cpu(self) -> bool:
+        return self.id() < 0
+
+    # -- random numbers ----------------------------------------------------------
+    def set_rand_seed(self, seed: int) -> None:
+        """Restart this device's random stream from ``seed`` (an int in [0, 2**64))."""
+        self._seed = _check_seed(seed)
+        self._rng_offset = 0
+
+    SetRandSeed = set_rand_seed  # SINGA's SWIG spelling
+
+    def next_random_block(self, n: int) -> tuple[int, int]:
+        """Reserve ``n`` Philox counter blocks; returns (seed, first block)."""
+        offset = self._rng_offset
+        self._rng_offset += n
+        return self._seed, offset
+
+    # -- memory ------------------------------------------------------------------
+    def alloc(self, nbytes: int):
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        """Wait for queued work (nothing to wait for on the CPU)."""
+
+    Sync = sync
+
+
+class CppCPU(Device):
+    """The host CPU.  Memory comes from ``ms_alloc`` (64-byte aligned) and is
+    returned with ``ms_free`` when the last Python reference goes away."""
+
+    def id(self) -> int:
+        return -1
+
+    def alloc(self, nbytes: int):
+        ptr = lib.ms_alloc(nbytes)
+        if ptr == ffi.NULL:
+            raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
+        return ffi.gc(ptr, lib.ms_free, size=nbytes)
+
+    def __repr__(self) -> str:
+        return "CppCPU(id=-1)"
+
+
+_default_device = CppCPU()
+
+
+def get_default_device() -> CppCPU:
+    """The default CPU device (a single object, as in SINGA)."""
+    return _default_device
+
+
+def create_cpu_device() -> CppCPU:
+    """The default CPU device; SINGA also returns the same one every time."""
+    return _default_device
+
+
+def set_rand_seed(seed: int) -> None:
+    """Seed the default device's random stream (an int in [0, 2**64))."""
+    _default_device.set_rand_seed(seed)
+
+
+def get_num_threads() -> int:
+    """How many OpenMP threads the C kernels may use."""
+    return lib.ms_get_max_threads()
+
+
+def set_num_threads(n: int) -> None:
+    """Limit the C kernels to ``n`` OpenMP threads (n >= 1)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: expected an int >= 1, got {n!r}")
+    lib.ms_set_num_threads(int(n))
+
+
+def copy_to_device(ct, dev: Device):
+    """A copy of the CTensor ``ct`` in ``dev``'s memory."""
+    from . import backend
+    from .ctensor import CTensor
+    if ct.device.is_cpu() and dev.is_cpu():
+        out = CTensor(ct.shape, ct.dtype, dev)
+        return backend.copy_into(out, ct)
+    raise ValueError(f"copy_to_device: cannot copy from {ct.device} to {dev} "
+                     "(this build has no CUDA backend)")
+
+
+def get_num_gpus() -> int:
+    """Number of usable CUDA GPUs (0 when minisinga was built without CUDA)."""
+    return 0
