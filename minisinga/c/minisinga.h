@@ -121,8 +121,46 @@ void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
 void FN(random_bernoulli)(T *y, int64_t n, T p, uint64_t seed,
                           uint64_t offset);
 
-/* @@KERNELS@@ : declarations of the operation kernels follow, one block per
- * source file, each headed by the file's name. */
+/* The operation kernels, one block per source file. */
+
+/* ====================================================== matmul.c
+ * Row-major GEMM: C = alpha * op(A) @ op(B) + beta * C, where op(A) is
+ * (M, K) and op(B) is (K, N); A is stored (M, K), or (K, M) when transA;
+ * B is stored (K, N), or (N, K) when transB.  When beta == 0, C is not read
+ * (so it may hold garbage or NaN). */
+void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
+              int transA, int transB, T alpha, T beta);
+/* The same for `batch` independent products; the operands of product b start
+ * at A + b*strideA, B + b*strideB, C + b*strideC (a stride of 0 broadcasts). */
+void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
+                      int64_t N, int64_t K, int transA, int transB, T alpha,
+                      T beta, int64_t strideA, int64_t strideB,
+                      int64_t strideC);
+/* end matmul.c */
+
+/* ====================================================== elementwise.c */
+/* end elementwise.c */
+
+/* ====================================================== activation.c */
+/* end activation.c */
+
+/* ====================================================== loss.c */
+/* end loss.c */
+
+/* ====================================================== reduce.c */
+/* end reduce.c */
+
+/* ====================================================== conv.c */
+/* end conv.c */
+
+/* ====================================================== pooling.c */
+/* end pooling.c */
+
+/* ====================================================== batchnorm.c */
+/* end batchnorm.c */
+
+/* ====================================================== optim.c */
+/* end optim.c */
 
 #endif /* MS_IS_FLOAT */
 #endif /* MS_TYPED_PASS */
