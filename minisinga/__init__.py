@@ -1,10 +1,14 @@
 """minisinga: Apache SINGA's Python training API, small enough to read in a
 weekend, computed by handwritten C (and CUDA) kernels.
 
-Modules: ``tensor``, ``device``, ``autograd``, ``layer``, ``model``, ``opt``.
+Modules: ``tensor``, ``device``, ``autograd``, ``opt`` (and, as they land,
+``layer`` and ``model``).  ``minisinga.gradcheck(fn, inputs)`` checks the
+gradients of any function built from operations, your own included.
 """
-from . import device, tensor
+from . import autograd, device, opt, tensor, testing
 from .tensor import Tensor
+from .testing import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "device", "tensor", "__version__"]
+__all__ = ["Tensor", "autograd", "device", "opt", "tensor", "testing", "gradcheck",
+           "GradcheckError", "__version__"]

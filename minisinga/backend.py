@@ -100,3 +100,105 @@ def random_bernoulli(t: CTensor, p: float) -> CTensor:
 
 def numel(shape) -> int:
     return math.prod(shape)
+
+
+# -- elementwise helpers used by the operations ---------------------------------------------
+def unary(name: str, x: CTensor, *scalars) -> CTensor:
+    """y = name(x, *scalars): calls the C kernel ``name`` as (y, x, *scalars, n)."""
+    y = CTensor(x.shape, x.dtype, x.device)
+    kernel(name, x.dtype)(y.ptr, x.ptr, *scalars, x.size)
+    return y
+
+
+def binary(name: str, a: CTensor, b: CTensor) -> CTensor:
+    """y = name(a, b) on two CTensors of the same shape: (y, a, b, n)."""
+    y = CTensor(a.shape, a.dtype, a.device)
+    kernel(name, a.dtype)(y.ptr, a.ptr, b.ptr, a.size)
+    return y
+
+
+def grad_kernel(name: str, dy: CTensor, *saved, scalars=()) -> CTensor:
+    """dx = name(dy, *saved, *scalars): a backward kernel writing one gradient."""
+    dx = CTensor(dy.shape, dy.dtype, dy.device)
+    kernel(name, dy.dtype)(dx.ptr, dy.ptr, *[s.ptr for s in saved], *scalars, dy.size)
+    return dx
+
+
+def add(a: CTensor, b: CTensor) -> CTensor:
+    """a + b (same shape)."""
+    return binary("add_forward", a, b)
+
+
+def mul(a: CTensor, b: CTensor) -> CTensor:
+    """a * b (same shape)."""
+    return binary("mul_forward", a, b)
+
+
+def affine(x: CTensor, alpha: float, beta: float = 0.0) -> CTensor:
+    """alpha * x + beta."""
+    return unary("affine_forward", x, alpha, beta)
+
+
+def scale(x: CTensor, alpha: float) -> CTensor:
+    """alpha * x."""
+    return unary("affine_forward", x, alpha, 0.0)
+
+
+def axpy(y: CTensor, x: CTensor, alpha: float) -> CTensor:
+    """y += alpha * x, in place."""
+    kernel("axpy", y.dtype)(y.ptr, x.ptr, alpha, y.size)
+    return y
+
+
+def broadcast_shape(a, b, opname: str = "broadcast") -> tuple[int, ...]:
+    """NumPy's broadcasting rule for two shapes, with an error naming the op."""
+    ndim = max(len(a), len(b))
+    pa = (1,) * (ndim - len(a)) + tuple(a)
+    pb = (1,) * (ndim - len(b)) + tuple(b)
+    out = []
+    for da, db in zip(pa, pb):
+        if da == db or db == 1:
+            out.append(da)
+        elif da == 1:
+            out.append(db)
+        else:
+            raise ValueError(f"{opname}: shapes {tuple(a)} and {tuple(b)} cannot be broadcast "
+                             "together (each dimension must match or be 1)")
+    return tuple(out)
+
+
+def reduce_sum(x: CTensor, outer: int, mid: int, inner: int, scale: float = 1.0) -> CTensor:
+    """Sum (times ``scale``) over the middle axis of x viewed as (outer, mid, inner)."""
+    y = CTensor((outer, inner), x.dtype, x.device)
+    kernel("reduce_sum_forward", x.dtype)(y.ptr, x.ptr, outer, mid, inner, scale)
+    return y
+
+
+def sum_to_shape(dy: CTensor, shape) -> CTensor:
+    """Sum ``dy`` over the axes that broadcasting expanded, giving ``shape``.
+
+    The backward of every broadcasting operation: if x of ``shape`` was
+    broadcast to dy's shape, dL/dx sums dL/dy over the copies."""
+    shape = tuple(shape)
+    if dy.shape == shape:
+        return dy
+    lead = len(dy.shape) - len(shape)
+    padded = (1,) * lead + shape
+    # Reduce each maximal run of adjacent broadcast axes with one kernel call.
+    cur = dy
+    cur_shape = list(dy.shape)
+    axis = 0
+    while axis < len(cur_shape):
+        if padded[axis] == 1 and cur_shape[axis] != 1:
+            end = axis
+            while end < len(cur_shape) and padded[end] == 1 and cur_shape[end] != 1:
+                end += 1
+            outer = math.prod(cur_shape[:axis])
+            mid = math.prod(cur_shape[axis:end])
+            inner = math.prod(cur_shape[end:])
+            cur = reduce_sum(cur, outer, mid, inner)
+            cur_shape = cur_shape[:axis] + [1] * (end - axis) + cur_shape[end:]
+            axis = end
+        else:
+            axis += 1
+    return cur.reshape(shape)

@@ -254,6 +254,69 @@ class Tensor:
         return (f"Tensor({values}, dtype={dtypes.name(self.dtype)}, "
                 f"device={self.device})")
 
+    # -- arithmetic: through autograd, so it is differentiable (SINGA's is not) -----
+    def _operand(self, other) -> Tensor:
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, np.bool_)) or not isinstance(
+                other, (int, float, np.integer, np.floating)):
+            raise TypeError(f"unsupported operand: a Tensor and a {type(other).__name__}")
+        return Tensor(data=np.asarray(other, dtype=dtypes.to_numpy(self.dtype)), dtype=self.dtype,
+                      device=self.device, requires_grad=False)
+
+    def __add__(self, other):
+        from . import autograd
+        return autograd.add(self, self._operand(other))
+
+    def __radd__(self, other):
+        from . import autograd
+        return autograd.add(self._operand(other), self)
+
+    def __sub__(self, other):
+        from . import autograd
+        return autograd.sub(self, self._operand(other))
+
+    def __rsub__(self, other):
+        from . import autograd
+        return autograd.sub(self._operand(other), self)
+
+    def __mul__(self, other):
+        from . import autograd
+        return autograd.mul(self, self._operand(other))
+
+    def __rmul__(self, other):
+        from . import autograd
+        return autograd.mul(self._operand(other), self)
+
+    def __truediv__(self, other):
+        from . import autograd
+        return autograd.div(self, self._operand(other))
+
+    def __rtruediv__(self, other):
+        from . import autograd
+        return autograd.div(self._operand(other), self)
+
+    def __pow__(self, other):
+        from . import autograd
+        return autograd.pow(self, self._operand(other))
+
+    def __rpow__(self, other):
+        from . import autograd
+        return autograd.pow(self._operand(other), self)
+
+    def __matmul__(self, other):
+        from . import autograd
+        if not isinstance(other, Tensor):
+            raise TypeError(f"unsupported operand for @: a Tensor and a {type(other).__name__}")
+        return autograd.matmul(self, other)
+
+    def __neg__(self):
+        from . import autograd
+        return autograd.negative(self)
+
+    # Tensors are hashed by identity (autograd.gradients returns {param: grad}).
+    __hash__ = object.__hash__
+
     def item(self):
         """The single value of a size-1 tensor as a Python number."""
         if self.size() != 1:

@@ -138,16 +138,83 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                       int64_t strideC);
 /* end matmul.c */
 
-/* ====================================================== elementwise.c */
+/* ====================================================== elementwise.c
+ * minisinga/c/elementwise.c */
+/* compact buffers of n elements; broadcasting is done in Python */
+void FN(add_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(sub_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(mul_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(div_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(div_backward)(T *da, T *db, const T *dy, const T *a, const T *b, int64_t n);
+void FN(pow_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(pow_backward)(T *da, T *db, const T *dy, const T *a, const T *b,
+                      const T *y, int64_t n);
+void FN(affine_forward)(T *y, const T *x, T alpha, T beta, int64_t n);
+void FN(axpy)(T *y, const T *x, T alpha, int64_t n);
+void FN(reciprocal_forward)(T *y, const T *x, int64_t n);
+void FN(reciprocal_backward)(T *dx, const T *dy, const T *y, int64_t n);
+void FN(abs_forward)(T *y, const T *x, int64_t n);
+void FN(abs_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(exp_forward)(T *y, const T *x, int64_t n);
+void FN(log_forward)(T *y, const T *x, int64_t n);
+void FN(sqrt_forward)(T *y, const T *x, int64_t n);
+void FN(sqrt_backward)(T *dx, const T *dy, const T *y, int64_t n);
+void FN(clip_forward)(T *y, const T *x, T lo, T hi, int64_t n);
+void FN(clip_backward)(T *dx, const T *dy, const T *x, T lo, T hi, int64_t n);
+void FN(dropout_forward)(T *y, const T *x, const T *mask, T scale, int64_t n);
+void FN(add_bias_forward)(T *y, const T *x, const T *b, int64_t M, int64_t N, int axis);
 /* end elementwise.c */
 
-/* ====================================================== activation.c */
+/* ====================================================== activation.c
+ * minisinga/c/activation.c */
+void FN(relu_forward)(T *y, const T *x, int64_t n);
+void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n);
+void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int64_t n);
+void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n);
+void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n);
+void FN(sigmoid_forward)(T *y, const T *x, int64_t n);
+void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n);
+void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int64_t n);
+void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma,
+                              int64_t n);
+void FN(tanh_forward)(T *y, const T *x, int64_t n);
+void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n);
+void FN(softplus_forward)(T *y, const T *x, int64_t n);
+void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(softsign_forward)(T *y, const T *x, int64_t n);
+void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n);
+/* x, y: (outer, mid, inner), softmax over mid */
+void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner);
+void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t mid,
+                          int64_t inner);
 /* end activation.c */
 
-/* ====================================================== loss.c */
+/* ====================================================== loss.c
+ * minisinga/c/loss.c */
+/* a loss is one element: the mean over the batch of N rows */
+void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const int32_t *t,
+                                             int64_t N, int64_t C);
+void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int32_t *t,
+                                              int64_t N, int64_t C);
+void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, const T *t,
+                                             int64_t N, int64_t C);
+void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *q,
+                                              int64_t N, int64_t C);
+void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64_t C);
+void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C);
+void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t n, int64_t N);
+void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t n,
+                                       int64_t N);
+void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n);
+void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n);
 /* end loss.c */
 
-/* ====================================================== reduce.c */
+/* ====================================================== reduce.c
+ * minisinga/c/reduce.c */
+/* x: (outer, mid, inner) -> y: (outer, inner), y = scale * sum over mid */
+void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner,
+                            T scale);
 /* end reduce.c */
 
 /* ====================================================== conv.c */

@@ -1,0 +1,263 @@
+"""minisinga.autograd: SINGA's define-by-run automatic differentiation.
+
+While ``autograd.training`` is True, every Operation called on Tensors records
+itself as the ``creator`` of its outputs, with the list of operations that
+produced its inputs (``src``).  ``backward(y)`` walks that graph from ``y``
+back to the parameters, calling each operation's ``backward`` once every
+gradient flowing into it is complete, and yields ``(param, grad)`` pairs for
+the tensors with ``stores_grad=True`` as soon as each is final.
+
+Adding an operation (the one documented way)::
+
+    class Square(autograd.Operation):
+        def forward(self, x):            # x: a CTensor
+            self.x = x                   # keep what backward needs
+            return backend.mul(x, x)     # one CTensor (or a tuple of them)
+        def backward(self, dy):          # dy: a CTensor
+            return backend.mul(backend.scale(self.x, 2.0), dy)  # one per input
+
+    def square(x):
+        return Square()(x)[0]
+
+The operations themselves live in ``minisinga/ops/`` (one module per family)
+and are re-exported here, so ``autograd.relu`` and ``autograd.ReLU`` work as in
+SINGA.  See docs/autograd.md for the derivation of the engine.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from . import backend
+from .ctensor import CTensor
+from .tensor import Tensor
+
+#: When True, operations record the graph (and keep what backward needs).
+training = False
+
+_op_counter = 0
+
+
+class Operation:
+    """Base class of every differentiable operation.
+
+    A subclass writes ``forward(*xs)`` and ``backward(*dys)``, both on
+    CTensors.  ``forward`` returns one CTensor or a tuple; ``backward``
+    returns one gradient per forward input, in order (a CTensor, or ``None``
+    for an input that gets no gradient).  An instance is used once: call it,
+    and (through ``autograd.backward``) run its backward once.
+
+    Attributes set by ``__call__``: ``src`` (for each input: its creator, the
+    index of the input among that creator's outputs, the input itself when it
+    stores its gradient, whether it requires grad, and its shape),
+    ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
+    input, that ``backward`` may consult to skip work).
+    """
+
+    def __init__(self, name: str | None = None):
+        global _op_counter
+        _op_counter += 1
+        self.name = name if name is not None else f"{type(self).__name__}#{_op_counter}"
+
+    # ---------------------------------------------------------------------------
+    def __call__(self, *xs):
+        """Run forward on the inputs' CTensors; returns a tuple of Tensors."""
+        return self._do_forward(*xs)
+
+    def _do_forward(self, *xs) -> tuple[Tensor, ...]:
+        for i, x in enumerate(xs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{type(self).__name__}: input {i} must be a Tensor, "
+                                f"got {type(x).__name__}")
+        record = training
+        self.needs_input_grad = tuple(x.requires_grad for x in xs)
+        self.requires_grad = record and any(self.needs_input_grad)
+        if record:
+            src = []
+            for x in xs:
+                creator = x.creator
+                if creator is None:  # a leaf: give it its Dummy creator
+                    creator = x.creator = Dummy(x)
+                src.append((creator, creator.y_id2idx[id(x)],
+                            x if x.stores_grad else None, x.requires_grad, x.shape))
+            self.src = src
+        ys = self.forward(*[x.data for x in xs])
+        if not isinstance(ys, tuple):
+            ys = (ys,)
+        outs = tuple(Tensor(data=y, requires_grad=self.requires_grad,
+                            creator=self if record else None,
+                            name=f"{self.name}:{i}") for i, y in enumerate(ys))
+        if record:
+            self.y_id2idx = {id(y): i for i, y in enumerate(outs)}
+            self.output_shapes = tuple(y.shape for y in outs)
+        return outs
+
+    def forward(self, *xs: CTensor):
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, *dys: CTensor):
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def _do_backward(self, *dys: CTensor) -> tuple:
+        dxs = self.backward(*dys)
+        if not isinstance(dxs, tuple):
+            dxs = (dxs,)
+        if len(dxs) != len(self.src):
+            raise RuntimeError(f"{self.name}: backward returned {len(dxs)} gradients "
+                               f"for {len(self.src)} inputs")
+        for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
+            if dx is not None and needed and dx.shape != shape:
+                raise RuntimeError(f"{self.name}: backward returned a gradient of shape "
+                                   f"{dx.shape} for input {i} of shape {shape}")
+        return dxs
+
+    def output_name(self, idx: int) -> str:
+        return f"{self.name}:{idx}"
+
+    def grad_name(self, idx: int) -> str:
+        return f"{self.output_name(idx)}_g"
+
+    def get_params(self) -> list:
+        return []
+
+
+Operator = Operation  # SINGA's other name for it
+
+
+class Dummy(Operation):
+    """The creator of a leaf tensor: no inputs, no backward."""
+
+    def __init__(self, tensor: Tensor, name: str | None = None):
+        super().__init__(name if name is not None else tensor.name)
+        self.src = []
+        self.requires_grad = False
+        self.y_id2idx = {id(tensor): 0}
+        self.output_shapes = (tensor.shape,)
+
+
+def _as_dy(y: Tensor, dy) -> CTensor:
+    """The upstream gradient for ``y``: None means ones, a number fills."""
+    if dy is None:
+        return backend.full(y.shape, 1.0, y.dtype, y.device)
+    if isinstance(dy, (int, float)):
+        return backend.full(y.shape, float(dy), y.dtype, y.device)
+    data = dy.data if isinstance(dy, Tensor) else dy
+    if not isinstance(data, CTensor):
+        raise TypeError(f"backward: dy must be None, a number or a Tensor, got {type(dy).__name__}")
+    if data.shape != y.shape:
+        raise ValueError(f"backward: dy has shape {data.shape} but y has shape {y.shape}")
+    return data
+
+
+def _accumulate(old: CTensor | None, new: CTensor) -> CTensor:
+    """old + new into a fresh buffer (either may be shared with someone else)."""
+    if old is None:
+        return new
+    return backend.add(old, new)
+
+
+def _backward_many(ys, dys):
+    """The engine.  Yields (tensor, grad Tensor) for every tensor that stores
+    its gradient, as soon as that gradient is complete."""
+    roots = []
+    for y, dy in zip(ys, dys):
+        if not isinstance(y, Tensor):
+            raise TypeError(f"backward: y must be a Tensor, got {type(y).__name__}")
+        if y.creator is None:
+            raise ValueError("backward: y has no creator, so no graph was recorded; set "
+                             "autograd.training = True before the forward pass")
+        roots.append((y.creator, y.creator.y_id2idx[id(y)], _as_dy(y, dy)))
+
+    # 1. Count, for every operation, how many gradient edges will flow into it
+    #    (one per use of one of its outputs by an operation on the path).
+    #    Breadth-first and iterative: no recursion limit on long chains.
+    deps: dict[Operation, int] = {}
+    seen = {op for op, _, _ in roots}
+    queue = deque(seen)
+    while queue:
+        op = queue.popleft()
+        if not op.requires_grad:
+            continue
+        for src_op, _, _, needed, _ in op.src:
+            if not needed:
+                continue
+            deps[src_op] = deps.get(src_op, 0) + 1
+            if src_op not in seen:
+                seen.add(src_op)
+                queue.append(src_op)
+
+    # 2. Gradients waiting for their op to be complete: op -> [grad per output].
+    pending: dict[Operation, list] = {}
+    # Tensors that asked for their gradient: (op, output index) -> tensor.
+    stored: dict[tuple[Operation, int], Tensor] = {}
+    ready: deque[Operation] = deque()
+    for (op, idx, dy), y in zip(roots, ys):
+        grads = pending.setdefault(op, [None] * len(op.output_shapes))
+        grads[idx] = _accumulate(grads[idx], dy)
+        if y.stores_grad:
+            stored[(op, idx)] = y
+    for op, _, _ in roots:
+        if deps.get(op, 0) == 0 and op not in ready:
+            ready.append(op)
+
+    # 3. Run each op's backward once all gradients into it have arrived.
+    while ready:
+        op = ready.popleft()
+        grads = pending.pop(op)
+        # This op's output gradients are final: hand out the stored ones.
+        for j, g in enumerate(grads):
+            t = stored.pop((op, j), None)
+            if t is not None and g is not None:
+                yield t, Tensor(data=g, requires_grad=False, name=op.grad_name(j))
+        if not op.requires_grad:
+            continue  # a leaf's Dummy, or an op with no differentiable input
+        dys = [g if g is not None else backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
+               for g, shape in zip(grads, op.output_shapes)]
+        dxs = op._do_backward(*dys)
+        for (src_op, idx, x_stored, needed, _), dx in zip(op.src, dxs):
+            if not needed:
+                continue
+            slot = pending.setdefault(src_op, [None] * len(src_op.output_shapes))
+            if dx is not None:
+                slot[idx] = _accumulate(slot[idx], dx)
+            if x_stored is not None:
+                stored[(src_op, idx)] = x_stored
+            deps[src_op] -= 1
+            if deps[src_op] == 0:
+                ready.append(src_op)  # every consumer has reported
+
+
+def _dtype_of(grads):
+    return next(g.dtype for g in grads if g is not None)
+
+
+def _device_of(grads):
+    return next(g.device for g in grads if g is not None)
+
+
+def backward(y: Tensor, dy=None):
+    """Back-propagate from ``y``; a generator of ``(param, grad)`` pairs.
+
+    Yields every tensor with ``stores_grad=True`` that ``y`` depends on,
+    together with dL/dparam as a Tensor, as soon as that gradient is complete
+    (so an optimizer can update a parameter while backward still runs).
+    ``dy`` is dL/dy: None means 1 (ones of y's shape), a number fills, or a
+    Tensor of y's shape.
+    """
+    return _backward_many([y], [dy])
+
+
+def gradients(y: Tensor, dy=None) -> dict:
+    """All of ``backward(y, dy)`` as a dict ``{param: grad}``.
+
+    Tensors hash by identity, so ``grads[w]`` finds the gradient of ``w``.
+    """
+    return dict(backward(y, dy))
+
+
+# The operations, one module per family, re-exported under SINGA's names.
+from .ops.activation import *  # noqa: E402,F401,F403
+from .ops.elementwise import *  # noqa: E402,F401,F403
+from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.loss import *  # noqa: E402,F401,F403
+from .ops.reduce import *  # noqa: E402,F401,F403
+from .ops.shape import *  # noqa: E402,F401,F403

@@ -1,0 +1,185 @@
+/* activation.c -- activation functions and softmax.  Typed (f32, f64).
+ * x, y, dx, dy: n elements (softmax: (outer, mid, inner), normalised over mid). */
+#include <math.h>
+#include "minisinga.h"
+
+#define MS_PAR_MIN 32768
+
+/* y = max(0, x) */
+void FN(relu_forward)(T *y, const T *x, int64_t n)
+{
+#pragma omp parallel for if (n > MS_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : (T)0;
+}
+
+/* dx = dy * [x > 0]   (relu'(0) = 0) */
+void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
+{
+#pragma omp parallel for if (n > MS_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0 ? dy[i] : (T)0;
+}
+
+/* y = x if x >= 0 else a * x */
+void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] >= 0 ? x[i] : a * x[i];
+}
+
+/* dx = dy if x >= 0 else a * dy   (slope 1 at x = 0) */
+void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = x[i] >= 0 ? dy[i] : a * dy[i];
+}
+
+/* y = gamma * x if x > 0 else gamma * alpha * (e^x - 1)
+ * (elu is gamma = 1; selu uses alpha = 1.67326, gamma = 1.0507) */
+void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? gamma * x[i] : gamma * alpha * (T)expm1((double)x[i]);
+}
+
+/* dx = gamma * dy if x > 0 else dy * gamma * alpha * e^x   (slope at 0 from the left) */
+void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0 ? gamma * dy[i] : dy[i] * gamma * alpha * (T)exp((double)x[i]);
+}
+
+/* y = 1 / (1 + e^-x), written so that e^(-x) never overflows */
+void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
+{
+#pragma omp parallel for if (n > MS_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double v = (double)x[i];
+        if (v >= 0) {
+            y[i] = (T)(1.0 / (1.0 + exp(-v)));
+        } else {
+            double e = exp(v);
+            y[i] = (T)(e / (1.0 + e));
+        }
+    }
+}
+
+/* dx = dy * y * (1 - y)   (y saved) */
+void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
+{
+#pragma omp parallel for if (n > MS_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = dy[i] * y[i] * ((T)1 - y[i]);
+}
+
+/* y = max(0, min(1, alpha * x + gamma)) */
+void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        T v = alpha * x[i] + gamma;
+        y[i] = v < 0 ? (T)0 : (v > 1 ? (T)1 : v);
+    }
+}
+
+/* dx = alpha * dy where 0 < alpha x + gamma < 1, else 0 (0 at both kinks) */
+void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        T v = alpha * x[i] + gamma;
+        dx[i] = (v > 0 && v < 1) ? alpha * dy[i] : (T)0;
+    }
+}
+
+/* y = tanh(x) */
+void FN(tanh_forward)(T *y, const T *x, int64_t n)
+{
+#pragma omp parallel for if (n > MS_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = (T)tanh((double)x[i]);
+}
+
+/* dx = dy * (1 - y^2)   (y saved) */
+void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
+{
+#pragma omp parallel for if (n > MS_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = dy[i] * ((T)1 - y[i] * y[i]);
+}
+
+/* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|)   (no overflow for large x) */
+void FN(softplus_forward)(T *y, const T *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double v = (double)x[i];
+        y[i] = (T)((v > 0 ? v : 0.0) + log1p(exp(-fabs(v))));
+    }
+}
+
+/* dx = dy * sigmoid(x) */
+void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        double v = (double)x[i];
+        double s = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
+        dx[i] = (T)((double)dy[i] * s);
+    }
+}
+
+/* y = x / (1 + |x|) */
+void FN(softsign_forward)(T *y, const T *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = x[i] / ((T)1 + (x[i] < 0 ? -x[i] : x[i]));
+}
+
+/* dx = dy / (1 + |x|)^2 */
+void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        T d = (T)1 + (x[i] < 0 ? -x[i] : x[i]);
+        dx[i] = dy[i] / (d * d);
+    }
+}
+
+/* x, y: (outer, mid, inner); for every (o, i):
+ *   y[o, m, i] = e^(x[o, m, i] - max) / sum_m' e^(x[o, m', i] - max)
+ * Subtracting the max keeps every exponent <= 0 (no overflow). */
+void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner)
+{
+#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            const T *xr = x + o * mid * inner + i;
+            T *yr = y + o * mid * inner + i;
+            T mx = xr[0];
+            for (int64_t m = 1; m < mid; m++)
+                mx = xr[m * inner] > mx ? xr[m * inner] : mx;
+            double sum = 0.0;
+            for (int64_t m = 0; m < mid; m++) {
+                double e = exp((double)(xr[m * inner] - mx));
+                yr[m * inner] = (T)e;
+                sum += e;
+            }
+            for (int64_t m = 0; m < mid; m++)
+                yr[m * inner] = (T)((double)yr[m * inner] / sum);
+        }
+    }
+}
+
+/* dx[m] = y[m] * (dy[m] - sum_m' dy[m'] y[m'])   along mid, for every (o, i) */
+void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t mid,
+                          int64_t inner)
+{
+#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t base = o * mid * inner + i;
+            double dot = 0.0;
+            for (int64_t m = 0; m < mid; m++)
+                dot += (double)dy[base + m * inner] * (double)y[base + m * inner];
+            for (int64_t m = 0; m < mid; m++)
+                dx[base + m * inner] = y[base + m * inner] * (T)((double)dy[base + m * inner] - dot);
+        }
+    }
+}

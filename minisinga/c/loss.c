@@ -1,0 +1,151 @@
+/* loss.c -- the losses.  Typed (f32, f64).  Each loss is a mean over the
+ * batch of N rows; `loss` points at one element. */
+#include <math.h>
+#include "minisinga.h"
+
+/* x: (N, C) logits, t: (N,) class indices (int32, checked in Python),
+ * p: (N, C) softmax(x), saved for backward.
+ *   loss = -1/N sum_n log p[n, t_n],
+ *   log p[n, c] = x[n, c] - max_n - log sum_c' e^(x[n, c'] - max_n)   (log-sum-exp) */
+void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const int32_t *t,
+                                             int64_t N, int64_t C)
+{
+    double total = 0.0;
+#pragma omp parallel for reduction(+ : total) if (N * C > 32768)
+    for (int64_t n = 0; n < N; n++) {
+        const T *xr = x + n * C;
+        T *pr = p + n * C;
+        T mx = xr[0];
+        for (int64_t c = 1; c < C; c++)
+            mx = xr[c] > mx ? xr[c] : mx;
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++)
+            sum += exp((double)(xr[c] - mx));
+        double lse = (double)mx + log(sum);
+        for (int64_t c = 0; c < C; c++)
+            pr[c] = (T)exp((double)xr[c] - lse);
+        total += lse - (double)xr[t[n]];
+    }
+    loss[0] = (T)(total / (double)N);
+}
+
+/* dx[n, c] = dy * (p[n, c] - [c == t_n]) / N */
+void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int32_t *t,
+                                              int64_t N, int64_t C)
+{
+    T s = dy / (T)N;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            dx[n * C + c] = s * (p[n * C + c] - (c == t[n] ? (T)1 : (T)0));
+}
+
+/* x: (N, C) logits, t: (N, C) target weights; each row of t is normalised to
+ * sum to 1 (SINGA's rule) into q (saved); a row of t that sums to 0 gives q = 0.
+ *   loss = -1/N sum_n sum_c q[n, c] log p[n, c] */
+void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, const T *t,
+                                             int64_t N, int64_t C)
+{
+    double total = 0.0;
+#pragma omp parallel for reduction(+ : total) if (N * C > 32768)
+    for (int64_t n = 0; n < N; n++) {
+        const T *xr = x + n * C, *tr = t + n * C;
+        T *pr = p + n * C, *qr = q + n * C;
+        T mx = xr[0];
+        double tsum = 0.0;
+        for (int64_t c = 0; c < C; c++) {
+            mx = xr[c] > mx ? xr[c] : mx;
+            tsum += (double)tr[c];
+        }
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++)
+            sum += exp((double)(xr[c] - mx));
+        double lse = (double)mx + log(sum);
+        double row = 0.0;
+        for (int64_t c = 0; c < C; c++) {
+            double logp = (double)xr[c] - lse;
+            double qc = tsum != 0.0 ? (double)tr[c] / tsum : 0.0;
+            pr[c] = (T)exp(logp);
+            qr[c] = (T)qc;
+            if (qc != 0.0)
+                row -= qc * logp;
+        }
+        total += row;
+    }
+    loss[0] = (T)(total / (double)N);
+}
+
+/* dx[n, c] = dy * (p[n, c] * sum_c' q[n, c'] - q[n, c]) / N
+ * (sum_c' q = 1 for a normalised row, 0 for an all-zero target row) */
+void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *q,
+                                              int64_t N, int64_t C)
+{
+    T s = dy / (T)N;
+    for (int64_t n = 0; n < N; n++) {
+        T qsum = 0;
+        for (int64_t c = 0; c < C; c++)
+            qsum += q[n * C + c];
+        for (int64_t c = 0; c < C; c++)
+            dx[n * C + c] = s * (p[n * C + c] * qsum - q[n * C + c]);
+    }
+}
+
+/* x: (N, C) probabilities, t: (N, C) targets.  loss = -1/N sum t log x */
+void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64_t C)
+{
+    double total = 0.0;
+    for (int64_t i = 0; i < N * C; i++)
+        if (t[i] != (T)0)
+            total -= (double)t[i] * log((double)x[i]);
+    loss[0] = (T)(total / (double)N);
+}
+
+/* dx = -dy * t / x / N */
+void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C)
+{
+    T s = -dy / (T)N;
+    for (int64_t i = 0; i < N * C; i++)
+        dx[i] = s * t[i] / x[i];
+}
+
+/* x, t: n elements in N rows.  SINGA's smoothed form (eps = 1e-4 keeps the
+ * logs finite at x = 0 and x = 1):
+ *   loss = -1/N sum [t log(x + eps) + (1 - t) log(1 + eps - x)] */
+void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t n, int64_t N)
+{
+    const double eps = 1e-4;
+    double total = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        total -= (double)t[i] * log((double)x[i] + eps)
+                 + (1.0 - (double)t[i]) * log(1.0 + eps - (double)x[i]);
+    loss[0] = (T)(total / (double)N);
+}
+
+/* dx = -dy / N * (t / (x + eps) - (1 - t) / (1 + eps - x)) */
+void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t n,
+                                       int64_t N)
+{
+    const double eps = 1e-4;
+    double s = -(double)dy / (double)N;
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = (T)(s * ((double)t[i] / ((double)x[i] + eps)
+                         - (1.0 - (double)t[i]) / (1.0 + eps - (double)x[i])));
+}
+
+/* loss = 1/n sum (x - t)^2   (SINGA: a mean over every element, no 1/2) */
+void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
+{
+    double total = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)x[i] - (double)t[i];
+        total += d * d;
+    }
+    loss[0] = (T)(total / (double)n);
+}
+
+/* dx = dy * 2 (x - t) / n */
+void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n)
+{
+    T s = (T)2 * dy / (T)n;
+    for (int64_t i = 0; i < n; i++)
+        dx[i] = s * (x[i] - t[i]);
+}

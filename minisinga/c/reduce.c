@@ -1,0 +1,38 @@
+/* reduce.c -- sums over an axis.  Typed (f32, f64).
+ *
+ * Any reduction over a group of adjacent axes is a reduction over the middle
+ * axis of a 3-D view (outer, mid, inner); Python computes that view. */
+#include "minisinga.h"
+
+/* x: (outer, mid, inner), y: (outer, inner);  y[o, i] = scale * sum_m x[o, m, i]
+ * (scale = 1 for a sum, 1/mid for a mean).  Accumulated in double. */
+void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner,
+                            T scale)
+{
+    if (inner == 1) {
+        /* the common case (row sums): a plain dot with ones */
+#pragma omp parallel for if (outer * mid > 65536)
+        for (int64_t o = 0; o < outer; o++) {
+            double acc = 0.0;
+            const T *xr = x + o * mid;
+            for (int64_t m = 0; m < mid; m++)
+                acc += (double)xr[m];
+            y[o] = (T)(acc * (double)scale);
+        }
+        return;
+    }
+#pragma omp parallel for if (outer * mid * inner > 65536)
+    for (int64_t o = 0; o < outer; o++) {
+        T *yr = y + o * inner;
+        for (int64_t i = 0; i < inner; i++)
+            yr[i] = 0;
+        /* walk x row by row so the inner loop is contiguous */
+        for (int64_t m = 0; m < mid; m++) {
+            const T *xr = x + (o * mid + m) * inner;
+            for (int64_t i = 0; i < inner; i++)
+                yr[i] += xr[i];
+        }
+        for (int64_t i = 0; i < inner; i++)
+            yr[i] *= scale;
+    }
+}

@@ -1,0 +1,52 @@
+"""Checks shared by the operation modules: every one raises before C runs."""
+from __future__ import annotations
+
+from .. import dtypes
+from ..ctensor import CTensor
+
+
+def check_float(opname: str, *xs: CTensor, names=None) -> None:
+    """Inputs must be float32 or float64, all of one dtype, on one device."""
+    names = names or [f"input {i}" for i in range(len(xs))]
+    first = xs[0]
+    for name, x in zip(names, xs):
+        if x.dtype not in dtypes.FLOAT_TYPES:
+            raise TypeError(f"{opname}: {name} must be float32 or float64, got "
+                            f"{dtypes.name(x.dtype)} (shape {x.shape})")
+        if x.dtype != first.dtype:
+            raise TypeError(f"{opname}: {names[0]} is {dtypes.name(first.dtype)} but {name} is "
+                            f"{dtypes.name(x.dtype)}; cast one with Tensor.as_type")
+        if x.device is not first.device:
+            raise ValueError(f"{opname}: {names[0]} is on {first.device} but {name} is on "
+                             f"{x.device}; move one with to_device")
+
+
+def normalize_axis(opname: str, axis, ndim: int, argname: str = "axis") -> int:
+    """An axis in [-ndim, ndim) as a non-negative int."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"{opname}: {argname} must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{opname}: {argname}={axis} is out of range for a tensor with "
+                         f"{ndim} dimensions (expected -{ndim} <= {argname} < {ndim})")
+    return axis + ndim if axis < 0 else axis
+
+
+def normalize_axes(opname: str, axes, ndim: int, argname: str = "axes") -> list[int]:
+    """A list of distinct axes (ints or one int), each normalised."""
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        axes = [axes]
+    out = [normalize_axis(opname, a, ndim, argname) for a in axes]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{opname}: {argname}={list(axes)} repeats an axis")
+    return sorted(out)
+
+
+def three_d_view(shape, axis: int) -> tuple[int, int, int]:
+    """(outer, mid, inner) such that ``axis`` is the middle one."""
+    outer = 1
+    for d in shape[:axis]:
+        outer *= d
+    inner = 1
+    for d in shape[axis + 1:]:
+        inner *= d
+    return outer, shape[axis], inner
