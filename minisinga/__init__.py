@@ -5,10 +5,10 @@ Modules: ``tensor``, ``device``, ``autograd``, ``opt`` (and, as they land,
 ``layer`` and ``model``).  ``minisinga.gradcheck(fn, inputs)`` checks the
 gradients of any function built from operations, your own included.
 """
-from . import autograd, device, opt, tensor, testing
+from . import autograd, device, layer, opt, tensor, testing
 from .tensor import Tensor
 from .testing import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "autograd", "device", "opt", "tensor", "testing", "gradcheck",
+__all__ = ["Tensor", "autograd", "device", "layer", "opt", "tensor", "testing", "gradcheck",
            "GradcheckError", "__version__"]

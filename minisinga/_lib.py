@@ -1,8 +1,10 @@
-"""The compiled C extension and small helpers for calling it.
+"""The compiled C extension and the one function that picks a kernel.
 
-``lib`` holds every function declared in ``minisinga/c/minisinga.h``;
-``kernel("relu_forward", dtype)`` picks the one for an element type
-(``relu_forward_f32``).  Nothing here does any maths.
+``lib`` holds every function declared in ``minisinga/c/minisinga.h``.
+``kernel("relu_forward", x)`` returns the kernel for the CTensor ``x``'s element
+type on ``x``'s device: ``relu_forward_f32`` from the C library on the CPU (a
+GPU device hands out its CUDA launchers of the same name).  Nothing here does
+any maths.
 """
 from __future__ import annotations
 
@@ -16,12 +18,12 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "package with `pip install -e .` (or `pip install .`) from the "
         "repository root; that compiles the kernels in minisinga/c.") from exc
 
-__all__ = ["ffi", "lib", "kernel"]
+__all__ = ["ffi", "lib", "kernel", "cpu_kernel"]
 
 _KERNELS: dict[tuple[str, int], object] = {}
 
 
-def kernel(name: str, dtype: int):
+def cpu_kernel(name: str, dtype: int):
     """The C function ``<name>_<suffix>`` for element type ``dtype``."""
     key = (name, dtype)
     fn = _KERNELS.get(key)
@@ -33,3 +35,8 @@ def kernel(name: str, dtype: int):
                             f"{dtypes.name(dtype)} ({full} is not built)")
         _KERNELS[key] = fn
     return fn
+
+
+def kernel(name: str, like):
+    """The kernel ``name`` for the element type and device of the CTensor ``like``."""
+    return like.device.kernel(name, like.dtype)

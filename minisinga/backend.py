@@ -20,7 +20,7 @@ def empty(shape, dtype: int, device) -> CTensor:
 
 def fill(t: CTensor, value) -> CTensor:
     """t[:] = value, in place."""
-    kernel("fill", t.dtype)(t.ptr, value, t.size)
+    kernel("fill", t)(t.ptr, value, t.size)
     return t
 
 
@@ -31,9 +31,9 @@ def full(shape, value, dtype: int, device) -> CTensor:
 def copy_into(dst: CTensor, src: CTensor) -> CTensor:
     """dst[:] = src[:] (same size), casting between element types if needed."""
     if dst.dtype == src.dtype:
-        kernel("copy", dst.dtype)(dst.ptr, src.ptr, dst.size)
+        kernel("copy", dst)(dst.ptr, src.ptr, dst.size)
     else:
-        kernel(f"cast_from_{dtypes.suffix(src.dtype)}", dst.dtype)(dst.ptr, src.ptr, dst.size)
+        kernel(f"cast_from_{dtypes.suffix(src.dtype)}", dst)(dst.ptr, src.ptr, dst.size)
     return dst
 
 
@@ -59,7 +59,7 @@ def strided_copy(t: CTensor, out_shape, strides) -> CTensor:
         ndim = len(out.shape)
         shape_arr = ffi.new("int64_t[]", list(out.shape) or [1])
         stride_arr = ffi.new("int64_t[]", list(strides) or [0])
-        kernel("strided_copy", t.dtype)(out.ptr, t.ptr, shape_arr, stride_arr, ndim)
+        kernel("strided_copy", t)(out.ptr, t.ptr, shape_arr, stride_arr, ndim)
     return out
 
 
@@ -82,19 +82,19 @@ def broadcast_to(t: CTensor, shape) -> CTensor:
 
 def random_uniform(t: CTensor, low: float, high: float) -> CTensor:
     seed, offset = t.device.next_random_block(t.size)
-    kernel("random_uniform", t.dtype)(t.ptr, t.size, low, high, seed, offset)
+    kernel("random_uniform", t)(t.ptr, t.size, low, high, seed, offset)
     return t
 
 
 def random_gaussian(t: CTensor, mean: float, std: float) -> CTensor:
     seed, offset = t.device.next_random_block(t.size)
-    kernel("random_gaussian", t.dtype)(t.ptr, t.size, mean, std, seed, offset)
+    kernel("random_gaussian", t)(t.ptr, t.size, mean, std, seed, offset)
     return t
 
 
 def random_bernoulli(t: CTensor, p: float) -> CTensor:
     seed, offset = t.device.next_random_block(t.size)
-    kernel("random_bernoulli", t.dtype)(t.ptr, t.size, p, seed, offset)
+    kernel("random_bernoulli", t)(t.ptr, t.size, p, seed, offset)
     return t
 
 
@@ -106,21 +106,21 @@ def numel(shape) -> int:
 def unary(name: str, x: CTensor, *scalars) -> CTensor:
     """y = name(x, *scalars): calls the C kernel ``name`` as (y, x, *scalars, n)."""
     y = CTensor(x.shape, x.dtype, x.device)
-    kernel(name, x.dtype)(y.ptr, x.ptr, *scalars, x.size)
+    kernel(name, x)(y.ptr, x.ptr, *scalars, x.size)
     return y
 
 
 def binary(name: str, a: CTensor, b: CTensor) -> CTensor:
     """y = name(a, b) on two CTensors of the same shape: (y, a, b, n)."""
     y = CTensor(a.shape, a.dtype, a.device)
-    kernel(name, a.dtype)(y.ptr, a.ptr, b.ptr, a.size)
+    kernel(name, a)(y.ptr, a.ptr, b.ptr, a.size)
     return y
 
 
 def grad_kernel(name: str, dy: CTensor, *saved, scalars=()) -> CTensor:
     """dx = name(dy, *saved, *scalars): a backward kernel writing one gradient."""
     dx = CTensor(dy.shape, dy.dtype, dy.device)
-    kernel(name, dy.dtype)(dx.ptr, dy.ptr, *[s.ptr for s in saved], *scalars, dy.size)
+    kernel(name, dy)(dx.ptr, dy.ptr, *[s.ptr for s in saved], *scalars, dy.size)
     return dx
 
 
@@ -146,7 +146,7 @@ def scale(x: CTensor, alpha: float) -> CTensor:
 
 def axpy(y: CTensor, x: CTensor, alpha: float) -> CTensor:
     """y += alpha * x, in place."""
-    kernel("axpy", y.dtype)(y.ptr, x.ptr, alpha, y.size)
+    kernel("axpy", y)(y.ptr, x.ptr, alpha, y.size)
     return y
 
 
@@ -170,7 +170,7 @@ def broadcast_shape(a, b, opname: str = "broadcast") -> tuple[int, ...]:
 def reduce_sum(x: CTensor, outer: int, mid: int, inner: int, scale: float = 1.0) -> CTensor:
     """Sum (times ``scale``) over the middle axis of x viewed as (outer, mid, inner)."""
     y = CTensor((outer, inner), x.dtype, x.device)
-    kernel("reduce_sum_forward", x.dtype)(y.ptr, x.ptr, outer, mid, inner, scale)
+    kernel("reduce_sum_forward", x)(y.ptr, x.ptr, outer, mid, inner, scale)
     return y
 
 

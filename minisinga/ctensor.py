@@ -102,7 +102,7 @@ class CTensor:
     def clone(self) -> CTensor:
         """A new CTensor with a copy of the data."""
         out = CTensor(self.shape, self.dtype, self.device)
-        kernel("copy", self.dtype)(out.ptr, self.ptr, self.size)
+        kernel("copy", self)(out.ptr, self.ptr, self.size)
         return out
 
     def nbytes(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lib import ffi, lib
+from ._lib import cpu_kernel, ffi, lib
 
 _MAX_SEED = 2**64 - 1
 
@@ -54,8 +54,13 @@ class Device:
         self._rng_offset += n
         return self._seed, offset
 
-    # -- memory ------------------------------------------------------------------
+    # -- memory and kernels ------------------------------------------------------
     def alloc(self, nbytes: int):
+        """Memory for ``nbytes`` bytes, freed when the returned object is collected."""
+        raise NotImplementedError
+
+    def kernel(self, name: str, dtype: int):
+        """The function computing ``name`` for ``dtype`` on this device."""
         raise NotImplementedError
 
     def sync(self) -> None:
@@ -76,6 +81,9 @@ class CppCPU(Device):
         if ptr == ffi.NULL:
             raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
         return ffi.gc(ptr, lib.ms_free, size=nbytes)
+
+    def kernel(self, name: str, dtype: int):
+        return cpu_kernel(name, dtype)
 
     def __repr__(self) -> str:
         return "CppCPU(id=-1)"

@@ -202,13 +202,13 @@ class SoftMax(autograd.Operation):
         self.view = three_d_view(x.shape, axis)
         self.y = backend.empty(x.shape, x.dtype, x.device)
         if x.size:
-            backend.kernel("softmax_forward", x.dtype)(self.y.ptr, x.ptr, *self.view)
+            backend.kernel("softmax_forward", x)(self.y.ptr, x.ptr, *self.view)
         return self.y
 
     def backward(self, dy):
         dx = backend.empty(dy.shape, dy.dtype, dy.device)
         if dy.size:
-            backend.kernel("softmax_backward", dy.dtype)(dx.ptr, dy.ptr, self.y.ptr, *self.view)
+            backend.kernel("softmax_backward", dy)(dx.ptr, dy.ptr, self.y.ptr, *self.view)
         return dx
 
 

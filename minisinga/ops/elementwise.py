@@ -103,7 +103,7 @@ class Div(_Broadcasting):
     def backward(self, dy):
         da = CTensor(dy.shape, dy.dtype, dy.device)
         db = CTensor(dy.shape, dy.dtype, dy.device)
-        backend.kernel("div_backward", dy.dtype)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
+        backend.kernel("div_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
 
@@ -127,7 +127,7 @@ class Pow(_Broadcasting):
     def backward(self, dy):
         da = CTensor(dy.shape, dy.dtype, dy.device)
         db = CTensor(dy.shape, dy.dtype, dy.device)
-        backend.kernel("pow_backward", dy.dtype)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
+        backend.kernel("pow_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, self.y.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
 
@@ -420,14 +420,14 @@ class Dropout(autograd.Operation):
         self.scale = 1.0 / (1.0 - self.ratio)
         self.mask = backend.random_bernoulli(CTensor(x.shape, x.dtype, x.device), 1.0 - self.ratio)
         y = CTensor(x.shape, x.dtype, x.device)
-        backend.kernel("dropout_forward", x.dtype)(y.ptr, x.ptr, self.mask.ptr, self.scale, x.size)
+        backend.kernel("dropout_forward", x)(y.ptr, x.ptr, self.mask.ptr, self.scale, x.size)
         return y
 
     def backward(self, dy):
         if not self.active:
             return dy
         dx = CTensor(dy.shape, dy.dtype, dy.device)
-        backend.kernel("dropout_forward", dy.dtype)(dx.ptr, dy.ptr, self.mask.ptr, self.scale,
+        backend.kernel("dropout_forward", dy)(dx.ptr, dy.ptr, self.mask.ptr, self.scale,
                                                    dy.size)
         return dx
 

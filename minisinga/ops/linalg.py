@@ -39,10 +39,10 @@ def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
     nbatch = math.prod(batch)
     if y.size:
         if nbatch == 1:
-            backend.kernel("gemm", a.dtype)(y.ptr, a.ptr, b.ptr, m, n, k, trans_a, trans_b,
+            backend.kernel("gemm", a)(y.ptr, a.ptr, b.ptr, m, n, k, trans_a, trans_b,
                                            alpha, 0.0)
         else:
-            backend.kernel("gemm_batched", a.dtype)(y.ptr, a.ptr, b.ptr, nbatch, m, n, k,
+            backend.kernel("gemm_batched", a)(y.ptr, a.ptr, b.ptr, nbatch, m, n, k,
                                                    trans_a, trans_b, alpha, 0.0, sa, sb, m * n)
     return y
 
@@ -85,7 +85,7 @@ def _gemm(out: CTensor | None, a, b, m, n, k, ta, tb, alpha, beta) -> CTensor:
     if out is None:
         out = CTensor((m, n), a.dtype, a.device)
     if out.size:
-        backend.kernel("gemm", a.dtype)(out.ptr, a.ptr, b.ptr, m, n, k, ta, tb, alpha, beta)
+        backend.kernel("gemm", a)(out.ptr, a.ptr, b.ptr, m, n, k, ta, tb, alpha, beta)
     return out
 
 
@@ -179,7 +179,7 @@ class AddBias(autograd.Operation):
         self.b_shape = b.shape
         y = CTensor(x.shape, x.dtype, x.device)
         if y.size:
-            backend.kernel("add_bias_forward", x.dtype)(y.ptr, x.ptr, b.ptr, m, n, self.axis)
+            backend.kernel("add_bias_forward", x)(y.ptr, x.ptr, b.ptr, m, n, self.axis)
         return y
 
     def backward(self, dy):

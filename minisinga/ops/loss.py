@@ -64,13 +64,13 @@ class SoftMaxCrossEntropy(autograd.Operation):
                     raise ValueError(f"softmax_cross_entropy: label {bad} is outside [0, {c}) "
                                      f"for x of shape {x.shape}")
             self.index = t
-            backend.kernel("softmax_cross_entropy_index_forward", x.dtype)(
+            backend.kernel("softmax_cross_entropy_index_forward", x)(
                 loss.ptr, self.p.ptr, x.ptr, t.ptr, n, c)
         elif t.shape == x.shape:
             self.index = None
             self.q = CTensor(x.shape, x.dtype, x.device)
             tf = _float_target("softmax_cross_entropy", t, x)
-            backend.kernel("softmax_cross_entropy_dense_forward", x.dtype)(
+            backend.kernel("softmax_cross_entropy_dense_forward", x)(
                 loss.ptr, self.p.ptr, self.q.ptr, x.ptr, tf.ptr, n, c)
         else:
             raise ValueError(f"softmax_cross_entropy: t must be int32 class indices of shape "
@@ -83,10 +83,10 @@ class SoftMaxCrossEntropy(autograd.Operation):
         n, c = self.p.shape
         g = _scalar(dy)
         if self.index is not None:
-            backend.kernel("softmax_cross_entropy_index_backward", dx.dtype)(
+            backend.kernel("softmax_cross_entropy_index_backward", dx)(
                 dx.ptr, g, self.p.ptr, self.index.ptr, n, c)
         else:
-            backend.kernel("softmax_cross_entropy_dense_backward", dx.dtype)(
+            backend.kernel("softmax_cross_entropy_dense_backward", dx)(
                 dx.ptr, g, self.p.ptr, self.q.ptr, n, c)
         return dx
 
@@ -110,12 +110,12 @@ class CrossEntropy(autograd.Operation):
                              f"{x.shape} and {self.t.shape}")
         self.x, self.tf = x, _float_target("cross_entropy", self.t.data, x)
         loss = CTensor((1,), x.dtype, x.device)
-        backend.kernel("cross_entropy_forward", x.dtype)(loss.ptr, x.ptr, self.tf.ptr, *x.shape)
+        backend.kernel("cross_entropy_forward", x)(loss.ptr, x.ptr, self.tf.ptr, *x.shape)
         return loss
 
     def backward(self, dy):
         dx = CTensor(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("cross_entropy_backward", dx.dtype)(dx.ptr, _scalar(dy), self.x.ptr,
+        backend.kernel("cross_entropy_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
         return dx
 
@@ -140,13 +140,13 @@ class BinaryCrossEntropy(autograd.Operation):
                              f"got {x.shape} and {self.t.shape}")
         self.x, self.tf = x, _float_target("binary_cross_entropy", self.t.data, x)
         loss = CTensor((1,), x.dtype, x.device)
-        backend.kernel("binary_cross_entropy_forward", x.dtype)(loss.ptr, x.ptr, self.tf.ptr,
+        backend.kernel("binary_cross_entropy_forward", x)(loss.ptr, x.ptr, self.tf.ptr,
                                                                x.size, x.shape[0])
         return loss
 
     def backward(self, dy):
         dx = CTensor(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("binary_cross_entropy_backward", dx.dtype)(
+        backend.kernel("binary_cross_entropy_backward", dx)(
             dx.ptr, _scalar(dy), self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
         return dx
 
@@ -170,12 +170,12 @@ class MeanSquareError(autograd.Operation):
                              f"{x.shape} and {self.t.shape}")
         self.x, self.tf = x, _float_target("mse_loss", self.t.data, x)
         loss = CTensor((1,), x.dtype, x.device)
-        backend.kernel("mse_loss_forward", x.dtype)(loss.ptr, x.ptr, self.tf.ptr, x.size)
+        backend.kernel("mse_loss_forward", x)(loss.ptr, x.ptr, self.tf.ptr, x.size)
         return loss
 
     def backward(self, dy):
         dx = CTensor(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("mse_loss_backward", dx.dtype)(dx.ptr, _scalar(dy), self.x.ptr,
+        backend.kernel("mse_loss_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                      self.tf.ptr, self.x.size)
         return dx
 

@@ -198,7 +198,7 @@ class Concat(autograd.Operation):
         self.shapes = [x.shape for x in xs]
         self.outer, self.ny = outer, total * inner
         offset = 0
-        copy = backend.kernel("copy_block", first.dtype)
+        copy = backend.kernel("copy_block", first)
         for x, w in zip(xs, self.widths):
             if y.size:
                 copy(y.ptr, x.ptr, outer, self.ny, w, offset)
@@ -206,7 +206,7 @@ class Concat(autograd.Operation):
         return y
 
     def backward(self, dy):
-        take = backend.kernel("take_block", dy.dtype)
+        take = backend.kernel("take_block", dy)
         dxs, offset = [], 0
         for shape, w in zip(self.shapes, self.widths):
             dx = CTensor(shape, dy.dtype, dy.device)
@@ -247,7 +247,7 @@ class Split(autograd.Operation):
         inner = math.prod(x.shape[axis + 1:])
         self.x_shape, self.outer, self.nx = x.shape, outer, size * inner
         self.widths = [p * inner for p in parts]
-        take = backend.kernel("take_block", x.dtype)
+        take = backend.kernel("take_block", x)
         ys, offset = [], 0
         for p, w in zip(parts, self.widths):
             y = CTensor(x.shape[:axis] + (p,) + x.shape[axis + 1:], x.dtype, x.device)
@@ -259,7 +259,7 @@ class Split(autograd.Operation):
 
     def backward(self, *dys):
         dx = CTensor(self.x_shape, dys[0].dtype, dys[0].device)
-        copy = backend.kernel("copy_block", dx.dtype)
+        copy = backend.kernel("copy_block", dx)
         offset = 0
         for dy, w in zip(dys, self.widths):
             if dy.size:

@@ -1,0 +1,2 @@
+"""Convolution, pooling and batch-norm layers (re-exported by minisinga.layer)."""
+__all__: list[str] = []
