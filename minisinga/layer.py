@@ -352,3 +352,4 @@ class BinaryCrossEntropy(Layer):
 #  AvgPool1d live in minisinga/layers_conv.py and are re-exported here.)
 
 from .layers_conv import *  # noqa: E402,F401,F403
+from .layers_seq import *  # noqa: E402,F401,F403
