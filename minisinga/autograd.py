@@ -124,7 +124,10 @@ Operator = Operation  # SINGA's other name for it
 
 
 class Dummy(Operation):
-    """The creator of a leaf tensor: no inputs, no backward."""
+    """The creator of a leaf tensor: no inputs, no backward.
+
+    Not an operation: it only marks where the graph starts.
+    """
 
     def __init__(self, tensor: Tensor, name: str | None = None):
         super().__init__(name if name is not None else tensor.name)
