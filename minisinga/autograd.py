@@ -260,7 +260,7 @@ def gradients(y: Tensor, dy=None) -> dict:
 # The operations, one module per family, re-exported under SINGA's names, and
 # SINGA's old-style layer names, aliases into minisinga.layer (imported at the
 # bottom to break the import cycle, as SINGA does).
-from .layer import Linear  # noqa: E402,F401
+from .layer import LSTM, RNN, Linear, RNN_Base  # noqa: E402,F401
 from .ops.activation import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
