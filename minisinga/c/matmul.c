@@ -58,23 +58,27 @@
 #endif
 
 /* The cache blocks (sizes in elements).
- *   KC: the depth of one pass.  The micro-kernel's B panel (KC x NR) should
- *       stay in the 48 KiB L1 data cache while the A panels stream past it:
- *       256 x 32 floats = 32 KiB.  (KC bytes are kept the same for f64.)
- *   MC: rows of A packed at once.  The packed A block (MC x KC) is reused for
- *       every NR-wide panel of B, so it should live in the 2 MiB L2:
- *       192 x 256 floats = 192 KiB, which leaves room for the B panels and
- *       C (and the sweep in the ladder chapter found larger MC no faster).
- *   NC: columns of B packed at once; the packed B block (KC x NC) is reused
- *       for every MC block of A and lives in L2/L3: 256 x 4096 floats = 4 MiB.
- * These were tuned on the development machine (see the ladder chapter);
- * any positive multiples of MR (for MC) and NR (for NC) give correct
+ *   KC: the depth of one pass over k.  Each pass ends with a read-modify-write
+ *       of the C tile, so deeper is better as long as the micro-kernel's
+ *       panels still come from L1/L2 fast enough: the A panel (MR x KC) and
+ *       the B panel (KC x NR) are 24 KiB and 64 KiB for KC = 512 floats,
+ *       which the L1 (48 KiB) and L2 (2 MiB) of the development machine feed
+ *       at full speed.  (KC is 2 KiB of elements: 512 floats, 256 doubles.)
+ *   MC: rows of A packed at once.  The packed A block (MC x KC = 96 x 512
+ *       floats = 192 KiB) is reused for every NR-wide panel of B, so it must
+ *       stay in the 2 MiB L2 together with the B panels passing through.
+ *   NC: columns of B packed at once; the packed B block (KC x NC, 8 MiB)
+ *       is reused for every MC block of A and lives in L2/L3.
+ * A sweep on the development machine (Intel Xeon, AVX-512, 48 KiB L1d and
+ * 2 MiB L2 per core) found KC = 512 with MC = 96 or 192 fastest for f32
+ * (about 10% better than KC = 256), and KC = 192..384 a little slower.
+ * Any positive multiples of MR (for MC) and NR (for NC) give correct
  * results. */
 enum {
     MR = MS_MR,
     NR = 2 * MS_VEC_BYTES / sizeof(T),
-    KC = 1024 / sizeof(T),
-    MC = 16 * MS_MR,
+    KC = 2048 / sizeof(T),
+    MC = 8 * MS_MR,
     NC = 4096,
 };
 
@@ -151,15 +155,15 @@ static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
  * place that reads A and B, so the micro-kernel never sees a transpose.
  *
  * pack_A: the mc x kc block of op(A) at (i0, p0), as ceil(mc / MR) panels;
- *   panel r holds rows r*MR .. r*MR+MR-1, k-major:
- *   ap[r * MR * kc + p * MR + i] = op(A)[i0 + r*MR + i, p0 + p]
- *   (rows past mc are zero, so the micro-kernel can always do MR rows). */
+ *   the panel starting at row r (r = 0, MR, 2 MR, ..) is k-major:
+ *   ap[r * kc + p * MR + i] = op(A)[i0 + r + i, p0 + p]
+ *   (rows past mc are zero, so the micro-kernel can always do MR rows).
+ *   Called by one thread, for its own buffer. */
 static void pack_A(T *restrict ap, const T *restrict A, int64_t rsa,
                    int64_t csa, int64_t i0, int64_t p0, int64_t mc, int64_t kc)
 {
-#pragma omp for schedule(static)
     for (int64_t r = 0; r < mc; r += MR) {
-        T *dst = ap + (r / MR) * MR * kc;
+        T *dst = ap + r * kc;
         int64_t m = min64(MR, mc - r);
         const T *src = A + (i0 + r) * rsa + p0 * csa;
         for (int64_t p = 0; p < kc; p++) {
@@ -172,14 +176,15 @@ static void pack_A(T *restrict ap, const T *restrict A, int64_t rsa,
 }
 
 /* pack_B: the kc x nc block of op(B) at (p0, j0), as ceil(nc / NR) panels;
- *   bp[s * NR * kc + p * NR + j] = op(B)[p0 + p, j0 + s*NR + j]
- *   (columns past nc are zero). */
+ *   bp[s * kc + p * NR + j] = op(B)[p0 + p, j0 + s + j]  (s = 0, NR, 2 NR ..)
+ *   (columns past nc are zero).  Called by all threads, which share out
+ *   the panels; the `omp for` ends in a barrier. */
 static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
                    int64_t csb, int64_t p0, int64_t j0, int64_t kc, int64_t nc)
 {
 #pragma omp for schedule(static)
     for (int64_t s = 0; s < nc; s += NR) {
-        T *dst = bp + (s / NR) * NR * kc;
+        T *dst = bp + s * kc;
         int64_t n = min64(NR, nc - s);
         const T *src = B + p0 * rsb + (j0 + s) * csb;
         for (int64_t p = 0; p < kc; p++) {
@@ -198,42 +203,65 @@ static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
  *   for jc in 0..N step NC          5th loop: a column block of C and op(B)
  *     for pc in 0..K step KC        4th loop: pack op(B)[pc:, jc:]  -> bp
  *       for ic in 0..M step MC      3rd loop: pack op(A)[ic:, pc:]  -> ap
- *         for jr in 0..nc step NR   2nd loop: one B panel (stays in L1)
- *           for ir in 0..mc step MR 1st loop: one A panel (from L2)
+ *         for jr in 0..nc step NR   2nd loop: one B panel
+ *           for ir in 0..mc step MR 1st loop: one A panel
  *             C[ic+ir:, jc+jr:] (MR x NR) = alpha * ap_panel @ bp_panel
  *                                           + (pc == 0 ? beta : 1) * C
  *
  * beta is applied on the first pass over k only; later passes accumulate.
  *
- * Threads: every thread runs the outer loops; the packing loops and the
- * (jr, ir) tile loop are shared out by `omp for`, whose implicit barriers
- * also make sure a buffer is full before it is read and read before it is
- * refilled.  Both packed blocks are shared, so any shape -- also a short,
- * wide one -- has work for every thread. */
+ * Threads.  All threads run the jc and pc loops.  The packed B block is
+ * shared: the threads pack it together (`omp for` in pack_B), and the
+ * barrier at the end of that loop makes sure it is complete before anyone
+ * reads it.  The work on it is then cut into items -- one MC block of rows
+ * (ic) times one JW-wide strip of columns (jw) -- handed out a few at a time
+ * (schedule(dynamic)).  Each thread packs the A block of its item into its
+ * own buffer (skipping the copy when it already holds that block), so
+ * there is no barrier inside the ic loop: two barriers per KC-deep pass in
+ * all.  This matters on a busy machine: a thread whose core is taken by
+ * another program simply does fewer items, instead of making every other
+ * thread wait for it at a barrier many times per call.  Cutting columns as
+ * well as rows gives every thread work also when M is small. */
+enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
+
 static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
                          int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
-                         int64_t csb, T alpha, T beta, T *ap, T *bp,
+                         int64_t csb, T alpha, T beta, T *ap_all, T *bp,
                          int nthreads)
 {
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-    for (int64_t jc = 0; jc < N; jc += NC) {
-        int64_t nc = min64(NC, N - jc);
-        for (int64_t pc = 0; pc < K; pc += KC) {
-            int64_t kc = min64(KC, K - pc);
-            T beta_pass = (pc == 0) ? beta : (T)1;
-            pack_B(bp, B, rsb, csb, pc, jc, kc, nc);
-            for (int64_t ic = 0; ic < M; ic += MC) {
-                int64_t mc = min64(MC, M - ic);
-                pack_A(ap, A, rsa, csa, ic, pc, mc, kc);
-                int64_t n_panels = (nc + NR - 1) / NR;
-                int64_t m_panels = (mc + MR - 1) / MR;
-#pragma omp for collapse(2) schedule(static)
-                for (int64_t jr = 0; jr < n_panels; jr++)
-                    for (int64_t ir = 0; ir < m_panels; ir++)
-                        microkernel(kc, ap + ir * MR * kc, bp + jr * NR * kc,
-                                    C + (ic + ir * MR) * N + jc + jr * NR, N,
-                                    min64(MR, mc - ir * MR),
-                                    min64(NR, nc - jr * NR), alpha, beta_pass);
+    {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        T *ap = ap_all + (int64_t)me * MC * KC; /* this thread's A block */
+        for (int64_t jc = 0; jc < N; jc += NC) {
+            int64_t nc = min64(NC, N - jc);
+            for (int64_t pc = 0; pc < K; pc += KC) {
+                int64_t kc = min64(KC, K - pc);
+                T beta_pass = (pc == 0) ? beta : (T)1;
+                pack_B(bp, B, rsb, csb, pc, jc, kc, nc); /* ends in a barrier */
+
+                int64_t packed_ic = -1; /* which A block `ap` holds */
+                int64_t n_ic = (M + MC - 1) / MC, n_jw = (nc + JW - 1) / JW;
+#pragma omp for collapse(2) schedule(dynamic, 1)
+                for (int64_t bi = 0; bi < n_ic; bi++) {
+                    for (int64_t bj = 0; bj < n_jw; bj++) {
+                        int64_t ic = bi * MC, mc = min64(MC, M - ic);
+                        if (ic != packed_ic) {
+                            pack_A(ap, A, rsa, csa, ic, pc, mc, kc);
+                            packed_ic = ic;
+                        }
+                        int64_t j_end = min64(bj * JW + JW, nc);
+                        for (int64_t jr = bj * JW; jr < j_end; jr += NR)
+                            for (int64_t ir = 0; ir < mc; ir += MR)
+                                microkernel(kc, ap + ir * kc, bp + jr * kc,
+                                            C + (ic + ir) * N + jc + jr, N,
+                                            min64(MR, mc - ir), min64(NR, nc - jr),
+                                            alpha, beta_pass);
+                    }
+                } /* implicit barrier: bp is refilled only after all are done */
             }
         }
     }
@@ -302,10 +330,11 @@ void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
     if (M * N * K >= MS_GEMM_PARALLEL)
         nthreads = omp_get_max_threads();
 #endif
-    /* Packing buffers, sized for the blocks this product actually needs;
-     * allocated per call and freed before returning. */
-    int64_t mc = min64(MC, M), kc = min64(KC, K), nc = min64(NC, N);
-    size_t a_bytes = (size_t)((mc + MR - 1) / MR * MR * kc) * sizeof(T);
+    /* Packing buffers: one MC x KC block of A per thread and one shared
+     * KC x NC block of B (smaller when the product is); allocated per call
+     * and freed before returning. */
+    int64_t kc = min64(KC, K), nc = min64(NC, N);
+    size_t a_bytes = (size_t)nthreads * MC * KC * sizeof(T);
     size_t b_bytes = (size_t)((nc + NR - 1) / NR * NR * kc) * sizeof(T);
     /* aligned_alloc wants a size that is a multiple of the alignment */
     T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
