@@ -97,6 +97,14 @@ enum {
 #define MS_FMA(x, y, acc) ((acc) + (x) * (y))
 #endif
 
+/* A hint to start loading a cache line that will be written (GCC, Clang);
+ * a no-op elsewhere. */
+#if defined(__GNUC__)
+#define MS_PREFETCH_W(ptr) __builtin_prefetch((ptr), 1)
+#else
+#define MS_PREFETCH_W(ptr) ((void)(ptr))
+#endif
+
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* --------------------------------------------------------- micro-kernel
@@ -114,11 +122,20 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
  * broadcast), which is exactly one vector FMA per VL values.  The panels are
  * zero-padded by the packing, so the loop never needs a ragged edge; only
  * the write-back looks at m and n. */
+/* --8<-- [start:microkernel] */
 static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
                         T *restrict c, int64_t ldc, int64_t m, int64_t n,
                         T alpha, T beta)
 {
     T acc[MR * NR] = {0};
+
+    /* Ask for the C tile's cache lines now, so that they arrive while the
+     * k loop runs instead of stalling the write-back (C is too big for the
+     * caches; this is worth about 5% at n = 2048). */
+    for (int64_t i = 0; i < m; i++) {
+        MS_PREFETCH_W(c + i * ldc);
+        MS_PREFETCH_W(c + i * ldc + n - 1);
+    }
 
     for (int64_t p = 0; p < kc; p++) {
         const T *bp = b + p * NR;
@@ -147,6 +164,7 @@ static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
                                  ? alpha * acc[i * NR + j]
                                  : alpha * acc[i * NR + j] + beta * c[i * ldc + j];
 }
+/* --8<-- [end:microkernel] */
 
 /* --------------------------------------------------------------- packing
  *
@@ -222,6 +240,7 @@ static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
  * another program simply does fewer items, instead of making every other
  * thread wait for it at a barrier many times per call.  Cutting columns as
  * well as rows gives every thread work also when M is small. */
+/* --8<-- [start:blocked] */
 enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
 
 static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
@@ -266,6 +285,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
         }
     }
 }
+/* --8<-- [end:blocked] */
 
 /* ------------------------------------------------------ the small path
  *
