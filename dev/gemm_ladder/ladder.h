@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 void matmul(int n, const float *A, const float *B, float *C);
 
@@ -79,7 +82,12 @@ int main(int argc, char **argv)
             if (t < best)
                 best = t;
         }
-        printf("%-22s n=%5d  %8.1f GFLOP/s  (%.3f s, rel. error %.1e)%s\n", name, n,
+        int threads = 1;
+#ifdef _OPENMP
+        threads = omp_get_max_threads();
+#endif
+        printf("%-22s %d thr  n=%5d  %8.1f GFLOP/s  (%.3f s, rel. error %.1e)%s\n", name,
+               threads, n,
                2.0 * n * n * (double)n / best / 1e9, best, worst,
                worst < 1e-5 ? "" : "  WRONG");
         free(A);

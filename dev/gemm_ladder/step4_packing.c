@@ -9,9 +9,10 @@
  *      for jr (NR columns)
  *       for ir (MR rows)      C tile (MR x NR) += A panel (MR x KC) @ B panel (KC x NR)
  *
- * The blocks are as in step 3, but now the inner kernel works on a small
- * MR x NR tile of C, and packing lays A and B out so that the kernel reads
- * both with unit stride: a packed A panel is ap[p * MR + i] (k-major), a
+ * The blocks play the roles of step 3's (a KC x NC block of B, an MC x KC
+ * block of A in L2), but now the inner kernel works on a small MR x NR tile
+ * of C, and packing lays A and B out so that the kernel reads both with unit
+ * stride: a packed A panel is ap[p * MR + i] (k-major), a
  * packed B panel bp[p * NR + j].  The copy costs O(n^2) per block against
  * O(n^3) arithmetic, and buys: contiguous reads (no TLB misses from jumping
  * rows of a large matrix), aligned data, and zero padding at ragged edges.
@@ -25,7 +26,7 @@ enum { MR = 12, NR = 32, KC = 256, MC = 192, NC = 4096 };
 
 static int min(int a, int b) { return a < b ? a : b; }
 
-/* ap[r * MR * kc + p * MR + i] = A[i0 + r*MR + i, p0 + p] (zero past mc) */
+/* panel at row r (r = 0, MR, 2 MR, ..): ap[r * kc + p * MR + i] = A[i0 + r + i, p0 + p] (0 past mc) */
 static void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int kc)
 {
     for (int r = 0; r < mc; r += MR)
@@ -34,7 +35,7 @@ static void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int
                 ap[r * kc + p * MR + i] = (r + i < mc) ? A[(i0 + r + i) * n + p0 + p] : 0;
 }
 
-/* bp[s * NR * kc + p * NR + j] = B[p0 + p, j0 + s*NR + j] (zero past nc) */
+/* panel at column s (s = 0, NR, ..): bp[s * kc + p * NR + j] = B[p0 + p, j0 + s + j] (0 past nc) */
 static void pack_B(float *bp, const float *B, int n, int p0, int j0, int kc, int nc)
 {
     for (int s = 0; s < nc; s += NR)
