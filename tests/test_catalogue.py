@@ -334,6 +334,8 @@ def test_cast_to_int32_truncates_toward_zero_and_is_a_constant():
     y = autograd.cast(param([-1.7, 1.7, 2.0, -0.2]), tensor.int32)
     assert y.dtype == tensor.int32 and not y.requires_grad
     np.testing.assert_array_equal(npy(y), [-1, 1, 2, 0])
+    edge = Tensor(data=np.array([-2.0**31, 2.0**31 - 128], dtype=np.float32))
+    np.testing.assert_array_equal(npy(autograd.cast(edge, tensor.int32)), [-2**31, 2**31 - 128])
     back = autograd.cast(y, 0)  # SINGA's code for float32
     assert back.dtype == tensor.float32 and not back.requires_grad
     np.testing.assert_array_equal(npy(back), [-1, 1, 2, 0])

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from .. import autograd, backend, dtypes
+from .._lib import ffi
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
@@ -728,7 +729,7 @@ class Cast(autograd.Operation):
         self.x_dtype = x.dtype
         self.constant = self.to == dtypes.int32 or x.dtype == dtypes.int32
         if self.to == dtypes.int32 and x.dtype != dtypes.int32 and x.size:
-            values = _host(x)
+            values = _host(x).astype(np.float64)  # exact bounds, also for float32
             if not np.all(np.isfinite(values)) or values.min() <= -2.0**31 - 1 or \
                     values.max() >= 2.0**31:
                 raise ValueError("cast: x holds NaN, an infinity or a value outside the int32 "
@@ -822,7 +823,6 @@ class NonZero(_Constant):
         count = backend.kernel("nonzero_count", x)(x.ptr, x.size)
         y = CTensor((len(x.shape), count), dtypes.int32, x.device)
         if count:
-            from .._lib import ffi
             shape_arr = ffi.new("int64_t[]", list(x.shape))
             backend.kernel("nonzero_forward", x)(y.ptr, x.ptr, shape_arr, len(x.shape), x.size,
                                                  count)
