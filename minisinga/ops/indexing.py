@@ -97,15 +97,19 @@ def index_map(sources, strides) -> np.ndarray:
 
         idx[o_0, o_1, ...] = sum_k sources[k][o_k] * strides[k],
 
-    or -1 where any ``sources[k][o_k]`` is -1.  An outer sum on integers."""
-    idx = np.zeros((), dtype=np.int64)
-    padding = np.zeros((), dtype=bool)
+    or -1 where any ``sources[k][o_k]`` is -1.  An outer sum on integers, in
+    int32: a padding entry counts as 0 in the sum, so every partial sum is a
+    valid position in [0, size), and size < 2**31 was checked."""
+    sources = [np.asarray(src, dtype=np.int32) for src in sources]
+    idx = np.zeros((), dtype=np.int32)
     for src, stride in zip(sources, strides):
-        src = np.asarray(src, dtype=np.int64)
-        idx = np.add.outer(idx, src * stride)
-        padding = np.logical_or.outer(padding, src < 0)
-    idx[padding] = -1
-    return idx.astype(np.int32)
+        idx = np.add.outer(idx, np.maximum(src, 0) * np.int32(stride))
+    if any((src < 0).any() for src in sources):  # only pad has padding: mark it
+        padding = np.zeros((), dtype=bool)
+        for src in sources:
+            padding = np.logical_or.outer(padding, src < 0)
+        idx[padding] = -1
+    return idx
 
 
 def _gather(x: CTensor, idx: np.ndarray, fill: float = 0.0) -> tuple[CTensor, CTensor]:
