@@ -543,7 +543,11 @@ class ScatterElements(autograd.Operation):
     coordinate replaced by indices[p]] = updates[p]`` for every position p of
     indices; indices and updates have one shape, of x's rank and no larger
     than x off the axis.  Two updates aimed at one element are refused (ONNX
-    leaves the result undefined).  SINGA handles only 2-D, on the host.
+    leaves the result undefined).  SINGA handles only 2-D, on the host, and
+    its class takes updates in the constructor (``ScatterElements(indices,
+    updates, axis)(x)``, no gradient for updates); here updates is the second
+    forward input, ``ScatterElements(indices, axis)(x, updates)``, so that it
+    gets its gradient.
 
     Forward: $y = x$, then $y_{p[\mathrm{axis} \to \mathrm{ind}_p]} = u_p$
     Grad x: $\bar{x} = \bar{y}$ with the overwritten elements set to 0
