@@ -263,7 +263,11 @@ def gradients(y: Tensor, dy=None) -> dict:
 from .layer import LSTM, RNN, Linear, RNN_Base  # noqa: E402,F401
 from .ops.activation import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
+from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.logic import *  # noqa: E402,F401,F403
 from .ops.loss import *  # noqa: E402,F401,F403
+from .ops.mathfn import *  # noqa: E402,F401,F403
 from .ops.reduce import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
+from .ops.trig import *  # noqa: E402,F401,F403
