@@ -283,3 +283,30 @@ def test_users_first_example_loss_falls():
     assert all(a > b for a, b in zip(losses[::50], losses[50::50])), losses[::50]
     predicted = tensor.to_numpy(x).argmax(1)
     assert (predicted == label.argmax(1)).mean() > 0.9
+
+
+def test_elu_selu_take_the_left_slope_at_zero():
+    x = param([0.0])
+    np.testing.assert_allclose(grad_of(autograd.elu(x, 0.7), x), [0.7])
+    np.testing.assert_allclose(grad_of(autograd.selu(x), x), [1.0507 * 1.67326])
+
+
+def test_hardsigmoid_gradient_is_zero_at_both_kinks():
+    # alpha x + gamma = 0 at x = -2.5 and = 1 at x = 2.5 (alpha 0.2, gamma 0.5)
+    x = param([-2.5, 0.0, 2.5])
+    np.testing.assert_allclose(grad_of(autograd.hardsigmoid(x), x), [0.0, 0.2, 0.0])
+
+
+def test_pow_exponent_gradient_is_zero_at_zero_base():
+    a, b = param([0.0, 2.0]), param([2.0, 3.0])
+    grads = autograd.gradients(autograd.pow(a, b))
+    np.testing.assert_allclose(tensor.to_numpy(grads[b]), [0.0, 8.0 * np.log(2.0)])
+    np.testing.assert_allclose(tensor.to_numpy(grads[a]), [0.0, 12.0])
+
+
+def test_cross_entropy_gradient_is_zero_where_the_target_is_zero():
+    x = param([[0.0, 0.5, 0.5]])
+    t = Tensor(data=np.array([[0.0, 1.0, 0.0]]), dtype=tensor.float64)
+    g = grad_of(autograd.cross_entropy(x, t), x)
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, [[0.0, -2.0, 0.0]])

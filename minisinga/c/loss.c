@@ -110,12 +110,13 @@ void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64
 /* --8<-- [end:cross_entropy_forward] */
 
 /* --8<-- [start:cross_entropy_backward] */
-/* dx = -dy * t / x / N */
+/* dx = -dy * t / x / N, and 0 where t == 0: the forward skips those terms
+ * (0 * log 0 is taken as 0), so they contribute nothing, even at x == 0. */
 void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C)
 {
     T s = -dy / (T)N;
     for (int64_t i = 0; i < N * C; i++)
-        dx[i] = s * t[i] / x[i];
+        dx[i] = (t[i] == (T)0) ? (T)0 : s * t[i] / x[i];
 }
 /* --8<-- [end:cross_entropy_backward] */
 

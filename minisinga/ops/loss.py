@@ -101,6 +101,7 @@ class CrossEntropy(autograd.Operation):
 
     Forward: $\ell = -\frac{1}{N}\sum_{n,c} t_{nc} \log x_{nc}$
     Grad x: $\bar{x} = -\bar{\ell}\, t / (N x)$
+    Convention: $\bar{x} = 0$ where $t = 0$ (the term $0 \log x$ is dropped, even at $x = 0$)
     Derivation: ops/losses.md#cross_entropy
     """
 
