@@ -391,12 +391,14 @@ def read_checkpoint(fpath: str) -> tuple[dict[str, np.ndarray], dict[str, np.nda
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ValueError(f"load_states: {TENSOR_DICT_FILENAME} in {fpath} is corrupt: "
                          f"{exc}") from exc
-    if set(attrs) != set(arrays):
-        only_attr = sorted(set(attrs) - set(arrays))
-        only_npz = sorted(set(arrays) - set(attrs))
+    only_attr = sorted(set(attrs) - set(arrays))
+    if only_attr:
         raise ValueError(f"load_states: {fpath} is inconsistent: state(s) {only_attr} are "
-                         f"described but have no data, state(s) {only_npz} have data but no "
-                         "description")
+                         f"described in {STATES_ATTR_FILENAME} but have no data")
+    only_npz = sorted(set(arrays) - set(attrs))
+    if only_npz:
+        raise ValueError(f"load_states: {fpath} is inconsistent: state(s) {only_npz} have "
+                         f"data but no description in {STATES_ATTR_FILENAME}")
     model_arrays, aux_arrays = {}, {}
     for name, arr in arrays.items():
         attr = attrs[name]
