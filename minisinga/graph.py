@@ -77,6 +77,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,7 +189,7 @@ class Graph:
 
     # ------------------------------------------------------------ recording
     @contextmanager
-    def recording(self):
+    def recording(self) -> Iterator[Graph]:
         """Record every kernel launched on the device inside the ``with`` block."""
         dev = self.device
         if getattr(dev, "recorder", None) is not None:
@@ -204,7 +205,7 @@ class Graph:
             dev.recorder = None
         self.rng_blocks = dev.next_random_block(0)[1] - self._rng_start
 
-    def wrap(self, name: str, fn):
+    def wrap(self, name: str, fn: Callable) -> Callable:
         """``fn`` (the kernel ``name``) wrapped to record each launch, then run it."""
         def launch(*args):
             self._record(name, fn, args)
@@ -408,7 +409,7 @@ def plan_memory(nodes: list[Node], order: list[int], intermediates: set[int],
 
 
 @contextmanager
-def paused(device):
+def paused(device) -> Iterator[None]:
     """Launch kernels on ``device`` eagerly and unrecorded inside the ``with``
     block, even while a step is being recorded: for work done once, such as
     creating an optimizer's state buffers (zeros) at its first update."""

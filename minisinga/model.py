@@ -94,11 +94,11 @@ class Model(Layer):
         self._recorded_data = {}
 
     # ------------------------------------------------------------------ user code
-    def forward(self, *inputs):
+    def forward(self, *inputs) -> Tensor:
         """The model's computation; subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement forward")
 
-    def train_one_batch(self, *inputs, **kwargs):
+    def train_one_batch(self, *inputs, **kwargs) -> object:
         """One training step (forward, loss, optimizer); subclasses implement it."""
         raise NotImplementedError(f"{type(self).__name__} does not implement train_one_batch")
 
@@ -222,7 +222,7 @@ class Model(Layer):
                     raise ValueError(f"graph mode: {what} has new memory (shape {got.shape}) "
                                      "since the step was recorded (to_device or an assigned "
                                      f".data). {hint}")
-            elif got is not recorded and got != recorded:
+            elif got is not recorded and not _equal(got, recorded):
                 raise ValueError(f"graph mode: {what} is {got!r} but the step was recorded "
                                  f"with {recorded!r}; graph mode freezes non-tensor "
                                  f"arguments. {hint}")
@@ -294,7 +294,16 @@ class Model(Layer):
                 for name, arr in aux_arrays.items()}
 
     def __get_name__(self) -> str:
+        """The class name (SINGA's)."""
         return type(self).__name__
+
+
+def _equal(a, b) -> bool:
+    """a == b for any two Python values (arrays compare element by element)."""
+    try:
+        return bool(np.all(a == b))
+    except (TypeError, ValueError):
+        return False
 
 
 def _drop_creators(obj) -> None:

@@ -83,6 +83,7 @@ class DecayScheduler:
         return value
 
     def call(self, step: Tensor) -> Tensor:
+        """The value at ``step`` as a new one-element tensor (subclasses implement it)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement call(step)")
 
 
@@ -90,6 +91,7 @@ class Constant(DecayScheduler):
     """The same value at every step."""
 
     def call(self, step: Tensor) -> Tensor:
+        """``init_value`` in a new tensor (a fill kernel)."""
         return Tensor((1,), step.device, step.dtype, requires_grad=False).set_value(self.init_value)
 
 
@@ -108,6 +110,7 @@ class ExponentialDecay(DecayScheduler):
         self.staircase = bool(staircase)
 
     def call(self, step: Tensor) -> Tensor:
+        """``init_value * decay_rate ** (step / decay_steps)`` in a new tensor."""
         out = Tensor((1,), step.device, step.dtype, requires_grad=False)
         backend.kernel("exponential_decay", out.data)(
             out.data.ptr, step.data.ptr, self.init_value, self.decay_steps, self.decay_rate,
@@ -297,6 +300,7 @@ class SGD(Optimizer):
         self.buffer_names = ("momentum",) if self.momentum != 0 else ()
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
+        """Update ``param`` in place (one kernel launch); ``name`` keys its state."""
         self._check(name, param, grad)
         p, g = param.data, grad.data
         buf = ffi.NULL   # no momentum: the kernel does not touch buf
@@ -330,6 +334,7 @@ class Adam(Optimizer):
         self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
+        """Update ``param`` in place (one kernel launch); ``name`` keys its state."""
         self._check(name, param, grad)
         p, g = param.data, grad.data
         m = self._buffer("m", name, param).data
@@ -359,6 +364,7 @@ class RMSProp(Optimizer):
         self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
+        """Update ``param`` in place (one kernel launch); ``name`` keys its state."""
         self._check(name, param, grad)
         p, g = param.data, grad.data
         r = self._buffer("running_average", name, param).data
@@ -385,6 +391,7 @@ class AdaGrad(Optimizer):
         self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
+        """Update ``param`` in place (one kernel launch); ``name`` keys its state."""
         self._check(name, param, grad)
         p, g = param.data, grad.data
         h = self._buffer("history", name, param).data

@@ -6,7 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from test_model import MLP, params_of, train_mlp
+from test_model import BATCH, MLP, mnist_batch, params_of, train_mlp
 
 from minisinga import autograd, device, model, opt, tensor
 from minisinga.tensor import Tensor
@@ -253,3 +253,33 @@ def test_resuming_from_a_checkpoint_continues_exactly(tmp_path, use_graph, make_
                               first_batch=n // 2, load_from=path)
     for k, v in params_of(straight).items():
         np.testing.assert_array_equal(params_of(resumed)[k], v, err_msg=k)
+
+
+def test_loading_into_a_recorded_graph_is_seen_by_the_next_replay(tmp_path):
+    path = tmp_path / "p.zip"
+    src, src_opt, _ = train_mlp(3, use_graph=False)
+    src.save_states(path, aux_states=src_opt.get_states())
+    # a step recorded with other parameters (another seed) ...
+    device.set_rand_seed(5)
+    g, g_opt = MLP(), opt.SGD(lr=0.005, momentum=0.9, weight_decay=1e-5)
+    g.set_optimizer(g_opt)
+    tx, ty = Tensor((BATCH, 1, 28, 28)), Tensor((BATCH, 10), dtype=tensor.int32)
+    g.compile([tx], use_graph=True)
+
+    def step(b):
+        x, y = mnist_batch(b)
+        tx.copy_from_numpy(x)
+        ty.copy_from_numpy(y)
+        return float(g(tx, ty)[1].to_numpy()[0])
+
+    step(0)
+    step(1)
+    recorded = g._graph
+    # ... then loaded: the replay reads the loaded parameters and optimizer state
+    g_opt.set_states(g.load_states(path))
+    loss_g = [step(3), step(4)]
+    assert g._graph is recorded
+    _, _, loss_e = train_mlp(2, use_graph=False, model_and_opt=(src, src_opt), first_batch=3)
+    np.testing.assert_allclose(loss_g, loss_e, rtol=1e-6)
+    for k, v in params_of(src).items():
+        np.testing.assert_allclose(params_of(g)[k], v, rtol=1e-6, atol=1e-7)

@@ -168,9 +168,9 @@ def test_error_while_recording_leaves_no_graph_and_no_recorder():
         fail = True
 
         def train_one_batch(self, x, y):
-            out = self.forward(x)
+            self.forward(x)            # some kernels run (and are recorded) ...
             if self.fail:
-                raise RuntimeError("boom")
+                raise RuntimeError("boom")   # ... then the step fails
             return super().train_one_batch(x, y)
 
     m = Failing()
@@ -398,3 +398,32 @@ def test_paused_launches_are_not_recorded():
     g.finish()
     g.run()
     np.testing.assert_array_equal(t.to_numpy(), np.ones(3))
+
+
+def test_device_counts_bytes_and_peak():
+    dev = device.get_default_device()
+    gc.collect()
+    start = dev.memory_stats()
+    dev.reset_peak_memory()
+    a = Tensor((1000,))                      # 4000 bytes
+    b = Tensor((500,), dtype=tensor.float64)  # 4000 bytes
+    mid = dev.memory_stats()
+    assert mid["bytes_in_use"] - start["bytes_in_use"] == 8000
+    assert mid["num_allocs"] - start["num_allocs"] == 2
+    del a, b
+    gc.collect()
+    end = dev.memory_stats()
+    assert end["bytes_in_use"] == start["bytes_in_use"]
+    assert end["peak_bytes"] == start["bytes_in_use"] + 8000
+    dev.reset_peak_memory()
+    assert dev.memory_stats()["peak_bytes"] == end["bytes_in_use"]
+
+
+def test_device_finds_the_block_behind_a_pointer():
+    from minisinga.device import address_of
+    dev = device.get_default_device()
+    t = Tensor((7, 3))
+    serial, nbytes, ref = dev.block_at(address_of(t.data.ptr))
+    assert nbytes == 84 and ref() is t.data._mem
+    assert dev.block_at(address_of(t.reshape((21,)).data.ptr))[0] == serial   # a view: same block
+    assert dev.last_serial() >= serial
