@@ -1,15 +1,15 @@
 """minisinga: Apache SINGA's Python training API, small enough to read in a
 weekend, computed by handwritten C (and CUDA) kernels.
 
-Modules: ``tensor``, ``device``, ``autograd``, ``layer``, ``model`` (with
-graph mode, in ``graph``) and ``opt``.  ``minisinga.gradcheck(fn, inputs)`` checks the
-gradients of any function built from operations, your own included.
+Modules: ``tensor``, ``device``, ``autograd``, ``opt``, ``layer``,
+``initializer``, ``model`` (with graph mode, in ``graph``).
+``minisinga.gradcheck(fn, inputs)`` checks the gradients of any function built
+from operations, your own included.
 """
-from . import autograd, device, graph, layer, model, opt, tensor, testing
+from . import autograd, device, graph, initializer, layer, model, opt, tensor, testing
 from .tensor import Tensor
 from .testing import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
-__all__ = ["Tensor", "autograd", "device", "graph", "layer", "model", "opt", "tensor", "testing",
-           "gradcheck",
-           "GradcheckError", "__version__"]
+__all__ = ["Tensor", "autograd", "device", "graph", "initializer", "layer", "model", "opt",
+           "tensor", "testing", "gradcheck", "GradcheckError", "__version__"]

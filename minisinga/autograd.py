@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from . import backend
+from . import backend, dtypes
 from .ctensor import CTensor
 from .tensor import Tensor
 
@@ -69,16 +69,17 @@ class Operation:
                 raise TypeError(f"{type(self).__name__}: input {i} must be a Tensor, "
                                 f"got {type(x).__name__}")
         record = training
-        self.needs_input_grad = tuple(x.requires_grad for x in xs)
+        # Integer tensors (labels, indices) are data: they never get a gradient.
+        self.needs_input_grad = tuple(x.requires_grad and x.dtype != dtypes.int32 for x in xs)
         self.requires_grad = record and any(self.needs_input_grad)
         if record:
             src = []
-            for x in xs:
+            for x, needs in zip(xs, self.needs_input_grad):
                 creator = x.creator
                 if creator is None:  # a leaf: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, x.requires_grad, x.shape))
+                            x if x.stores_grad else None, needs, x.shape))
             self.src = src
         ys = self.forward(*[x.data for x in xs])
         if not isinstance(ys, tuple):
@@ -124,7 +125,10 @@ Operator = Operation  # SINGA's other name for it
 
 
 class Dummy(Operation):
-    """The creator of a leaf tensor: no inputs, no backward."""
+    """The creator of a leaf tensor: no inputs, no backward.
+
+    Not an operation: it only marks where the graph starts.
+    """
 
     def __init__(self, tensor: Tensor, name: str | None = None):
         super().__init__(name if name is not None else tensor.name)
@@ -257,10 +261,14 @@ def gradients(y: Tensor, dy=None) -> dict:
 # The operations, one module per family, re-exported under SINGA's names, and
 # SINGA's old-style layer names, aliases into minisinga.layer (imported at the
 # bottom to break the import cycle, as SINGA does).
-from .layer import Linear  # noqa: E402,F401
+from .layer import LSTM, RNN, Linear, RNN_Base  # noqa: E402,F401
 from .ops.activation import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
+from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.logic import *  # noqa: E402,F401,F403
 from .ops.loss import *  # noqa: E402,F401,F403
+from .ops.mathfn import *  # noqa: E402,F401,F403
 from .ops.reduce import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
+from .ops.trig import *  # noqa: E402,F401,F403
