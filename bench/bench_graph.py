@@ -1,6 +1,6 @@
 """Graph mode vs eager mode on the user's MLP example: time per step and peak memory.
 
-    python benchmarks/graph_vs_eager.py [--steps 30] [--threads N]
+    python bench/bench_graph.py [--steps 30] [--threads N]
 
 For each configuration (MNIST 784-100-10 MLP at batch 64, and a small 784-32-10
 one at batch 16, where Python overhead dominates) and each mode (eager, graph
