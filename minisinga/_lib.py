@@ -3,8 +3,9 @@
 ``lib`` holds every function declared in ``minisinga/c/minisinga.h``.
 ``kernel("relu_forward", x)`` returns the kernel for the CTensor ``x``'s element
 type on ``x``'s device: ``relu_forward_f32`` from the C library on the CPU (a
-GPU device hands out its CUDA launchers of the same name).  Nothing here does
-any maths.
+GPU device hands out its CUDA launchers of the same name).  Every kernel launch
+goes through ``kernel``, which is what lets graph mode record them.  Nothing
+here does any maths.
 """
 from __future__ import annotations
 
@@ -38,5 +39,14 @@ def cpu_kernel(name: str, dtype: int):
 
 
 def kernel(name: str, like):
-    """The kernel ``name`` for the element type and device of the CTensor ``like``."""
-    return like.device.kernel(name, like.dtype)
+    """The kernel ``name`` for the element type and device of the CTensor ``like``.
+
+    While graph mode records a training step on that device, the kernel comes
+    wrapped by the recorder, which notes each launch and then runs it
+    (minisinga/graph.py)."""
+    device = like.device
+    fn = device.kernel(name, like.dtype)
+    recorder = getattr(device, "recorder", None)
+    if recorder is not None:
+        return recorder.wrap(name, fn)
+    return fn

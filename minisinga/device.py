@@ -9,6 +9,8 @@ same numbers for the same seed.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ._lib import cpu_kernel, ffi, lib
@@ -25,12 +27,38 @@ def _check_seed(seed) -> int:
     return int(seed)
 
 
+_UINTPTR = ffi.typeof("uintptr_t")
+
+
+def address_of(ptr) -> int:
+    """The address a cffi pointer points to, as an int."""
+    return int(ffi.cast(_UINTPTR, ptr))
+
+
 class Device:
-    """Base class of devices.  A device allocates memory and owns a random stream."""
+    """Base class of devices.  A device allocates memory and owns a random stream.
+
+    It also keeps books on its memory: every live block by address (so graph mode
+    can tell which buffer a kernel's pointer argument is, ``block_at``), and how
+    many bytes are in use and the peak since ``reset_peak_memory()``
+    (``memory_stats()``).  A subclass's ``alloc`` registers each block with
+    ``_track`` and calls ``_untrack`` from the block's destructor.
+    """
+
+    #: The graph recorder listening to this device's kernel launches while graph
+    #: mode records a training step (a ``minisinga.graph.Graph``), else None.
+    recorder = None
 
     def __init__(self, seed: int = 0):
         self._seed = _check_seed(seed)
         self._rng_offset = 0
+        # address -> (serial, nbytes, weak reference to the memory) of every live block;
+        # serial numbers count the allocations 1, 2, 3, ... and are never reused.
+        self._blocks: dict[int, tuple[int, int, weakref.ref]] = {}
+        self._serial = 0
+        self._bytes_in_use = 0
+        self._peak_bytes = 0
+        self._num_allocs = 0
 
     # -- identity --------------------------------------------------------------
     def id(self) -> int:
@@ -68,6 +96,43 @@ class Device:
 
     Sync = sync
 
+    # -- memory bookkeeping --------------------------------------------------------
+    def _track(self, mem, nbytes: int):
+        """Register the new block ``mem`` (a cffi pointer) of ``nbytes``; returns it."""
+        self._serial += 1
+        self._blocks[address_of(mem)] = (self._serial, nbytes, weakref.ref(mem))
+        self._num_allocs += 1
+        self._bytes_in_use += nbytes
+        if self._bytes_in_use > self._peak_bytes:
+            self._peak_bytes = self._bytes_in_use
+        return mem
+
+    def _untrack(self, mem) -> None:
+        """Forget the block ``mem`` (called just before its memory is released)."""
+        block = self._blocks.pop(address_of(mem), None)
+        if block is not None:
+            self._bytes_in_use -= block[1]
+
+    def block_at(self, address: int) -> tuple[int, int, weakref.ref] | None:
+        """(serial, nbytes, weak reference to the memory) of the live block that
+        starts at ``address``, or None."""
+        return self._blocks.get(address)
+
+    def last_serial(self) -> int:
+        """The serial number of the newest block (blocks made later have larger ones)."""
+        return self._serial
+
+    def memory_stats(self) -> dict[str, int]:
+        """Bytes allocated through this device: ``bytes_in_use`` now, ``peak_bytes``
+        since the last ``reset_peak_memory()``, and ``num_allocs``, the number of
+        allocations so far."""
+        return {"bytes_in_use": self._bytes_in_use, "peak_bytes": self._peak_bytes,
+                "num_allocs": self._num_allocs}
+
+    def reset_peak_memory(self) -> None:
+        """Start measuring the peak again from the bytes in use now."""
+        self._peak_bytes = self._bytes_in_use
+
 
 class CppCPU(Device):
     """The host CPU.  Memory comes from ``ms_alloc`` (64-byte aligned) and is
@@ -80,7 +145,15 @@ class CppCPU(Device):
         ptr = lib.ms_alloc(nbytes)
         if ptr == ffi.NULL:
             raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
-        return ffi.gc(ptr, lib.ms_free, size=nbytes)
+        return self._track(ffi.gc(ptr, self._free, size=nbytes), nbytes)
+
+    def _free(self, ptr, _ms_free=lib.ms_free) -> None:
+        # The destructor of a block: bookkeeping first, then the memory goes back.
+        # (ms_free is bound as a default so it still exists at interpreter exit.)
+        try:
+            self._untrack(ptr)
+        finally:
+            _ms_free(ptr)
 
     def kernel(self, name: str, dtype: int):
         return cpu_kernel(name, dtype)

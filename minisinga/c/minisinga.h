@@ -226,7 +226,22 @@ void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_
 /* ====================================================== batchnorm.c */
 /* end batchnorm.c */
 
-/* ====================================================== optim.c */
+/* ====================================================== optim.c
+ * minisinga/c/optim.c: SINGA's update rules, in place on p and its state
+ * buffers; g is only read.  lr and step are one-element double tensors on
+ * the device (so a replayed graph reads this step's values). */
+void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T momentum,
+                    T dampening, T weight_decay, int nesterov, int64_t n);
+void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
+                     const double *step, T beta1, T beta2, T eps, T weight_decay,
+                     int64_t n);
+void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T rho, T eps,
+                        T weight_decay, int64_t n);
+void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T eps,
+                        T weight_decay, int64_t n);
+/* value[0] = init * rate^(step[0] / decay_steps), the exponent floored when staircase */
+void FN(exponential_decay)(T *value, const T *step, T init, T decay_steps,
+                           T rate, int staircase);
 /* end optim.c */
 
 /* ====================================================== mathfn.c
