@@ -1,0 +1,213 @@
+"""Train a network on real handwritten digits with minisinga's Model API.
+
+The main job of the README: on a fresh clone,
+
+    pip install -e ".[examples]" && python examples/train.py
+
+trains SINGA's LeNet-like CNN in graph mode on the MNIST subset that ships with
+minisinga (8,000 training and 2,000 held-out digits), shows a progress bar with
+the loss and throughput, prints the test accuracy after each epoch, and at the
+end writes a checkpoint and a plot of the training loss and test accuracy.
+
+Options: --model mlp|cnn, --epochs, --batch-size, --lr, --device cpu|gpu,
+--no-graph, --data DIR (the full MNIST as IDX files; also MINISINGA_MNIST_DIR),
+--checkpoint PATH (written after every epoch) with --resume, --plot PATH,
+--seed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from models import MODELS  # noqa: E402
+
+from minisinga import device, opt, tensor  # noqa: E402
+from minisinga.datasets import describe_source, load_mnist  # noqa: E402
+
+try:  # optional: a nicer progress bar
+    from tqdm import tqdm
+except ImportError:  # pragma: no cover - depends on the environment
+    tqdm = None
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Train an MLP or a CNN on handwritten digits.")
+    p.add_argument("--model", choices=sorted(MODELS), default="cnn")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=1e-5)
+    p.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
+    p.add_argument("--no-graph", action="store_true", help="run eagerly (no graph replay)")
+    p.add_argument("--data", default=None,
+                   help="folder with the full MNIST IDX files (default: the shipped subset)")
+    p.add_argument("--checkpoint", default="checkpoint.zip",
+                   help="written after every epoch ('' to disable)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --checkpoint (model, optimizer, epoch) instead of "
+                        "starting afresh")
+    p.add_argument("--plot", default="training.png", help="PNG of loss and accuracy ('' to skip)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="use only this many training digits")
+    p.add_argument("--max-steps", type=int, default=None,
+                   help="stop after this many training steps in all (for quick checks)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    for name in ("epochs", "batch_size"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if args.lr <= 0:
+        p.error("--lr must be > 0")
+    return args
+
+
+def make_device(name: str):
+    if name == "gpu":
+        if device.get_num_gpus() == 0:
+            raise SystemExit("--device gpu: no CUDA GPU is available (or minisinga was built "
+                             "without CUDA); use --device cpu")
+        return device.create_cuda_gpu()
+    return device.get_default_device()
+
+
+def evaluate(model, x, y, batch_size: int, dev) -> float:
+    """Accuracy on (x, y), in eval mode (plain forward, no graph)."""
+    model.eval()
+    correct = 0
+    for start in range(0, len(x), batch_size):
+        xb = tensor.Tensor(data=x[start:start + batch_size], device=dev, requires_grad=False)
+        out = tensor.to_numpy(model(xb))
+        correct += int((out.argmax(1) == y[start:start + batch_size]).sum())
+    model.train()
+    return correct / len(x)
+
+
+class _Progress:
+    """tqdm when installed, otherwise a line every 10% of the epoch."""
+
+    def __init__(self, total: int, desc: str, quiet: bool):
+        self.total, self.desc, self.quiet, self.n = total, desc, quiet, 0
+        self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True) \
+            if tqdm is not None and not quiet else None
+
+    def update(self, loss: float, images_per_s: float) -> None:
+        self.n += 1
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{images_per_s:,.0f}")
+            self.bar.update(1)
+        elif not self.quiet and (self.n % max(1, self.total // 10) == 0 or self.n == self.total):
+            print(f"{self.desc}: {self.n}/{self.total} batches, loss {loss:.4f}, "
+                  f"{images_per_s:,.0f} images/s", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def plot(path: str, losses, accuracies, steps_per_epoch: int) -> str:
+    """Write a PNG of the training loss and test accuracy; returns a status line."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "plot skipped: matplotlib is not installed (pip install matplotlib)"
+    fig, ax1 = plt.subplots(figsize=(7, 4))
+    ax1.plot(np.arange(1, len(losses) + 1), losses, lw=0.8, label="training loss")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("loss")
+    ax2 = ax1.twinx()
+    epochs_at = [steps_per_epoch * (i + 1) for i in range(len(accuracies))]
+    ax2.plot(epochs_at, accuracies, "o-", color="tab:orange", label="test accuracy")
+    ax2.set_ylabel("test accuracy")
+    fig.legend(loc="center right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return f"plot written to {path}"
+
+
+def main(argv=None) -> dict:
+    """Run the training; returns the losses, accuracies and timing (for the tests)."""
+    args = parse_args(argv)
+    dev = make_device(args.device)
+    print(f"data: {describe_source(args.data)}")
+    x_train, y_train, x_test, y_test = load_mnist(args.data)
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    bs = args.batch_size
+    steps_per_epoch = len(x_train) // bs  # graph mode needs a fixed batch shape
+    if steps_per_epoch == 0:
+        raise SystemExit(f"--batch-size {bs} is larger than the {len(x_train)} training digits")
+
+    device.set_rand_seed(args.seed)
+    net = MODELS[args.model]()
+    sgd = opt.SGD(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    net.set_optimizer(sgd)
+    tx = tensor.Tensor((bs, 1, 28, 28), dev, tensor.float32)
+    ty = tensor.Tensor((bs,), dev, tensor.int32)
+    net.compile([tx], is_train=True, use_graph=not args.no_graph, sequential=False)
+    n_params = sum(p.size() for p in net.get_params().values())
+    print(f"model: {args.model} ({n_params:,} parameters), "
+          f"{'eager' if args.no_graph else 'graph'} mode, device {dev}")
+
+    first_epoch, losses, accuracies = 0, [], []
+    if args.resume:
+        if not args.checkpoint or not os.path.exists(args.checkpoint):
+            raise SystemExit(f"--resume: no checkpoint at {args.checkpoint!r}")
+        aux = net.load_states(args.checkpoint)
+        first_epoch = int(tensor.to_numpy(aux.pop("train.epoch"))[0])
+        losses = list(tensor.to_numpy(aux.pop("train.losses"))) if "train.losses" in aux else []
+        accuracies = list(tensor.to_numpy(aux.pop("train.accuracies"))) \
+            if "train.accuracies" in aux else []
+        sgd.set_states(aux)
+        print(f"resumed from {args.checkpoint} after epoch {first_epoch}")
+
+    start, steps = time.perf_counter(), 0
+    for epoch in range(first_epoch, args.epochs):
+        order = np.random.default_rng(args.seed + epoch).permutation(len(x_train))
+        bar = _Progress(steps_per_epoch, f"epoch {epoch + 1}/{args.epochs}", args.quiet)
+        tick = time.perf_counter()
+        for b in range(steps_per_epoch):
+            idx = order[b * bs:(b + 1) * bs]
+            tx.copy_from_numpy(x_train[idx])
+            ty.copy_from_numpy(y_train[idx])
+            _, loss = net(tx, ty)
+            losses.append(float(tensor.to_numpy(loss)[0]))
+            steps += 1
+            now = time.perf_counter()
+            bar.update(losses[-1], bs / max(now - tick, 1e-9))
+            tick = now
+            if args.max_steps and steps >= args.max_steps:
+                break
+        bar.close()
+        accuracies.append(evaluate(net, x_test, y_test, 500, dev))
+        print(f"epoch {epoch + 1}: test accuracy {accuracies[-1]:.4f}", flush=True)
+        if args.checkpoint:
+            aux = dict(sgd.get_states())
+            aux["train.epoch"] = tensor.from_numpy(np.array([epoch + 1], dtype=np.int32))
+            aux["train.losses"] = tensor.from_numpy(np.array(losses, dtype=np.float32))
+            aux["train.accuracies"] = tensor.from_numpy(np.array(accuracies, dtype=np.float32))
+            net.save_states(args.checkpoint, aux_states=aux)
+        if args.max_steps and steps >= args.max_steps:
+            break
+    seconds = time.perf_counter() - start
+    if accuracies:
+        print(f"final test accuracy {accuracies[-1]:.4f} after {len(losses)} steps "
+              f"in {seconds:.1f} s")
+    if args.checkpoint:
+        print(f"checkpoint written to {args.checkpoint}")
+    if args.plot and losses:
+        print(plot(args.plot, losses, accuracies, steps_per_epoch))
+    return {"losses": losses, "accuracies": accuracies, "seconds": seconds, "model": net}
+
+
+if __name__ == "__main__":
+    main()
