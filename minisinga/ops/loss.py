@@ -96,6 +96,7 @@ class CrossEntropy(autograd.Operation):
 
     Forward: $\ell = -\frac{1}{N}\sum_{n,c} t_{nc} \log x_{nc}$
     Grad x: $\bar{x} = -\bar{\ell}\, t / (N x)$
+    Convention: terms with $t_{nc} = 0$ are left out ($0 \log 0 = 0$), in forward and backward, so $\bar{x}_{nc} = 0$ there even at $x_{nc} = 0$
     Derivation: ops/losses.md#cross_entropy
     """
 

@@ -235,10 +235,14 @@ class Split(autograd.Operation):
         size = x.shape[axis]
         parts = self.parts
         if parts is None:
-            if not self.num_output or size % self.num_output:
+            n = self.num_output
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1 or size % n:
                 raise ValueError(f"split: cannot split axis {axis} of size {size} into "
                                  f"num_output={self.num_output} equal parts")
             parts = [size // self.num_output] * self.num_output
+        if not isinstance(parts, (list, tuple)) or not parts or any(
+                isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in parts):
+            raise TypeError(f"split: parts must be a non-empty list of ints, got {parts!r}")
         parts = [int(p) for p in parts]
         if any(p < 0 for p in parts) or sum(parts) != size:
             raise ValueError(f"split: parts {parts} must be >= 0 and sum to {size}, the size of "
