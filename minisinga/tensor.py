@@ -337,7 +337,9 @@ def normalize_perm(axes, ndim: int, argname: str = "axes") -> tuple[int, ...]:
     if axes is None:
         return tuple(range(ndim))[::-1]
     try:
-        perm = tuple(int(a) if not isinstance(a, bool) else None for a in axes)
+        # NOTE: only ints; int(1.5) or int("1") would quietly accept a wrong axis
+        perm = tuple(int(a) if isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                     else None for a in axes)
     except TypeError:
         raise TypeError(f"{argname}: expected a sequence of ints, got {axes!r}") from None
     if None in perm or len(perm) != ndim:

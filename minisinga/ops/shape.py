@@ -22,9 +22,12 @@ __all__ = ["Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", 
 def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
     """ONNX reshape rules: 0 copies the input's dimension, one -1 is inferred."""
     try:
-        shape = [int(s) for s in shape]
+        bad = [s for s in shape if isinstance(s, bool) or not isinstance(s, (int, np.integer))]
     except TypeError:
-        raise TypeError(f"{opname}: shape must be a sequence of ints, got {shape!r}") from None
+        bad = [shape]
+    if bad:  # NOTE: int(2.7) would silently truncate; refuse instead
+        raise TypeError(f"{opname}: shape must be a sequence of ints, got {shape!r}")
+    shape = [int(s) for s in shape]
     out = [in_shape[i] if s == 0 and i < len(in_shape) else s for i, s in enumerate(shape)]
     if out.count(-1) > 1 or any(s < -1 for s in out):
         raise ValueError(f"{opname}: shape {tuple(shape)} may hold at most one -1 and no other "
