@@ -634,8 +634,10 @@ def test_tensor_constructor_refuses_bad_shapes_and_dtypes(shape, dtype):
 @given(dims=st.lists(st.integers(2**20, 2**62), min_size=1, max_size=4),
        dtype=st.sampled_from([tensor.float32, tensor.float64, tensor.int32]))
 def test_impossible_allocation_is_a_memory_error(dims, dtype):
-    """Sizes no machine can hold: a MemoryError, never an overflow inside C."""
-    assume(math.prod(dims) * 8 > 2**46)
+    """Sizes no machine can hold: a MemoryError, never an overflow inside C.
+    (Regression: nbytes just below 2**63 overflowed ms_alloc's round-up to 64.)"""
+    # past 2**58 bytes even a 57-bit (5-level paging) address space cannot map it
+    assume(math.prod(dims) * 4 > 2**58)
     with pytest.raises(MemoryError):
         Tensor(tuple(dims), dtype=dtype)
 
@@ -670,8 +672,23 @@ def test_cast_to_int32_saturates_and_maps_nan_to_zero(values, src):
 @given(parts=st.one_of(st.just([]), st.lists(st.floats(0, 3), min_size=1, max_size=3),
                        st.integers(0, 3), st.just([True, 1])))
 def test_split_refuses_non_int_parts(parts):
-    """Found by fuzzing: parts=[1.5, 1.5] was truncated to [1, 1] and parts=[] on an
-    empty axis returned no tensors; both are refused now."""
+    """Regression: parts=[1.5, 1.5] was truncated to [1, 1] and parts=[] on an empty
+    axis returned no tensors (as did num_output=-1, found by test_split_num_output);
+    all are refused now."""
     x = leaf(np.zeros((3, 0)), tensor.float64)
     with pytest.raises((TypeError, ValueError), match="split"):
         autograd.split(x, 0, parts)
+
+
+@given(bad=st.one_of(st.floats(-3, 3).filter(lambda v: not float(v).is_integer()),
+                     st.sampled_from(["1", None, True])))
+def test_shape_and_axes_arguments_refuse_non_ints(bad):
+    """Regression: reshape(t, [3.9, 2.2]) ran as (3, 2) and transpose(t, [1.5, 0]) as
+    (1, 0): int() truncated silently.  Non-int entries are refused now."""
+    t = leaf(np.arange(6.0).reshape(2, 3), tensor.float64)
+    with pytest.raises(ALLOWED):
+        autograd.reshape(t, [bad, 2])
+    with pytest.raises(ALLOWED):
+        autograd.transpose(t, [bad, 0])
+    with pytest.raises(ALLOWED):
+        t.transpose([bad, 0])
