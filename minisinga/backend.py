@@ -38,7 +38,10 @@ def copy_into(dst: CTensor, src: CTensor) -> CTensor:
 
 
 def cast(t: CTensor, dtype: int) -> CTensor:
-    """A copy of ``t`` in element type ``dtype`` (floats to int32 truncate)."""
+    """A copy of ``t`` in element type ``dtype``.
+
+    Floats to int32 truncate toward zero and saturate at the int32 range;
+    NaN becomes 0 (the cast kernels spell this out: a bare C cast is undefined)."""
     return copy_into(CTensor(t.shape, dtype, t.device), t)
 
 

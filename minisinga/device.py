@@ -142,6 +142,9 @@ class CppCPU(Device):
         return -1
 
     def alloc(self, nbytes: int):
+        # Past 2**63 - 64 bytes even the round-up to 64 would overflow int64.
+        if nbytes > 2**63 - 64:
+            raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
         ptr = lib.ms_alloc(nbytes)
         if ptr == ffi.NULL:
             raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")

@@ -128,8 +128,16 @@ class Tensor:
     def set_value(self, x) -> Tensor:
         """Fill every element with the number ``x``; returns self."""
         _check_number(x, "x")
-        if self.dtype == int32 and float(x) != int(x):
-            raise ValueError(f"set_value: {x!r} is not an integer, but the tensor is int32")
+        if self.dtype == int32:
+            # NOTE: int(inf) raises OverflowError and C would wrap a big int;
+            # both are refused here with one clear message.
+            if isinstance(x, (int, np.integer)):
+                ok = -2**31 <= int(x) < 2**31
+            else:
+                ok = bool(np.isfinite(x)) and float(x).is_integer() and -2**31 <= x < 2**31
+            if not ok:
+                raise ValueError(f"set_value: {x!r} is not an integer in the int32 range "
+                                 f"[{-2**31}, {2**31 - 1}], but the tensor is int32")
         backend.fill(self.data, int(x) if self.dtype == int32 else float(x))
         return self
 
@@ -329,7 +337,9 @@ def normalize_perm(axes, ndim: int, argname: str = "axes") -> tuple[int, ...]:
     if axes is None:
         return tuple(range(ndim))[::-1]
     try:
-        perm = tuple(int(a) if not isinstance(a, bool) else None for a in axes)
+        # NOTE: only ints; int(1.5) or int("1") would quietly accept a wrong axis
+        perm = tuple(int(a) if isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+                     else None for a in axes)
     except TypeError:
         raise TypeError(f"{argname}: expected a sequence of ints, got {axes!r}") from None
     if None in perm or len(perm) != ndim:

@@ -177,6 +177,7 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@pytest.mark.rss
 def test_memory_flat_after_10000_tensors():
     def churn():
         for _ in range(10_000):
@@ -192,6 +193,7 @@ def test_memory_flat_after_10000_tensors():
     assert grown < 8 * 2**20, f"RSS grew by {grown / 2**20:.1f} MiB"
 
 
+@pytest.mark.rss
 def test_big_tensor_memory_returned_on_delete():
     gc.collect()
     before = _rss_bytes()

@@ -6,12 +6,13 @@
 #define MS_PAR_MIN 32768
 
 /* --8<-- [start:relu_forward] */
-/* y = max(0, x) */
+/* y = max(0, x);  NaN stays NaN (x < 0 is false for NaN), so a diverged
+ * value is not silently turned into 0 */
 void FN(relu_forward)(T *y, const T *x, int64_t n)
 {
 #pragma omp parallel for if (n > MS_PAR_MIN)
     for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] > 0 ? x[i] : (T)0;
+        y[i] = x[i] < 0 ? (T)0 : x[i];
 }
 /* --8<-- [end:relu_forward] */
 

@@ -9,7 +9,7 @@ void *ms_alloc(int64_t nbytes)
 {
     /* aligned_alloc wants a size that is a multiple of the alignment; a
      * zero-size tensor still gets a real (unused) 64-byte block. */
-    if (nbytes < 0)
+    if (nbytes < 0 || nbytes > INT64_MAX - 63) /* rounding up must not overflow */
         return NULL;
     size_t size = (size_t)((nbytes + 63) / 64) * 64;
     if (size == 0)

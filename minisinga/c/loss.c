@@ -1,7 +1,15 @@
 /* loss.c -- the losses.  Typed (f32, f64).  Each loss is a mean over the
- * batch of N rows; `loss` points at one element. */
+ * batch of N rows; `loss` points at one element.
+ *
+ * Determinism: a threaded sum must not depend on the number of threads
+ * (`reduction(+ : total)` adds the per-thread partials in an unspecified order,
+ * so 1 and 2 threads gave different float64 losses).  The batch is cut into
+ * MS_LOSS_CHUNKS fixed chunks whatever the thread count; each chunk is summed
+ * in order by one thread, and the chunk sums are added in order afterwards. */
 #include <math.h>
 #include "minisinga.h"
+
+#define MS_LOSS_CHUNKS 64
 
 /* --8<-- [start:softmax_cross_entropy_index_forward] */
 /* x: (N, C) logits, t: (N,) class indices (int32, checked in Python),
@@ -11,22 +19,29 @@
 void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const int32_t *t,
                                              int64_t N, int64_t C)
 {
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) if (N * C > 32768)
-    for (int64_t n = 0; n < N; n++) {
-        const T *xr = x + n * C;
-        T *pr = p + n * C;
-        T mx = xr[0];
-        for (int64_t c = 1; c < C; c++)
-            mx = xr[c] > mx ? xr[c] : mx;
-        double sum = 0.0;
-        for (int64_t c = 0; c < C; c++)
-            sum += exp((double)(xr[c] - mx));
-        double lse = (double)mx + log(sum);
-        for (int64_t c = 0; c < C; c++)
-            pr[c] = (T)exp((double)xr[c] - lse);
-        total += lse - (double)xr[t[n]];
+    double part[MS_LOSS_CHUNKS] = {0.0};
+    int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
+#pragma omp parallel for if (N * C > 32768)
+    for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++) {  /* one chunk of rows */
+        int64_t end = (k + 1) * chunk < N ? (k + 1) * chunk : N;
+        for (int64_t n = k * chunk; n < end; n++) {
+            const T *xr = x + n * C;
+            T *pr = p + n * C;
+            T mx = xr[0];
+            for (int64_t c = 1; c < C; c++)
+                mx = xr[c] > mx ? xr[c] : mx;
+            double sum = 0.0;
+            for (int64_t c = 0; c < C; c++)
+                sum += exp((double)(xr[c] - mx));
+            double lse = (double)mx + log(sum);
+            for (int64_t c = 0; c < C; c++)
+                pr[c] = (T)exp((double)xr[c] - lse);
+            part[k] += lse - (double)xr[t[n]];
+        }
     }
+    double total = 0.0;
+    for (int k = 0; k < MS_LOSS_CHUNKS; k++)
+        total += part[k];
     loss[0] = (T)(total / (double)N);
 }
 /* --8<-- [end:softmax_cross_entropy_index_forward] */
@@ -50,32 +65,39 @@ void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int
 void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, const T *t,
                                              int64_t N, int64_t C)
 {
-    double total = 0.0;
-#pragma omp parallel for reduction(+ : total) if (N * C > 32768)
-    for (int64_t n = 0; n < N; n++) {
-        const T *xr = x + n * C, *tr = t + n * C;
-        T *pr = p + n * C, *qr = q + n * C;
-        T mx = xr[0];
-        double tsum = 0.0;
-        for (int64_t c = 0; c < C; c++) {
-            mx = xr[c] > mx ? xr[c] : mx;
-            tsum += (double)tr[c];
+    double part[MS_LOSS_CHUNKS] = {0.0};
+    int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
+#pragma omp parallel for if (N * C > 32768)
+    for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++) {  /* one chunk of rows */
+        int64_t end = (k + 1) * chunk < N ? (k + 1) * chunk : N;
+        for (int64_t n = k * chunk; n < end; n++) {
+            const T *xr = x + n * C, *tr = t + n * C;
+            T *pr = p + n * C, *qr = q + n * C;
+            T mx = xr[0];
+            double tsum = 0.0;
+            for (int64_t c = 0; c < C; c++) {
+                mx = xr[c] > mx ? xr[c] : mx;
+                tsum += (double)tr[c];
+            }
+            double sum = 0.0;
+            for (int64_t c = 0; c < C; c++)
+                sum += exp((double)(xr[c] - mx));
+            double lse = (double)mx + log(sum);
+            double row = 0.0;
+            for (int64_t c = 0; c < C; c++) {
+                double logp = (double)xr[c] - lse;
+                double qc = tsum != 0.0 ? (double)tr[c] / tsum : 0.0;
+                pr[c] = (T)exp(logp);
+                qr[c] = (T)qc;
+                if (qc != 0.0)
+                    row -= qc * logp;
+            }
+            part[k] += row;
         }
-        double sum = 0.0;
-        for (int64_t c = 0; c < C; c++)
-            sum += exp((double)(xr[c] - mx));
-        double lse = (double)mx + log(sum);
-        double row = 0.0;
-        for (int64_t c = 0; c < C; c++) {
-            double logp = (double)xr[c] - lse;
-            double qc = tsum != 0.0 ? (double)tr[c] / tsum : 0.0;
-            pr[c] = (T)exp(logp);
-            qr[c] = (T)qc;
-            if (qc != 0.0)
-                row -= qc * logp;
-        }
-        total += row;
     }
+    double total = 0.0;
+    for (int k = 0; k < MS_LOSS_CHUNKS; k++)
+        total += part[k];
     loss[0] = (T)(total / (double)N);
 }
 /* --8<-- [end:softmax_cross_entropy_dense_forward] */

@@ -21,17 +21,36 @@ void FN(copy)(T *y, const T *x, int64_t n)
         y[i] = x[i];
 }
 
-/* y[i] = (T) x[i]; float -> int truncates toward zero, as C does */
+#if MS_IS_FLOAT
+#define MS_FROM_FLOAT(v) ((T)(v))
+#else
+/* float -> int32: truncate toward zero, saturate at the int32 range, NaN -> 0.
+ * A plain C cast of NaN, +-inf or anything outside the range is undefined
+ * behaviour (x86 happens to give INT32_MIN), so the edges are spelled out. */
+static inline T ms_float_to_int(double v)
+{
+    if (v != v)
+        return 0;
+    if (v >= 2147483647.0)
+        return INT32_MAX;
+    if (v <= -2147483648.0)
+        return INT32_MIN;
+    return (T)v;
+}
+#define MS_FROM_FLOAT(v) ms_float_to_int((double)(v))
+#endif
+
+/* y[i] = (T) x[i]; to int32: truncate toward zero, saturate, NaN -> 0 */
 void FN(cast_from_f32)(T *y, const float *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        y[i] = (T)x[i];
+        y[i] = MS_FROM_FLOAT(x[i]);
 }
 
 void FN(cast_from_f64)(T *y, const double *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
-        y[i] = (T)x[i];
+        y[i] = MS_FROM_FLOAT(x[i]);
 }
 
 void FN(cast_from_i32)(T *y, const int32_t *x, int64_t n)

@@ -22,9 +22,12 @@ __all__ = ["Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", 
 def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
     """ONNX reshape rules: 0 copies the input's dimension, one -1 is inferred."""
     try:
-        shape = [int(s) for s in shape]
+        bad = [s for s in shape if isinstance(s, bool) or not isinstance(s, (int, np.integer))]
     except TypeError:
-        raise TypeError(f"{opname}: shape must be a sequence of ints, got {shape!r}") from None
+        bad = [shape]
+    if bad:  # NOTE: int(2.7) would silently truncate; refuse instead
+        raise TypeError(f"{opname}: shape must be a sequence of ints, got {shape!r}")
+    shape = [int(s) for s in shape]
     out = [in_shape[i] if s == 0 and i < len(in_shape) else s for i, s in enumerate(shape)]
     if out.count(-1) > 1 or any(s < -1 for s in out):
         raise ValueError(f"{opname}: shape {tuple(shape)} may hold at most one -1 and no other "
@@ -253,10 +256,14 @@ class Split(autograd.Operation):
         size = x.shape[axis]
         parts = self.parts
         if parts is None:
-            if not self.num_output or size % self.num_output:
+            n = self.num_output
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1 or size % n:
                 raise ValueError(f"split: cannot split axis {axis} of size {size} into "
                                  f"num_output={self.num_output} equal parts")
             parts = [size // self.num_output] * self.num_output
+        if not isinstance(parts, (list, tuple)) or not parts or any(
+                isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in parts):
+            raise TypeError(f"split: parts must be a non-empty list of ints, got {parts!r}")
         parts = [int(p) for p in parts]
         if any(p < 0 for p in parts) or sum(parts) != size:
             raise ValueError(f"split: parts {parts} must be >= 0 and sum to {size}, the size of "

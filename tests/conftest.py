@@ -1,0 +1,49 @@
+"""Shared test configuration: Hypothesis profiles and the `rss` marker.
+
+Hypothesis profiles (pick one with the HYPOTHESIS_PROFILE environment variable):
+
+* ``ci`` (the default): 50 examples per property, derandomized (the same
+  examples on every run, so a CI failure reproduces), no deadline (the
+  sanitizer build is several times slower).
+* ``long``: 2,000 random examples per property, for a hunting session:
+  ``HYPOTHESIS_PROFILE=long pytest tests/test_fuzz.py``.
+* ``dev``: 200 random examples.
+
+Tests marked ``rss`` measure the process's resident set size; they are skipped
+when the C extension is an AddressSanitizer build (tools/sanitize.sh), whose
+quarantine keeps freed memory resident on purpose.  LeakSanitizer checks leaks
+in that run instead.
+"""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from minisinga._lib import lib
+
+settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True,
+                          print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=200, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+SANITIZED = bool(lib.ms_sanitized())
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "rss: measures resident memory; skipped under the ASan build "
+                   "(its quarantine keeps freed memory resident)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SANITIZED:
+        return
+    skip = pytest.mark.skip(reason="RSS is meaningless under AddressSanitizer (freed memory "
+                                   "sits in its quarantine); LeakSanitizer checks leaks here")
+    for item in items:
+        if "rss" in item.keywords:
+            item.add_marker(skip)

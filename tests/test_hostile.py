@@ -1,0 +1,196 @@
+"""Hostile values: NaN and +-inf flow through every kernel as IEEE 754 says.
+
+* Every operation in the registry runs forward and backward, in float32 and
+  float64, on its own samples with NaN, +inf and -inf planted in every float
+  input: it must return (no crash, no exception), with outputs and gradients
+  of the right shapes.  Where the operation is elementwise-defined and has a
+  NumPy reference, the NaN pattern of the output must equal NumPy's.
+* softmax and the cross-entropy losses stay finite for logits of +-1e4.
+* log(0) = -inf, log(x < 0) = nan, sqrt(x < 0) = nan, 1/0 = inf: values, not errors.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+import pytest
+
+from minisinga import autograd, tensor
+from minisinga.tensor import Tensor
+from minisinga.testing import REGISTRY
+
+HOSTILE = (np.nan, np.inf, -np.inf)
+DTYPES = [tensor.float32, tensor.float64]
+CASES = [(name, i) for name, info in sorted(REGISTRY.items())
+         for i in range(len(info.samples(np.random.default_rng(0))))]
+
+# Operations whose NaN pattern is checked against NumPy: every output element
+# depends on a known set of inputs, and IEEE fixes the result.  (Matrix products
+# are left out: a BLAS may skip a multiply by zero, so NumPy's own NaN pattern
+# there depends on the library; reductions and losses: one NaN makes the total NaN,
+# which the "returns" check plus the finite-logit tests below cover.)
+NAN_PATTERN_OPS = {
+    "add", "sub", "mul", "div", "pow", "negative", "reciprocal", "abs", "exp", "log", "sqrt",
+    "clip", "identity", "sum", "mean", "relu", "leakyrelu", "elu", "selu", "sigmoid",
+    "hardsigmoid", "tanh", "softplus", "softsign", "softmax", "reduce_sum", "reduce_mean",
+    "reshape", "flatten", "transpose", "squeeze", "unsqueeze", "cat", "split", "add_bias",
+}
+
+
+@contextlib.contextmanager
+def training():
+    old = autograd.training
+    autograd.training = True
+    try:
+        yield
+    finally:
+        autograd.training = old
+
+
+def _plant(arr: np.ndarray) -> np.ndarray:
+    """A copy of arr with nan, inf, -inf written at spread-out positions."""
+    out = np.array(arr, dtype=np.float64, copy=True)
+    flat = out.reshape(-1)
+    for j, v in enumerate(HOSTILE):
+        if flat.size > j:
+            flat[(j * 7) % flat.size] = v
+    return out
+
+
+def _as_tuple(x):
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name, i", CASES)
+def test_registry_op_survives_nan_and_inf(name, i, dtype):
+    info = REGISTRY[name]
+    sample = info.samples(np.random.default_rng(0))[i]
+    fn = functools.partial(info.fn, **sample.kwargs)
+    arrays = [_plant(a) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+              for a in sample.args]
+    with training(), np.errstate(all="ignore"):
+        ts = []
+        for k, a in enumerate(arrays):
+            diff = a.dtype.kind == "f" and (info.grad_inputs is None or k in info.grad_inputs)
+            ts.append(Tensor(data=a, dtype=dtype if a.dtype.kind == "f" else None,
+                             requires_grad=diff, stores_grad=diff))
+        outs = _as_tuple(fn(*ts))
+        if info.no_grad is None:
+            dys = [Tensor(data=np.ones(o.shape), dtype=dtype, requires_grad=False) for o in outs]
+            roots = [(o, d) for o, d in zip(outs, dys) if o.creator is not None]
+            grads = dict(autograd._backward_many([o for o, _ in roots], [d for _, d in roots]))
+            for t in ts:
+                if t in grads:
+                    assert grads[t].shape == t.shape
+    if info.ref is None or name not in NAN_PATTERN_OPS:
+        return
+    with np.errstate(all="ignore"):
+        refs = _as_tuple(info.ref(*[a.astype(tensor.dtypes.to_numpy(dtype)).astype(np.float64)
+                                    if a.dtype.kind == "f" else a for a in arrays],
+                                  **sample.kwargs))
+    for o, r in zip(outs, refs):
+        got = o.to_numpy()
+        assert got.shape == np.shape(r)
+        assert np.array_equal(np.isnan(got), np.isnan(r)), \
+            f"{name}: NaN pattern differs from NumPy\ninput {arrays}\ngot {got}\nwant {r}"
+        inf = np.isinf(r)
+        assert np.array_equal(got[inf], np.asarray(r)[inf]), f"{name}: infinities differ"
+
+
+# ------------------------------------------------------------- finite for big logits
+BIG = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4], [1e4, 1e4, -1e4], [-1e4, 0.0, 1e4]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_softmax_finite_for_huge_logits(dtype):
+    with training():
+        x = Tensor(data=BIG, dtype=dtype, stores_grad=True)
+        y = autograd.softmax(x, 1)
+        g = autograd.gradients(y, Tensor(data=np.linspace(-1, 1, 12).reshape(4, 3),
+                                         dtype=dtype))[x]
+    p = y.to_numpy()
+    assert np.isfinite(p).all() and np.isfinite(g.to_numpy()).all()
+    np.testing.assert_allclose(p, [[1, 0, 0], [1 / 3] * 3, [0.5, 0.5, 0], [0, 0, 1]], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("target", ["index", "onehot", "soft"])
+def test_softmax_cross_entropy_finite_for_huge_logits(dtype, target):
+    labels = np.array([1, 2, 2, 0], dtype=np.int32)  # mostly the *small* logits
+    if target == "index":
+        t = Tensor(data=labels)
+    elif target == "onehot":
+        t = Tensor(data=np.eye(3, dtype=np.int32)[labels])
+    else:
+        t = Tensor(data=np.full((4, 3), 1 / 3), dtype=dtype)
+    with training():
+        x = Tensor(data=BIG, dtype=dtype, stores_grad=True)
+        loss = autograd.softmax_cross_entropy(x, t)
+        g = autograd.gradients(loss)[x].to_numpy()
+    value = loss.to_numpy()[0]
+    assert np.isfinite(value) and np.isfinite(g).all()
+    # the reference in float64 with log-sum-exp
+    logp = BIG - BIG.max(1, keepdims=True)
+    logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+    q = np.eye(3)[labels] if target != "soft" else np.full((4, 3), 1 / 3)
+    np.testing.assert_allclose(value, -(q * logp).sum() / 4, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_binary_cross_entropy_finite_at_saturated_sigmoid(dtype):
+    with training():
+        x = Tensor(data=BIG, dtype=dtype, stores_grad=True)
+        p = autograd.sigmoid(x)  # exactly 0 and 1 in both precisions
+        loss = autograd.binary_cross_entropy(p, Tensor(data=(BIG < 0) * 1.0, dtype=dtype))
+        g = autograd.gradients(loss)[x].to_numpy()
+    assert np.isfinite(loss.to_numpy()).all() and np.isfinite(g).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_cross_entropy_of_softmax_finite_when_target_is_likely(dtype):
+    """cross_entropy takes probabilities: it is finite for +-1e4 logits when each
+    target class has a non-underflowed probability (else log 0 = inf, as IEEE says;
+    use softmax_cross_entropy on logits for that)."""
+    labels = BIG.argmax(1)
+    with training():
+        x = Tensor(data=BIG, dtype=dtype, stores_grad=True)
+        loss = autograd.cross_entropy(autograd.softmax(x, 1),
+                                      Tensor(data=np.eye(3)[labels], dtype=dtype))
+        g = autograd.gradients(loss)[x].to_numpy()
+    assert np.isfinite(loss.to_numpy()).all() and np.isfinite(g).all()
+
+
+# ------------------------------------------------------------------- IEEE corner values
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_log_sqrt_reciprocal_at_their_poles(dtype):
+    x = Tensor(data=np.array([0.0, -1.0, np.inf, -0.0]), dtype=dtype)
+    np.testing.assert_array_equal(autograd.log(x).to_numpy(), [-np.inf, np.nan, np.inf, -np.inf])
+    np.testing.assert_array_equal(autograd.sqrt(x).to_numpy(), [0.0, np.nan, np.inf, -0.0])
+    np.testing.assert_array_equal(autograd.reciprocal(x).to_numpy(), [np.inf, -1.0, 0.0, -np.inf])
+    z = Tensor(data=np.array([0.0]), dtype=dtype)
+    np.testing.assert_array_equal(autograd.div(Tensor(data=np.array([1.0, 0.0]), dtype=dtype),
+                                               z).to_numpy(), [np.inf, np.nan])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_nan_propagates_through_relu(dtype):
+    """Found by test_registry_op_survives_nan_and_inf: relu(nan) was 0, which hides a
+    diverged training step; it is nan now (as NumPy, PyTorch), and relu'(0) = 0 still."""
+    x = Tensor(data=np.array([np.nan, -np.inf, np.inf, -1.0, 0.0, 2.0]), dtype=dtype)
+    np.testing.assert_array_equal(autograd.relu(x).to_numpy(), [np.nan, 0, np.inf, 0, 0, 2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_cross_entropy_gradient_is_zero_where_target_is_zero(dtype):
+    """Found by test_cross_entropy_of_softmax_finite_when_target_is_likely: where
+    t = 0 and x = 0 the backward computed 0/0 = NaN although the forward leaves
+    that term out; the gradient there is 0 now."""
+    with training():
+        x = Tensor(data=np.array([[1.0, 0.0], [0.5, 0.5]]), dtype=dtype, stores_grad=True)
+        t = Tensor(data=np.array([[1.0, 0.0], [0.0, 1.0]]), dtype=dtype)
+        loss = autograd.cross_entropy(x, t)
+        g = autograd.gradients(loss)[x].to_numpy()
+    np.testing.assert_array_equal(g, [[-0.5, 0.0], [0.0, -1.0]])
+    assert loss.to_numpy()[0] == pytest.approx(np.log(2) / 2)

@@ -1,0 +1,138 @@
+"""Thread counts do not change results: every threaded kernel is bitwise
+deterministic across 1, 2 and 3 OpenMP threads.
+
+What minisinga promises (and these tests pin): for a given input, build and
+element type, every operation's forward result and gradients are the same
+bits whatever ``device.set_num_threads`` says.  The kernels get there by
+giving each output element (or each row) to exactly one thread, which computes
+it in a fixed order; the two sums that cross rows (the softmax cross-entropy
+losses) add fixed-size chunks of rows and then the chunk sums in order, instead
+of OpenMP's ``reduction(+)``, whose combining order depends on the threads (it
+gave float64 losses that differed in the last bits between 1 and 2 threads).
+Random fills depend only on (seed, counter, position), never on threads.
+
+Every case below is big enough to pass its kernel's threading threshold
+(``#pragma omp parallel for if (n > ...)``), so the threaded path really runs.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+
+from minisinga import autograd, device, tensor
+from minisinga.tensor import Tensor
+
+THREADS = (1, 2, 3)
+F32, F64 = tensor.float32, tensor.float64
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    n = device.get_num_threads()
+    yield
+    device.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def training():
+    old = autograd.training
+    autograd.training = True
+    try:
+        yield
+    finally:
+        autograd.training = old
+
+
+def _u(shape, lo=-1.0, hi=1.0, seed=0):
+    return np.random.default_rng(seed).uniform(lo, hi, shape)
+
+
+def _labels(n, c):
+    return Tensor(data=np.random.default_rng(1).integers(0, c, n).astype(np.int32))
+
+
+BIG = (300, 400)  # 120,000 elements: past every elementwise threshold
+# name -> (fn, input arrays)
+CASES = {
+    "add": (autograd.add, [_u(BIG), _u((400,), seed=1)]),
+    "mul": (autograd.mul, [_u(BIG), _u(BIG, seed=1)]),
+    "div": (autograd.div, [_u(BIG), _u(BIG, 0.5, 2, seed=1)]),
+    "pow": (autograd.pow, [_u(BIG, 0.5, 2), _u(BIG, seed=1)]),
+    "exp": (autograd.exp, [_u(BIG)]),
+    "log": (autograd.log, [_u(BIG, 0.1, 3)]),
+    "relu": (autograd.relu, [_u(BIG)]),
+    "sigmoid": (autograd.sigmoid, [_u(BIG, -5, 5)]),
+    "tanh": (autograd.tanh, [_u(BIG, -3, 3)]),
+    "softmax_axis1": (lambda x: autograd.softmax(x, 1), [_u(BIG, -5, 5)]),
+    "softmax_axis0": (lambda x: autograd.softmax(x, 0), [_u(BIG, -5, 5)]),
+    "reduce_sum_rows": (lambda x: autograd.reduce_sum(x, [1]), [_u(BIG)]),
+    "reduce_sum_cols": (lambda x: autograd.reduce_sum(x, [0]), [_u(BIG)]),
+    "reduce_mean_all": (lambda x: autograd.reduce_mean(x), [_u(BIG)]),
+    "reduce_sum_mid": (lambda x: autograd.reduce_sum(x, [1]), [_u((40, 50, 60))]),
+    "matmul": (autograd.matmul, [_u((96, 80)), _u((80, 72), seed=1)]),
+    "matmul_batched": (autograd.matmul, [_u((3, 64, 48)), _u((48, 40), seed=1)]),
+    "gemm": (lambda a, b, c: autograd.gemm(a, b, c, 0.5, 1.5, 1, 0),
+             [_u((80, 96)), _u((80, 72), seed=1), _u((72,), seed=2)]),
+    "add_bias": (autograd.add_bias, [_u(BIG), _u((400,), seed=1)]),
+    "transpose": (lambda x: autograd.transpose(x, (2, 0, 1)), [_u((40, 50, 60))]),
+    "cat": (lambda a, b: autograd.cat([a, b], 1), [_u(BIG), _u((300, 200), seed=1)]),
+    "split": (lambda x: autograd.split(x, 1, [100, 300]), [_u(BIG)]),
+    "softmax_cross_entropy_index": (
+        lambda x: autograd.softmax_cross_entropy(x, _labels(3000, 37)), [_u((3000, 37), -8, 8)]),
+    "softmax_cross_entropy_dense": (
+        lambda x: autograd.softmax_cross_entropy(x, Tensor(data=_u((3000, 37), 0, 1, seed=2))),
+        [_u((3000, 37), -8, 8)]),
+    "mse_loss": (lambda x: autograd.mse_loss(x, Tensor(data=_u(BIG, seed=3))), [_u(BIG)]),
+    "cross_entropy": (lambda x: autograd.cross_entropy(x, Tensor(data=_u(BIG, 0, 1, seed=3))),
+                      [_u(BIG, 0.1, 1)]),
+    "binary_cross_entropy": (
+        lambda x: autograd.binary_cross_entropy(x, Tensor(data=_u(BIG, 0, 1, seed=3))),
+        [_u(BIG, 0.05, 0.95)]),
+}
+
+
+def _run(fn, arrays, dtype, threads):
+    device.set_num_threads(threads)
+    with training():
+        ts = [Tensor(data=a, dtype=dtype, stores_grad=True) for a in arrays]
+        out = fn(*ts)
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        dys = [Tensor(data=_u(o.shape, seed=9), dtype=dtype, requires_grad=False) for o in outs]
+        grads = dict(autograd._backward_many(outs, dys))
+    return [o.to_numpy() for o in outs] + [grads[t].to_numpy() for t in ts]
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bitwise_identical_across_thread_counts(name, dtype):
+    fn, arrays = CASES[name]
+    runs = {n: _run(fn, arrays, dtype, n) for n in THREADS}
+    for n in THREADS[1:]:
+        for k, (a, b) in enumerate(zip(runs[1], runs[n])):
+            assert a.tobytes() == b.tobytes(), \
+                f"{name}: result {k} differs between 1 and {n} threads " \
+                f"(max |diff| {np.abs(a.astype(np.float64) - b).max():.3g})"
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+def test_random_fills_do_not_depend_on_threads(dtype):
+    runs = []
+    for n in THREADS:
+        device.set_num_threads(n)
+        device.set_rand_seed(42)
+        t = Tensor((70_000,), dtype=dtype)
+        runs.append([t.gaussian(0.0, 1.0).to_numpy().copy(), t.uniform(-1, 1).to_numpy().copy(),
+                     t.bernoulli(0.3).to_numpy().copy()])
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            assert a.tobytes() == b.tobytes()
+
+
+def test_threading_is_really_on():
+    """The cases above would prove nothing with a single-threaded build."""
+    from minisinga._lib import lib
+    assert lib.ms_has_openmp() == 1
+    device.set_num_threads(2)
+    assert device.get_num_threads() == 2
