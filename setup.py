@@ -18,7 +18,10 @@ setup(
     install_requires=["numpy>=1.24", "cffi>=1.15"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
-        "docs": ["mkdocs>=1.5", "mkdocs-material>=9", "mkdocstrings[python]>=0.24"],
+        # django-static-mathjax: a dependency-free copy of MathJax 3, served by
+        # the site itself (docs/hooks/offline.py) so formulas need no network.
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "mkdocstrings[python]>=0.24",
+                 "django-static-mathjax>=3.2"],
     },
     zip_safe=False,
 )

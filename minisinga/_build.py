@@ -102,9 +102,16 @@ def kernel_sources() -> list[str]:
     return sources
 
 
-def dependencies() -> list[str]:
-    """Every .c and .h file: editing any of them makes a reinstall rebuild."""
-    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / C_DIR).glob("*.[ch]"))
+def dependencies(cflags: list[str]) -> list[str]:
+    """Every .c and .h file: editing any of them makes a reinstall rebuild.
+
+    The compiler flags are written to a file that is a dependency too, so that
+    switching MINISINGA_PORTABLE or MINISINGA_SANITIZE rebuilds everything
+    instead of reusing objects compiled with the old flags."""
+    flags_file = GEN_DIR / "build_flags.txt"
+    _write_if_changed(ROOT / flags_file, " ".join(cflags) + "\n")
+    deps = sorted(str(p.relative_to(ROOT)) for p in (ROOT / C_DIR).glob("*.[ch]"))
+    return deps + [str(flags_file)]
 
 
 ffibuilder = FFI()
@@ -117,7 +124,7 @@ ffibuilder.set_source(
     include_dirs=[str(C_DIR)],
     extra_compile_args=_cflags,
     extra_link_args=_ldflags,
-    depends=dependencies(),
+    depends=dependencies(_cflags + _ldflags),
 )
 
 if __name__ == "__main__":

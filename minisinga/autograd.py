@@ -124,7 +124,10 @@ Operator = Operation  # SINGA's other name for it
 
 
 class Dummy(Operation):
-    """The creator of a leaf tensor: no inputs, no backward."""
+    """The creator of a leaf tensor: no inputs, no backward.
+
+    Not an operation: it only marks where the graph starts.
+    """
 
     def __init__(self, tensor: Tensor, name: str | None = None):
         super().__init__(name if name is not None else tensor.name)
@@ -258,6 +261,8 @@ def gradients(y: Tensor, dy=None) -> dict:
 # SINGA's old-style layer names, aliases into minisinga.layer (imported at the
 # bottom to break the import cycle, as SINGA does).
 from .layer import (  # noqa: E402,F401
+    LSTM,
+    RNN,
     AvgPool1d,
     AvgPool2d,
     BatchNorm2d,
@@ -266,6 +271,7 @@ from .layer import (  # noqa: E402,F401
     MaxPool1d,
     MaxPool2d,
     Pooling2d,
+    RNN_Base,
     SeparableConv2d,
 )
 from .ops.activation import *  # noqa: E402,F401,F403

@@ -351,4 +351,9 @@ class BinaryCrossEntropy(Layer):
 # (Conv2d, SeparableConv2d, BatchNorm2d, Pooling2d, MaxPool2d, AvgPool2d, MaxPool1d,
 #  AvgPool1d live in minisinga/layers_conv.py and are re-exported here.)
 
+from . import layers_conv as _layers_conv  # noqa: E402
+from . import layers_seq as _layers_seq  # noqa: E402
 from .layers_conv import *  # noqa: E402,F401,F403
+from .layers_seq import *  # noqa: E402,F401,F403
+
+__all__ += _layers_conv.__all__ + _layers_seq.__all__

@@ -1,38 +1,371 @@
 /* matmul.c -- GEMM, row-major.  Typed (f32, f64).
  *
- * C (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * C
+ *   C (M, N) = alpha * op(A) (M, K) @ op(B) (K, N) + beta * C
  *
- * This is the plain version: the i-k-j loop order, so that the innermost loop
- * walks rows of B and C contiguously and the compiler can vectorise it.
- * (The docs' "making it fast" chapter walks from here to a packed, blocked
- * micro-kernel.) */
+ *   A is stored (M, K), or (K, M) when transA;
+ *   B is stored (K, N), or (N, K) when transB;
+ *   C is stored (M, N).  When beta == 0, C is written without being read.
+ *
+ * This is the BLIS / GotoBLAS algorithm in plain C.  The chapter
+ * docs/performance/matmul-ladder.md builds it one step at a time (the steps
+ * are the small programs in dev/gemm_ladder/); this file is the last step,
+ * plus the edges a library needs (transposes, alpha/beta, ragged sizes,
+ * batches).  Reading order:
+ *
+ *   1. the block sizes (MR, NR, KC, MC, NC) and why they are what they are;
+ *   2. microkernel: one MR x NR tile of C, the only place the flops happen;
+ *   3. pack_A / pack_B: copy a block of op(A) / op(B) into the order the
+ *      micro-kernel reads it, which also absorbs the transposes;
+ *   4. gemm_blocked: the five loops around the micro-kernel, with OpenMP;
+ *   5. gemm_small: a plain i-k-j loop for small products, where packing and
+ *      threads cost more than they save;
+ *   6. gemm and gemm_batched, the two public functions.
+ *
+ * The compiler vectorises the micro-kernel (the build uses -O3 and, unless
+ * MINISINGA_PORTABLE=1, -march=native): no intrinsics are needed, because the
+ * loop has exactly the shape a vector unit wants (see the comment there). */
+#include <stdlib.h>
+#include <tgmath.h> /* fma() that picks fmaf for float */
 #include "minisinga.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
-              int transA, int transB, T alpha, T beta)
+/* ------------------------------------------------------------ block sizes
+ *
+ * The register tile.  The micro-kernel keeps an MR x NR tile of C in vector
+ * registers while it walks k.  Each step of k loads one row of NR values of
+ * B (NR / VL vector loads, VL = values per vector register), broadcasts MR
+ * values of A, and does MR * NR / VL fused multiply-adds.  Two rules:
+ *   - the MR * NR / VL accumulators, the NR / VL loaded B vectors and one
+ *     broadcast register must fit in the register file, and
+ *   - there must be enough independent FMAs in flight to hide their latency
+ *     (about 4 cycles x 2 FMA units = 8 at least).
+ * With AVX-512 (32 registers of 64 bytes): NR = 2 vectors, MR = 12 gives
+ * 24 accumulators + 2 + 1 = 27 registers.  With AVX/AVX2 or plain SSE there
+ * are 16 registers, so MR = 6: 12 + 2 + 1 = 15.  NR is two vectors of
+ * whichever element type we are compiled for (32 floats or 16 doubles with
+ * AVX-512). */
+#if defined(__AVX512F__)
+#define MS_VEC_BYTES 64
+#define MS_MR 12
+#elif defined(__AVX__)
+#define MS_VEC_BYTES 32
+#define MS_MR 6
+#else
+#define MS_VEC_BYTES 16
+#define MS_MR 6
+#endif
+
+/* The cache blocks (sizes in elements).
+ *   KC: the depth of one pass over k.  Each pass ends with a read-modify-write
+ *       of the C tile, so deeper is better as long as the micro-kernel's
+ *       panels still come from L1/L2 fast enough: the A panel (MR x KC) and
+ *       the B panel (KC x NR) are 24 KiB and 64 KiB for KC = 512 floats,
+ *       which the L1 (48 KiB) and L2 (2 MiB) of the development machine feed
+ *       at full speed.  (KC is 2 KiB of elements: 512 floats, 256 doubles.)
+ *   MC: rows of A packed at once.  The packed A block (MC x KC = 96 x 512
+ *       floats = 192 KiB) is reused for every NR-wide panel of B, so it must
+ *       stay in the 2 MiB L2 together with the B panels passing through.
+ *   NC: columns of B packed at once; the packed B block (KC x NC, 8 MiB)
+ *       is reused for every MC block of A and lives in L2/L3.
+ * A sweep on the development machine (Intel Xeon, AVX-512, 48 KiB L1d and
+ * 2 MiB L2 per core) found KC = 512 with MC = 96 or 192 fastest for f32
+ * (about 10% better than KC = 256), and KC = 192..384 a little slower.
+ * Any positive multiples of MR (for MC) and NR (for NC) give correct
+ * results. */
+enum {
+    MR = MS_MR,
+    NR = 2 * MS_VEC_BYTES / sizeof(T),
+    KC = 2048 / sizeof(T),
+    MC = 8 * MS_MR,
+    NC = 4096,
+};
+
+/* Products with fewer multiply-adds than this take the small path. */
+#define MS_GEMM_SMALL 262144 /* = 64^3 */
+/* Products with fewer multiply-adds than this stay on one thread. */
+#define MS_GEMM_PARALLEL 2097152 /* = 128^3 */
+
+/* acc + x * y.  The build compiles in ISO C mode (-std=c11), in which GCC does
+ * not fuse a multiply and an add by itself, so we ask for the fused
+ * multiply-add by name -- but only where the CPU has one (FP_FAST_FMA*, from
+ * math.h); elsewhere fma() would be a slow library call. */
+#if defined(FP_FAST_FMA) && defined(FP_FAST_FMAF)
+#define MS_FMA(x, y, acc) fma((x), (y), (acc))
+#else
+#define MS_FMA(x, y, acc) ((acc) + (x) * (y))
+#endif
+
+/* A hint to start loading a cache line that will be written (GCC, Clang);
+ * a no-op elsewhere. */
+#if defined(__GNUC__)
+#define MS_PREFETCH_W(ptr) __builtin_prefetch((ptr), 1)
+#else
+#define MS_PREFETCH_W(ptr) ((void)(ptr))
+#endif
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* --------------------------------------------------------- micro-kernel
+ *
+ * a: packed MR x kc panel of op(A), stored k-major: a[p * MR + i]
+ * b: packed kc x NR panel of op(B), stored k-major: b[p * NR + j]
+ * c: the m x n corner (m <= MR, n <= NR) of C, row stride ldc
+ *
+ *   acc[i, j] = sum_p a[p, i] * b[p, j]
+ *   c[i, j]   = alpha * acc[i, j] + beta * c[i, j]    (c not read if beta == 0)
+ *
+ * Why the compiler turns this into pure FMAs: `acc` has a size known at
+ * compile time, so it lives in registers; the j loop runs over NR contiguous
+ * values of b (NR / VL vector loads) and one scalar a[p * MR + i] (one
+ * broadcast), which is exactly one vector FMA per VL values.  The panels are
+ * zero-padded by the packing, so the loop never needs a ragged edge; only
+ * the write-back looks at m and n. */
+/* --8<-- [start:microkernel] */
+static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
+                        T *restrict c, int64_t ldc, int64_t m, int64_t n,
+                        T alpha, T beta)
 {
-    /* C = beta * C (when beta == 0, C is overwritten without being read) */
-#pragma omp parallel for if (M * N > 65536)
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++)
-            C[i * N + j] = (beta == (T)0) ? (T)0 : beta * C[i * N + j];
+    T acc[MR * NR] = {0};
 
-    /* C[i, j] += alpha * sum_k op(A)[i, k] * op(B)[k, j] */
-#pragma omp parallel for if (M * N * K > 262144)
+    /* Ask for the C tile's cache lines now, so that they arrive while the
+     * k loop runs instead of stalling the write-back (C is too big for the
+     * caches; this is worth about 5% at n = 2048). */
+    for (int64_t i = 0; i < m; i++) {
+        MS_PREFETCH_W(c + i * ldc);
+        MS_PREFETCH_W(c + i * ldc + n - 1);
+    }
+
+    for (int64_t p = 0; p < kc; p++) {
+        const T *bp = b + p * NR;
+        for (int i = 0; i < MR; i++) {
+            T ai = a[p * MR + i];
+            for (int j = 0; j < NR; j++)
+                acc[i * NR + j] = MS_FMA(ai, bp[j], acc[i * NR + j]);
+        }
+    }
+
+    if (m == MR && n == NR) { /* the common, full tile */
+        if (beta == (T)0) {
+            for (int i = 0; i < MR; i++)
+                for (int j = 0; j < NR; j++)
+                    c[i * ldc + j] = alpha * acc[i * NR + j];
+        } else {
+            for (int i = 0; i < MR; i++)
+                for (int j = 0; j < NR; j++)
+                    c[i * ldc + j] = alpha * acc[i * NR + j] + beta * c[i * ldc + j];
+        }
+        return;
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+            c[i * ldc + j] = (beta == (T)0)
+                                 ? alpha * acc[i * NR + j]
+                                 : alpha * acc[i * NR + j] + beta * c[i * ldc + j];
+}
+/* --8<-- [end:microkernel] */
+
+/* --------------------------------------------------------------- packing
+ *
+ * op(A)[i, p] = A[i * rsa + p * csa] and op(B)[p, j] = B[p * rsb + j * csb]:
+ * a transpose is only a swap of the two strides, and packing is the one
+ * place that reads A and B, so the micro-kernel never sees a transpose.
+ *
+ * pack_A: the mc x kc block of op(A) at (i0, p0), as ceil(mc / MR) panels;
+ *   the panel starting at row r (r = 0, MR, 2 MR, ..) is k-major:
+ *   ap[r * kc + p * MR + i] = op(A)[i0 + r + i, p0 + p]
+ *   (rows past mc are zero, so the micro-kernel can always do MR rows).
+ *   Called by one thread, for its own buffer. */
+static void pack_A(T *restrict ap, const T *restrict A, int64_t rsa,
+                   int64_t csa, int64_t i0, int64_t p0, int64_t mc, int64_t kc)
+{
+    for (int64_t r = 0; r < mc; r += MR) {
+        T *dst = ap + r * kc;
+        int64_t m = min64(MR, mc - r);
+        const T *src = A + (i0 + r) * rsa + p0 * csa;
+        for (int64_t p = 0; p < kc; p++) {
+            for (int64_t i = 0; i < m; i++)
+                dst[p * MR + i] = src[i * rsa + p * csa];
+            for (int64_t i = m; i < MR; i++)
+                dst[p * MR + i] = (T)0;
+        }
+    }
+}
+
+/* pack_B: the kc x nc block of op(B) at (p0, j0), as ceil(nc / NR) panels;
+ *   bp[s * kc + p * NR + j] = op(B)[p0 + p, j0 + s + j]  (s = 0, NR, 2 NR ..)
+ *   (columns past nc are zero).  Called by all threads, which share out
+ *   the panels; the `omp for` ends in a barrier. */
+static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
+                   int64_t csb, int64_t p0, int64_t j0, int64_t kc, int64_t nc)
+{
+#pragma omp for schedule(static)
+    for (int64_t s = 0; s < nc; s += NR) {
+        T *dst = bp + s * kc;
+        int64_t n = min64(NR, nc - s);
+        const T *src = B + p0 * rsb + (j0 + s) * csb;
+        for (int64_t p = 0; p < kc; p++) {
+            for (int64_t j = 0; j < n; j++)
+                dst[p * NR + j] = src[p * rsb + j * csb];
+            for (int64_t j = n; j < NR; j++)
+                dst[p * NR + j] = (T)0;
+        }
+    }
+}
+
+/* ---------------------------------------------------- the blocked GEMM
+ *
+ * Five loops around the micro-kernel (BLIS's names):
+ *
+ *   for jc in 0..N step NC          5th loop: a column block of C and op(B)
+ *     for pc in 0..K step KC        4th loop: pack op(B)[pc:, jc:]  -> bp
+ *       for ic in 0..M step MC      3rd loop: pack op(A)[ic:, pc:]  -> ap
+ *         for jr in 0..nc step NR   2nd loop: one B panel
+ *           for ir in 0..mc step MR 1st loop: one A panel
+ *             C[ic+ir:, jc+jr:] (MR x NR) = alpha * ap_panel @ bp_panel
+ *                                           + (pc == 0 ? beta : 1) * C
+ *
+ * beta is applied on the first pass over k only; later passes accumulate.
+ *
+ * Threads.  All threads run the jc and pc loops.  The packed B block is
+ * shared: the threads pack it together (`omp for` in pack_B), and the
+ * barrier at the end of that loop makes sure it is complete before anyone
+ * reads it.  The work on it is then cut into items -- one MC block of rows
+ * (ic) times one JW-wide strip of columns (jw) -- handed out a few at a time
+ * (schedule(dynamic)).  Each thread packs the A block of its item into its
+ * own buffer (skipping the copy when it already holds that block), so
+ * there is no barrier inside the ic loop: two barriers per KC-deep pass in
+ * all.  This matters on a busy machine: a thread whose core is taken by
+ * another program simply does fewer items, instead of making every other
+ * thread wait for it at a barrier many times per call.  Cutting columns as
+ * well as rows gives every thread work also when M is small. */
+/* --8<-- [start:blocked] */
+enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
+
+static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
+                         int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
+                         int64_t csb, T alpha, T beta, T *ap_all, T *bp,
+                         int nthreads)
+{
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        T *ap = ap_all + (int64_t)me * MC * KC; /* this thread's A block */
+        for (int64_t jc = 0; jc < N; jc += NC) {
+            int64_t nc = min64(NC, N - jc);
+            for (int64_t pc = 0; pc < K; pc += KC) {
+                int64_t kc = min64(KC, K - pc);
+                T beta_pass = (pc == 0) ? beta : (T)1;
+                pack_B(bp, B, rsb, csb, pc, jc, kc, nc); /* ends in a barrier */
+
+                int64_t packed_ic = -1; /* which A block `ap` holds */
+                int64_t n_ic = (M + MC - 1) / MC, n_jw = (nc + JW - 1) / JW;
+#pragma omp for collapse(2) schedule(dynamic, 1)
+                for (int64_t bi = 0; bi < n_ic; bi++) {
+                    for (int64_t bj = 0; bj < n_jw; bj++) {
+                        int64_t ic = bi * MC, mc = min64(MC, M - ic);
+                        if (ic != packed_ic) {
+                            pack_A(ap, A, rsa, csa, ic, pc, mc, kc);
+                            packed_ic = ic;
+                        }
+                        int64_t j_end = min64(bj * JW + JW, nc);
+                        for (int64_t jr = bj * JW; jr < j_end; jr += NR)
+                            for (int64_t ir = 0; ir < mc; ir += MR)
+                                microkernel(kc, ap + ir * kc, bp + jr * kc,
+                                            C + (ic + ir) * N + jc + jr, N,
+                                            min64(MR, mc - ir), min64(NR, nc - jr),
+                                            alpha, beta_pass);
+                    }
+                } /* implicit barrier: bp is refilled only after all are done */
+            }
+        }
+    }
+}
+/* --8<-- [end:blocked] */
+
+/* ------------------------------------------------------ the small path
+ *
+ * For small products (and as the fallback if the packing buffers cannot be
+ * allocated): the i-k-j loop.  Its innermost loop walks a row of op(B) and a
+ * row of C contiguously (when B is not transposed), so it still vectorises.
+ *
+ *   C[i, :] = beta * C[i, :]                      (not read when beta == 0)
+ *   C[i, j] += alpha * sum_k op(A)[i, k] * op(B)[k, j]                       */
+static void gemm_small(T *C, const T *A, const T *B, int64_t M, int64_t N,
+                       int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
+                       int64_t csb, T alpha, T beta)
+{
     for (int64_t i = 0; i < M; i++) {
         T *c = C + i * N;
+        for (int64_t j = 0; j < N; j++)
+            c[j] = (beta == (T)0) ? (T)0 : beta * c[j];
         for (int64_t k = 0; k < K; k++) {
-            T a = alpha * (transA ? A[k * M + i] : A[i * K + k]);
-            if (!transB) {
-                const T *b = B + k * N;
+            T a = alpha * A[i * rsa + k * csa];
+            const T *b = B + k * rsb;
+            if (csb == 1) {
                 for (int64_t j = 0; j < N; j++)
                     c[j] += a * b[j];
             } else {
                 for (int64_t j = 0; j < N; j++)
-                    c[j] += a * B[j * K + k];
+                    c[j] += a * b[j * csb];
             }
         }
     }
+}
+
+/* C = beta * C, without reading C when beta == 0 (the K == 0 and alpha == 0
+ * cases, where there is no product to add). */
+static void scale_C(T *C, int64_t M, int64_t N, T beta)
+{
+    for (int64_t i = 0; i < M * N; i++)
+        C[i] = (beta == (T)0) ? (T)0 : beta * C[i];
+}
+
+/* ---------------------------------------------------------- public API */
+
+void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
+              int transA, int transB, T alpha, T beta)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0 || alpha == (T)0) {
+        scale_C(C, M, N, beta);
+        return;
+    }
+    /* op(A)[i, p] = A[i * rsa + p * csa],  op(B)[p, j] = B[p * rsb + j * csb] */
+    int64_t rsa = transA ? 1 : K, csa = transA ? M : 1;
+    int64_t rsb = transB ? 1 : N, csb = transB ? K : 1;
+
+    if (M * N * K < MS_GEMM_SMALL) {
+        gemm_small(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta);
+        return;
+    }
+
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (M * N * K >= MS_GEMM_PARALLEL)
+        nthreads = omp_get_max_threads();
+#endif
+    /* Packing buffers: one MC x KC block of A per thread and one shared
+     * KC x NC block of B (smaller when the product is); allocated per call
+     * and freed before returning. */
+    int64_t kc = min64(KC, K), nc = min64(NC, N);
+    size_t a_bytes = (size_t)nthreads * MC * KC * sizeof(T);
+    size_t b_bytes = (size_t)((nc + NR - 1) / NR * NR * kc) * sizeof(T);
+    /* aligned_alloc wants a size that is a multiple of the alignment */
+    T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
+    T *bp = aligned_alloc(64, (b_bytes + 63) / 64 * 64);
+    if (ap == NULL || bp == NULL)
+        gemm_small(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta);
+    else
+        gemm_blocked(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap,
+                     bp, nthreads);
+    free(ap);
+    free(bp);
 }
 
 void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
@@ -40,6 +373,8 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                       T beta, int64_t strideA, int64_t strideB,
                       int64_t strideC)
 {
+    /* Each product is threaded inside gemm when it is large enough; a batch
+     * of small products is run one after another. */
     for (int64_t b = 0; b < batch; b++)
         FN(gemm)(C + b * strideC, A + b * strideA, B + b * strideB, M, N, K,
                  transA, transB, alpha, beta);

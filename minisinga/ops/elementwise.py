@@ -26,7 +26,10 @@ __all__ = [
 
 
 class _Broadcasting(autograd.Operation):
-    """Shared forward for the binary operations: check, broadcast, run a kernel."""
+    """Shared forward for the binary operations: check, broadcast, run a kernel.
+
+    Not an operation: the shared base of add, sub, mul, div and pow.
+    """
 
     kernel = ""
 

@@ -43,7 +43,10 @@ def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
 
 
 class _View(autograd.Operation):
-    """A reshape of some kind: forward views x in a new shape, backward views dy back."""
+    """A reshape of some kind: forward views x in a new shape, backward views dy back.
+
+    Not an operation: the shared base of reshape, flatten, squeeze and unsqueeze.
+    """
 
     def new_shape(self, shape):
         raise NotImplementedError
