@@ -54,8 +54,8 @@ def _old_form(cls: str, args: tuple, names: tuple, given: dict, defaults: dict) 
     """The values of SINGA's old positional arguments ``args`` (named ``names``),
     merged into the keyword values ``given``; a value given both ways is an error."""
     if len(args) > len(names):
-        raise TypeError(f"{cls}: too many positional arguments ({len(args)} after the "
-                        f"first two); the old form takes at most {names}")
+        raise TypeError(f"{cls}: too many positional arguments; the old form is (in_channels, "
+                        f"out_channels, kernel_size, {', '.join(names)})")
     out = dict(given)
     for name, value in zip(names, args):
         if given[name] != defaults[name]:

@@ -69,8 +69,11 @@ void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
                 const int64_t base = ih * W + j * DW - PL; /* + ow*SW: the input index */
                 for (int64_t ow = 0; ow < lo; ow++)
                     o[ow] = 0;
-                for (int64_t ow = lo; ow < hi; ow++)
-                    o[ow] = plane[base + ow * SW];
+                if (SW == 1) /* the common case: a contiguous run of the input row */
+                    memcpy(o + lo, plane + base + lo, (size_t)(hi - lo) * sizeof(T));
+                else
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        o[ow] = plane[base + ow * SW];
                 for (int64_t ow = hi; ow < OW; ow++)
                     o[ow] = 0;
             }
@@ -103,8 +106,14 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
                             continue;
                         const int64_t base = ih * W + j * DW - PL;
                         const T *s = src + oh * OW;
-                        for (int64_t ow = lo; ow < hi; ow++)
-                            plane[base + ow * SW] += s[ow];
+                        if (SW == 1) { /* contiguous: lets the compiler vectorise */
+                            T *d = plane + base + lo;
+                            for (int64_t ow = 0; ow < hi - lo; ow++)
+                                d[ow] += s[lo + ow];
+                        } else {
+                            for (int64_t ow = lo; ow < hi; ow++)
+                                plane[base + ow * SW] += s[ow];
+                        }
                     }
                 }
             }

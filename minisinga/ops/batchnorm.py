@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..ctensor import CTensor
+from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
@@ -51,6 +52,7 @@ class _BatchNorm2d(autograd.Operation):
             raise ValueError(f"{where}: momentum must be in [0, 1], got {momentum!r}")
         if not eps > 0:
             raise ValueError(f"{where}: eps must be > 0, got {eps!r}")
+        # where: how errors name the caller (a layer passes "BatchNorm2d 'bn1'")
         self.momentum, self.eps, self.where = float(momentum), float(eps), where
         self.training = training
 
@@ -99,8 +101,9 @@ class _BatchNorm2d(autograd.Operation):
         return dx, dscale, dbias, None, None
 
 
-def batchnorm_2d(x, scale, bias, running_mean, running_var, momentum: float = 0.9,
-                 eps: float = 1e-5, training: bool | None = None):
+def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,
+                 running_var: Tensor, momentum: float = 0.9, eps: float = 1e-5,
+                 training: bool | None = None) -> Tensor:
     """Batch-normalise x (N, C, H, W) or (N, C) per channel (differentiable in x, scale, bias).
 
     ``scale``, ``bias``, ``running_mean`` and ``running_var`` are (C,) Tensors.

@@ -28,12 +28,15 @@ import numpy as np
 
 from .. import autograd, backend
 from ..ctensor import CTensor
+from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
 __all__ = ["_Conv2d", "conv2d"]
 
 PAD_MODES = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+IntPair = int | tuple[int, int]
+Padding = int | tuple[int, int] | tuple[int, int, int, int]
 
 
 # ---------------------------------------------------------------------- geometry
@@ -137,7 +140,7 @@ class _Conv2d(autograd.Operation):
     def __init__(self, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET",
                  where: str = "conv2d"):
         super().__init__()
-        self.where = where
+        self.where = where  # how errors name the caller: a layer passes "Conv2d 'conv1'"
         self.stride = int_pair(where, "stride", stride, 1)
         self.dilation = int_pair(where, "dilation", dilation, 1)
         self.pads = padding4(where, padding)
@@ -231,7 +234,9 @@ def _swap01(t: CTensor, a: int, b: int, c: int) -> CTensor:
     return backend.transpose(t.reshape((a, b, c)), (1, 0, 2)).reshape((b, a * c))
 
 
-def conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET"):
+def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
+           padding: Padding = 0, dilation: IntPair = 1, group: int = 1,
+           pad_mode: str = "NOTSET") -> Tensor:
     """2-D convolution of x (N, C, H, W) with W (O, C/group, kh, kw) and optional bias b (O,).
 
     Args:

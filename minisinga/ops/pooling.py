@@ -23,9 +23,10 @@ import numpy as np
 
 from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
+from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
-from .conv import check_pad_mode, int_pair, padding4, spatial_geometry
+from .conv import IntPair, Padding, check_pad_mode, int_pair, padding4, spatial_geometry
 from .reduce import reduce_mean
 
 __all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaveragepool"]
@@ -44,7 +45,7 @@ class _Pooling2d(autograd.Operation):
     def __init__(self, kernel_size, stride=None, padding=0, is_max: bool = True,
                  pad_mode="NOTSET", where: str = "pooling_2d"):
         super().__init__()
-        self.where = where
+        self.where = where  # how errors name the caller: a layer passes "MaxPool2d 'pool1'"
         self.kernel = int_pair(where, "kernel_size", kernel_size, 1)
         self.stride = self.kernel if stride is None else int_pair(where, "stride", stride, 1)
         self.pads = padding4(where, padding)
@@ -94,7 +95,8 @@ class _Pooling2d(autograd.Operation):
         return dx
 
 
-def pooling_2d(x, kernel_size, stride=None, padding=0, is_max: bool = True, pad_mode="NOTSET"):
+def pooling_2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: Padding = 0, is_max: bool = True, pad_mode: str = "NOTSET") -> Tensor:
     """Max (``is_max``) or average pooling of x (N, C, H, W) (differentiable).
 
     ``kernel_size`` and ``stride`` are an int or a pair (stride defaults to the kernel);
@@ -104,17 +106,19 @@ def pooling_2d(x, kernel_size, stride=None, padding=0, is_max: bool = True, pad_
     return _Pooling2d(kernel_size, stride, padding, is_max, pad_mode)(x)[0]
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: Padding = 0, pad_mode: str = "NOTSET") -> Tensor:
     """Max pooling (ties: the first cell in row-major window order; padding never wins)."""
     return pooling_2d(x, kernel_size, stride, padding, True, pad_mode)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: Padding = 0, pad_mode: str = "NOTSET") -> Tensor:
     """Average pooling over the real cells of each window (padding is not counted)."""
     return pooling_2d(x, kernel_size, stride, padding, False, pad_mode)
 
 
-def globalaveragepool(x, data_format: str = "channels_first"):
+def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
     """Mean over the spatial axes keeping dims: (N, C, H, W) -> (N, C, 1, 1), or with
     ``data_format="channels_last"`` (N, H, W, C) -> (N, 1, 1, C) (differentiable)."""
     if data_format not in ("channels_first", "channels_last"):
@@ -152,10 +156,12 @@ def np_pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode=
 
 
 def np_max_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
+    """NumPy reference of max_pool2d."""
     return np_pooling_2d(x, kernel_size, stride, padding, True, pad_mode)
 
 
 def np_avg_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
+    """NumPy reference of avg_pool2d."""
     return np_pooling_2d(x, kernel_size, stride, padding, False, pad_mode)
 
 
