@@ -38,7 +38,7 @@ class _BatchNorm2d(autograd.Operation):
     Grad x: training: $\bar{x} = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\big(\bar{y} - \frac{1}{m}\sum \bar{y} - \frac{\hat{x}}{m}\sum \bar{y}\hat{x}\big)$; inference: $\bar{x} = \gamma \bar{y}/\sqrt{\sigma^2+\epsilon}$
     Grad scale: $\bar{\gamma} = \sum_{n,h,w} \bar{y}\,\hat{x}$
     Grad bias: $\bar{\beta} = \sum_{n,h,w} \bar{y}$
-    No gradient: running_mean, running_var (states; training updates them in place: $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot$batch statistic, with the unbiased variance $\sigma^2 m/(m-1)$)
+    Convention: running_mean and running_var are states with no gradient; training updates them in place, $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot$ (batch statistic), with the unbiased variance $\sigma^2 m/(m-1)$
     Derivation: ops/conv.md#batchnorm_2d
     """
 
