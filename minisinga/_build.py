@@ -49,7 +49,9 @@ def _flag(name: str) -> bool:
 
 def compile_args() -> tuple[list[str], list[str]]:
     """The compiler and linker flags for the current build switches."""
-    cflags = ["-std=c11", "-fopenmp", "-Wall", "-Wno-unused-function"]
+    # -ffp-contract=fast lets GCC fuse a*b + c into one FMA instruction; strict
+    # -std=c11 would otherwise forbid it (and halve the speed of the loops).
+    cflags = ["-std=c11", "-ffp-contract=fast", "-fopenmp", "-Wall", "-Wno-unused-function"]
     ldflags = ["-fopenmp"]
     if _flag("MINISINGA_SANITIZE"):
         san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",

@@ -278,8 +278,12 @@ from .ops.activation import *  # noqa: E402,F401,F403
 from .ops.batchnorm import *  # noqa: E402,F401,F403
 from .ops.conv import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
+from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.logic import *  # noqa: E402,F401,F403
 from .ops.loss import *  # noqa: E402,F401,F403
+from .ops.mathfn import *  # noqa: E402,F401,F403
 from .ops.pooling import *  # noqa: E402,F401,F403
 from .ops.reduce import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
+from .ops.trig import *  # noqa: E402,F401,F403

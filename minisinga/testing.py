@@ -191,6 +191,9 @@ class OpInfo:
         random: the output is random (dropout): no reference comparison.
         atol, rtol: gradcheck tolerances.
         f32_rtol: tolerance of the float32-vs-float64 comparison.
+        fixed_dtype: the outputs' element type does not follow the float inputs'
+            (int32 shapes and indices, cast, onehot): the float32-vs-float64
+            test then checks that both runs give one dtype and equal values.
     """
     name: str
     ops: tuple
@@ -204,6 +207,7 @@ class OpInfo:
     rtol: float = 1e-3
     f32_rtol: float = 1e-4
     f32_atol: float = 1e-5
+    fixed_dtype: bool = False
 
 
 REGISTRY: dict[str, OpInfo] = {}

@@ -270,5 +270,91 @@ void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy, const T *
 /* ====================================================== optim.c */
 /* end optim.c */
 
+/* ====================================================== mathfn.c
+ * minisinga/c/mathfn.c ; x, y, dx, dy: compact buffers of n elements */
+void FN(sign_forward)(T *y, const T *x, int64_t n);
+void FN(ceil_forward)(T *y, const T *x, int64_t n);
+void FN(floor_forward)(T *y, const T *x, int64_t n);
+void FN(round_forward)(T *y, const T *x, int64_t n);
+void FN(rounde_forward)(T *y, const T *x, int64_t n);
+void FN(erf_forward)(T *y, const T *x, int64_t n);
+void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n);
+/* n-ary max / min as a running update; arg: which input gave y (first on ties) */
+void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n);
+void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n);
+void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, int32_t k, int64_t n);
+void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n);
+void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slope,
+                        int64_t n);
+void FN(sin_forward)(T *y, const T *x, int64_t n);
+void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(cos_forward)(T *y, const T *x, int64_t n);
+void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(tan_forward)(T *y, const T *x, int64_t n);
+void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(asin_forward)(T *y, const T *x, int64_t n);
+void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(acos_forward)(T *y, const T *x, int64_t n);
+void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(atan_forward)(T *y, const T *x, int64_t n);
+void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(sinh_forward)(T *y, const T *x, int64_t n);
+void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(cosh_forward)(T *y, const T *x, int64_t n);
+void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(asinh_forward)(T *y, const T *x, int64_t n);
+void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(acosh_forward)(T *y, const T *x, int64_t n);
+void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n);
+void FN(atanh_forward)(T *y, const T *x, int64_t n);
+void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n);
+/* a, b: (N, D); y, na, nb: (N,) */
+void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, int64_t N, int64_t D);
+void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const T *na, const T *nb,
+                         const T *a, const T *b, int64_t N, int64_t D);
+/* pos, neg: n elements, N the batch size; loss: one element */
+void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t n, int64_t N);
+void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *neg, T M,
+                               int64_t n, int64_t N);
+/* x: (outer, mid, inner) -> y, arg: (outer, inner); arg: the first max / min */
+void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
+                            int64_t inner);
+void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
+                            int64_t inner);
+void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, int64_t outer,
+                             int64_t mid, int64_t inner);
+/* end mathfn.c */
+
+/* ====================================================== logic.c
+ * minisinga/c/logic.c ; outputs are 1 (true) or 0 (false) in type T */
+void FN(less_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(greater_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(equal_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(and_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(or_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(xor_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(not_forward)(T *y, const T *x, int64_t n);
+void FN(where_forward)(T *y, const T *c, const T *a, const T *b, int64_t n);
+void FN(where_backward)(T *da, T *db, const T *dy, const T *c, int64_t n);
+/* end logic.c */
+
+/* ====================================================== indexing.c
+ * minisinga/c/indexing.c ; idx: an int32 index map computed by Python */
+void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n);
+void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, int64_t n);
+void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n);
+void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n);
+/* x: (n,) indices into the rows of w: (vocab, dim); y: (n, dim) */
+void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_t dim);
+void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int64_t n, int64_t vocab,
+                            int64_t dim);
+/* ind: (outer, inner); y: (outer, depth, inner) */
+void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_t outer, int64_t depth,
+                        int64_t inner);
+int64_t FN(nonzero_count)(const T *x, int64_t n);
+void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *shape, int ndim, int64_t n,
+                         int64_t count);
+/* end indexing.c */
+
 #endif /* MS_IS_FLOAT */
 #endif /* MS_TYPED_PASS */

@@ -1,15 +1,19 @@
-"""Reductions: reduce_sum and reduce_mean over axes.  Derivations: docs/ops/shapes.md."""
+"""Reductions: reduce_sum and reduce_mean over axes, and reduce_max / reduce_min
+(an addition over SINGA; kernels in minisinga/c/mathfn.c).
+Derivations: docs/ops/shapes.md."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, dtypes
+from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axes
 
-__all__ = ["ReduceSum", "ReduceMean", "reduce_sum", "reduce_mean"]
+__all__ = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+           "reduce_sum", "reduce_mean", "reduce_max", "reduce_min"]
 
 
 class ReduceSum(autograd.Operation):
@@ -86,3 +90,93 @@ def _samples(rng):
 
 register(OpInfo("reduce_sum", (ReduceSum,), reduce_sum, _np_reduce(np.sum), _samples))
 register(OpInfo("reduce_mean", (ReduceMean,), reduce_mean, _np_reduce(np.mean), _samples))
+
+
+# ---------------------------------------------------------------------- reduce_max / reduce_min
+class ReduceMax(autograd.Operation):
+    r"""Maximum over ``axes`` (all when None): ``reduce_max(x, axes=None, keepdims=1)``.
+    Not in SINGA's autograd (an addition, named like reduce_sum).
+
+    Forward: $y = \max_{i \in \text{axes}} x_i$
+    Grad x: $\bar{x}_i = \bar{y}$ at the first maximum of each reduced group (row-major order), 0 elsewhere
+    Convention: on a tie the whole gradient goes to the first maximum in row-major order over the reduced axes (np.argmax's choice)
+    Derivation: ops/shapes.md#reduce_max
+    """
+
+    kernel = "reduce_max_forward"
+
+    def __init__(self, axes=None, keepdims=1):
+        super().__init__()
+        self.axes, self.keepdims = axes, bool(keepdims)
+
+    def forward(self, x):
+        name = self.kernel.replace("_forward", "")
+        check_float(name, x, names=["x"])
+        ndim = len(x.shape)
+        axes = list(range(ndim)) if self.axes is None else normalize_axes(name, self.axes, ndim)
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"{name}: cannot reduce over an axis of size 0 (x {x.shape}, "
+                             f"axes {axes})")
+        kept = [a for a in range(ndim) if a not in axes]
+        # View x as (outer, mid, 1), the reduced axes last: when they are not
+        # already last, transpose them there (their order kept, so "first" is
+        # row-major order over the reduced axes).
+        self.perm = kept + axes
+        self.x_shape = x.shape
+        xt = x if self.perm == list(range(ndim)) else backend.transpose(x, self.perm)
+        self.xt_shape = xt.shape
+        self.outer = math.prod(x.shape[a] for a in kept)
+        self.mid = math.prod(x.shape[a] for a in axes)
+        y = CTensor((self.outer,), x.dtype, x.device)
+        self.arg = CTensor((self.outer,), dtypes.int32, x.device)
+        backend.kernel(self.kernel, x)(y.ptr, self.arg.ptr, xt.ptr, self.outer, self.mid, 1)
+        out = [1 if a in axes else d for a, d in enumerate(x.shape)] if self.keepdims else \
+            [x.shape[a] for a in kept]
+        return y.reshape(out)
+
+    def backward(self, dy):
+        dxt = CTensor(self.xt_shape, dy.dtype, dy.device)
+        backend.kernel("reduce_arg_backward", dy)(dxt.ptr, dy.ptr, self.arg.ptr, self.outer,
+                                                  self.mid, 1)
+        if self.perm == list(range(len(self.perm))):
+            return dxt
+        inverse = [0] * len(self.perm)
+        for i, p in enumerate(self.perm):
+            inverse[p] = i
+        return backend.transpose(dxt, inverse)
+
+
+class ReduceMin(ReduceMax):
+    r"""Minimum over ``axes`` (all when None): ``reduce_min(x, axes=None, keepdims=1)``.
+    Not in SINGA's autograd (an addition, named like reduce_sum).
+
+    Forward: $y = \min_{i \in \text{axes}} x_i$
+    Grad x: $\bar{x}_i = \bar{y}$ at the first minimum of each reduced group (row-major order), 0 elsewhere
+    Convention: on a tie the whole gradient goes to the first minimum in row-major order over the reduced axes (np.argmin's choice)
+    Derivation: ops/shapes.md#reduce_min
+    """
+
+    kernel = "reduce_min_forward"
+
+
+def reduce_max(x, axes=None, keepdims=1):
+    """Maximum over ``axes`` (an int, a list, or None for all) (differentiable; a tie
+    sends the gradient to the first maximum)."""
+    return ReduceMax(axes, keepdims)(x)[0]
+
+
+def reduce_min(x, axes=None, keepdims=1):
+    """Minimum over ``axes`` (an int, a list, or None for all) (differentiable; a tie
+    sends the gradient to the first minimum)."""
+    return ReduceMin(axes, keepdims)(x)[0]
+
+
+def _distinct_samples(rng):
+    # distinct values on a 0.05 grid: no tie within a finite-difference step
+    x = (rng.permutation(24) * 0.05 - 0.6).reshape(2, 3, 4)
+    return [Sample([x]), Sample([x], {"axes": [1]}), Sample([x], {"axes": [0, 2], "keepdims": 0}),
+            Sample([x], {"axes": -1, "keepdims": 0}), Sample([x[0, 0]])]
+
+
+register(OpInfo("reduce_max", (ReduceMax,), reduce_max, _np_reduce(np.max), _distinct_samples))
+register(OpInfo("reduce_min", (ReduceMin,), reduce_min, _np_reduce(np.min), _distinct_samples))

@@ -1,0 +1,228 @@
+"""Trigonometric and hyperbolic functions (tanh is an activation, in
+activation.py).  Each is a forward kernel and a backward kernel that reads the
+saved input, in minisinga/c/mathfn.c.  Outside a function's domain (asin of 2,
+acosh of 0) the result is NaN, as for log of a negative number.
+Derivations: docs/ops/trigonometric.md."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd, backend
+from ..testing import OpInfo, Sample, register
+from ._util import check_float
+
+__all__ = [
+    "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+]
+
+
+class _Trig(autograd.Operation):
+    """y = f(x) by the kernel ``<name>_forward``; dx by ``<name>_backward(dx, dy, x)``."""
+
+    fname = ""
+
+    def forward(self, x):
+        check_float(self.fname, x, names=["x"])
+        self.x = x
+        return backend.unary(f"{self.fname}_forward", x)
+
+    def backward(self, dy):
+        return backend.grad_kernel(f"{self.fname}_backward", dy, self.x)
+
+
+class Sin(_Trig):
+    r"""Sine: ``sin(x)``.
+
+    Forward: $y = \sin x$
+    Grad x: $\bar{x} = \bar{y}\cos x$
+    Derivation: ops/trigonometric.md#sin
+    """
+
+    fname = "sin"
+
+
+class Cos(_Trig):
+    r"""Cosine: ``cos(x)``.
+
+    Forward: $y = \cos x$
+    Grad x: $\bar{x} = -\bar{y}\sin x$
+    Derivation: ops/trigonometric.md#cos
+    """
+
+    fname = "cos"
+
+
+class Tan(_Trig):
+    r"""Tangent: ``tan(x)`` (poles at $\pi/2 + k\pi$).
+
+    Forward: $y = \tan x$
+    Grad x: $\bar{x} = \bar{y} / \cos^2 x$
+    Derivation: ops/trigonometric.md#tan
+    """
+
+    fname = "tan"
+
+
+class Asin(_Trig):
+    r"""Inverse sine: ``asin(x)``, for $|x| \le 1$.
+
+    Forward: $y = \arcsin x$
+    Grad x: $\bar{x} = \bar{y} / \sqrt{1 - x^2}$
+    Derivation: ops/trigonometric.md#asin
+    """
+
+    fname = "asin"
+
+
+class Acos(_Trig):
+    r"""Inverse cosine: ``acos(x)``, for $|x| \le 1$.
+
+    Forward: $y = \arccos x$
+    Grad x: $\bar{x} = -\bar{y} / \sqrt{1 - x^2}$
+    Derivation: ops/trigonometric.md#acos
+    """
+
+    fname = "acos"
+
+
+class Atan(_Trig):
+    r"""Inverse tangent: ``atan(x)``.
+
+    Forward: $y = \arctan x$
+    Grad x: $\bar{x} = \bar{y} / (1 + x^2)$
+    Derivation: ops/trigonometric.md#atan
+    """
+
+    fname = "atan"
+
+
+class Sinh(_Trig):
+    r"""Hyperbolic sine: ``sinh(x)``.
+
+    Forward: $y = \sinh x$
+    Grad x: $\bar{x} = \bar{y}\cosh x$
+    Derivation: ops/trigonometric.md#sinh
+    """
+
+    fname = "sinh"
+
+
+class Cosh(_Trig):
+    r"""Hyperbolic cosine: ``cosh(x)``.
+
+    Forward: $y = \cosh x$
+    Grad x: $\bar{x} = \bar{y}\sinh x$
+    Derivation: ops/trigonometric.md#cosh
+    """
+
+    fname = "cosh"
+
+
+class Asinh(_Trig):
+    r"""Inverse hyperbolic sine: ``asinh(x)``.
+
+    Forward: $y = \operatorname{asinh} x = \ln(x + \sqrt{x^2 + 1})$
+    Grad x: $\bar{x} = \bar{y} / \sqrt{x^2 + 1}$
+    Derivation: ops/trigonometric.md#asinh
+    """
+
+    fname = "asinh"
+
+
+class Acosh(_Trig):
+    r"""Inverse hyperbolic cosine: ``acosh(x)``, for $x \ge 1$.
+
+    Forward: $y = \operatorname{acosh} x = \ln(x + \sqrt{x^2 - 1})$
+    Grad x: $\bar{x} = \bar{y} / \sqrt{x^2 - 1}$
+    Derivation: ops/trigonometric.md#acosh
+    """
+
+    fname = "acosh"
+
+
+class Atanh(_Trig):
+    r"""Inverse hyperbolic tangent: ``atanh(x)``, for $|x| < 1$.
+
+    Forward: $y = \operatorname{atanh} x = \tfrac{1}{2}\ln\frac{1 + x}{1 - x}$
+    Grad x: $\bar{x} = \bar{y} / (1 - x^2)$
+    Derivation: ops/trigonometric.md#atanh
+    """
+
+    fname = "atanh"
+
+
+def sin(x):
+    """sin x, elementwise (differentiable)."""
+    return Sin()(x)[0]
+
+
+def cos(x):
+    """cos x, elementwise (differentiable)."""
+    return Cos()(x)[0]
+
+
+def tan(x):
+    """tan x, elementwise (differentiable)."""
+    return Tan()(x)[0]
+
+
+def asin(x):
+    """arcsin x for |x| <= 1, elementwise (differentiable for |x| < 1)."""
+    return Asin()(x)[0]
+
+
+def acos(x):
+    """arccos x for |x| <= 1, elementwise (differentiable for |x| < 1)."""
+    return Acos()(x)[0]
+
+
+def atan(x):
+    """arctan x, elementwise (differentiable)."""
+    return Atan()(x)[0]
+
+
+def sinh(x):
+    """sinh x, elementwise (differentiable)."""
+    return Sinh()(x)[0]
+
+
+def cosh(x):
+    """cosh x, elementwise (differentiable)."""
+    return Cosh()(x)[0]
+
+
+def asinh(x):
+    """asinh x, elementwise (differentiable)."""
+    return Asinh()(x)[0]
+
+
+def acosh(x):
+    """acosh x for x >= 1, elementwise (differentiable for x > 1)."""
+    return Acosh()(x)[0]
+
+
+def atanh(x):
+    """atanh x for |x| < 1, elementwise (differentiable)."""
+    return Atanh()(x)[0]
+
+
+# ---------------------------------------------------------------------- registry
+def _uniform(lo, hi, shapes=((3, 4), (5,), (2, 1, 3))):
+    """Samples inside a function's domain, kept away from its edges and poles."""
+    def make(rng):
+        return [Sample([rng.uniform(lo, hi, s)]) for s in shapes]
+    return make
+
+
+register(OpInfo("sin", (Sin,), sin, np.sin, _uniform(-3, 3)))
+register(OpInfo("cos", (Cos,), cos, np.cos, _uniform(-3, 3)))
+register(OpInfo("tan", (Tan,), tan, np.tan, _uniform(-1.2, 1.2)))  # poles at +-pi/2
+register(OpInfo("asin", (Asin,), asin, np.arcsin, _uniform(-0.9, 0.9)))
+register(OpInfo("acos", (Acos,), acos, np.arccos, _uniform(-0.9, 0.9)))
+register(OpInfo("atan", (Atan,), atan, np.arctan, _uniform(-3, 3)))
+register(OpInfo("sinh", (Sinh,), sinh, np.sinh, _uniform(-2, 2)))
+register(OpInfo("cosh", (Cosh,), cosh, np.cosh, _uniform(-2, 2)))
+register(OpInfo("asinh", (Asinh,), asinh, np.arcsinh, _uniform(-3, 3)))
+register(OpInfo("acosh", (Acosh,), acosh, np.arccosh, _uniform(1.1, 3)))
+register(OpInfo("atanh", (Atanh,), atanh, np.arctanh, _uniform(-0.9, 0.9)))
