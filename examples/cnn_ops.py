@@ -106,16 +106,17 @@ def main(epochs: int = 1, batch_size: int = 32, lr: float = 0.003, max_steps: in
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            elif log_every and (len(losses) % log_every == 0 or len(losses) == 1):
-                print(f"epoch {epoch}  step {len(losses):4d}  loss {losses[-1]:.4f}")
+            if log_every and (len(losses) % log_every == 0 or len(losses) == 1):
+                line = f"epoch {epoch}  step {len(losses):4d}  loss {losses[-1]:.4f}"
+                (bar.write if bar is not None else print)(line)
     seconds = (time.perf_counter() - start) / max(len(losses), 1)
     autograd.training = old_training
     if bar is not None:
         bar.close()
     acc = accuracy(model, x_test, y_test, batch_size, dev) if n_test else float("nan")
     if log_every:
-        print(f"{len(losses)} steps, {seconds:.2f} s per step; test accuracy on "
-              f"{len(x_test)} digits: {acc:.3f}")
+        tail = f"; test accuracy on {len(x_test)} digits: {acc:.3f}" if n_test else ""
+        print(f"{len(losses)} steps, {seconds:.2f} s per step{tail}")
     return {"losses": losses, "accuracy": acc, "seconds_per_step": seconds}
 
 
@@ -129,6 +130,8 @@ if __name__ == "__main__":
     parser.add_argument("--test-size", type=int, default=500,
                         help="test digits to measure accuracy on")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-every", type=int, default=5,
+                        help="print the loss every this many steps (0: never)")
     args = parser.parse_args()
     main(args.epochs, args.batch_size, args.lr, args.max_steps or None, n_test=args.test_size,
-         seed=args.seed)
+         seed=args.seed, log_every=args.log_every)
