@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from . import backend
+from . import backend, dtypes
 from .ctensor import CTensor
 from .tensor import Tensor
 
@@ -69,16 +69,17 @@ class Operation:
                 raise TypeError(f"{type(self).__name__}: input {i} must be a Tensor, "
                                 f"got {type(x).__name__}")
         record = training
-        self.needs_input_grad = tuple(x.requires_grad for x in xs)
+        # Integer tensors (labels, indices) are data: they never get a gradient.
+        self.needs_input_grad = tuple(x.requires_grad and x.dtype != dtypes.int32 for x in xs)
         self.requires_grad = record and any(self.needs_input_grad)
         if record:
             src = []
-            for x in xs:
+            for x, needs in zip(xs, self.needs_input_grad):
                 creator = x.creator
                 if creator is None:  # a leaf: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, x.requires_grad, x.shape))
+                            x if x.stores_grad else None, needs, x.shape))
             self.src = src
         ys = self.forward(*[x.data for x in xs])
         if not isinstance(ys, tuple):

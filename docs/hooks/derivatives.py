@@ -204,6 +204,8 @@ def collect_operations() -> list[OpDoc] | None:
     for cls in _all_subclasses(autograd.Operation):
         if not (cls.__module__ == "minisinga.autograd" or cls.__module__.startswith("minisinga.ops")):
             continue  # an operation defined by a user or a test, not by minisinga
+        if cls.__name__.startswith("_"):
+            continue  # a private helper base class (_Broadcasting, _View, ...), never called
         try:
             op = parse_op_doc(cls.__name__, cls.__doc__, forward_inputs(cls))
         except DerivativeDocError as exc:

@@ -5,6 +5,7 @@
 
 #define MS_PAR_MIN 32768
 
+/* --8<-- [start:relu_forward] */
 /* y = max(0, x) */
 void FN(relu_forward)(T *y, const T *x, int64_t n)
 {
@@ -12,7 +13,9 @@ void FN(relu_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0 ? x[i] : (T)0;
 }
+/* --8<-- [end:relu_forward] */
 
+/* --8<-- [start:relu_backward] */
 /* dx = dy * [x > 0]   (relu'(0) = 0) */
 void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -20,21 +23,27 @@ void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = x[i] > 0 ? dy[i] : (T)0;
 }
+/* --8<-- [end:relu_backward] */
 
+/* --8<-- [start:leakyrelu_forward] */
 /* y = x if x >= 0 else a * x */
 void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] >= 0 ? x[i] : a * x[i];
 }
+/* --8<-- [end:leakyrelu_forward] */
 
+/* --8<-- [start:leakyrelu_backward] */
 /* dx = dy if x >= 0 else a * dy   (slope 1 at x = 0) */
 void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         dx[i] = x[i] >= 0 ? dy[i] : a * dy[i];
 }
+/* --8<-- [end:leakyrelu_backward] */
 
+/* --8<-- [start:elu_forward] */
 /* y = gamma * x if x > 0 else gamma * alpha * (e^x - 1)
  * (elu is gamma = 1; selu uses alpha = 1.67326, gamma = 1.0507) */
 void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
@@ -42,14 +51,18 @@ void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0 ? gamma * x[i] : gamma * alpha * (T)expm1((double)x[i]);
 }
+/* --8<-- [end:elu_forward] */
 
+/* --8<-- [start:elu_backward] */
 /* dx = gamma * dy if x > 0 else dy * gamma * alpha * e^x   (slope at 0 from the left) */
 void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         dx[i] = x[i] > 0 ? gamma * dy[i] : dy[i] * gamma * alpha * (T)exp((double)x[i]);
 }
+/* --8<-- [end:elu_backward] */
 
+/* --8<-- [start:sigmoid_forward] */
 /* y = 1 / (1 + e^-x), written so that e^(-x) never overflows */
 void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
 {
@@ -64,7 +77,9 @@ void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
         }
     }
 }
+/* --8<-- [end:sigmoid_forward] */
 
+/* --8<-- [start:sigmoid_backward] */
 /* dx = dy * y * (1 - y)   (y saved) */
 void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -72,7 +87,9 @@ void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = dy[i] * y[i] * ((T)1 - y[i]);
 }
+/* --8<-- [end:sigmoid_backward] */
 
+/* --8<-- [start:hardsigmoid_forward] */
 /* y = max(0, min(1, alpha * x + gamma)) */
 void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -81,7 +98,9 @@ void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
         y[i] = v < 0 ? (T)0 : (v > 1 ? (T)1 : v);
     }
 }
+/* --8<-- [end:hardsigmoid_forward] */
 
+/* --8<-- [start:hardsigmoid_backward] */
 /* dx = alpha * dy where 0 < alpha x + gamma < 1, else 0 (0 at both kinks) */
 void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -90,7 +109,9 @@ void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, 
         dx[i] = (v > 0 && v < 1) ? alpha * dy[i] : (T)0;
     }
 }
+/* --8<-- [end:hardsigmoid_backward] */
 
+/* --8<-- [start:tanh_forward] */
 /* y = tanh(x) */
 void FN(tanh_forward)(T *y, const T *x, int64_t n)
 {
@@ -98,7 +119,9 @@ void FN(tanh_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)tanh((double)x[i]);
 }
+/* --8<-- [end:tanh_forward] */
 
+/* --8<-- [start:tanh_backward] */
 /* dx = dy * (1 - y^2)   (y saved) */
 void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -106,7 +129,9 @@ void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = dy[i] * ((T)1 - y[i] * y[i]);
 }
+/* --8<-- [end:tanh_backward] */
 
+/* --8<-- [start:softplus_forward] */
 /* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|)   (no overflow for large x) */
 void FN(softplus_forward)(T *y, const T *x, int64_t n)
 {
@@ -115,7 +140,9 @@ void FN(softplus_forward)(T *y, const T *x, int64_t n)
         y[i] = (T)((v > 0 ? v : 0.0) + log1p(exp(-fabs(v))));
     }
 }
+/* --8<-- [end:softplus_forward] */
 
+/* --8<-- [start:softplus_backward] */
 /* dx = dy * sigmoid(x) */
 void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -125,14 +152,18 @@ void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] * s);
     }
 }
+/* --8<-- [end:softplus_backward] */
 
+/* --8<-- [start:softsign_forward] */
 /* y = x / (1 + |x|) */
 void FN(softsign_forward)(T *y, const T *x, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] / ((T)1 + (x[i] < 0 ? -x[i] : x[i]));
 }
+/* --8<-- [end:softsign_forward] */
 
+/* --8<-- [start:softsign_backward] */
 /* dx = dy / (1 + |x|)^2 */
 void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -141,7 +172,9 @@ void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = dy[i] / (d * d);
     }
 }
+/* --8<-- [end:softsign_backward] */
 
+/* --8<-- [start:softmax_forward] */
 /* x, y: (outer, mid, inner); for every (o, i):
  *   y[o, m, i] = e^(x[o, m, i] - max) / sum_m' e^(x[o, m', i] - max)
  * Subtracting the max keeps every exponent <= 0 (no overflow). */
@@ -166,7 +199,9 @@ void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t i
         }
     }
 }
+/* --8<-- [end:softmax_forward] */
 
+/* --8<-- [start:softmax_backward] */
 /* dx[m] = y[m] * (dy[m] - sum_m' dy[m'] y[m'])   along mid, for every (o, i) */
 void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t mid,
                           int64_t inner)
@@ -183,3 +218,4 @@ void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t
         }
     }
 }
+/* --8<-- [end:softmax_backward] */

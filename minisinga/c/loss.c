@@ -3,6 +3,7 @@
 #include <math.h>
 #include "minisinga.h"
 
+/* --8<-- [start:softmax_cross_entropy_index_forward] */
 /* x: (N, C) logits, t: (N,) class indices (int32, checked in Python),
  * p: (N, C) softmax(x), saved for backward.
  *   loss = -1/N sum_n log p[n, t_n],
@@ -28,7 +29,9 @@ void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const in
     }
     loss[0] = (T)(total / (double)N);
 }
+/* --8<-- [end:softmax_cross_entropy_index_forward] */
 
+/* --8<-- [start:softmax_cross_entropy_index_backward] */
 /* dx[n, c] = dy * (p[n, c] - [c == t_n]) / N */
 void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int32_t *t,
                                               int64_t N, int64_t C)
@@ -38,7 +41,9 @@ void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int
         for (int64_t c = 0; c < C; c++)
             dx[n * C + c] = s * (p[n * C + c] - (c == t[n] ? (T)1 : (T)0));
 }
+/* --8<-- [end:softmax_cross_entropy_index_backward] */
 
+/* --8<-- [start:softmax_cross_entropy_dense_forward] */
 /* x: (N, C) logits, t: (N, C) target weights; each row of t is normalised to
  * sum to 1 (SINGA's rule) into q (saved); a row of t that sums to 0 gives q = 0.
  *   loss = -1/N sum_n sum_c q[n, c] log p[n, c] */
@@ -73,7 +78,9 @@ void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, co
     }
     loss[0] = (T)(total / (double)N);
 }
+/* --8<-- [end:softmax_cross_entropy_dense_forward] */
 
+/* --8<-- [start:softmax_cross_entropy_dense_backward] */
 /* dx[n, c] = dy * (p[n, c] * sum_c' q[n, c'] - q[n, c]) / N
  * (sum_c' q = 1 for a normalised row, 0 for an all-zero target row) */
 void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *q,
@@ -88,7 +95,9 @@ void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *
             dx[n * C + c] = s * (p[n * C + c] * qsum - q[n * C + c]);
     }
 }
+/* --8<-- [end:softmax_cross_entropy_dense_backward] */
 
+/* --8<-- [start:cross_entropy_forward] */
 /* x: (N, C) probabilities, t: (N, C) targets.  loss = -1/N sum t log x */
 void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64_t C)
 {
@@ -98,7 +107,9 @@ void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64
             total -= (double)t[i] * log((double)x[i]);
     loss[0] = (T)(total / (double)N);
 }
+/* --8<-- [end:cross_entropy_forward] */
 
+/* --8<-- [start:cross_entropy_backward] */
 /* dx = -dy * t / x / N */
 void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C)
 {
@@ -106,7 +117,9 @@ void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, 
     for (int64_t i = 0; i < N * C; i++)
         dx[i] = s * t[i] / x[i];
 }
+/* --8<-- [end:cross_entropy_backward] */
 
+/* --8<-- [start:binary_cross_entropy_forward] */
 /* x, t: n elements in N rows.  SINGA's smoothed form (eps = 1e-4 keeps the
  * logs finite at x = 0 and x = 1):
  *   loss = -1/N sum [t log(x + eps) + (1 - t) log(1 + eps - x)] */
@@ -119,7 +132,9 @@ void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t n
                  + (1.0 - (double)t[i]) * log(1.0 + eps - (double)x[i]);
     loss[0] = (T)(total / (double)N);
 }
+/* --8<-- [end:binary_cross_entropy_forward] */
 
+/* --8<-- [start:binary_cross_entropy_backward] */
 /* dx = -dy / N * (t / (x + eps) - (1 - t) / (1 + eps - x)) */
 void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t n,
                                        int64_t N)
@@ -130,7 +145,9 @@ void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int6
         dx[i] = (T)(s * ((double)t[i] / ((double)x[i] + eps)
                          - (1.0 - (double)t[i]) / (1.0 + eps - (double)x[i])));
 }
+/* --8<-- [end:binary_cross_entropy_backward] */
 
+/* --8<-- [start:mse_loss_forward] */
 /* loss = 1/n sum (x - t)^2   (SINGA: a mean over every element, no 1/2) */
 void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
 {
@@ -141,7 +158,9 @@ void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
     }
     loss[0] = (T)(total / (double)n);
 }
+/* --8<-- [end:mse_loss_forward] */
 
+/* --8<-- [start:mse_loss_backward] */
 /* dx = dy * 2 (x - t) / n */
 void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n)
 {
@@ -149,3 +168,4 @@ void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = s * (x[i] - t[i]);
 }
+/* --8<-- [end:mse_loss_backward] */

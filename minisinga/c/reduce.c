@@ -4,6 +4,7 @@
  * axis of a 3-D view (outer, mid, inner); Python computes that view. */
 #include "minisinga.h"
 
+/* --8<-- [start:reduce_sum_forward] */
 /* x: (outer, mid, inner), y: (outer, inner);  y[o, i] = scale * sum_m x[o, m, i]
  * (scale = 1 for a sum, 1/mid for a mean).  Accumulated in double. */
 void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner,
@@ -36,3 +37,4 @@ void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_
             yr[i] *= scale;
     }
 }
+/* --8<-- [end:reduce_sum_forward] */

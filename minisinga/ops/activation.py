@@ -15,6 +15,7 @@ __all__ = [
 ]
 
 
+# --8<-- [start:ReLU]
 class ReLU(autograd.Operation):
     r"""Rectified linear unit: ``relu(x)``.
 
@@ -31,8 +32,10 @@ class ReLU(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("relu_backward", dy, self.x)
+# --8<-- [end:ReLU]
 
 
+# --8<-- [start:LeakyRelu]
 class LeakyRelu(autograd.Operation):
     r"""Leaky ReLU: ``leakyrelu(x, a=0.01)``.
 
@@ -53,8 +56,10 @@ class LeakyRelu(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("leakyrelu_backward", dy, self.x, scalars=(self.a,))
+# --8<-- [end:LeakyRelu]
 
 
+# --8<-- [start:Elu]
 class Elu(autograd.Operation):
     r"""Exponential linear unit: ``elu(x, alpha=1.0)``.
 
@@ -77,8 +82,10 @@ class Elu(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("elu_backward", dy, self.x, scalars=(self.alpha, self.gamma))
+# --8<-- [end:Elu]
 
 
+# --8<-- [start:SeLU]
 class SeLU(Elu):
     r"""Scaled ELU: ``selu(x, alpha=1.67326, gamma=1.0507)``.
 
@@ -91,8 +98,10 @@ class SeLU(Elu):
     def __init__(self, alpha: float = 1.67326, gamma: float = 1.0507):
         super().__init__(alpha)
         self.gamma = float(gamma)
+# --8<-- [end:SeLU]
 
 
+# --8<-- [start:Sigmoid]
 class Sigmoid(autograd.Operation):
     r"""Logistic sigmoid: ``sigmoid(x)``.
 
@@ -108,8 +117,10 @@ class Sigmoid(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("sigmoid_backward", dy, self.y)
+# --8<-- [end:Sigmoid]
 
 
+# --8<-- [start:HardSigmoid]
 class HardSigmoid(autograd.Operation):
     r"""Piecewise-linear sigmoid: ``hardsigmoid(x, alpha=0.2, gamma=0.5)``.
 
@@ -131,8 +142,10 @@ class HardSigmoid(autograd.Operation):
     def backward(self, dy):
         return backend.grad_kernel("hardsigmoid_backward", dy, self.x,
                                    scalars=(self.alpha, self.gamma))
+# --8<-- [end:HardSigmoid]
 
 
+# --8<-- [start:Tanh]
 class Tanh(autograd.Operation):
     r"""Hyperbolic tangent: ``tanh(x)``.
 
@@ -148,8 +161,10 @@ class Tanh(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("tanh_backward", dy, self.y)
+# --8<-- [end:Tanh]
 
 
+# --8<-- [start:SoftPlus]
 class SoftPlus(autograd.Operation):
     r"""Softplus: ``softplus(x)``, computed without overflow.
 
@@ -165,8 +180,10 @@ class SoftPlus(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("softplus_backward", dy, self.x)
+# --8<-- [end:SoftPlus]
 
 
+# --8<-- [start:SoftSign]
 class SoftSign(autograd.Operation):
     r"""Softsign: ``softsign(x)``.
 
@@ -182,8 +199,10 @@ class SoftSign(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("softsign_backward", dy, self.x)
+# --8<-- [end:SoftSign]
 
 
+# --8<-- [start:SoftMax]
 class SoftMax(autograd.Operation):
     r"""Softmax along an axis: ``softmax(x, axis=1)`` (max-subtracted, stable).
 
@@ -210,6 +229,7 @@ class SoftMax(autograd.Operation):
         if dy.size:
             backend.kernel("softmax_backward", dy)(dx.ptr, dy.ptr, self.y.ptr, *self.view)
         return dx
+# --8<-- [end:SoftMax]
 
 
 def relu(x):
@@ -263,8 +283,10 @@ def softmax(x, axis: int = 1):
 
 
 # ---------------------------------------------------------------------- registry
+# --8<-- [start:away_from_zero]
 def _away_from_zero(rng, shapes=((3, 4), (2, 1, 5))):
     return [Sample([rng.uniform(0.1, 2.0, s) * rng.choice([-1, 1], s)]) for s in shapes]
+# --8<-- [end:away_from_zero]
 
 
 def _smooth(lo=-3.0, hi=3.0):
@@ -282,26 +304,46 @@ def _np_hardsigmoid(x, alpha=0.2, gamma=0.5):
     return np.clip(alpha * x + gamma, 0, 1)
 
 
+# --8<-- [start:register_relu]
 register(OpInfo("relu", (ReLU,), relu, lambda x: np.maximum(x, 0), _away_from_zero))
+# --8<-- [end:register_relu]
+# --8<-- [start:register_leakyrelu]
 register(OpInfo("leakyrelu", (LeakyRelu,), leakyrelu,
                 lambda x, a=0.01: np.where(x >= 0, x, a * x),
                 lambda rng: [Sample([rng.uniform(0.1, 2, (3, 4)) * rng.choice([-1, 1], (3, 4))],
                                     {"a": 0.2})]))
+# --8<-- [end:register_leakyrelu]
+# --8<-- [start:register_elu]
 register(OpInfo("elu", (Elu,), elu,
                 lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(x)),
                 lambda rng: [Sample([rng.uniform(0.1, 2, (3, 4)) * rng.choice([-1, 1], (3, 4))],
                                     {"alpha": 0.7})]))
+# --8<-- [end:register_elu]
+# --8<-- [start:register_selu]
 register(OpInfo("selu", (SeLU,), selu,
                 lambda x, alpha=1.67326, gamma=1.0507: gamma * np.where(x > 0, x, alpha * np.expm1(x)),
                 _away_from_zero))
+# --8<-- [end:register_selu]
+# --8<-- [start:register_sigmoid]
 register(OpInfo("sigmoid", (Sigmoid,), sigmoid, lambda x: 1 / (1 + np.exp(-x)), _smooth()))
+# --8<-- [end:register_sigmoid]
+# --8<-- [start:register_hardsigmoid]
 register(OpInfo("hardsigmoid", (HardSigmoid,), hardsigmoid, _np_hardsigmoid,
                 lambda rng: [Sample([np.array([-4.1, -2.2, -1.3, 0.4, 1.7, 2.3, 3.9])]),
                              Sample([rng.uniform(-2, 2, (3, 3))], {"alpha": 0.3, "gamma": 0.4})]))
+# --8<-- [end:register_hardsigmoid]
+# --8<-- [start:register_tanh]
 register(OpInfo("tanh", (Tanh,), tanh, np.tanh, _smooth()))
+# --8<-- [end:register_tanh]
+# --8<-- [start:register_softplus]
 register(OpInfo("softplus", (SoftPlus,), softplus, lambda x: np.logaddexp(0, x), _smooth()))
+# --8<-- [end:register_softplus]
+# --8<-- [start:register_softsign]
 register(OpInfo("softsign", (SoftSign,), softsign, lambda x: x / (1 + np.abs(x)), _away_from_zero))
+# --8<-- [end:register_softsign]
+# --8<-- [start:register_softmax]
 register(OpInfo("softmax", (SoftMax,), softmax, _np_softmax,
                 lambda rng: [Sample([rng.uniform(-2, 2, (3, 4))]),
                              Sample([rng.uniform(-2, 2, (2, 3, 4))], {"axis": -1}),
                              Sample([rng.uniform(-2, 2, (2, 3, 2))], {"axis": 0})]))
+# --8<-- [end:register_softmax]

@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 
+# --8<-- [start:Broadcasting]
 class _Broadcasting(autograd.Operation):
     """Shared forward for the binary operations: check, broadcast, run a kernel.
 
@@ -41,8 +42,10 @@ class _Broadcasting(autograd.Operation):
         self.a = backend.broadcast_to(a, shape)
         self.b = backend.broadcast_to(b, shape)
         return backend.binary(self.kernel, self.a, self.b)
+# --8<-- [end:Broadcasting]
 
 
+# --8<-- [start:Add]
 class Add(_Broadcasting):
     r"""Elementwise sum with broadcasting: ``add(a, b)``, ``a + b``.
 
@@ -56,8 +59,10 @@ class Add(_Broadcasting):
 
     def backward(self, dy):
         return backend.sum_to_shape(dy, self.a_shape), backend.sum_to_shape(dy, self.b_shape)
+# --8<-- [end:Add]
 
 
+# --8<-- [start:Sub]
 class Sub(_Broadcasting):
     r"""Elementwise difference with broadcasting: ``sub(a, b)``, ``a - b``.
 
@@ -72,8 +77,10 @@ class Sub(_Broadcasting):
     def backward(self, dy):
         db = backend.scale(backend.sum_to_shape(dy, self.b_shape), -1.0)
         return backend.sum_to_shape(dy, self.a_shape), db
+# --8<-- [end:Sub]
 
 
+# --8<-- [start:Mul]
 class Mul(_Broadcasting):
     r"""Elementwise product with broadcasting: ``mul(a, b)``, ``a * b``.
 
@@ -90,8 +97,10 @@ class Mul(_Broadcasting):
         db = backend.mul(dy, self.a) if self.needs_input_grad[1] else None
         return (da and backend.sum_to_shape(da, self.a_shape),
                 db and backend.sum_to_shape(db, self.b_shape))
+# --8<-- [end:Mul]
 
 
+# --8<-- [start:Div]
 class Div(_Broadcasting):
     r"""Elementwise quotient with broadcasting: ``div(a, b)``, ``a / b``.
 
@@ -109,8 +118,10 @@ class Div(_Broadcasting):
         backend.kernel("div_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
+# --8<-- [end:Div]
 
 
+# --8<-- [start:Pow]
 class Pow(_Broadcasting):
     r"""Elementwise power with a tensor exponent: ``pow(a, b)``, ``a ** b``.
 
@@ -133,6 +144,7 @@ class Pow(_Broadcasting):
         backend.kernel("pow_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, self.y.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
+# --8<-- [end:Pow]
 
 
 def add(a, b):
@@ -161,6 +173,7 @@ def pow(a, b):
 
 
 # ---------------------------------------------------------------------- unary
+# --8<-- [start:Negative]
 class Negative(autograd.Operation):
     r"""Negation: ``negative(x)``, ``-x``.
 
@@ -175,8 +188,10 @@ class Negative(autograd.Operation):
 
     def backward(self, dy):
         return backend.scale(dy, -1.0)
+# --8<-- [end:Negative]
 
 
+# --8<-- [start:Reciprocal]
 class Reciprocal(autograd.Operation):
     r"""Elementwise reciprocal: ``reciprocal(x)``.
 
@@ -192,8 +207,10 @@ class Reciprocal(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("reciprocal_backward", dy, self.y)
+# --8<-- [end:Reciprocal]
 
 
+# --8<-- [start:Abs]
 class Abs(autograd.Operation):
     r"""Absolute value: ``abs(x)``.
 
@@ -210,8 +227,10 @@ class Abs(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("abs_backward", dy, self.x)
+# --8<-- [end:Abs]
 
 
+# --8<-- [start:Exp]
 class Exp(autograd.Operation):
     r"""Exponential: ``exp(x)``.
 
@@ -227,8 +246,10 @@ class Exp(autograd.Operation):
 
     def backward(self, dy):
         return backend.mul(dy, self.y)
+# --8<-- [end:Exp]
 
 
+# --8<-- [start:Log]
 class Log(autograd.Operation):
     r"""Natural logarithm: ``log(x)``; log(0) = -inf, log(x < 0) = nan (IEEE).
 
@@ -244,8 +265,10 @@ class Log(autograd.Operation):
 
     def backward(self, dy):
         return backend.binary("div_forward", dy, self.x)
+# --8<-- [end:Log]
 
 
+# --8<-- [start:Sqrt]
 class Sqrt(autograd.Operation):
     r"""Square root: ``sqrt(x)``.
 
@@ -261,8 +284,10 @@ class Sqrt(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("sqrt_backward", dy, self.y)
+# --8<-- [end:Sqrt]
 
 
+# --8<-- [start:Clip]
 class Clip(autograd.Operation):
     r"""Clamp into [min, max]: ``clip(x, min=None, max=None)`` (None: unbounded).
 
@@ -286,8 +311,10 @@ class Clip(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("clip_backward", dy, self.x, scalars=(self.lo, self.hi))
+# --8<-- [end:Clip]
 
 
+# --8<-- [start:Identity]
 class Identity(autograd.Operation):
     r"""Identity: ``identity(x)`` returns a copy of x.
 
@@ -301,6 +328,7 @@ class Identity(autograd.Operation):
 
     def backward(self, dy):
         return dy
+# --8<-- [end:Identity]
 
 
 def negative(x):
@@ -344,6 +372,7 @@ def identity(x):
 
 
 # ---------------------------------------------------------------------- n-ary
+# --8<-- [start:Sum]
 class Sum(autograd.Operation):
     r"""N-ary elementwise sum with broadcasting: ``sum(x1, x2, ...)``.
 
@@ -370,8 +399,10 @@ class Sum(autograd.Operation):
     def backward(self, dy):
         g = backend.scale(dy, self.scale) if self.scale != 1.0 else dy
         return tuple(backend.sum_to_shape(g, s) for s in self.shapes)
+# --8<-- [end:Sum]
 
 
+# --8<-- [start:Mean]
 class Mean(Sum):
     r"""N-ary elementwise mean with broadcasting: ``mean(x1, x2, ...)``.
 
@@ -383,6 +414,7 @@ class Mean(Sum):
     def forward(self, *xs):
         self.scale = 1.0 / builtins.max(len(xs), 1)
         return super().forward(*xs)
+# --8<-- [end:Mean]
 
 
 def sum(*xs):
@@ -396,6 +428,7 @@ def mean(*xs):
 
 
 # ---------------------------------------------------------------------- dropout
+# --8<-- [start:Dropout]
 class Dropout(autograd.Operation):
     r"""Inverted dropout: ``dropout(x, ratio=0.5)``.
 
@@ -433,6 +466,7 @@ class Dropout(autograd.Operation):
         backend.kernel("dropout_forward", dy)(dx.ptr, dy.ptr, self.mask.ptr, self.scale,
                                                    dy.size)
         return dx
+# --8<-- [end:Dropout]
 
 
 def dropout(x, ratio: float = 0.5):
@@ -448,6 +482,7 @@ def _pair(shape_a, shape_b, lo=-1.0, hi=1.0):
     return make
 
 
+# --8<-- [start:binary_samples]
 def _binary_samples(rng, positive_b=False, positive_a=False):
     shapes = [((2, 3), (2, 3)), ((2, 3), (3,)), ((3, 1), (1, 4)), ((2, 1, 3), (4, 1)),
               ((), (2, 2))]
@@ -457,6 +492,7 @@ def _binary_samples(rng, positive_b=False, positive_a=False):
         b = rng.uniform(0.5, 2.0, sb) * (1 if positive_b else rng.choice([-1, 1], sb))
         out.append(Sample([a, b], note=f"{sa} with {sb}"))
     return out
+# --8<-- [end:binary_samples]
 
 
 def _unary_samples(lo, hi, shapes=((3, 4), (5,), (2, 1, 3))):
@@ -473,41 +509,75 @@ def _away_from_zero(rng, shapes=((3, 4), (5,))):
     return out
 
 
+# --8<-- [start:register_add]
 register(OpInfo("add", (Add,), add, np.add, _binary_samples))
+# --8<-- [end:register_add]
+# --8<-- [start:register_sub]
 register(OpInfo("sub", (Sub,), sub, np.subtract, _binary_samples))
+# --8<-- [end:register_sub]
+# --8<-- [start:register_mul]
 register(OpInfo("mul", (Mul,), mul, np.multiply, _binary_samples))
+# --8<-- [end:register_mul]
+# --8<-- [start:register_div]
 register(OpInfo("div", (Div,), div, np.divide,
                 lambda rng: _binary_samples(rng, positive_b=True)))
+# --8<-- [end:register_div]
+# --8<-- [start:register_pow]
 register(OpInfo("pow", (Pow,), pow, np.power,
                 lambda rng: _binary_samples(rng, positive_a=True)))
+# --8<-- [end:register_pow]
+# --8<-- [start:register_negative]
 register(OpInfo("negative", (Negative,), negative, np.negative, _unary_samples(-2, 2)))
+# --8<-- [end:register_negative]
+# --8<-- [start:register_reciprocal]
 register(OpInfo("reciprocal", (Reciprocal,), reciprocal, np.reciprocal,
                 lambda rng: [Sample([rng.uniform(0.5, 2, (3, 4)) * rng.choice([-1, 1], (3, 4))])]))
+# --8<-- [end:register_reciprocal]
+# --8<-- [start:register_abs]
 register(OpInfo("abs", (Abs,), abs, np.abs, _away_from_zero))
+# --8<-- [end:register_abs]
+# --8<-- [start:register_exp]
 register(OpInfo("exp", (Exp,), exp, np.exp, _unary_samples(-2, 2)))
+# --8<-- [end:register_exp]
+# --8<-- [start:register_log]
 register(OpInfo("log", (Log,), log, np.log, _unary_samples(0.2, 3)))
+# --8<-- [end:register_log]
+# --8<-- [start:register_sqrt]
 register(OpInfo("sqrt", (Sqrt,), sqrt, np.sqrt, _unary_samples(0.2, 3)))
+# --8<-- [end:register_sqrt]
+# --8<-- [start:register_clip]
 register(OpInfo("clip", (Clip,), clip, lambda x, min=None, max=None: np.clip(x, min, max),
                 lambda rng: [Sample([np.array([-0.93, -0.41, 0.12, 0.33, 0.58, 0.87])],
                                     {"min": -0.5, "max": 0.5}),
                              Sample([rng.uniform(-1, 1, (3, 3))], {"min": 0.05}),
                              Sample([rng.uniform(-1, 1, (3, 3))], {"max": 0.07})]))
+# --8<-- [end:register_clip]
+# --8<-- [start:register_identity]
 register(OpInfo("identity", (Identity,), identity, lambda x: x.copy(), _unary_samples(-1, 1)))
+# --8<-- [end:register_identity]
+# --8<-- [start:register_sum]
 register(OpInfo("sum", (Sum,), sum, lambda *xs: builtins.sum(xs),
                 lambda rng: [Sample([rng.uniform(-1, 1, (2, 3)) for _ in range(3)]),
                              Sample([rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, (3,))])]))
+# --8<-- [end:register_sum]
+# --8<-- [start:register_mean]
 register(OpInfo("mean", (Mean,), mean, lambda *xs: builtins.sum(xs) / len(xs),
                 lambda rng: [Sample([rng.uniform(-1, 1, (2, 3)) for _ in range(3)]),
                              Sample([rng.uniform(-1, 1, (4,)), rng.uniform(-1, 1, (2, 4))])]))
+# --8<-- [end:register_mean]
 
 
+# --8<-- [start:seeded_dropout]
 def _seeded_dropout(x, ratio=0.5):
     # A fixed seed per call, so that the finite differences see the same mask.
     x.device.set_rand_seed(1234)
     return dropout(x, ratio)
+# --8<-- [end:seeded_dropout]
 
 
+# --8<-- [start:register_dropout]
 register(OpInfo("dropout", (Dropout,), _seeded_dropout, None,
                 lambda rng: [Sample([rng.uniform(-1, 1, (4, 5))], {"ratio": 0.3}),
                              Sample([rng.uniform(-1, 1, (6,))], {"ratio": 0.0})],
                 random=True))
+# --8<-- [end:register_dropout]

@@ -14,6 +14,7 @@ from ._util import check_float
 __all__ = ["Matmul", "Gemm", "AddBias", "matmul", "gemm", "add_bias", "batched_matmul"]
 
 
+# --8<-- [start:batch_operand]
 def _batch_operand(x: CTensor, batch_shape, rows: int, cols: int):
     """(CTensor, stride) for one side of a batched product: a stride of 0 when x
     has no batch of its own (it is shared by every product), else x expanded to
@@ -24,8 +25,10 @@ def _batch_operand(x: CTensor, batch_shape, rows: int, cols: int):
     if tuple(x.shape[:-2]) != tuple(batch_shape):
         x = backend.broadcast_to(x, tuple(batch_shape) + (rows, cols))
     return x, (rows * cols if nbatch > 1 else 0)
+# --8<-- [end:batch_operand]
 
 
+# --8<-- [start:batched_matmul]
 def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
                    alpha: float = 1.0) -> CTensor:
     """alpha * op(a) @ op(b) over broadcast batch dimensions (shapes already checked);
@@ -45,8 +48,10 @@ def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
             backend.kernel("gemm_batched", a)(y.ptr, a.ptr, b.ptr, nbatch, m, n, k,
                                                    trans_a, trans_b, alpha, 0.0, sa, sb, m * n)
     return y
+# --8<-- [end:batched_matmul]
 
 
+# --8<-- [start:Matmul]
 class Matmul(autograd.Operation):
     r"""Matrix product, 2-D or batched over broadcast leading axes: ``matmul(a, b)``, ``a @ b``.
 
@@ -74,6 +79,7 @@ class Matmul(autograd.Operation):
         if self.needs_input_grad[1]:
             db = backend.sum_to_shape(batched_matmul(self.a, dy, 1, 0), self.b.shape)
         return da, db
+# --8<-- [end:Matmul]
 
 
 def matmul(a, b):
@@ -89,6 +95,7 @@ def _gemm(out: CTensor | None, a, b, m, n, k, ta, tb, alpha, beta) -> CTensor:
     return out
 
 
+# --8<-- [start:Gemm]
 class Gemm(autograd.Operation):
     r"""ONNX/SINGA general matrix multiply:
     ``gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0)``; C broadcasts to (M, N).
@@ -140,6 +147,7 @@ class Gemm(autograd.Operation):
         if self.c_shape is None:
             return dA, dB
         return dA, dB, backend.scale(backend.sum_to_shape(dy, self.c_shape), self.beta)
+# --8<-- [end:Gemm]
 
 
 def gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
@@ -148,6 +156,7 @@ def gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
     return (op(A, B, C) if C is not None else op(A, B))[0]
 
 
+# --8<-- [start:AddBias]
 class AddBias(autograd.Operation):
     r"""Add a bias vector to each row (axis=0) or each column (axis=1) of a matrix:
     ``add_bias(x, b, axis=0)``; b may be (C,) or (1, C) (axis 0), (M,) or (M, 1) (axis 1).
@@ -186,6 +195,7 @@ class AddBias(autograd.Operation):
         m, n = dy.shape
         db = backend.reduce_sum(dy, 1, m, n) if self.axis == 0 else backend.reduce_sum(dy, m, n, 1)
         return dy, db.reshape(self.b_shape)
+# --8<-- [end:AddBias]
 
 
 def add_bias(x, b, axis: int = 0):
@@ -203,12 +213,15 @@ def _u(rng, *shape):
     return rng.uniform(-1, 1, shape)
 
 
+# --8<-- [start:register_matmul]
 register(OpInfo("matmul", (Matmul,), matmul, np.matmul,
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2)]),
                              Sample([_u(rng, 2, 3, 4), _u(rng, 2, 4, 2)], note="batched"),
                              Sample([_u(rng, 2, 3, 4), _u(rng, 4, 2)], note="b broadcast"),
                              Sample([_u(rng, 3, 4), _u(rng, 2, 1, 4, 2)], note="a broadcast"),
                              Sample([_u(rng, 2, 1, 2, 3), _u(rng, 3, 3, 2)], note="both")]))
+# --8<-- [end:register_matmul]
+# --8<-- [start:register_gemm]
 register(OpInfo("gemm", (Gemm,), gemm, _np_gemm,
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2), _u(rng, 3, 2)],
                                     {"alpha": 0.5, "beta": 2.0}),
@@ -217,8 +230,11 @@ register(OpInfo("gemm", (Gemm,), gemm, _np_gemm,
                              Sample([_u(rng, 4, 3), _u(rng, 4, 2)], {"transA": 1}),
                              Sample([_u(rng, 3, 4), _u(rng, 2, 4), _u(rng, 3, 1)],
                                     {"transB": 1, "beta": -1.5})]))
+# --8<-- [end:register_gemm]
+# --8<-- [start:register_add_bias]
 register(OpInfo("add_bias", (AddBias,), add_bias,
                 lambda x, b, axis=0: x + (b.reshape(1, -1) if axis == 0 else b.reshape(-1, 1)),
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4)]),
                              Sample([_u(rng, 3, 4), _u(rng, 1, 4)]),
                              Sample([_u(rng, 3, 4), _u(rng, 3)], {"axis": 1})]))
+# --8<-- [end:register_add_bias]

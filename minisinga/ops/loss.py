@@ -16,10 +16,12 @@ __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSqu
            "softmax_cross_entropy", "cross_entropy", "binary_cross_entropy", "mse_loss"]
 
 
+# --8<-- [start:scalar]
 def _scalar(dy: CTensor) -> float:
     """The value of a one-element upstream gradient (read once, on the host)."""
     return float(dy.numpy().reshape(-1)[0]) if dy.device.is_cpu() else \
         float(Tensor(data=dy).to_numpy().reshape(-1)[0])
+# --8<-- [end:scalar]
 
 
 def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
@@ -31,6 +33,7 @@ def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
     return t
 
 
+# --8<-- [start:SoftMaxCrossEntropy]
 class SoftMaxCrossEntropy(autograd.Operation):
     r"""Softmax followed by cross-entropy, computed stably with log-sum-exp:
     ``softmax_cross_entropy(x, t)``.  ``x``: (N, C) logits; ``t``: int32 class
@@ -89,8 +92,10 @@ class SoftMaxCrossEntropy(autograd.Operation):
             backend.kernel("softmax_cross_entropy_dense_backward", dx)(
                 dx.ptr, g, self.p.ptr, self.q.ptr, n, c)
         return dx
+# --8<-- [end:SoftMaxCrossEntropy]
 
 
+# --8<-- [start:CrossEntropy]
 class CrossEntropy(autograd.Operation):
     r"""Cross-entropy of probabilities: ``cross_entropy(x, t)``; x, t: (N, C).
 
@@ -118,8 +123,10 @@ class CrossEntropy(autograd.Operation):
         backend.kernel("cross_entropy_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
         return dx
+# --8<-- [end:CrossEntropy]
 
 
+# --8<-- [start:BinaryCrossEntropy]
 class BinaryCrossEntropy(autograd.Operation):
     r"""Binary cross-entropy of probabilities (SINGA's smoothed form, eps = 1e-4):
     ``binary_cross_entropy(x, t)``; N is x.shape[0].
@@ -149,8 +156,10 @@ class BinaryCrossEntropy(autograd.Operation):
         backend.kernel("binary_cross_entropy_backward", dx)(
             dx.ptr, _scalar(dy), self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
         return dx
+# --8<-- [end:BinaryCrossEntropy]
 
 
+# --8<-- [start:MeanSquareError]
 class MeanSquareError(autograd.Operation):
     r"""Mean squared error over every element (SINGA: no 1/2): ``mse_loss(x, t)``.
 
@@ -178,6 +187,7 @@ class MeanSquareError(autograd.Operation):
         backend.kernel("mse_loss_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                      self.tf.ptr, self.x.size)
         return dx
+# --8<-- [end:MeanSquareError]
 
 
 def _target(name: str, t) -> Tensor:
@@ -236,12 +246,17 @@ def _probs(rng, shape):
     return p / p.sum(-1, keepdims=True)
 
 
+# --8<-- [start:register_softmax_cross_entropy]
 register(OpInfo("softmax_cross_entropy", (SoftMaxCrossEntropy,),
                 lambda x, t: softmax_cross_entropy(x, t), _np_sce, _sce_samples, grad_inputs=[0]))
+# --8<-- [end:register_softmax_cross_entropy]
+# --8<-- [start:register_cross_entropy]
 register(OpInfo("cross_entropy", (CrossEntropy,), lambda x, t: cross_entropy(x, t),
                 lambda x, t: np.array([-(t * np.log(x)).sum() / x.shape[0]]),
                 lambda rng: [Sample([_probs(rng, (3, 4)), _probs(rng, (3, 4))])],
                 grad_inputs=[0]))
+# --8<-- [end:register_cross_entropy]
+# --8<-- [start:register_binary_cross_entropy]
 register(OpInfo("binary_cross_entropy", (BinaryCrossEntropy,),
                 lambda x, t: binary_cross_entropy(x, t),
                 lambda x, t: np.array([-(t * np.log(x + 1e-4) + (1 - t) * np.log(1.0001 - x)).sum()
@@ -249,7 +264,10 @@ register(OpInfo("binary_cross_entropy", (BinaryCrossEntropy,),
                 lambda rng: [Sample([rng.uniform(0.1, 0.9, (4, 3)),
                                      rng.integers(0, 2, (4, 3)).astype(np.float64)])],
                 grad_inputs=[0]))
+# --8<-- [end:register_binary_cross_entropy]
+# --8<-- [start:register_mse_loss]
 register(OpInfo("mse_loss", (MeanSquareError,), lambda x, t: mse_loss(x, t),
                 lambda x, t: np.array([((x - t) ** 2).mean()]),
                 lambda rng: [Sample([rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, (4, 3))])],
                 grad_inputs=[0]))
+# --8<-- [end:register_mse_loss]

@@ -16,6 +16,7 @@ __all__ = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
            "reduce_sum", "reduce_mean", "reduce_max", "reduce_min"]
 
 
+# --8<-- [start:ReduceSum]
 class ReduceSum(autograd.Operation):
     r"""Sum over ``axes`` (all when None): ``reduce_sum(x, axes=None, keepdims=1)``.
 
@@ -52,8 +53,10 @@ class ReduceSum(autograd.Operation):
     def backward(self, dy):
         g = backend.broadcast_to(dy.reshape(self.kept), self.x_shape)
         return backend.scale(g, self.scale) if self.scale != 1.0 else g.clone() if g is dy else g
+# --8<-- [end:ReduceSum]
 
 
+# --8<-- [start:ReduceMean]
 class ReduceMean(ReduceSum):
     r"""Mean over ``axes`` (all when None): ``reduce_mean(x, axes=None, keepdims=1)``.
 
@@ -63,6 +66,7 @@ class ReduceMean(ReduceSum):
     """
 
     mean = True
+# --8<-- [end:ReduceMean]
 
 
 def reduce_sum(x, axes=None, keepdims=1):
@@ -88,8 +92,12 @@ def _samples(rng):
             Sample([x], {"axes": -1, "keepdims": 0}), Sample([rng.uniform(-1, 1, (5,))])]
 
 
+# --8<-- [start:register_reduce_sum]
 register(OpInfo("reduce_sum", (ReduceSum,), reduce_sum, _np_reduce(np.sum), _samples))
+# --8<-- [end:register_reduce_sum]
+# --8<-- [start:register_reduce_mean]
 register(OpInfo("reduce_mean", (ReduceMean,), reduce_mean, _np_reduce(np.mean), _samples))
+# --8<-- [end:register_reduce_mean]
 
 
 # ---------------------------------------------------------------------- reduce_max / reduce_min

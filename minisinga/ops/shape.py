@@ -42,6 +42,7 @@ def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
     return tuple(out)
 
 
+# --8<-- [start:View]
 class _View(autograd.Operation):
     """A reshape of some kind: forward views x in a new shape, backward views dy back.
 
@@ -57,8 +58,10 @@ class _View(autograd.Operation):
 
     def backward(self, dy):
         return dy.reshape(self.x_shape)
+# --8<-- [end:View]
 
 
+# --8<-- [start:Reshape]
 class Reshape(_View):
     r"""New shape, same elements: ``reshape(x, shape)`` (0 keeps a dimension, one -1 inferred).
 
@@ -73,8 +76,10 @@ class Reshape(_View):
 
     def new_shape(self, shape):
         return resolve_shape("reshape", shape, self.shape)
+# --8<-- [end:Reshape]
 
 
+# --8<-- [start:Flatten]
 class Flatten(_View):
     r"""To 2-D, splitting the axes at ``axis``: ``flatten(x, axis=1)``.
 
@@ -95,8 +100,10 @@ class Flatten(_View):
                              f"(expected {-ndim} <= axis <= {ndim})")
         axis = self.axis + ndim if self.axis < 0 else self.axis
         return (math.prod(shape[:axis]), math.prod(shape[axis:]))
+# --8<-- [end:Flatten]
 
 
+# --8<-- [start:Squeeze]
 class Squeeze(_View):
     r"""Remove size-1 axes (all of them, or those listed): ``squeeze(x, axis=None)``.
 
@@ -117,8 +124,10 @@ class Squeeze(_View):
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
         return tuple(d for i, d in enumerate(shape) if i not in axes)
+# --8<-- [end:Squeeze]
 
 
+# --8<-- [start:Unsqueeze]
 class Unsqueeze(_View):
     r"""Insert size-1 axes at the given output positions: ``unsqueeze(x, axis)``
     (an int or a list; SINGA crashes on an int).
@@ -140,8 +149,10 @@ class Unsqueeze(_View):
         for i in range(out_ndim):
             out.append(1 if i in axes else next(it))
         return tuple(out)
+# --8<-- [end:Unsqueeze]
 
 
+# --8<-- [start:Transpose]
 class Transpose(autograd.Operation):
     r"""Permute the axes: ``transpose(x, perm)`` (reversed when perm is None).
 
@@ -166,8 +177,10 @@ class Transpose(autograd.Operation):
         for i, p in enumerate(self.p):
             inverse[p] = i
         return backend.transpose(dy, inverse)
+# --8<-- [end:Transpose]
 
 
+# --8<-- [start:Concat]
 class Concat(autograd.Operation):
     r"""Join tensors along an axis: ``cat(xs, axis=0)`` (negative axis allowed).
 
@@ -218,8 +231,10 @@ class Concat(autograd.Operation):
             dxs.append(dx)
             offset += w
         return tuple(dxs)
+# --8<-- [end:Concat]
 
 
+# --8<-- [start:Split]
 class Split(autograd.Operation):
     r"""Split along an axis into pieces of the given lengths (or ``num_output``
     equal pieces): ``split(x, axis, parts, num_output=None)``; returns a tuple.
@@ -269,6 +284,7 @@ class Split(autograd.Operation):
                 copy(dx.ptr, dy.ptr, self.outer, self.nx, w, offset)
             offset += w
         return dx
+# --8<-- [end:Split]
 
 
 def reshape(x, shape):
@@ -318,33 +334,47 @@ def _np_reshape(x, shape):
     return x.reshape(resolve_shape("reshape", x.shape, shape))
 
 
+# --8<-- [start:register_reshape]
 register(OpInfo("reshape", (Reshape,), reshape, _np_reshape,
                 lambda rng: [Sample([_u(rng, 2, 3, 4)], {"shape": [6, -1]}),
                              Sample([_u(rng, 2, 3, 4)], {"shape": [0, 12]})]))
+# --8<-- [end:register_reshape]
+# --8<-- [start:register_flatten]
 register(OpInfo("flatten", (Flatten,), flatten,
                 lambda x, axis=1: x.reshape(int(np.prod(x.shape[:axis])), -1),
                 lambda rng: [Sample([_u(rng, 2, 3, 4)]), Sample([_u(rng, 2, 3, 4)], {"axis": 2}),
                              Sample([_u(rng, 2, 3)], {"axis": 0})]))
+# --8<-- [end:register_flatten]
+# --8<-- [start:register_transpose]
 register(OpInfo("transpose", (Transpose,), transpose,
                 lambda x, perm=None: np.transpose(x, perm),
                 lambda rng: [Sample([_u(rng, 2, 3, 4)], {"perm": [2, 0, 1]}),
                              Sample([_u(rng, 3, 4)])]))
+# --8<-- [end:register_transpose]
+# --8<-- [start:register_squeeze]
 register(OpInfo("squeeze", (Squeeze,), squeeze,
                 lambda x, axis=None: np.squeeze(x, axis=None if axis is None else tuple(axis)),
                 lambda rng: [Sample([_u(rng, 2, 1, 3, 1)]),
                              Sample([_u(rng, 2, 1, 3, 1)], {"axis": [1]})]))
+# --8<-- [end:register_squeeze]
+# --8<-- [start:register_unsqueeze]
 register(OpInfo("unsqueeze", (Unsqueeze,), unsqueeze,
                 lambda x, axis: np.expand_dims(x, axis if isinstance(axis, int) else tuple(axis)),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"axis": 0}),
                              Sample([_u(rng, 2, 3)], {"axis": [1, -1]})]))
+# --8<-- [end:register_unsqueeze]
+# --8<-- [start:register_cat]
 register(OpInfo("cat", (Concat,), lambda *xs, axis=0: cat(list(xs), axis),
                 lambda *xs, axis=0: np.concatenate(xs, axis),
                 lambda rng: [Sample([_u(rng, 2, 3), _u(rng, 1, 3)]),
                              Sample([_u(rng, 2, 2, 3), _u(rng, 2, 1, 3), _u(rng, 2, 4, 3)],
                                     {"axis": 1}),
                              Sample([_u(rng, 2, 3), _u(rng, 2, 2)], {"axis": -1})]))
+# --8<-- [end:register_cat]
+# --8<-- [start:register_split]
 register(OpInfo("split", (Split,), split,
                 lambda x, axis, parts=None, num_output=None: tuple(
                     np.split(x, np.cumsum(parts)[:-1] if parts else num_output, axis)),
                 lambda rng: [Sample([_u(rng, 5, 3)], {"axis": 0, "parts": [2, 3]}),
                              Sample([_u(rng, 2, 6)], {"axis": -1, "num_output": 3})]))
+# --8<-- [end:register_split]
