@@ -42,6 +42,7 @@ static void valid_range(int64_t *lo, int64_t *hi, int64_t off, int64_t W, int64_
         *hi = *lo;
 }
 
+/* --8<-- [start:im2col] */
 /* x: (N, C, H, W) -> col: (C*KH*KW, N*OH*OW)
  *   col[(c*KH + i)*KW + j, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]   (0 in the padding)
  * Row r = (c, i, j) matches W (O, C, KH, KW) viewed as (O, C*KH*KW), so with
@@ -80,7 +81,9 @@ void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
         }
     }
 }
+/* --8<-- [end:im2col] */
 
+/* --8<-- [start:col2im] */
 /* The adjoint of im2col: dcol (C*KH*KW, N*OH*OW) -> dx (N, C, H, W)
  *   dx[n, c, h, w] = sum over (i, j, oh, ow) with ih = h, iw = w of dcol[(c, i, j), (n, oh, ow)]
  * dx is written (zeroed, then summed into).  Each (n, c) plane belongs to one
@@ -120,3 +123,4 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
         }
     }
 }
+/* --8<-- [end:col2im] */

@@ -24,6 +24,7 @@ static void window(int64_t *hs, int64_t *he, int64_t *ws, int64_t *we, int64_t o
     *we = w0 + KW < W ? w0 + KW : W;
 }
 
+/* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
  * argmax[p, oh, ow] = h*W + w of that maximum within plane p.
  * Ties: the FIRST maximum in row-major window order wins (a later cell must
@@ -56,7 +57,9 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
         }
     }
 }
+/* --8<-- [end:max_pool2d_forward] */
 
+/* --8<-- [start:max_pool2d_backward] */
 /* dx[p, argmax[p, oh, ow]] += dy[p, oh, ow]   (dx zeroed first: it is written) */
 void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t NC,
                              int64_t H, int64_t W, int64_t OH, int64_t OW)
@@ -71,7 +74,9 @@ void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t 
             plane[idx[o]] += g[o];
     }
 }
+/* --8<-- [end:max_pool2d_backward] */
 
+/* --8<-- [start:avg_pool2d_forward] */
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p],
  * count = the number of window cells inside x (padding excluded, as SINGA). */
 void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
@@ -94,7 +99,9 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
         }
     }
 }
+/* --8<-- [end:avg_pool2d_forward] */
 
+/* --8<-- [start:avg_pool2d_backward] */
 /* dx[p, h, w] = sum over the windows (oh, ow) containing (h, w) of dy[p, oh, ow] / count
  * (dx zeroed first: it is written) */
 void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t W,
@@ -117,3 +124,4 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
         }
     }
 }
+/* --8<-- [end:avg_pool2d_backward] */

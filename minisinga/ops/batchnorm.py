@@ -1,4 +1,4 @@
-"""Batch normalisation over the batch and spatial axes.  Derivations: docs/ops/conv.md.
+"""Batch normalisation over the batch and spatial axes.  Derivations: docs/ops/batchnorm.md.
 
 ``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5)``
 normalises each channel of x (N, C, H, W) (or (N, C)) over its m = N*H*W values.
@@ -30,6 +30,7 @@ from ._util import check_float
 __all__ = ["_BatchNorm2d", "batchnorm_2d"]
 
 
+# --8<-- [start:_BatchNorm2d]
 class _BatchNorm2d(autograd.Operation):
     r"""Batch normalisation per channel over (N, H, W):
     ``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5, training=None)``.
@@ -39,7 +40,7 @@ class _BatchNorm2d(autograd.Operation):
     Grad scale: $\bar{\gamma} = \sum_{n,h,w} \bar{y}\,\hat{x}$
     Grad bias: $\bar{\beta} = \sum_{n,h,w} \bar{y}$
     Convention: running_mean and running_var are states with no gradient; training updates them in place, $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot$ (batch statistic), with the unbiased variance $\sigma^2 m/(m-1)$
-    Derivation: ops/conv.md#batchnorm_2d
+    Derivation: ops/batchnorm.md#batchnorm_2d
     """
 
     def __init__(self, momentum: float = 0.9, eps: float = 1e-5, training: bool | None = None,
@@ -99,6 +100,7 @@ class _BatchNorm2d(autograd.Operation):
                 dx.ptr, dscale.ptr, dbias.ptr, dy.ptr, self.x.ptr, self.scale.ptr,
                 self.mean.ptr, self.invstd.ptr, int(self.used_batch_stats), N, C, HW)
         return dx, dscale, dbias, None, None
+# --8<-- [end:_BatchNorm2d]
 
 
 def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,
@@ -141,5 +143,7 @@ def _samples(rng):
             Sample(args(2, 2, 3, 3), {"training": False}, note="inference")]
 
 
+# --8<-- [start:register_batchnorm_2d]
 register(OpInfo("batchnorm_2d", (_BatchNorm2d,), batchnorm_2d, np_batchnorm_2d, _samples,
                 grad_inputs=[0, 1, 2]))
+# --8<-- [end:register_batchnorm_2d]

@@ -1,4 +1,4 @@
-"""2-D convolution, lowered onto GEMM through im2col.  Derivations: docs/ops/conv.md.
+"""2-D convolution, lowered onto GEMM through im2col.  Derivations: docs/ops/convolution.md.
 
 ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``
 is an NCHW cross-correlation with W of shape (out_channels, in_channels / group, kh, kw).
@@ -91,6 +91,7 @@ def check_pad_mode(where: str, pad_mode, padding) -> str:
     return pad_mode
 
 
+# --8<-- [start:same_padding]
 def same_padding(size: int, k: int, s: int, d: int, pad_mode: str) -> tuple[int, int]:
     """(begin, end) padding of one spatial axis for ONNX's SAME_* modes.
 
@@ -101,8 +102,10 @@ def same_padding(size: int, k: int, s: int, d: int, pad_mode: str) -> tuple[int,
     total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
     small, large = total // 2, total - total // 2
     return (small, large) if pad_mode == "SAME_UPPER" else (large, small)
+# --8<-- [end:same_padding]
 
 
+# --8<-- [start:spatial_geometry]
 def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mode):
     """Padding (t, b, l, r) and output size (OH, OW) for an (N, C, H, W) input.
 
@@ -123,9 +126,11 @@ def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mo
     oh = (H + t + b - ext_h) // sh + 1
     ow = (W + l + r - ext_w) // sw + 1
     return pads, (oh, ow)
+# --8<-- [end:spatial_geometry]
 
 
 # ---------------------------------------------------------------------- the operation
+# --8<-- [start:_Conv2d]
 class _Conv2d(autograd.Operation):
     r"""2-D convolution (cross-correlation), NCHW, lowered onto GEMM:
     ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``.
@@ -134,7 +139,7 @@ class _Conv2d(autograd.Operation):
     Grad x: $\bar{x} = \mathrm{col2im}(W^\top \bar{Y})$ per group
     Grad W: $\bar{W} = \bar{Y}\,\mathrm{im2col}(x)^\top$ per group
     Grad b: $\bar{b}_o = \sum_{n,p,q} \bar{y}_{n,o,p,q}$
-    Derivation: ops/conv.md#conv2d
+    Derivation: ops/convolution.md#conv2d
     """
 
     def __init__(self, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET",
@@ -224,16 +229,20 @@ class _Conv2d(autograd.Operation):
             db = backend.reduce_sum(dyt, O, N * P, 1).reshape((O,))
         self.col = None
         return (dx, dW, db) if self.has_b else (dx, dW)
+# --8<-- [end:_Conv2d]
 
 
+# --8<-- [start:swap01]
 def _swap01(t: CTensor, a: int, b: int, c: int) -> CTensor:
     """t viewed as (a, b, c), with its first two axes swapped: a compact (b, a, c) copy
     (no copy when a or b is 1)."""
     if a == 1 or b == 1:
         return t.reshape((b, a * c))
     return backend.transpose(t.reshape((a, b, c)), (1, 0, 2)).reshape((b, a * c))
+# --8<-- [end:swap01]
 
 
+# --8<-- [start:conv2d]
 def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
            padding: Padding = 0, dilation: IntPair = 1, group: int = 1,
            pad_mode: str = "NOTSET") -> Tensor:
@@ -251,6 +260,7 @@ def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
     """
     op = _Conv2d(stride, padding, dilation, group, pad_mode)
     return (op(x, W, b) if b is not None else op(x, W))[0]
+# --8<-- [end:conv2d]
 
 
 # ---------------------------------------------------------------------- registry
@@ -301,4 +311,6 @@ def _samples(rng):
     ]
 
 
+# --8<-- [start:register_conv2d]
 register(OpInfo("conv2d", (_Conv2d,), conv2d, np_conv2d, _samples))
+# --8<-- [end:register_conv2d]

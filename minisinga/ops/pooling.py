@@ -1,4 +1,4 @@
-"""2-D max and average pooling, and global average pooling.  Derivations: docs/ops/conv.md.
+"""2-D max and average pooling, and global average pooling.  Derivations: docs/ops/pooling.md.
 
 ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``
 pools each (H, W) plane of an NCHW tensor; ``max_pool2d`` and ``avg_pool2d`` fix
@@ -32,6 +32,7 @@ from .reduce import reduce_mean
 __all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaveragepool"]
 
 
+# --8<-- [start:_Pooling2d]
 class _Pooling2d(autograd.Operation):
     r"""2-D max or average pooling, NCHW:
     ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``.
@@ -39,7 +40,7 @@ class _Pooling2d(autograd.Operation):
     Forward: $y_p = \max_{k \in w(p)} x_k$ (max) or $y_p = \frac{1}{|w(p)|}\sum_{k \in w(p)} x_k$ (avg), $w(p)$ the cells of window $p$ inside x
     Grad x: $\bar{x}_k = \sum_{p:\, k = \operatorname{argmax}_{w(p)} x} \bar{y}_p$ (max) or $\bar{x}_k = \sum_{p:\, k \in w(p)} \bar{y}_p / |w(p)|$ (avg)
     Convention: a max tie goes to the first cell in row-major window order; padding never wins a max and is not counted in an average
-    Derivation: ops/conv.md#pooling_2d
+    Derivation: ops/pooling.md#pooling_2d
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, is_max: bool = True,
@@ -93,6 +94,7 @@ class _Pooling2d(autograd.Operation):
                 backend.kernel("avg_pool2d_backward", dy)(dx.ptr, dy.ptr, N * C, H, W, oh, ow,
                                                           *self.window)
         return dx
+# --8<-- [end:_Pooling2d]
 
 
 def pooling_2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
@@ -118,6 +120,7 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
     return pooling_2d(x, kernel_size, stride, padding, False, pad_mode)
 
 
+# --8<-- [start:globalaveragepool]
 def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
     """Mean over the spatial axes keeping dims: (N, C, H, W) -> (N, C, 1, 1), or with
     ``data_format="channels_last"`` (N, H, W, C) -> (N, 1, 1, C) (differentiable)."""
@@ -128,6 +131,7 @@ def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
         raise ValueError(f"globalaveragepool: x must be 4-D, got shape {x.shape}")
     axes = [2, 3] if data_format == "channels_first" else [1, 2]
     return reduce_mean(x, axes, keepdims=1)
+# --8<-- [end:globalaveragepool]
 
 
 # ---------------------------------------------------------------------- registry
@@ -191,11 +195,17 @@ def _np_gap(x, data_format="channels_first"):
     return x.mean(axis=axes, keepdims=True)
 
 
+# --8<-- [start:register_max_pool2d]
 register(OpInfo("max_pool2d", (_Pooling2d,), max_pool2d, np_max_pool2d, _samples))
+# --8<-- [end:register_max_pool2d]
+# --8<-- [start:register_avg_pool2d]
 register(OpInfo("avg_pool2d", (_Pooling2d,), avg_pool2d, np_avg_pool2d, _samples))
+# --8<-- [end:register_avg_pool2d]
+# --8<-- [start:register_pooling_2d]
 register(OpInfo("pooling_2d", (_Pooling2d,), pooling_2d, np_pooling_2d,
                 lambda rng: [Sample([rng.uniform(-1, 1, (1, 2, 4, 4))],
                                     {"kernel_size": 3, "stride": 1, "padding": 1,
                                      "is_max": flag}, note=f"is_max={flag}")
                              for flag in (True, False)]))
+# --8<-- [end:register_pooling_2d]
 register(OpInfo("globalaveragepool", (), globalaveragepool, _np_gap, _gap_samples))
