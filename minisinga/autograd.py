@@ -261,14 +261,30 @@ def gradients(y: Tensor, dy=None) -> dict:
 # The operations, one module per family, re-exported under SINGA's names, and
 # SINGA's old-style layer names, aliases into minisinga.layer (imported at the
 # bottom to break the import cycle, as SINGA does).
-from .layer import LSTM, RNN, Linear, RNN_Base  # noqa: E402,F401
+from .layer import (  # noqa: E402,F401
+    LSTM,
+    RNN,
+    AvgPool1d,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Linear,
+    MaxPool1d,
+    MaxPool2d,
+    Pooling2d,
+    RNN_Base,
+    SeparableConv2d,
+)
 from .ops.activation import *  # noqa: E402,F401,F403
+from .ops.batchnorm import *  # noqa: E402,F401,F403
+from .ops.conv import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.logic import *  # noqa: E402,F401,F403
 from .ops.loss import *  # noqa: E402,F401,F403
 from .ops.mathfn import *  # noqa: E402,F401,F403
+from .ops.pooling import *  # noqa: E402,F401,F403
 from .ops.reduce import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
 from .ops.trig import *  # noqa: E402,F401,F403

@@ -217,13 +217,54 @@ void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_
                             T scale);
 /* end reduce.c */
 
-/* ====================================================== conv.c */
+/* ====================================================== conv.c
+ * minisinga/c/conv.c: the data movers that lower conv2d onto gemm.
+ * x, dx: (N, C, H, W); col, dcol: (C*KH*KW, N*OH*OW); input row of tap i at
+ * output row oh is oh*SH - PT + i*DH (columns alike); padding reads 0. */
+void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
+                int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
+                int64_t DH, int64_t DW, int64_t OH, int64_t OW);
+/* dx = the adjoint of im2col applied to dcol (dx is written, not accumulated) */
+void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
+                int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
+                int64_t DH, int64_t DW, int64_t OH, int64_t OW);
 /* end conv.c */
 
-/* ====================================================== pooling.c */
+/* ====================================================== pooling.c
+ * minisinga/c/pooling.c: x, dx: (NC, H, W); y, dy, argmax: (NC, OH, OW);
+ * window (oh, ow) starts at row oh*SH - PT, column ow*SW - PL; padding cells
+ * never win a max and are not counted in an average. */
+/* argmax: h*W + w of the first maximum in row-major window order */
+void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
+                            int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                            int64_t SH, int64_t SW, int64_t PT, int64_t PL);
+void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t NC,
+                             int64_t H, int64_t W, int64_t OH, int64_t OW);
+void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
+                            int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
+                            int64_t SW, int64_t PT, int64_t PL);
+void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t W,
+                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
+                             int64_t SW, int64_t PT, int64_t PL);
 /* end pooling.c */
 
-/* ====================================================== batchnorm.c */
+/* ====================================================== batchnorm.c
+ * minisinga/c/batchnorm.c: x, y, dx, dy: (N, C, HW); every other buffer (C,).
+ * Training updates running_mean / running_var in place:
+ * running = (1 - momentum) * running + momentum * batch (unbiased batch variance). */
+void FN(batchnorm2d_forward_training)(T *y, T *mean, T *invstd, T *running_mean,
+                                      T *running_var, const T *x, const T *scale,
+                                      const T *bias, T momentum, T eps, int64_t N,
+                                      int64_t C, int64_t HW);
+void FN(batchnorm2d_forward_inference)(T *y, T *mean, T *invstd, const T *x,
+                                       const T *scale, const T *bias,
+                                       const T *running_mean, const T *running_var, T eps,
+                                       int64_t N, int64_t C, int64_t HW);
+/* training = 1: mean and invstd are batch statistics (dx has the terms through
+ * them); 0: they are constants (the running statistics) */
+void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy, const T *x,
+                              const T *scale, const T *mean, const T *invstd, int training,
+                              int64_t N, int64_t C, int64_t HW);
 /* end batchnorm.c */
 
 /* ====================================================== optim.c

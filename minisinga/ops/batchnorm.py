@@ -1,0 +1,149 @@
+"""Batch normalisation over the batch and spatial axes.  Derivations: docs/ops/batchnorm.md.
+
+``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5)``
+normalises each channel of x (N, C, H, W) (or (N, C)) over its m = N*H*W values.
+
+* Training (``autograd.training`` True, or ``training=True``): the batch mean and the
+  biased batch variance normalise x, and the running statistics are updated IN PLACE,
+  with SINGA's (cuDNN's) convention, in which momentum weights the NEW batch:
+
+      running_mean = (1 - momentum) * running_mean + momentum * mean
+      running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)
+
+  (the running variance takes the unbiased batch variance).  PyTorch's momentum=0.1
+  is this rule with momentum 0.1; SINGA's default 0.9 forgets the past quickly.
+* Inference: the running statistics normalise x, which nothing changes.
+
+The running statistics never influence a training-mode output, so evaluating the
+operation repeatedly (as gradcheck does) changes them but not the result.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd, backend
+from ..ctensor import CTensor
+from ..tensor import Tensor
+from ..testing import OpInfo, Sample, register
+from ._util import check_float
+
+__all__ = ["_BatchNorm2d", "batchnorm_2d"]
+
+
+# --8<-- [start:_BatchNorm2d]
+class _BatchNorm2d(autograd.Operation):
+    r"""Batch normalisation per channel over (N, H, W):
+    ``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5, training=None)``.
+
+    Forward: $y = \gamma \hat{x} + \beta$, $\hat{x} = (x - \mu)/\sqrt{\sigma^2 + \epsilon}$; training: $\mu, \sigma^2$ the batch mean and biased variance of the channel's $m = NHW$ values; inference: the running statistics
+    Grad x: training: $\bar{x} = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\big(\bar{y} - \frac{1}{m}\sum \bar{y} - \frac{\hat{x}}{m}\sum \bar{y}\hat{x}\big)$; inference: $\bar{x} = \gamma \bar{y}/\sqrt{\sigma^2+\epsilon}$
+    Grad scale: $\bar{\gamma} = \sum_{n,h,w} \bar{y}\,\hat{x}$
+    Grad bias: $\bar{\beta} = \sum_{n,h,w} \bar{y}$
+    Convention: running_mean and running_var are states with no gradient; training updates them in place, $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot$ (batch statistic), with the unbiased variance $\sigma^2 m/(m-1)$
+    Derivation: ops/batchnorm.md#batchnorm_2d
+    """
+
+    def __init__(self, momentum: float = 0.9, eps: float = 1e-5, training: bool | None = None,
+                 where: str = "batchnorm_2d"):
+        super().__init__()
+        for name, v in (("momentum", momentum), ("eps", eps)):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{where}: {name} must be a number, got {v!r}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{where}: momentum must be in [0, 1], got {momentum!r}")
+        if not eps > 0:
+            raise ValueError(f"{where}: eps must be > 0, got {eps!r}")
+        # where: how errors name the caller (a layer passes "BatchNorm2d 'bn1'")
+        self.momentum, self.eps, self.where = float(momentum), float(eps), where
+        self.training = training
+
+    def forward(self, x, scale, bias, running_mean, running_var):
+        where = self.where
+        check_float(where, x, scale, bias, running_mean, running_var,
+                    names=["x", "scale", "bias", "running_mean", "running_var"])
+        if len(x.shape) not in (2, 4):
+            raise ValueError(f"{where}: x must be 4-D (N, C, H, W) or 2-D (N, C), got shape "
+                             f"{x.shape}")
+        N, C = x.shape[:2]
+        HW = x.size // (N * C) if N * C else 1
+        for name, t in (("scale", scale), ("bias", bias), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+            if t.shape != (C,):
+                raise ValueError(f"{where}: {name} must have shape ({C},) (one per channel of "
+                                 f"x {x.shape}), got {t.shape}")
+        training = autograd.training if self.training is None else bool(self.training)
+        if training and N * HW < 2:
+            raise ValueError(f"{where}: training needs more than one value per channel to "
+                             f"compute a batch variance, got x {x.shape}")
+        y = CTensor(x.shape, x.dtype, x.device)
+        self.mean = CTensor((C,), x.dtype, x.device)
+        self.invstd = CTensor((C,), x.dtype, x.device)
+        if x.size:
+            if training:
+                backend.kernel("batchnorm2d_forward_training", x)(
+                    y.ptr, self.mean.ptr, self.invstd.ptr, running_mean.ptr, running_var.ptr,
+                    x.ptr, scale.ptr, bias.ptr, self.momentum, self.eps, N, C, HW)
+            else:
+                backend.kernel("batchnorm2d_forward_inference", x)(
+                    y.ptr, self.mean.ptr, self.invstd.ptr, x.ptr, scale.ptr, bias.ptr,
+                    running_mean.ptr, running_var.ptr, self.eps, N, C, HW)
+        self.x, self.scale, self.used_batch_stats, self.dims = x, scale, training, (N, C, HW)
+        return y
+
+    def backward(self, dy):
+        N, C, HW = self.dims
+        dx = CTensor(dy.shape, dy.dtype, dy.device)
+        dscale = CTensor((C,), dy.dtype, dy.device)
+        dbias = CTensor((C,), dy.dtype, dy.device)
+        if dy.size:
+            backend.kernel("batchnorm2d_backward", dy)(
+                dx.ptr, dscale.ptr, dbias.ptr, dy.ptr, self.x.ptr, self.scale.ptr,
+                self.mean.ptr, self.invstd.ptr, int(self.used_batch_stats), N, C, HW)
+        return dx, dscale, dbias, None, None
+# --8<-- [end:_BatchNorm2d]
+
+
+def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,
+                 running_var: Tensor, momentum: float = 0.9, eps: float = 1e-5,
+                 training: bool | None = None) -> Tensor:
+    """Batch-normalise x (N, C, H, W) or (N, C) per channel (differentiable in x, scale, bias).
+
+    ``scale``, ``bias``, ``running_mean`` and ``running_var`` are (C,) Tensors.
+    ``training=None`` follows ``autograd.training``: True uses the batch statistics and
+    updates the running ones in place (momentum weights the new batch, SINGA's rule);
+    False uses the running statistics.
+    """
+    op = _BatchNorm2d(momentum, eps, training)
+    return op(x, scale, bias, running_mean, running_var)[0]
+
+
+# ---------------------------------------------------------------------- registry
+def np_batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5,
+                    training=None):
+    """NumPy reference of the output (the running-statistics update is tested apart)."""
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
+    if training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+    else:
+        mean, var = running_mean, running_var
+    xhat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
+    return scale.reshape(shape) * xhat + bias.reshape(shape)
+
+
+def _samples(rng):
+    def args(*shape):
+        C = shape[1]
+        return [rng.uniform(-1, 2, shape), rng.uniform(0.5, 1.5, C), rng.uniform(-1, 1, C),
+                rng.uniform(-0.5, 0.5, C), rng.uniform(0.5, 2, C)]
+    return [Sample(args(2, 2, 3, 3), {"training": True}, note="training"),
+            Sample(args(3, 2, 1, 2), {"training": True, "momentum": 0.3, "eps": 1e-3},
+                   note="training, other momentum and eps"),
+            Sample(args(4, 3), {"training": True}, note="training, 2-D input"),
+            Sample(args(2, 2, 3, 3), {"training": False}, note="inference")]
+
+
+# --8<-- [start:register_batchnorm_2d]
+register(OpInfo("batchnorm_2d", (_BatchNorm2d,), batchnorm_2d, np_batchnorm_2d, _samples,
+                grad_inputs=[0, 1, 2]))
+# --8<-- [end:register_batchnorm_2d]

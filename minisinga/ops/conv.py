@@ -1,0 +1,316 @@
+"""2-D convolution, lowered onto GEMM through im2col.  Derivations: docs/ops/convolution.md.
+
+``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``
+is an NCHW cross-correlation with W of shape (out_channels, in_channels / group, kh, kw).
+
+How it runs (minisinga/c/conv.c explains the kernels):
+
+    col  = im2col(x)                  (C*kh*kw, N*OH*OW): one column per output pixel
+    Y'   = W @ col                    (O, N*OH*OW): one GEMM per group, + b per row
+    y    = Y' transposed to (N, O, OH, OW)
+    dW   = dY' @ col^T                one GEMM per group (the sum over the batch is
+                                      the GEMM's inner dimension: nothing to accumulate)
+    dcol = W^T @ dY';  dx = col2im(dcol)
+    db   = row sums of dY'
+
+Why lower onto GEMM rather than write a convolution loop: GEMM is the one kernel
+made fast (blocked, packed, vectorised, threaded), and this way every convolution
+(stride, dilation, groups, asymmetric padding) inherits that speed; the cost is the
+memory of ``col``, about kh*kw times the input (kept from forward to backward).
+
+This module also holds the geometry shared with pooling: padding forms, ONNX's
+SAME_UPPER / SAME_LOWER rule, and output sizes.  Every argument and shape is checked
+here, in Python, before any C runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd, backend
+from ..ctensor import CTensor
+from ..tensor import Tensor
+from ..testing import OpInfo, Sample, register
+from ._util import check_float
+
+__all__ = ["_Conv2d", "conv2d"]
+
+PAD_MODES = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+IntPair = int | tuple[int, int]
+Padding = int | tuple[int, int] | tuple[int, int, int, int]
+
+
+# ---------------------------------------------------------------------- geometry
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def int_pair(where: str, name: str, value, minimum: int) -> tuple[int, int]:
+    """An int or a 2-sequence of ints (each >= minimum) as (h, w)."""
+    vals = (value, value) if _is_int(value) else value
+    try:
+        vals = tuple(vals)
+    except TypeError:
+        vals = None
+    if vals is None or len(vals) != 2 or not all(_is_int(v) for v in vals):
+        raise TypeError(f"{where}: {name} must be an int or a pair of ints (h, w), "
+                        f"got {value!r}")
+    if any(v < minimum for v in vals):
+        raise ValueError(f"{where}: {name} must be >= {minimum}, got {value!r}")
+    return int(vals[0]), int(vals[1])
+
+
+def padding4(where: str, padding) -> tuple[int, int, int, int]:
+    """padding as (top, bottom, left, right): from an int p (all four), a pair
+    (ph, pw) (top = bottom = ph, left = right = pw) or a 4-tuple (t, b, l, r)."""
+    if _is_int(padding):
+        vals = (padding,) * 4
+    else:
+        try:
+            vals = tuple(padding)
+        except TypeError:
+            vals = ()
+        if len(vals) == 2:
+            vals = (vals[0], vals[0], vals[1], vals[1])
+    if len(vals) != 4 or not all(_is_int(v) for v in vals):
+        raise TypeError(f"{where}: padding must be an int, a pair (ph, pw) or a 4-tuple "
+                        f"(top, bottom, left, right) of ints, got {padding!r}")
+    if any(v < 0 for v in vals):
+        raise ValueError(f"{where}: padding must be >= 0, got {padding!r}")
+    return tuple(int(v) for v in vals)
+
+
+def check_pad_mode(where: str, pad_mode, padding) -> str:
+    """pad_mode is NOTSET (use ``padding``), SAME_UPPER, SAME_LOWER or VALID (no padding);
+    the last three decide the padding themselves, so ``padding`` must be left at 0."""
+    if not isinstance(pad_mode, str) or pad_mode.upper() not in PAD_MODES:
+        raise ValueError(f"{where}: pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+    pad_mode = pad_mode.upper()
+    if pad_mode != "NOTSET" and any(padding4(where, padding)):
+        raise ValueError(f"{where}: padding={padding!r} conflicts with pad_mode={pad_mode!r} "
+                         "(which computes the padding itself); give one of them")
+    return pad_mode
+
+
+# --8<-- [start:same_padding]
+def same_padding(size: int, k: int, s: int, d: int, pad_mode: str) -> tuple[int, int]:
+    """(begin, end) padding of one spatial axis for ONNX's SAME_* modes.
+
+    The output has ceil(size / s) elements; the total padding is what that needs,
+    split evenly, the odd one at the end (SAME_UPPER) or at the beginning (SAME_LOWER).
+    """
+    out = -(-size // s)
+    total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+    small, large = total // 2, total - total // 2
+    return (small, large) if pad_mode == "SAME_UPPER" else (large, small)
+# --8<-- [end:same_padding]
+
+
+# --8<-- [start:spatial_geometry]
+def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mode):
+    """Padding (t, b, l, r) and output size (OH, OW) for an (N, C, H, W) input.
+
+    Raises ValueError when the (dilated) kernel does not fit in the padded input."""
+    H, W = x_shape[2], x_shape[3]
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    if pad_mode in ("SAME_UPPER", "SAME_LOWER"):
+        pads = same_padding(H, kh, sh, dh, pad_mode) + same_padding(W, kw, sw, dw, pad_mode)
+    elif pad_mode == "VALID":
+        pads = (0, 0, 0, 0)
+    t, b, l, r = pads
+    ext_h, ext_w = (kh - 1) * dh + 1, (kw - 1) * dw + 1
+    if ext_h > H + t + b or ext_w > W + l + r:
+        raise ValueError(f"{where}: the kernel ({kh}, {kw}) (extent ({ext_h}, {ext_w}) with "
+                         f"dilation {dilation}) is larger than the padded input "
+                         f"({H + t + b}, {W + l + r}) (input {tuple(x_shape)}, padding "
+                         f"(top, bottom, left, right) = {pads})")
+    oh = (H + t + b - ext_h) // sh + 1
+    ow = (W + l + r - ext_w) // sw + 1
+    return pads, (oh, ow)
+# --8<-- [end:spatial_geometry]
+
+
+# ---------------------------------------------------------------------- the operation
+# --8<-- [start:_Conv2d]
+class _Conv2d(autograd.Operation):
+    r"""2-D convolution (cross-correlation), NCHW, lowered onto GEMM:
+    ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``.
+
+    Forward: $y_{n,o,p,q} = b_o + \sum_{c,i,j} W_{o,c,i,j}\, x_{n,\,c_0 + c,\; p s_h - t + i d_h,\; q s_w - l + j d_w}$ (0 in the padding; $c_0$ the first channel of $o$'s group), i.e. $Y = W\,\mathrm{im2col}(x) + b$ per group
+    Grad x: $\bar{x} = \mathrm{col2im}(W^\top \bar{Y})$ per group
+    Grad W: $\bar{W} = \bar{Y}\,\mathrm{im2col}(x)^\top$ per group
+    Grad b: $\bar{b}_o = \sum_{n,p,q} \bar{y}_{n,o,p,q}$
+    Derivation: ops/convolution.md#conv2d
+    """
+
+    def __init__(self, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET",
+                 where: str = "conv2d"):
+        super().__init__()
+        self.where = where  # how errors name the caller: a layer passes "Conv2d 'conv1'"
+        self.stride = int_pair(where, "stride", stride, 1)
+        self.dilation = int_pair(where, "dilation", dilation, 1)
+        self.pads = padding4(where, padding)
+        self.pad_mode = check_pad_mode(where, pad_mode, padding)
+        if not _is_int(group) or group < 1:
+            raise ValueError(f"{where}: group must be a positive int, got {group!r}")
+        self.group = int(group)
+
+    def _check(self, x: CTensor, W: CTensor, b: CTensor | None) -> None:
+        where, G = self.where, self.group
+        tensors, names = [x, W] + ([b] if b is not None else []), ["x", "W", "b"]
+        check_float(where, *tensors, names=names[:len(tensors)])
+        if len(x.shape) != 4:
+            raise ValueError(f"{where}: x must be 4-D (N, C, H, W), got shape {x.shape} "
+                             f"(W {W.shape})")
+        if len(W.shape) != 4:
+            raise ValueError(f"{where}: W must be 4-D (out_channels, in_channels/group, kh, kw), "
+                             f"got shape {W.shape} (x {x.shape})")
+        C, O = x.shape[1], W.shape[0]
+        if C % G or O % G:
+            raise ValueError(f"{where}: group={G} must divide both the input channels ({C}, "
+                             f"x {x.shape}) and the output channels ({O}, W {W.shape})")
+        if W.shape[1] * G != C:
+            raise ValueError(f"{where}: x {x.shape} has {C} channels but W {W.shape} expects "
+                             f"{W.shape[1] * G} (W.shape[1] = {W.shape[1]} per group x "
+                             f"group {G})")
+        if b is not None and b.shape != (O,):
+            raise ValueError(f"{where}: b must have shape ({O},) (one per output channel of "
+                             f"W {W.shape}), got {b.shape}")
+
+    def forward(self, x, W, b=None):
+        self._check(x, W, b)
+        N, C, H, Wd = x.shape
+        O, Cg, kh, kw = W.shape
+        G = self.group
+        pads, (oh, ow) = spatial_geometry(self.where, x.shape, (kh, kw), self.stride,
+                                          self.pads, self.dilation, self.pad_mode)
+        self.geom = (N, C, H, Wd, kh, kw, *self.stride, pads[0], pads[2], *self.dilation,
+                     oh, ow)
+        P, K, Og = oh * ow, Cg * kh * kw, O // G
+        col = CTensor((C * kh * kw, N * P), x.dtype, x.device)
+        y = CTensor((O, N * P), x.dtype, x.device)
+        if col.size:
+            backend.kernel("im2col", x)(col.ptr, x.ptr, *self.geom)
+        if y.size:
+            # Y'[group g] (Og, N*P) = W[g] (Og, K) @ col[g] (K, N*P)
+            backend.kernel("gemm_batched", x)(y.ptr, W.ptr, col.ptr, G, Og, N * P, K, 0, 0,
+                                              1.0, 0.0, Og * K, K * N * P, Og * N * P)
+        if b is not None and y.size:
+            backend.kernel("add_bias_forward", x)(y.ptr, y.ptr, b.ptr, O, N * P, 1)
+        # NOTE: keep col only when W's gradient will be asked for (it is the big buffer).
+        self.col = col if self.requires_grad and self.needs_input_grad[1] else None
+        self.W, self.has_b = W, b is not None
+        return _swap01(y, O, N, P).reshape((N, O, oh, ow))
+
+    def backward(self, dy):
+        N, C, H, Wd, kh, kw = self.geom[:6]
+        oh, ow = self.geom[-2:]
+        O, Cg = self.W.shape[:2]
+        G, P, K = self.group, oh * ow, Cg * kh * kw
+        Og = O // G
+        dyt = _swap01(dy, N, O, P)  # dY' (O, N*P)
+        gemm = backend.kernel("gemm_batched", dy)
+        dx = dW = db = None
+        if self.needs_input_grad[0]:
+            # dcol[g] (K, N*P) = W[g]^T (K, Og) @ dY'[g] (Og, N*P);  dx = col2im(dcol)
+            dcol = CTensor((C * kh * kw, N * P), dy.dtype, dy.device)
+            dx = CTensor((N, C, H, Wd), dy.dtype, dy.device)
+            if dcol.size:
+                gemm(dcol.ptr, self.W.ptr, dyt.ptr, G, K, N * P, Og, 1, 0, 1.0, 0.0,
+                     Og * K, Og * N * P, K * N * P)
+            if dx.size:
+                backend.kernel("col2im", dy)(dx.ptr, dcol.ptr, *self.geom)
+        if self.needs_input_grad[1]:
+            # dW[g] (Og, K) = dY'[g] (Og, N*P) @ col[g]^T (N*P, K)
+            dW = CTensor(self.W.shape, dy.dtype, dy.device)
+            if dW.size:
+                gemm(dW.ptr, dyt.ptr, self.col.ptr, G, Og, K, N * P, 0, 1, 1.0, 0.0,
+                     Og * N * P, K * N * P, Og * K)
+        if self.has_b and self.needs_input_grad[2]:
+            db = backend.reduce_sum(dyt, O, N * P, 1).reshape((O,))
+        self.col = None
+        return (dx, dW, db) if self.has_b else (dx, dW)
+# --8<-- [end:_Conv2d]
+
+
+# --8<-- [start:swap01]
+def _swap01(t: CTensor, a: int, b: int, c: int) -> CTensor:
+    """t viewed as (a, b, c), with its first two axes swapped: a compact (b, a, c) copy
+    (no copy when a or b is 1)."""
+    if a == 1 or b == 1:
+        return t.reshape((b, a * c))
+    return backend.transpose(t.reshape((a, b, c)), (1, 0, 2)).reshape((b, a * c))
+# --8<-- [end:swap01]
+
+
+# --8<-- [start:conv2d]
+def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
+           padding: Padding = 0, dilation: IntPair = 1, group: int = 1,
+           pad_mode: str = "NOTSET") -> Tensor:
+    """2-D convolution of x (N, C, H, W) with W (O, C/group, kh, kw) and optional bias b (O,).
+
+    Args:
+        stride, dilation: an int or a pair (h, w), each >= 1.
+        padding: an int, a pair (ph, pw) or a 4-tuple (top, bottom, left, right), >= 0.
+        group: split the channels into this many independent convolutions (it must
+            divide C and O); ``group=C`` with W (C*k, 1, kh, kw) is a depthwise conv.
+        pad_mode: "NOTSET" (use ``padding``), "SAME_UPPER" / "SAME_LOWER" (ONNX: the
+            output has ceil(H / stride) rows; the odd padding goes at the end for
+            SAME_UPPER, at the beginning for SAME_LOWER) or "VALID" (no padding).
+    Returns the Tensor y (N, O, OH, OW), OH = (H + pad_t + pad_b - (kh-1)*dh - 1) // sh + 1.
+    """
+    op = _Conv2d(stride, padding, dilation, group, pad_mode)
+    return (op(x, W, b) if b is not None else op(x, W))[0]
+# --8<-- [end:conv2d]
+
+
+# ---------------------------------------------------------------------- registry
+def np_conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET"):
+    """A direct NumPy convolution (loops over the kernel taps), the tests' reference."""
+    where = "np_conv2d"
+    stride, dilation = int_pair(where, "s", stride, 1), int_pair(where, "d", dilation, 1)
+    kh, kw = W.shape[2:]
+    (t, bt, l, r), (oh, ow) = spatial_geometry(where, x.shape, (kh, kw), stride,
+                                               padding4(where, padding), dilation,
+                                               pad_mode.upper())
+    xp = np.pad(x, ((0, 0), (0, 0), (t, bt), (l, r)))
+    N, C = x.shape[:2]
+    O, Cg = W.shape[:2]
+    y = np.zeros((N, O, oh, ow))
+    for o in range(O):
+        c0 = (o // (O // group)) * Cg
+        for i in range(kh):
+            for j in range(kw):
+                h0, w0 = i * dilation[0], j * dilation[1]
+                patch = xp[:, c0:c0 + Cg, h0:h0 + (oh - 1) * stride[0] + 1:stride[0],
+                           w0:w0 + (ow - 1) * stride[1] + 1:stride[1]]
+                y[:, o] += np.einsum("nchw,c->nhw", patch, W[o, :, i, j])
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+def _u(rng, *shape):
+    return rng.uniform(-1, 1, shape)
+
+
+def _samples(rng):
+    return [
+        Sample([_u(rng, 2, 2, 4, 4), _u(rng, 3, 2, 3, 3), _u(rng, 3)], note="bias"),
+        Sample([_u(rng, 2, 2, 4, 4), _u(rng, 2, 2, 2, 2)], {"padding": 1, "stride": 2},
+               note="stride 2, pad 1, no bias"),
+        Sample([_u(rng, 1, 4, 4, 4), _u(rng, 4, 2, 2, 2), _u(rng, 4)], {"group": 2},
+               note="groups"),
+        Sample([_u(rng, 1, 2, 5, 5), _u(rng, 2, 2, 2, 2)], {"dilation": 2, "padding": (1, 0)},
+               note="dilation"),
+        Sample([_u(rng, 1, 2, 4, 4), _u(rng, 2, 2, 3, 2)], {"padding": (0, 2, 1, 0)},
+               note="asymmetric padding"),
+        Sample([_u(rng, 1, 2, 5, 4), _u(rng, 2, 2, 2, 3)],
+               {"stride": 2, "pad_mode": "SAME_UPPER"}, note="SAME_UPPER"),
+        Sample([_u(rng, 1, 2, 5, 4), _u(rng, 2, 2, 2, 3), _u(rng, 2)],
+               {"stride": (2, 1), "pad_mode": "SAME_LOWER"}, note="SAME_LOWER"),
+    ]
+
+
+# --8<-- [start:register_conv2d]
+register(OpInfo("conv2d", (_Conv2d,), conv2d, np_conv2d, _samples))
+# --8<-- [end:register_conv2d]

@@ -1,0 +1,211 @@
+"""2-D max and average pooling, and global average pooling.  Derivations: docs/ops/pooling.md.
+
+``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``
+pools each (H, W) plane of an NCHW tensor; ``max_pool2d`` and ``avg_pool2d`` fix
+``is_max``.  The stride defaults to the kernel size (non-overlapping windows), and the
+padding forms and ``pad_mode`` are conv2d's (see ops/conv.py).
+
+Two conventions, stated once here and pinned by exact tests (tests/test_conv.py):
+
+* Max pooling: padding cells never win, and ties go to the FIRST maximum in row-major
+  window order (top row first, left to right), so the whole gradient of a window of
+  equal values goes to its top-left real cell.
+* Average pooling EXCLUDES the padding from the count (SINGA's rule, PyTorch's
+  ``count_include_pad=False``): a corner window of a 3x3 kernel with padding 1 averages
+  its 4 real cells, dividing by 4, not 9.
+
+``globalaveragepool(x)`` is the mean over H and W keeping dims, (N, C, H, W) ->
+(N, C, 1, 1): written with ``reduce_mean``, so it needs no kernel or backward of its own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import autograd, backend, dtypes
+from ..ctensor import CTensor
+from ..tensor import Tensor
+from ..testing import OpInfo, Sample, register
+from ._util import check_float
+from .conv import IntPair, Padding, check_pad_mode, int_pair, padding4, spatial_geometry
+from .reduce import reduce_mean
+
+__all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaveragepool"]
+
+
+# --8<-- [start:_Pooling2d]
+class _Pooling2d(autograd.Operation):
+    r"""2-D max or average pooling, NCHW:
+    ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``.
+
+    Forward: $y_p = \max_{k \in w(p)} x_k$ (max) or $y_p = \frac{1}{|w(p)|}\sum_{k \in w(p)} x_k$ (avg), $w(p)$ the cells of window $p$ inside x
+    Grad x: $\bar{x}_k = \sum_{p:\, k = \operatorname{argmax}_{w(p)} x} \bar{y}_p$ (max) or $\bar{x}_k = \sum_{p:\, k \in w(p)} \bar{y}_p / |w(p)|$ (avg)
+    Convention: a max tie goes to the first cell in row-major window order; padding never wins a max and is not counted in an average
+    Derivation: ops/pooling.md#pooling_2d
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, is_max: bool = True,
+                 pad_mode="NOTSET", where: str = "pooling_2d"):
+        super().__init__()
+        self.where = where  # how errors name the caller: a layer passes "MaxPool2d 'pool1'"
+        self.kernel = int_pair(where, "kernel_size", kernel_size, 1)
+        self.stride = self.kernel if stride is None else int_pair(where, "stride", stride, 1)
+        self.pads = padding4(where, padding)
+        self.pad_mode = check_pad_mode(where, pad_mode, padding)
+        (kh, kw), (t, b, l, r) = self.kernel, self.pads
+        if max(t, b) >= kh or max(l, r) >= kw:
+            raise ValueError(f"{where}: padding {padding!r} must be smaller than the kernel "
+                             f"{self.kernel} on every side (else a window could hold only "
+                             "padding)")
+        self.is_max = bool(is_max)
+
+    def forward(self, x):
+        where = self.where
+        check_float(where, x, names=["x"])
+        if len(x.shape) != 4:
+            raise ValueError(f"{where}: x must be 4-D (N, C, H, W), got shape {x.shape}")
+        N, C, H, W = x.shape
+        if H * W >= 2**31:
+            raise ValueError(f"{where}: an (H, W) plane of {H * W} cells is too large "
+                             "(argmax indices are int32)")
+        pads, (oh, ow) = spatial_geometry(where, x.shape, self.kernel, self.stride,
+                                          self.pads, (1, 1), self.pad_mode)
+        self.x_shape, self.out = x.shape, (oh, ow)
+        self.window = (*self.kernel, *self.stride, pads[0], pads[2])
+        y = CTensor((N, C, oh, ow), x.dtype, x.device)
+        if self.is_max:
+            self.argmax = CTensor(y.shape, dtypes.int32, x.device)
+            if y.size:
+                backend.kernel("max_pool2d_forward", x)(y.ptr, self.argmax.ptr, x.ptr, N * C,
+                                                        H, W, oh, ow, *self.window)
+        elif y.size:
+            backend.kernel("avg_pool2d_forward", x)(y.ptr, x.ptr, N * C, H, W, oh, ow,
+                                                    *self.window)
+        return y
+
+    def backward(self, dy):
+        N, C, H, W = self.x_shape
+        oh, ow = self.out
+        dx = CTensor(self.x_shape, dy.dtype, dy.device)
+        if dx.size:
+            if self.is_max:
+                backend.kernel("max_pool2d_backward", dy)(dx.ptr, dy.ptr, self.argmax.ptr,
+                                                          N * C, H, W, oh, ow)
+            else:
+                backend.kernel("avg_pool2d_backward", dy)(dx.ptr, dy.ptr, N * C, H, W, oh, ow,
+                                                          *self.window)
+        return dx
+# --8<-- [end:_Pooling2d]
+
+
+def pooling_2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: Padding = 0, is_max: bool = True, pad_mode: str = "NOTSET") -> Tensor:
+    """Max (``is_max``) or average pooling of x (N, C, H, W) (differentiable).
+
+    ``kernel_size`` and ``stride`` are an int or a pair (stride defaults to the kernel);
+    ``padding`` an int, a pair (ph, pw) or (top, bottom, left, right), each side smaller
+    than the kernel; ``pad_mode`` as conv2d's.  Returns (N, C, OH, OW).
+    """
+    return _Pooling2d(kernel_size, stride, padding, is_max, pad_mode)(x)[0]
+
+
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: Padding = 0, pad_mode: str = "NOTSET") -> Tensor:
+    """Max pooling (ties: the first cell in row-major window order; padding never wins)."""
+    return pooling_2d(x, kernel_size, stride, padding, True, pad_mode)
+
+
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: Padding = 0, pad_mode: str = "NOTSET") -> Tensor:
+    """Average pooling over the real cells of each window (padding is not counted)."""
+    return pooling_2d(x, kernel_size, stride, padding, False, pad_mode)
+
+
+# --8<-- [start:globalaveragepool]
+def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
+    """Mean over the spatial axes keeping dims: (N, C, H, W) -> (N, C, 1, 1), or with
+    ``data_format="channels_last"`` (N, H, W, C) -> (N, 1, 1, C) (differentiable)."""
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError("globalaveragepool: data_format must be 'channels_first' or "
+                         f"'channels_last', got {data_format!r}")
+    if x.ndim() != 4:
+        raise ValueError(f"globalaveragepool: x must be 4-D, got shape {x.shape}")
+    axes = [2, 3] if data_format == "channels_first" else [1, 2]
+    return reduce_mean(x, axes, keepdims=1)
+# --8<-- [end:globalaveragepool]
+
+
+# ---------------------------------------------------------------------- registry
+def np_pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET"):
+    """A direct NumPy pooling (a loop over output pixels), the tests' reference."""
+    where = "np_pooling_2d"
+    kernel = int_pair(where, "k", kernel_size, 1)
+    stride = kernel if stride is None else int_pair(where, "s", stride, 1)
+    (t, b, l, r), (oh, ow) = spatial_geometry(where, x.shape, kernel, stride,
+                                              padding4(where, padding), (1, 1),
+                                              pad_mode.upper())
+    pad = ((0, 0), (0, 0), (t, b), (l, r))
+    xp = np.pad(x.astype(np.float64), pad, constant_values=-np.inf if is_max else 0.0)
+    real = np.pad(np.ones(x.shape[2:]), pad[2:])
+    y = np.zeros(x.shape[:2] + (oh, ow))
+    for p in range(oh):
+        for q in range(ow):
+            hs, ws = p * stride[0], q * stride[1]
+            win = xp[:, :, hs:hs + kernel[0], ws:ws + kernel[1]]
+            if is_max:
+                y[:, :, p, q] = win.max(axis=(2, 3))
+            else:
+                count = real[hs:hs + kernel[0], ws:ws + kernel[1]].sum()
+                y[:, :, p, q] = win.sum(axis=(2, 3)) / count
+    return y
+
+
+def np_max_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
+    """NumPy reference of max_pool2d."""
+    return np_pooling_2d(x, kernel_size, stride, padding, True, pad_mode)
+
+
+def np_avg_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
+    """NumPy reference of avg_pool2d."""
+    return np_pooling_2d(x, kernel_size, stride, padding, False, pad_mode)
+
+
+def _samples(rng):
+    def u(*shape):
+        return rng.uniform(-1, 1, shape)
+    return [
+        Sample([u(2, 2, 4, 4)], {"kernel_size": 2}, note="2x2, stride = kernel"),
+        Sample([u(1, 2, 5, 5)], {"kernel_size": 3, "stride": 2, "padding": 1},
+               note="3x3, stride 2, pad 1"),
+        Sample([u(1, 2, 4, 5)], {"kernel_size": (2, 3), "stride": 1, "padding": (1, 0, 0, 2)},
+               note="asymmetric padding"),
+        Sample([u(1, 1, 5, 4)], {"kernel_size": 2, "stride": 2, "pad_mode": "SAME_UPPER"},
+               note="SAME_UPPER"),
+        Sample([u(1, 1, 5, 4)], {"kernel_size": 2, "stride": 2, "pad_mode": "SAME_LOWER"},
+               note="SAME_LOWER"),
+    ]
+
+
+def _gap_samples(rng):
+    return [Sample([rng.uniform(-1, 1, (2, 3, 4, 5))]),
+            Sample([rng.uniform(-1, 1, (2, 4, 5, 3))], {"data_format": "channels_last"})]
+
+
+def _np_gap(x, data_format="channels_first"):
+    axes = (2, 3) if data_format == "channels_first" else (1, 2)
+    return x.mean(axis=axes, keepdims=True)
+
+
+# --8<-- [start:register_max_pool2d]
+register(OpInfo("max_pool2d", (_Pooling2d,), max_pool2d, np_max_pool2d, _samples))
+# --8<-- [end:register_max_pool2d]
+# --8<-- [start:register_avg_pool2d]
+register(OpInfo("avg_pool2d", (_Pooling2d,), avg_pool2d, np_avg_pool2d, _samples))
+# --8<-- [end:register_avg_pool2d]
+# --8<-- [start:register_pooling_2d]
+register(OpInfo("pooling_2d", (_Pooling2d,), pooling_2d, np_pooling_2d,
+                lambda rng: [Sample([rng.uniform(-1, 1, (1, 2, 4, 4))],
+                                    {"kernel_size": 3, "stride": 1, "padding": 1,
+                                     "is_max": flag}, note=f"is_max={flag}")
+                             for flag in (True, False)]))
+# --8<-- [end:register_pooling_2d]
+register(OpInfo("globalaveragepool", (), globalaveragepool, _np_gap, _gap_samples))
