@@ -221,6 +221,7 @@ def test_pool2d_matches_numpy_or_refuses(is_max, shape, k, s, p, dtype, seed):
         for a in range(oh):
             for bb in range(ow):
                 i, j = np.divmod(arg[:, :, a, bb], k)
-                nn, cc = np.meshgrid(range(n), range(c), indexing="ij")
+                # int dtype: with n or c of 0 meshgrid would give float arrays
+                nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
                 np.add.at(dxp, (nn, cc, a * stride + i, bb * stride + j), dy[:, :, a, bb])
         close(gx, dxp[:, :, p: p + h, p: p + w], dtype, "max pool grad")
