@@ -298,9 +298,10 @@ def make_ffibuilder(nvcc: str) -> FFI:
 
 
 
-def build_emulated(out_dir: Path, cxx: str = "g++") -> Path:
+def build_emulated(out_dir: Path = ROOT / OUT_DIR / "emulated", cxx: str = "g++") -> Path:
     """The CUDA kernels compiled for the CPU by ``cxx`` under emulate.h (see
-    minisinga/cuda/emulate.h), as one shared library in ``out_dir``.  Used by
+    minisinga/cuda/emulate.h), as one shared library in ``out_dir`` (objects
+    are rebuilt only when a source changed).  Used by
     tests/test_cuda.py to check the kernels' logic where there is no GPU; it
     needs no nvcc.  core.cu (the real CUDA runtime calls) is left out."""
     out_dir = Path(out_dir)
@@ -313,8 +314,14 @@ def build_emulated(out_dir: Path, cxx: str = "g++") -> Path:
              "-I", str(ROOT / C_DIR), "-I", str(ROOT / CUDA_DIR)]
     sources = [impl] + [src for src in cuda_sources() if src.name != "core.cu"]
 
+    inputs = _headers() + [ROOT / CUDA_DIR / "emulate.h"]
+
     def run(src):
         obj = out_dir / "obj" / (src.stem + ".o")
+        own = [src] if src == impl else [src, _source_of(src)]
+        newest = max(p.stat().st_mtime for p in inputs + own)
+        if obj.exists() and obj.stat().st_mtime >= newest:
+            return str(obj)  # up to date
         done = subprocess.run([cxx] + flags + ["-c", str(src), "-o", str(obj)],
                               capture_output=True, text=True)
         if done.returncode != 0:

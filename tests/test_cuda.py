@@ -22,6 +22,7 @@ GPU is a clear error, and the CUDA module (if nvcc built it) declares exactly
 the C kernels' signatures.
 """
 import functools
+import os
 import shutil
 
 import numpy as np
@@ -78,10 +79,10 @@ emu_ffi = None
 
 
 @functools.cache
-def _emulated_device(tmpdir):
+def _emulated_device():
     global emu_ffi
     from cffi import FFI
-    path = _build_cuda.build_emulated(tmpdir)
+    path = _build_cuda.build_emulated()
     emu_ffi = FFI()
     emu_ffi.cdef(_build_cuda.preprocessed_header())
     return EmulatedGPU(emu_ffi.dlopen(str(path)))
@@ -91,19 +92,25 @@ NO_GPU = gpu.why_unavailable()
 NO_CXX = "" if shutil.which("g++") else "no g++ to build the emulated CUDA kernels"
 
 
+# MINISINGA_TEST_DEVICES=cuda (a comma-separated list) runs only those devices'
+# cases; tools/gpu_check.sh uses it to spend GPU time on the GPU alone.
+_WANTED = os.environ.get("MINISINGA_TEST_DEVICES", "cpu,emulated,cuda").split(",")
+
+
 @pytest.fixture(scope="session")
-def emulated(tmp_path_factory):
+def emulated():
+    if "emulated" not in _WANTED:
+        pytest.skip("MINISINGA_TEST_DEVICES leaves out the emulated device")
     if NO_CXX:
         pytest.skip(NO_CXX)
-    return _emulated_device(str(tmp_path_factory.mktemp("cuda_emulated")))
+    return _emulated_device()
 
-
-DEVICES = [
+DEVICES = [p for p in [
     pytest.param("cpu", id="cpu"),
     pytest.param("emulated", id="emulated"),
     pytest.param("cuda", id="cuda",
                  marks=pytest.mark.skipif(bool(NO_GPU), reason=f"no GPU: {NO_GPU}")),
-]
+] if p.id in _WANTED]
 
 
 @pytest.fixture(params=DEVICES)

@@ -4,6 +4,9 @@
  * Two kernels, for the two memory layouts:
  *   inner == 1 (row sums, the common case): one block per row; its threads
  *     stride along the contiguous row and meet in a tree (ms_block_reduce).
+ *     A few very long rows (a whole-tensor sum) would leave most of the GPU
+ *     idle, so then each row is split over several blocks that write partial
+ *     sums, and a second kernel adds each row's partials in order.
  *   inner > 1 (column sums): a block of 32 x 8 threads takes 32 adjacent
  *     columns (so a warp reads 32 contiguous elements); its 8 rows of
  *     threads split mid and add their 8 partial sums through shared memory.
@@ -24,6 +27,36 @@ __global__ void FN(reduce_sum_rows_kernel)(T *y, const T *x, int64_t outer, int6
             y[o] = (T)(acc * (double)scale);
     }
 }
+
+/* Split rows: block b of row o sums x[o, b*chunk .. (b+1)*chunk) into
+ * ms_partials[o * parts + b]; then reduce_sum_parts_kernel adds them. */
+static __device__ double ms_partials[MS_PARTIALS];
+
+__global__ void FN(reduce_sum_split_kernel)(const T *x, int64_t mid, int64_t chunk, int parts)
+{
+    int64_t o = blockIdx.x / parts, b = blockIdx.x % parts;
+    const T *xr = x + o * mid;
+    int64_t end = (b + 1) * chunk < mid ? (b + 1) * chunk : mid;
+    double acc = 0.0;
+    for (int64_t m = b * chunk + threadIdx.x; m < end; m += blockDim.x)
+        acc += (double)xr[m];
+    acc = ms_block_reduce<MsSum<double> >(acc);
+    if (threadIdx.x == 0)
+        ms_partials[blockIdx.x] = acc;
+}
+
+/* y[o] = scale * sum_b ms_partials[o * parts + b]; one block per row */
+__global__ void FN(reduce_sum_parts_kernel)(T *y, int parts, T scale)
+{
+    double acc = 0.0;
+    for (int b = threadIdx.x; b < parts; b += blockDim.x)
+        acc += ms_partials[blockIdx.x * parts + b];
+    acc = ms_block_reduce<MsSum<double> >(acc);
+    if (threadIdx.x == 0)
+        y[blockIdx.x] = (T)(acc * (double)scale);
+}
+
+#define MS_SPLIT_MIN (1 << 16) /* rows at least this long may be split */
 
 #define MS_COLS 32 /* columns per block (threadIdx.x) */
 #define MS_SPLIT 8 /* threads sharing one column (threadIdx.y) */
@@ -61,7 +94,16 @@ extern "C" void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t 
         FN(fill)(y, (T)0, outer * inner);
         return;
     }
-    if (inner == 1) {
+    if (inner == 1 && mid >= MS_SPLIT_MIN && outer <= MS_PARTIALS / 8) {
+        /* a few long rows: `parts` blocks per row, each a chunk of >= 4096 */
+        int parts = (int)(MS_PARTIALS / outer);
+        int64_t most = (mid + 4095) / 4096;
+        parts = (int)(parts < most ? parts : most);
+        int64_t chunk = (mid + parts - 1) / parts;
+        MS_LAUNCH(FN(reduce_sum_split_kernel), (unsigned int)(outer * parts), MS_THREADS,
+                  x, mid, chunk, parts);
+        MS_LAUNCH(FN(reduce_sum_parts_kernel), (unsigned int)outer, MS_THREADS, y, parts, scale);
+    } else if (inner == 1) {
         unsigned int blocks = (unsigned int)(outer < 65535 ? outer : 65535);
         MS_LAUNCH(FN(reduce_sum_rows_kernel), blocks, ms_row_threads(mid),
                   y, x, outer, mid, scale);
