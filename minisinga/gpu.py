@@ -20,6 +20,7 @@ GPU raises a RuntimeError that says why.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 
@@ -119,8 +120,9 @@ class CudaGPU(Device):
             if ptr == ffi.NULL:
                 check_error()
                 raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
-        ordinal = self._id
-        return ffi.gc(ptr, lambda p: lib.ms_cuda_free(p, ordinal))
+        # NOTE: bind the function and the ordinal now; at interpreter exit this
+        # module's globals may be gone before the last tensors are collected.
+        return ffi.gc(ptr, functools.partial(_free, lib.ms_cuda_free, self._id))
 
     def copy_from_host(self, dst, src, nbytes: int) -> None:
         """cudaMemcpy ``nbytes`` from host address ``src`` to device address ``dst``."""
@@ -196,6 +198,12 @@ def _find_launcher(name: str, dtype: int):
             "(see minisinga/cuda/README.md: adding one is a mechanical step)")
     raise TypeError(f"{name}: no kernel for element type {dtypes.name(dtype)} "
                     f"({full} is not built)")
+
+
+def _free(cuda_free, ordinal: int, ptr) -> None:
+    """The ffi.gc destructor of device memory (its status is ignored: a
+    destructor cannot raise, and at exit the runtime may be unloading)."""
+    cuda_free(ptr, ordinal)
 
 
 _GPUS: dict[int, CudaGPU] = {}

@@ -14,7 +14,14 @@ static int ms_blocking = 0;
 
 void ms_cuda_check(int status, const char *what)
 {
-    if (status == cudaSuccess || ms_err_code != 0)
+    if (status == cudaSuccess)
+        return;
+    /* The runtime also remembers a failure as its "last error"; reset it, or
+     * the next launch's cudaGetLastError would report this failure again as
+     * its own (a failed cudaMalloc is not sticky; a kernel fault is, and
+     * stays whatever we do). */
+    cudaGetLastError();
+    if (ms_err_code != 0)
         return; /* keep the first failure: later ones are usually its echo */
     ms_err_code = status;
     snprintf(ms_err_msg, sizeof ms_err_msg, "%s failed: %s (%s)", what,
