@@ -148,7 +148,7 @@ def get_gpu_ids() -> list[int]:
     return list(range(get_num_gpus()))
 
 
-def create_cuda_gpu_on(id: int):
+def create_cuda_gpu_on(id: int) -> Device:
     """The CudaGPU device of GPU ``id`` (one object per GPU, like the CPU device).
 
     Raises RuntimeError when minisinga has no CUDA module or the machine no GPU,
@@ -157,17 +157,17 @@ def create_cuda_gpu_on(id: int):
     return gpu.get_gpu(id)
 
 
-def create_cuda_gpu():
+def create_cuda_gpu() -> Device:
     """The CudaGPU device of GPU 0 (SINGA: ``create_cuda_gpu_on(0)``)."""
     return create_cuda_gpu_on(0)
 
 
-def create_cuda_gpus_on(ids) -> list:
+def create_cuda_gpus_on(ids) -> list[Device]:
     """The CudaGPU devices of the GPUs ``ids`` (a list of ordinals)."""
     return [create_cuda_gpu_on(i) for i in ids]
 
 
-def create_cuda_gpus(num: int) -> list:
+def create_cuda_gpus(num: int) -> list[Device]:
     """The CudaGPU devices of the first ``num`` GPUs."""
     if isinstance(num, bool) or not isinstance(num, int) or num < 0:
         raise ValueError(f"num: expected an int >= 0, got {num!r}")

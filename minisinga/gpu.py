@@ -95,6 +95,7 @@ class CudaGPU(Device):
         self._kernels: dict[tuple[str, int], object] = {}
 
     def id(self) -> int:
+        """This GPU's ordinal (0, 1, ...); the CPU's id is -1."""
         return self._id
 
     def __repr__(self) -> str:
