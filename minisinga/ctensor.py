@@ -87,8 +87,10 @@ class CTensor:
             raise TypeError("copy_from_numpy: refusing to truncate a float array "
                             f"({arr.dtype}) into an int32 tensor; cast it yourself")
         src = np.ascontiguousarray(arr, dtype=target)
-        if self.size:
+        if self.size and self.device.is_cpu():
             ffi.memmove(self._mem, ffi.from_buffer(src), src.nbytes)
+        elif self.size:  # a GPU: cudaMemcpy from the array's memory
+            self.device.copy_from_host(self._mem, ffi.from_buffer(src), src.nbytes)
 
     # -- views and copies -------------------------------------------------------------
     def reshape(self, shape) -> CTensor:

@@ -196,16 +196,55 @@ def set_num_threads(n: int) -> None:
 
 
 def copy_to_device(ct, dev: Device):
-    """A copy of the CTensor ``ct`` in ``dev``'s memory."""
+    """A copy of the CTensor ``ct`` in ``dev``'s memory (CPU or GPU, either way)."""
     from . import backend
     from .ctensor import CTensor
+    out = CTensor(ct.shape, ct.dtype, dev)
     if ct.device.is_cpu() and dev.is_cpu():
-        out = CTensor(ct.shape, ct.dtype, dev)
         return backend.copy_into(out, ct)
-    raise ValueError(f"copy_to_device: cannot copy from {ct.device} to {dev} "
-                     "(this build has no CUDA backend)")
+    nbytes = ct.nbytes()
+    if ct.device.is_cpu():          # host -> GPU
+        dev.copy_from_host(out._mem, ct._mem, nbytes)
+    elif dev.is_cpu():              # GPU -> host
+        ct.device.copy_to_host(out._mem, ct._mem, nbytes)
+    else:                           # GPU -> GPU (the same one or another)
+        dev.copy_from_device(out._mem, ct._mem, nbytes)
+    return out
 
 
+# -- CUDA GPUs (minisinga/gpu.py; minisinga._cuda is built only where nvcc is found) --------
 def get_num_gpus() -> int:
-    """Number of usable CUDA GPUs (0 when minisinga was built without CUDA)."""
-    return 0
+    """Number of usable CUDA GPUs (0 without the CUDA module, a driver or a GPU)."""
+    from . import gpu
+    return gpu.num_gpus()
+
+
+def get_gpu_ids() -> list[int]:
+    """The ordinals of the usable GPUs: ``[0, ..., get_num_gpus() - 1]``."""
+    return list(range(get_num_gpus()))
+
+
+def create_cuda_gpu_on(id: int) -> Device:
+    """The CudaGPU device of GPU ``id`` (one object per GPU, like the CPU device).
+
+    Raises RuntimeError when minisinga has no CUDA module or the machine no GPU,
+    and ValueError for an ordinal that does not exist."""
+    from . import gpu
+    return gpu.get_gpu(id)
+
+
+def create_cuda_gpu() -> Device:
+    """The CudaGPU device of GPU 0 (SINGA: ``create_cuda_gpu_on(0)``)."""
+    return create_cuda_gpu_on(0)
+
+
+def create_cuda_gpus_on(ids) -> list[Device]:
+    """The CudaGPU devices of the GPUs ``ids`` (a list of ordinals)."""
+    return [create_cuda_gpu_on(i) for i in ids]
+
+
+def create_cuda_gpus(num: int) -> list[Device]:
+    """The CudaGPU devices of the first ``num`` GPUs."""
+    if isinstance(num, bool) or not isinstance(num, int) or num < 0:
+        raise ValueError(f"num: expected an int >= 0, got {num!r}")
+    return create_cuda_gpus_on(list(range(num)))

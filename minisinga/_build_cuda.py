@@ -1,0 +1,345 @@
+"""Build script for minisinga's CUDA backend, the cffi module ``minisinga._cuda``.
+
+A second extension module, separate from ``minisinga._C``, so that a machine
+without CUDA still builds and imports minisinga (``device.get_num_gpus()`` is
+then 0).  setup.py lists this file in ``cffi_modules`` only when CUDA is
+wanted (see ``nvcc_or_none``).
+
+How the pieces fit:
+
+* Every ``minisinga/cuda/<name>.cu`` but ``core.cu`` is the CUDA twin of
+  ``minisinga/c/<name>.c``, written once in terms of ``T`` and ``FN`` like the C
+  file.  For each element type we generate a wrapper
+  (``build/ms_cuda/gen/<name>_<type>.cu``) that defines ``T`` and ``FN`` and
+  includes it, exactly as ``_build.py`` does for the C kernels.
+* nvcc compiles each wrapper to an object (in parallel, and only when a source
+  changed), for sm_80 and sm_90 machine code plus compute_90 PTX, with -O3 and
+  -fPIC.  cffi links those objects and the STATIC CUDA runtime
+  (libcudart_static.a) into ``minisinga._cuda``: the module needs the NVIDIA
+  driver at run time, not a CUDA toolkit.
+* The declarations: ``minisinga/cuda/ms_cuda.h`` declares the GPU housekeeping
+  (memory, copies, errors) and reads the typed half of ``minisinga/c/minisinga.h``
+  once per element type, so every launcher is declared with its C kernel's
+  signature; each .cu includes it, so nvcc rejects a launcher whose signature
+  differs.  The cffi ``cdef`` is that header run through the preprocessor, with
+  the sections of kernel files that have no .cu twin yet left out (their names
+  then raise a clear error when looked up on a GPU; see minisinga/cuda/README.md).
+  After compiling, ``check_objects`` verifies with ``nm`` that every declared
+  function is defined by some object, so a half-written twin fails the build,
+  not the import.
+
+Environment switches (read at build time):
+
+``MINISINGA_CUDA=0``  never build the CUDA module.
+``MINISINGA_CUDA=1``  the CUDA module is required: a missing nvcc is an error.
+(unset)               build it when nvcc is found, else skip with one message.
+``MINISINGA_CUDA_ARCHS``  replaces the default ``80,90`` list of machine-code
+                      targets (PTX is always added for the last one).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sysconfig
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cffi import FFI
+
+ROOT = Path(__file__).resolve().parent.parent
+C_DIR = Path("minisinga") / "c"
+CUDA_DIR = Path("minisinga") / "cuda"
+OUT_DIR = Path("build") / "ms_cuda"  # generated wrappers, filtered header, objects
+
+# Element types: suffix -> (C type, is it a float type?), as in _build.py.
+ELEMENT_TYPES = {"f32": ("float", 1), "f64": ("double", 1), "i32": ("int32_t", 0)}
+UNTYPED_SOURCES = {"core.cu"}
+ALL_TYPE_SOURCES = {"storage.cu"}
+# random.c's declarations sit in the header's storage/random part, which has no
+# "end random.c" marker: they are always present, and so must random.cu be.
+ALWAYS_DECLARED = {"storage", "random"}
+
+
+def _switch() -> str:
+    """'0' (off), '1' (required) or '' (auto) from MINISINGA_CUDA."""
+    value = os.environ.get("MINISINGA_CUDA", "").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return "0"
+    if value in ("1", "true", "yes", "on"):
+        return "1"
+    return ""
+
+
+def find_nvcc() -> str | None:
+    """The nvcc to use: on the PATH, else under $CUDA_HOME or /usr/local/cuda."""
+    found = shutil.which("nvcc")
+    if found:
+        return found
+    for home in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
+        if home and (Path(home) / "bin" / "nvcc").exists():
+            return str(Path(home) / "bin" / "nvcc")
+    return None
+
+
+def nvcc_or_none(announce: bool = False) -> str | None:
+    """nvcc's path when the CUDA module should be built, else None.
+
+    Raises RuntimeError when MINISINGA_CUDA=1 and there is no nvcc."""
+    switch = _switch()
+    if switch == "0":
+        if announce:
+            print("minisinga: MINISINGA_CUDA=0: building without the CUDA backend")
+        return None
+    nvcc = find_nvcc()
+    if nvcc is None:
+        if switch == "1":
+            raise RuntimeError(
+                "MINISINGA_CUDA=1 asks for the CUDA backend, but nvcc was not found on "
+                "the PATH, under $CUDA_HOME or in /usr/local/cuda. Install the CUDA "
+                "toolkit (or put its bin/ on the PATH), or unset MINISINGA_CUDA.")
+        if announce:
+            print("minisinga: nvcc not found: building without the CUDA backend "
+                  "(minisinga._cuda); set MINISINGA_CUDA=1 to require it")
+        return None
+    return nvcc
+
+
+def cuda_library_dir(nvcc: str) -> str:
+    """The folder holding libcudart_static.a, as nvcc itself reports it."""
+    out = subprocess.run([nvcc, "--dryrun", "-x", "cu", "-c", os.devnull, "-o", os.devnull],
+                         capture_output=True, text=True).stderr
+    candidates = []
+    for line in out.splitlines():
+        if "LIBRARIES=" in line:
+            candidates += re.findall(r'-L"?([^"\s]+)"?', line)
+    candidates += [str(Path(nvcc).resolve().parent.parent / sub)
+                   for sub in ("lib64", "lib", "targets/x86_64-linux/lib")]
+    for cand in candidates:
+        if (Path(cand) / "libcudart_static.a").exists():
+            return str(Path(cand).resolve())
+    raise RuntimeError(f"libcudart_static.a was not found next to {nvcc} "
+                       f"(looked in: {', '.join(candidates)})")
+
+
+def nvcc_flags() -> list[str]:
+    """The nvcc flags: -O3, -fPIC and the GPU targets."""
+    archs = [a.strip() for a in os.environ.get("MINISINGA_CUDA_ARCHS", "80,90").split(",")
+             if a.strip()]
+    flags = ["-O3", "-std=c++17", "-Xcompiler", "-fPIC", "-cudart", "static",
+             "-I", str(ROOT / C_DIR), "-I", str(ROOT / CUDA_DIR)]
+    for arch in archs:
+        flags += ["-gencode", f"arch=compute_{arch},code=sm_{arch}"]
+    flags += ["-gencode", f"arch=compute_{archs[-1]},code=compute_{archs[-1]}"]
+    return flags
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def twin_stems() -> list[str]:
+    """The kernel files that have a CUDA twin (names without .cu)."""
+    return sorted(p.stem for p in (ROOT / CUDA_DIR).glob("*.cu") if p.name not in UNTYPED_SOURCES)
+
+
+def missing_twins() -> list[str]:
+    """C kernel files (name.c) with no minisinga/cuda/name.cu yet."""
+    have = set(twin_stems())
+    return sorted(p.name for p in (ROOT / C_DIR).glob("*.c")
+                  if p.name != "core.c" and p.stem not in have)
+
+
+def cuda_sources() -> list[Path]:
+    """Every translation unit nvcc compiles: core.cu plus one wrapper per (file, type)."""
+    sources = [ROOT / CUDA_DIR / "core.cu"]
+    for stem in twin_stems():
+        name = f"{stem}.cu"
+        suffixes = ELEMENT_TYPES if name in ALL_TYPE_SOURCES else ("f32", "f64")
+        for suffix in suffixes:
+            ctype, is_float = ELEMENT_TYPES[suffix]
+            wrapper = ROOT / OUT_DIR / "gen" / f"{stem}_{suffix}.cu"
+            _write_if_changed(wrapper, (
+                f"/* generated by minisinga/_build_cuda.py: {name} for {ctype} */\n"
+                '#include "ms_cuda.h"\n'
+                f"#define T {ctype}\n"
+                f"#define FN(name) name##_{suffix}\n"
+                f"#define MS_IS_FLOAT {is_float}\n"
+                f'#include "{name}"\n'))
+            sources.append(wrapper)
+    return sources
+
+
+def object_path(src: Path) -> Path:
+    return ROOT / OUT_DIR / "obj" / (src.stem + ".o")
+
+
+def _headers() -> list[Path]:
+    return [ROOT / C_DIR / "minisinga.h", ROOT / CUDA_DIR / "ms_cuda.h"]
+
+
+def _source_of(wrapper: Path) -> Path:
+    """The handwritten .cu a generated wrapper includes (core.cu is itself)."""
+    if wrapper.parent == ROOT / CUDA_DIR:
+        return wrapper
+    return ROOT / CUDA_DIR / (wrapper.stem.rsplit("_", 1)[0] + ".cu")
+
+
+def compile_objects(nvcc: str, verbose: bool = True) -> list[str]:
+    """nvcc every source whose object is missing or older than its inputs (or
+    built with other flags); returns every object path."""
+    flags = nvcc_flags()
+    stamp = ROOT / OUT_DIR / "obj" / "flags.txt"
+    stamp_text = "\n".join([nvcc] + flags)
+    same_flags = stamp.exists() and stamp.read_text() == stamp_text
+    jobs = []
+    for src in cuda_sources():
+        obj = object_path(src)
+        inputs = [src, _source_of(src)] + _headers()
+        newest = max(p.stat().st_mtime for p in inputs)
+        if not same_flags or not obj.exists() or obj.stat().st_mtime < newest:
+            jobs.append((src, obj))
+
+    def run(job):
+        src, obj = job
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [nvcc, "-c", str(src), "-o", str(obj)] + flags
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"nvcc failed on {src.relative_to(ROOT)}:\n{' '.join(cmd)}\n"
+                               f"{done.stdout}{done.stderr}")
+        return src
+
+    if jobs:
+        if verbose:
+            print(f"minisinga: nvcc: compiling {len(jobs)} CUDA source(s) "
+                  f"({' '.join(flags[flags.index('-gencode'):])})", flush=True)
+        workers = max(1, min(len(jobs), os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for src in pool.map(run, jobs):
+                if verbose:
+                    print(f"minisinga: nvcc: {src.relative_to(ROOT)}", flush=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(stamp_text)
+    objects = [str(object_path(src)) for src in cuda_sources()]
+    check_objects(objects)
+    return objects
+
+
+def declared_functions(cdef: str) -> list[str]:
+    """The function names a preprocessed declaration text declares."""
+    return re.findall(r"\b(\w+)\s*\([^;{]*\)\s*;", cdef)
+
+
+def check_objects(objects: list[str]) -> None:
+    """Fail the build if a declared function is defined by no object (nm)."""
+    nm = shutil.which("nm")
+    if nm is None:
+        print("minisinga: nm not found: skipping the check that every declared CUDA "
+              "launcher is defined")
+        return
+    out = subprocess.run([nm, "--defined-only", "-g"] + objects, check=True,
+                         capture_output=True, text=True).stdout
+    defined = {line.split()[-1] for line in out.splitlines() if len(line.split()) >= 3}
+    missing = [name for name in declared_functions(preprocessed_header()) if name not in defined]
+    if missing:
+        raise RuntimeError(
+            "these functions are declared for the CUDA module (ms_cuda.h, or a section of "
+            "minisinga.h whose kernel file has a .cu twin) but no .cu file defines them: "
+            + ", ".join(missing))
+
+
+def filtered_header() -> Path:
+    """minisinga.h without the sections of kernel files that have no .cu twin,
+    written next to the objects; the cdef is read through it."""
+    text = (ROOT / C_DIR / "minisinga.h").read_text()
+    have = set(twin_stems()) | ALWAYS_DECLARED
+
+    def keep_or_drop(match):
+        return match.group(0) if match.group(1) in have else f"/* {match.group(1)}.c: no CUDA twin */"
+
+    # a section: "/* ====...==== name.c" up to "/* end name.c */"
+    text = re.sub(r"/\* =+ (\w+)\.c\b.*?/\* end \1\.c \*/", keep_or_drop, text, flags=re.S)
+    path = ROOT / OUT_DIR / "include" / "minisinga.h"
+    _write_if_changed(path, text)
+    return path
+
+
+def preprocessed_header() -> str:
+    """ms_cuda.h (through the filtered minisinga.h) expanded for ``ffi.cdef``."""
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    include = filtered_header().parent
+    out = subprocess.run([cc, "-E", "-P", "-DMS_CDEF", "-I", str(include),
+                          str(ROOT / CUDA_DIR / "ms_cuda.h")],
+                         check=True, capture_output=True, text=True).stdout
+    return "\n".join(line for line in out.splitlines() if line.strip())
+
+
+def make_ffibuilder(nvcc: str) -> FFI:
+    """The cffi builder of minisinga._cuda (the objects are compiled separately,
+    by compile_objects, just before cffi generates and links the module)."""
+    builder = FFI()
+    builder.cdef(preprocessed_header())
+    objects = [str(object_path(src)) for src in cuda_sources()]
+    builder.set_source(
+        "minisinga._cuda",
+        '#include "ms_cuda.h"',
+        include_dirs=[str(CUDA_DIR), str(C_DIR)],
+        extra_objects=objects,
+        library_dirs=[cuda_library_dir(nvcc)],
+        # the static CUDA runtime and what it needs from the system
+        libraries=["cudart_static", "stdc++", "dl", "pthread", "rt"],
+        depends=objects + [str(p.relative_to(ROOT)) for p in _headers()],
+    )
+    return builder
+
+
+
+def build_emulated(out_dir: Path = ROOT / OUT_DIR / "emulated", cxx: str = "g++") -> Path:
+    """The CUDA kernels compiled for the CPU by ``cxx`` under emulate.h (see
+    minisinga/cuda/emulate.h), as one shared library in ``out_dir`` (objects
+    are rebuilt only when a source changed).  Used by
+    tests/test_cuda.py to check the kernels' logic where there is no GPU; it
+    needs no nvcc.  core.cu (the real CUDA runtime calls) is left out."""
+    out_dir = Path(out_dir)
+    (out_dir / "obj").mkdir(parents=True, exist_ok=True)
+    impl = out_dir / "emulate_impl.cpp"
+    _write_if_changed(impl, '#define MS_EMU_IMPLEMENTATION\n#include "emulate.h"\n')
+    flags = ["-x", "c++", "-std=c++17", "-O1", "-fPIC", "-ffp-contract=off",
+             "-Wno-unknown-pragmas", "-DMS_CUDA_EMULATE",
+             "-include", str(ROOT / CUDA_DIR / "emulate.h"),
+             "-I", str(ROOT / C_DIR), "-I", str(ROOT / CUDA_DIR)]
+    sources = [impl] + [src for src in cuda_sources() if src.name != "core.cu"]
+
+    inputs = _headers() + [ROOT / CUDA_DIR / "emulate.h"]
+
+    def run(src):
+        obj = out_dir / "obj" / (src.stem + ".o")
+        own = [src] if src == impl else [src, _source_of(src)]
+        newest = max(p.stat().st_mtime for p in inputs + own)
+        if obj.exists() and obj.stat().st_mtime >= newest:
+            return str(obj)  # up to date
+        done = subprocess.run([cxx] + flags + ["-c", str(src), "-o", str(obj)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{cxx} (emulated CUDA) failed on {src.name}:\n"
+                               f"{done.stdout}{done.stderr}")
+        return str(obj)
+
+    with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
+        objects = list(pool.map(run, sources))
+    lib = out_dir / "libms_cuda_emulated.so"
+    subprocess.run([cxx, "-shared", "-o", str(lib)] + objects, check=True)
+    return lib
+
+NVCC = nvcc_or_none()
+ffibuilder = make_ffibuilder(NVCC) if NVCC else None
+
+if __name__ == "__main__":
+    if NVCC is None:
+        raise SystemExit("no nvcc (or MINISINGA_CUDA=0): nothing to build")
+    compile_objects(NVCC)
+    ffibuilder.compile(verbose=True)

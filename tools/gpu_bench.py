@@ -1,0 +1,213 @@
+"""GPU benchmarks: minisinga's handwritten CUDA kernels against PyTorch.
+
+    python3 tools/gpu_bench.py [--out FILE] [--quick]
+
+Matrix products (float32 at 1024, 2048, 4096; float64 at 2048) against
+torch.matmul, i.e. cuBLAS, with TF32 switched OFF so both do true float32
+arithmetic; then memory-bound kernels (add, relu, a whole-tensor sum, softmax
+over rows, uniform random numbers) in GB/s against the matching torch call.
+
+Every kernel is checked before it is timed: its output is first filled with
+NaN (so an element it fails to write shows), then compared with a float64
+reference by ||out - ref|| / ||ref||.  Timing: the host clock around a batch
+of launches closed by a device synchronisation, after a warm-up; the median
+of 5 batches.  Prints each row as it goes and a summary table last.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from minisinga import device, gpu, tensor
+from minisinga.ctensor import CTensor
+
+try:
+    import torch
+except ImportError:  # the table then has no torch column
+    torch = None
+
+
+def timeit(run, sync, target_s: float = 0.05) -> float:
+    """Median seconds per call of run(), over 5 batches of about target_s."""
+    run()
+    sync()
+    t = time.perf_counter()
+    run()
+    sync()
+    one = max(time.perf_counter() - t, 1e-7)
+    reps = max(1, min(1000, int(target_s / one)))
+    times = []
+    for _ in range(5):
+        sync()
+        t = time.perf_counter()
+        for _ in range(reps):
+            run()
+        sync()
+        times.append((time.perf_counter() - t) / reps)
+    return statistics.median(times)
+
+
+def rel_err(out: np.ndarray, ref: np.ndarray) -> float:
+    if np.isnan(out).any():
+        return float("nan")
+    return float(np.linalg.norm(out.astype(np.float64) - ref) / max(np.linalg.norm(ref), 1e-300))
+
+
+def host(ct: CTensor) -> np.ndarray:
+    return tensor.to_numpy(tensor.Tensor(data=ct, requires_grad=False))
+
+
+ROWS: list[tuple] = []
+
+
+def report(op, size, ms_s, torch_s, unit, amount, err):
+    """amount: flops (unit TFLOP/s) or bytes (unit GB/s) per call."""
+    scale = 1e12 if unit == "TFLOP/s" else 1e9
+    ours = amount / ms_s / scale
+    theirs = amount / torch_s / scale if torch_s else float("nan")
+    ratio = ours / theirs if torch_s else float("nan")
+    row = (op, size, ms_s * 1e3, ours, theirs, unit, ratio, err)
+    ROWS.append(row)
+    print(f"{op:<14} {size:<12} {ms_s * 1e3:9.3f} ms  {ours:9.2f} {unit:<8} "
+          f"torch {theirs:9.2f}  ratio {ratio:5.2f}  rel.err {err:.1e}", flush=True)
+
+
+def bench_matmul(g, n: int, dtype, rng):
+    npd = np.float32 if dtype == tensor.float32 else np.float64
+    a = rng.standard_normal((n, n)).astype(npd)
+    b = rng.standard_normal((n, n)).astype(npd)
+    A, B = CTensor.from_numpy(a, dtype, g), CTensor.from_numpy(b, dtype, g)
+    C = CTensor((n, n), dtype, g)
+    g.kernel("fill", dtype)(C.ptr, float("nan"), n * n)
+    gemm = g.kernel("gemm", dtype)
+
+    def run():
+        gemm(C.ptr, A.ptr, B.ptr, n, n, n, 0, 0, 1.0, 0.0)
+
+    run()
+    if torch is not None:
+        ref = (torch.from_numpy(a).cuda().double() @ torch.from_numpy(b).cuda().double()).cpu().numpy()
+    else:
+        ref = a.astype(np.float64) @ b.astype(np.float64)
+    err = rel_err(host(C), ref)
+    ours = timeit(run, g.sync)
+    theirs = None
+    if torch is not None:
+        ta, tb = torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda()
+        theirs = timeit(lambda: torch.matmul(ta, tb), torch.cuda.synchronize)
+    report(f"matmul {'f32' if dtype == tensor.float32 else 'f64'}", f"{n}^3", ours, theirs,
+           "TFLOP/s", 2.0 * n ** 3, err)
+
+
+def bench_memory(g, n: int, rng):
+    f32 = tensor.float32
+    a = rng.standard_normal(n).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    A, B, Y = CTensor.from_numpy(a, f32, g), CTensor.from_numpy(b, f32, g), CTensor((n,), f32, g)
+    ta = tb = None
+    if torch is not None:
+        ta, tb = torch.from_numpy(a).cuda(), torch.from_numpy(b).cuda()
+        ty = torch.empty_like(ta)
+    tsync = torch.cuda.synchronize if torch is not None else None
+
+    def check(kernel_out, ref):
+        return rel_err(host(kernel_out), ref)
+
+    # add: read 2, write 1
+    fill = g.kernel("fill", f32)
+    fill(Y.ptr, float("nan"), n)
+    add = g.kernel("add_forward", f32)
+    add(Y.ptr, A.ptr, B.ptr, n)
+    err = check(Y, a.astype(np.float64) + b)
+    ours = timeit(lambda: add(Y.ptr, A.ptr, B.ptr, n), g.sync)
+    theirs = timeit(lambda: torch.add(ta, tb, out=ty), tsync) if torch is not None else None
+    report("add", f"{n}", ours, theirs, "GB/s", 12.0 * n, err)
+
+    # relu: read 1, write 1
+    fill(Y.ptr, float("nan"), n)
+    relu = g.kernel("relu_forward", f32)
+    relu(Y.ptr, A.ptr, n)
+    err = check(Y, np.maximum(a, 0).astype(np.float64))
+    ours = timeit(lambda: relu(Y.ptr, A.ptr, n), g.sync)
+    theirs = timeit(lambda: torch.relu(ta), tsync) if torch is not None else None
+    report("relu", f"{n}", ours, theirs, "GB/s", 8.0 * n, err)
+
+    # whole-tensor sum: read 1
+    S = CTensor((1, 1), f32, g)
+    rsum = g.kernel("reduce_sum_forward", f32)
+    rsum(S.ptr, A.ptr, 1, n, 1, 1.0)
+    err = abs(float(host(S)[0, 0]) - a.astype(np.float64).sum()) / np.abs(a).sum()
+    ours = timeit(lambda: rsum(S.ptr, A.ptr, 1, n, 1, 1.0), g.sync)
+    theirs = timeit(lambda: torch.sum(ta), tsync) if torch is not None else None
+    report("sum (all)", f"{n}", ours, theirs, "GB/s", 4.0 * n, err)
+
+    # softmax over rows of 4096: read 1, write 1 (at least)
+    rows, cols = n // 4096, 4096
+    fill(Y.ptr, float("nan"), n)
+    smax = g.kernel("softmax_forward", f32)
+    smax(Y.ptr, A.ptr, rows, cols, 1)
+    a2 = a.reshape(rows, cols).astype(np.float64)
+    e = np.exp(a2 - a2.max(axis=1, keepdims=True))
+    err = check(Y, (e / e.sum(axis=1, keepdims=True)).reshape(-1))
+    ours = timeit(lambda: smax(Y.ptr, A.ptr, rows, cols, 1), g.sync)
+    theirs = None
+    if torch is not None:
+        t2 = ta.view(rows, cols)
+        theirs = timeit(lambda: torch.softmax(t2, dim=1), tsync)
+    report("softmax", f"{rows}x{cols}", ours, theirs, "GB/s", 8.0 * n, err)
+
+    # uniform random numbers: write 1 (checked against the CPU's, bit for bit)
+    unif = g.kernel("random_uniform", f32)
+    unif(Y.ptr, n, 0.0, 1.0, 42, 0)
+    m = 1 << 20
+    cpu = CTensor((m,), f32)
+    device.get_default_device().kernel("random_uniform", f32)(cpu.ptr, m, 0.0, 1.0, 42, 0)
+    same = np.array_equal(host(Y)[:m], cpu.numpy())
+    ours = timeit(lambda: unif(Y.ptr, n, 0.0, 1.0, 42, 0), g.sync)
+    theirs = timeit(lambda: ty.uniform_(), tsync) if torch is not None else None
+    report("uniform", f"{n}", ours, theirs, "GB/s", 4.0 * n, 0.0 if same else float("nan"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", help="also write the summary table to this file")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = ap.parse_args()
+    if device.get_num_gpus() == 0:
+        print("no GPU:", gpu.why_unavailable())
+        return 1
+    if torch is not None:
+        torch.backends.cuda.matmul.allow_tf32 = False  # cuBLAS in true float32
+        print(f"torch {torch.__version__}, TF32 off; GPU: {torch.cuda.get_device_name(0)}")
+    g = device.create_cuda_gpu()
+    rng = np.random.default_rng(0)
+    sizes = [512, 1024] if args.quick else [1024, 2048, 4096]
+    for n in sizes:
+        bench_matmul(g, n, tensor.float32, rng)
+    bench_matmul(g, 1024 if args.quick else 2048, tensor.float64, rng)
+    bench_memory(g, 1 << (22 if args.quick else 26), rng)
+
+    lines = ["", "== summary: minisinga CUDA kernels vs torch (ratio > 1: minisinga faster)",
+             f"{'op':<14} {'size':<12} {'ms':>9} {'minisinga':>10} {'torch':>10} "
+             f"{'unit':<8} {'ratio':>6} {'rel.err':>8}"]
+    for op, size, ms, ours, theirs, unit, ratio, err in ROWS:
+        lines.append(f"{op:<14} {size:<12} {ms:9.3f} {ours:10.2f} {theirs:10.2f} {unit:<8} "
+                     f"{ratio:6.2f} {err:8.1e}")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    bad = [r for r in ROWS if not r[7] <= 1e-4]
+    if bad:
+        print(f"WRONG RESULTS (rel.err > 1e-4 or NaN): {[r[0] for r in bad]}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tools/gpu_check.sh -- on a fresh GPU machine: build minisinga with its CUDA
+# backend, run the GPU tests, run the GPU benchmarks, print a summary last.
+#
+# Needs python3 with numpy (torch for the benchmark comparison, pytest for the
+# tests), nvcc, and cffi + pycparser: when python3 cannot import cffi, the
+# wheels are installed from .whl/ (see minisinga/cuda/README.md for how to
+# fetch them and the exact device `run` call).  Logs go to $OUT (or
+# /tmp/minisinga-gpu-check).  Exit status: 0 when the build, the tests and
+# the benchmarks' correctness checks all pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG="${OUT:-/tmp/minisinga-gpu-check}"
+mkdir -p "$LOG"
+export PYTHONUNBUFFERED=1
+step() { echo; echo "== $* ($(date +%T))"; }
+START=$(date +%s)
+
+step "machine"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || echo "no nvidia-smi"
+nvcc --version | tail -2
+python3 -c "import sys, numpy; print('python', sys.version.split()[0], '/ numpy', numpy.__version__)"
+
+step "cffi"
+if ! python3 -c "import cffi" 2>/dev/null; then
+    if ! ls .whl/*.whl >/dev/null 2>&1; then
+        echo "cffi is not installed and there is no .whl/ folder: see minisinga/cuda/README.md"
+        exit 1
+    fi
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/ms_site .whl/*.whl || exit 1
+    export PYTHONPATH=/tmp/ms_site${PYTHONPATH:+:$PYTHONPATH}
+fi
+python3 -c "import cffi; print('cffi', cffi.__version__)" || exit 1
+
+step "build (MINISINGA_CUDA=1: nvcc required; C and CUDA kernels in place)"
+T0=$(date +%s)
+MINISINGA_CUDA=1 python3 setup.py build_ext --inplace >"$LOG/build.log" 2>&1
+BUILD_RC=$?
+BUILD_S=$(( $(date +%s) - T0 ))
+grep -E "^minisinga|error|Error" "$LOG/build.log" | head -40
+if [ $BUILD_RC -ne 0 ]; then
+    echo "BUILD FAILED (exit $BUILD_RC) after ${BUILD_S}s; the end of $LOG/build.log:"
+    tail -60 "$LOG/build.log"
+    exit 1
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+# all-skipped GPU tests would look like a pass: insist on a visible GPU
+python3 -c "
+import sys
+from minisinga import device, gpu
+print('GPUs:', device.get_num_gpus(), gpu.why_unavailable())
+sys.exit(0 if device.get_num_gpus() > 0 else 1)" || { echo "NO GPU VISIBLE: stopping"; exit 1; }
+
+step "GPU tests (tests/test_cuda.py on the cuda device)"
+T0=$(date +%s)
+MINISINGA_TEST_DEVICES=cuda timeout 300 python3 -m pytest tests/test_cuda.py -q -rfE \
+    --tb=short -p no:cacheprovider 2>&1 | tee "$LOG/pytest.log" | grep -v "^SKIPPED"
+TEST_RC=${PIPESTATUS[0]}
+TEST_S=$(( $(date +%s) - T0 ))
+TEST_LINE=$(tail -1 "$LOG/pytest.log")
+
+step "benchmarks (tools/gpu_bench.py)"
+T0=$(date +%s)
+timeout 240 python3 tools/gpu_bench.py --out "$LOG/bench.txt" 2>&1 | tee "$LOG/bench.log"
+BENCH_RC=${PIPESTATUS[0]}
+BENCH_S=$(( $(date +%s) - T0 ))
+
+step "summary"
+echo "build:      exit $BUILD_RC in ${BUILD_S}s"
+echo "GPU tests:  exit $TEST_RC in ${TEST_S}s: $TEST_LINE"
+echo "benchmarks: exit $BENCH_RC in ${BENCH_S}s"
+echo "total:      $(( $(date +%s) - START ))s"
+[ -f "$LOG/bench.txt" ] && cat "$LOG/bench.txt"
+[ $TEST_RC -eq 0 ] && [ $BENCH_RC -eq 0 ]
