@@ -5,9 +5,11 @@ Every kernel test runs on three kinds of device:
 * ``cpu``: the C kernels, the reference path;
 * ``emulated``: the CUDA kernels of minisinga/cuda compiled for the CPU with
   g++ under minisinga/cuda/emulate.h (blocks run one after another, a block's
-  threads are fibers meeting at every __syncthreads).  It needs no GPU and no
-  nvcc, so the kernels' indexing, tiling and reductions are checked on every
-  machine; timing, races between blocks and CUDA's own math library are not;
+  threads are fibers meeting at every __syncthreads); ``gpu.EmulatedGPU``
+  presents it to Python as a GPU (no NumPy views: host reads are copies).  It
+  needs no GPU and no nvcc, so the kernels' indexing, tiling and reductions
+  and the operations' GPU paths are checked on every machine; timing, races
+  between blocks and CUDA's own math library are not;
 * ``cuda``: a real GPU through minisinga._cuda, skipped (with the reason) where
   there is none.
 
@@ -17,7 +19,9 @@ float32 against float64) and agreement with the CPU's results and gradients;
 then the kernels the registry reaches only in easy shapes (GEMM with every
 transpose, beta == 0 on a NaN-filled output, batched strides, tile edges;
 reductions longer than a block; the losses over many blocks; Philox numbers bit
-for bit).  Without a GPU: the module imports, get_num_gpus() is 0, asking for a
+for bit).  tests/test_cuda_kernels.py and tests/test_cuda_model.py add the
+newer kernels in hard shapes and the Model / optimizer / checkpoint API on the
+devices.  Without a GPU: the module imports, get_num_gpus() is 0, asking for a
 GPU is a clear error, and the CUDA module (if nvcc built it) declares exactly
 the C kernels' signatures.
 """
@@ -28,7 +32,7 @@ import shutil
 import numpy as np
 import pytest
 
-from minisinga import _build_cuda, autograd, device, dtypes, gpu, tensor
+from minisinga import _build_cuda, autograd, device, gpu, tensor
 from minisinga._lib import cpu_kernel, ffi
 from minisinga._lib import lib as c_lib
 from minisinga.ctensor import CTensor
