@@ -307,7 +307,8 @@ def build_emulated(out_dir: Path = ROOT / OUT_DIR / "emulated", cxx: str = "g++"
     out_dir = Path(out_dir)
     (out_dir / "obj").mkdir(parents=True, exist_ok=True)
     impl = out_dir / "emulate_impl.cpp"
-    _write_if_changed(impl, '#define MS_EMU_IMPLEMENTATION\n#include "emulate.h"\n')
+    _write_if_changed(impl, '#include "ms_cuda.h"\n#define MS_EMU_IMPLEMENTATION\n'
+                            '#include "emulate.h"\n')
     flags = ["-x", "c++", "-std=c++17", "-O1", "-fPIC", "-ffp-contract=off",
              "-Wno-unknown-pragmas", "-DMS_CUDA_EMULATE",
              "-include", str(ROOT / CUDA_DIR / "emulate.h"),

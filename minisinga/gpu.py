@@ -25,6 +25,7 @@ import gc
 import threading
 
 from . import dtypes
+from ._lib import ffi as c_ffi
 from ._lib import lib as c_lib
 from .device import Device
 
@@ -35,8 +36,8 @@ except ImportError as exc:  # built without nvcc (or MINISINGA_CUDA=0)
     ffi = lib = None
     _IMPORT_ERROR = exc
 
-__all__ = ["CudaGPU", "available", "num_gpus", "get_gpu", "why_unavailable",
-           "set_blocking_launches"]
+__all__ = ["CudaGPU", "EmulatedGPU", "available", "num_gpus", "get_gpu", "why_unavailable",
+           "set_blocking_launches", "emulated_gpu"]
 
 
 def available() -> bool:
@@ -121,9 +122,19 @@ class CudaGPU(Device):
             if ptr == ffi.NULL:
                 check_error()
                 raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
-        # NOTE: bind the function and the ordinal now; at interpreter exit this
-        # module's globals may be gone before the last tensors are collected.
-        return ffi.gc(ptr, functools.partial(_free, lib.ms_cuda_free, self._id))
+        # NOTE: bind cudaFree now; at interpreter exit this module's globals
+        # may be gone before the last tensors are collected.
+        return self._track(ffi.gc(ptr, functools.partial(self._free, lib.ms_cuda_free)),
+                           nbytes)
+
+    def _free(self, cuda_free, ptr) -> None:
+        # The destructor of a block: bookkeeping first (Device._untrack), then
+        # cudaFree on this GPU.  Its status is ignored: a destructor cannot
+        # raise, and at exit the runtime may be unloading.
+        try:
+            self._untrack(ptr)
+        finally:
+            cuda_free(ptr, self._id)
 
     def copy_from_host(self, dst, src, nbytes: int) -> None:
         """cudaMemcpy ``nbytes`` from host address ``src`` to device address ``dst``."""
@@ -159,24 +170,12 @@ class CudaGPU(Device):
 
         def launch(*args):
             gpu.activate()
-            fn(*args)
+            out = fn(*args)
             if lib.ms_cuda_error_pending():
                 check_error()
+            return out  # nonzero_count returns its count; the others None
 
-        if name == "strided_copy":
-            max_ndim = lib.ms_cuda_max_ndim()
-
-            def launch_strided(y, x, shape, xstrides, ndim):
-                # NOTE: the CUDA kernel takes shape and strides by value, in a
-                # struct of max_ndim entries; refuse more before any C runs.
-                if ndim > max_ndim:
-                    raise ValueError(f"strided_copy on {gpu}: a tensor of {ndim} dimensions; "
-                                     f"the CUDA kernel handles at most {max_ndim} (transpose "
-                                     "or broadcast fewer axes, or use the CPU)")
-                launch(y, x, shape, xstrides, ndim)
-
-            return launch_strided
-        return launch
+        return guard_host_arrays(name, launch, lib.ms_cuda_max_ndim(), self)
 
     def sync(self) -> None:
         """Wait until every kernel queued on this GPU has finished; raises the
@@ -186,6 +185,33 @@ class CudaGPU(Device):
         check_error()
 
     Sync = sync
+
+
+#: Kernels that get a host array of ``ndim`` entries (shape / strides), which
+#: the CUDA launcher passes to the kernel by value in a struct of at most
+#: ms_cuda_max_ndim() entries: name -> the position of the ndim argument.
+HOST_ARRAY_KERNELS = {"strided_copy": 4, "nonzero_forward": 3}
+
+
+def guard_host_arrays(name: str, launch, max_ndim: int, device):
+    """``launch`` itself, or (for the kernels of HOST_ARRAY_KERNELS) ``launch``
+    behind a check that refuses more than ``max_ndim`` dimensions with a
+    ValueError before any C runs."""
+    at = HOST_ARRAY_KERNELS.get(name)
+    if at is None:
+        return launch
+
+    def launch_checked(*args):
+        # NOTE: the CUDA kernel takes the shape by value, in a struct of
+        # max_ndim entries; refuse more before any C runs.
+        ndim = args[at]
+        if ndim > max_ndim:
+            raise ValueError(f"{name} on {device}: a tensor of {ndim} dimensions; the CUDA "
+                             f"kernel handles at most {max_ndim} (transpose, broadcast or "
+                             "index fewer axes, or use the CPU)")
+        return launch(*args)
+
+    return launch_checked
 
 
 def _find_launcher(name: str, dtype: int):
@@ -199,12 +225,6 @@ def _find_launcher(name: str, dtype: int):
             "(see minisinga/cuda/README.md: adding one is a mechanical step)")
     raise TypeError(f"{name}: no kernel for element type {dtypes.name(dtype)} "
                     f"({full} is not built)")
-
-
-def _free(cuda_free, ordinal: int, ptr) -> None:
-    """The ffi.gc destructor of device memory (its status is ignored: a
-    destructor cannot raise, and at exit the runtime may be unloading)."""
-    cuda_free(ptr, ordinal)
 
 
 _GPUS: dict[int, CudaGPU] = {}
@@ -225,3 +245,112 @@ def get_gpu(ordinal: int) -> CudaGPU:
     if gpu is None:
         gpu = _GPUS[ordinal] = CudaGPU(ordinal)
     return gpu
+
+
+# ------------------------------------------------------------------ the emulated GPU
+class EmulatedGPU(Device):
+    """The CUDA kernels of minisinga/cuda run on the CPU, for testing them
+    without a GPU (and without nvcc): the same .cu files compiled by g++ under
+    minisinga/cuda/emulate.h, where a launch runs its blocks one after another
+    and a block's threads are fibers meeting at every ``__syncthreads``.
+
+    To Python it is a GPU: ``is_cpu()`` is False, so a tensor on it has no
+    NumPy view and every value read on the host goes through ``copy_to_host``,
+    the path a ``CudaGPU`` takes (an operation that reads ``.numpy()`` of a
+    device tensor fails here as it would on a GPU).  Its memory is host memory
+    (``ms_alloc``), kept in the device's books like every device's; copies are
+    ``memmove``.  ``id()`` is -2: not a CUDA ordinal, never confused with GPU 0.
+    Kernels are looked up and guarded exactly as on a CudaGPU.  The emulator
+    is not thread-safe: use it from one thread.  Get it with
+    ``emulated_gpu()``."""
+
+    def __init__(self, emu_lib, emu_ffi, seed: int = 0):
+        super().__init__(seed)
+        self._lib = emu_lib
+        self._ffi = emu_ffi
+        self._kernels: dict[tuple[str, int], object] = {}
+
+    def id(self) -> int:
+        """-2: the emulated GPU is no CUDA ordinal (the CPU is -1)."""
+        return -2
+
+    def is_cpu(self) -> bool:
+        """False: tensors on it are handled as GPU tensors."""
+        return False
+
+    def __repr__(self) -> str:
+        return "EmulatedGPU"
+
+    # -- memory: host memory, tracked, freed through the device ------------------
+    def alloc(self, nbytes: int):
+        """``nbytes`` of host memory standing for device memory (ms_alloc)."""
+        if nbytes > 2**63 - 64:
+            raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
+        ptr = c_lib.ms_alloc(nbytes)
+        if ptr == c_ffi.NULL:
+            raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
+        return self._track(c_ffi.gc(ptr, self._free, size=nbytes), nbytes)
+
+    def _free(self, ptr, _ms_free=c_lib.ms_free) -> None:
+        try:
+            self._untrack(ptr)
+        finally:
+            _ms_free(ptr)
+
+    def copy_from_host(self, dst, src, nbytes: int) -> None:
+        """Copy ``nbytes`` from host address ``src`` into this device's ``dst``."""
+        c_ffi.memmove(dst, src, nbytes)
+
+    def copy_to_host(self, dst, src, nbytes: int) -> None:
+        """Copy ``nbytes`` from this device's ``src`` to host address ``dst``."""
+        c_ffi.memmove(dst, src, nbytes)
+
+    def copy_from_device(self, dst, src, nbytes: int) -> None:
+        """Copy ``nbytes`` between two blocks of device memory."""
+        c_ffi.memmove(dst, src, nbytes)
+
+    # -- kernels ------------------------------------------------------------------
+    def kernel(self, name: str, dtype: int):
+        """The emulated CUDA launcher ``<name>_<suffix>``, guarded as on a CudaGPU."""
+        wrapped = self._kernels.get((name, dtype))
+        if wrapped is None:
+            wrapped = self._kernels[(name, dtype)] = self._wrap(name, self._find(name, dtype))
+        return wrapped
+
+    def _find(self, name: str, dtype: int):
+        full = f"{name}_{dtypes.suffix(dtype)}"
+        try:
+            return getattr(self._lib, full)
+        except AttributeError:
+            if getattr(c_lib, full, None) is not None:
+                raise NotImplementedError(
+                    f"{name}: the C kernel {full} has no CUDA twin yet") from None
+            raise TypeError(f"{name}: no kernel for element type {dtypes.name(dtype)} "
+                            f"({full} is not built)") from None
+
+    def _wrap(self, name: str, fn):
+        emu_lib, emu_ffi = self._lib, self._ffi
+
+        def launch(*args):
+            out = fn(*args)
+            if emu_lib.ms_cuda_error_pending():
+                msg = emu_ffi.new("char[256]")
+                emu_lib.ms_cuda_take_error(msg, 256)
+                raise RuntimeError(emu_ffi.string(msg).decode())
+            return out
+
+        return guard_host_arrays(name, launch, emu_lib.ms_cuda_max_ndim(), self)
+
+
+@functools.cache
+def emulated_gpu() -> EmulatedGPU:
+    """The one EmulatedGPU of this process; builds the emulated kernels with
+    g++ on first use (minisinga/_build_cuda.py: build_emulated; needs g++ and
+    a minisinga source tree, not nvcc)."""
+    from cffi import FFI
+
+    from . import _build_cuda
+    path = _build_cuda.build_emulated()
+    emu_ffi = FFI()
+    emu_ffi.cdef(_build_cuda.preprocessed_header())
+    return EmulatedGPU(emu_ffi.dlopen(str(path)), emu_ffi)

@@ -5,9 +5,11 @@ Every kernel test runs on three kinds of device:
 * ``cpu``: the C kernels, the reference path;
 * ``emulated``: the CUDA kernels of minisinga/cuda compiled for the CPU with
   g++ under minisinga/cuda/emulate.h (blocks run one after another, a block's
-  threads are fibers meeting at every __syncthreads).  It needs no GPU and no
-  nvcc, so the kernels' indexing, tiling and reductions are checked on every
-  machine; timing, races between blocks and CUDA's own math library are not;
+  threads are fibers meeting at every __syncthreads); ``gpu.EmulatedGPU``
+  presents it to Python as a GPU (no NumPy views: host reads are copies).  It
+  needs no GPU and no nvcc, so the kernels' indexing, tiling and reductions
+  and the operations' GPU paths are checked on every machine; timing, races
+  between blocks and CUDA's own math library are not;
 * ``cuda``: a real GPU through minisinga._cuda, skipped (with the reason) where
   there is none.
 
@@ -17,7 +19,9 @@ float32 against float64) and agreement with the CPU's results and gradients;
 then the kernels the registry reaches only in easy shapes (GEMM with every
 transpose, beta == 0 on a NaN-filled output, batched strides, tile edges;
 reductions longer than a block; the losses over many blocks; Philox numbers bit
-for bit).  Without a GPU: the module imports, get_num_gpus() is 0, asking for a
+for bit).  tests/test_cuda_kernels.py and tests/test_cuda_model.py add the
+newer kernels in hard shapes and the Model / optimizer / checkpoint API on the
+devices.  Without a GPU: the module imports, get_num_gpus() is 0, asking for a
 GPU is a clear error, and the CUDA module (if nvcc built it) declares exactly
 the C kernels' signatures.
 """
@@ -28,64 +32,14 @@ import shutil
 import numpy as np
 import pytest
 
-from minisinga import _build_cuda, autograd, device, dtypes, gpu, tensor
+from minisinga import _build_cuda, autograd, device, gpu, tensor
 from minisinga._lib import cpu_kernel, ffi
 from minisinga._lib import lib as c_lib
 from minisinga.ctensor import CTensor
-from minisinga.device import CppCPU, Device
 from minisinga.tensor import Tensor
 from minisinga.testing import REGISTRY, _compare
 
 # ----------------------------------------------------------------------- devices
-
-
-class EmulatedGPU(Device):
-    """The CUDA kernels run on the CPU (minisinga/cuda/emulate.h).  Its memory
-    is host memory, so it reports itself as a CPU device (id -2): NumPy views
-    and host copies work, and only the kernels differ from the CPU's."""
-
-    def __init__(self, lib):
-        super().__init__()
-        self._lib = lib
-        self._kernels = {}
-
-    def id(self) -> int:
-        return -2
-
-    def __repr__(self) -> str:
-        return "EmulatedGPU"
-
-    def alloc(self, nbytes):
-        return CppCPU.alloc(self, nbytes)
-
-    def kernel(self, name, dtype):
-        key = (name, dtype)
-        if key not in self._kernels:
-            fn = getattr(self._lib, f"{name}_{dtypes.suffix(dtype)}")
-            lib = self._lib
-
-            def launch(*args, fn=fn):
-                fn(*args)
-                if lib.ms_cuda_error_pending():
-                    msg = emu_ffi.new("char[256]")
-                    lib.ms_cuda_take_error(msg, 256)
-                    raise RuntimeError(emu_ffi.string(msg).decode())
-
-            self._kernels[key] = launch
-        return self._kernels[key]
-
-
-emu_ffi = None
-
-
-@functools.cache
-def _emulated_device():
-    global emu_ffi
-    from cffi import FFI
-    path = _build_cuda.build_emulated()
-    emu_ffi = FFI()
-    emu_ffi.cdef(_build_cuda.preprocessed_header())
-    return EmulatedGPU(emu_ffi.dlopen(str(path)))
 
 
 NO_GPU = gpu.why_unavailable()
@@ -103,7 +57,7 @@ def emulated():
         pytest.skip("MINISINGA_TEST_DEVICES leaves out the emulated device")
     if NO_CXX:
         pytest.skip(NO_CXX)
-    return _emulated_device()
+    return gpu.emulated_gpu()
 
 DEVICES = [p for p in [
     pytest.param("cpu", id="cpu"),
@@ -407,7 +361,7 @@ def test_strided_copy_and_blocks(dev, dtype):
 def test_random_numbers_match_the_cpu(dev, dtype):
     """Same seed and offset: uniform and Bernoulli bit-identical to the C
     kernels, Gaussian to a few units in the last place (log/cos differ)."""
-    n = 3000 if isinstance(dev, EmulatedGPU) else 1 << 20
+    n = 3000 if isinstance(dev, gpu.EmulatedGPU) else 1 << 20
     seed, offset = 2**40 + 7, 12345
     cpu = device.get_default_device()
     for name, scalars in [("random_uniform", (-2.0, 3.0)), ("random_bernoulli", (0.3,)),
@@ -581,7 +535,19 @@ def test_launchers_accept_pointers_of_the_c_module():
 
 
 def test_emulated_launcher_guards_ndim(emulated):
+    """More than MS_MAX_NDIM dimensions: the device refuses them in Python (as
+    a CudaGPU does), and the launcher itself keeps an error instead of
+    launching."""
     shape = ffi.new("int64_t[]", [1] * 9)
-    with pytest.raises(RuntimeError, match="strided_copy"):
-        emulated.kernel("strided_copy", tensor.float32)(
-            CTensor((1,), tensor.float32).ptr, CTensor((1,), tensor.float32).ptr, shape, shape, 9)
+    x, y = CTensor((1,), tensor.float32, emulated), CTensor((1,), tensor.float32, emulated)
+    with pytest.raises(ValueError, match="at most 8"):
+        emulated.kernel("strided_copy", tensor.float32)(y.ptr, x.ptr, shape, shape, 9)
+    idx = CTensor((9, 1), tensor.int32, emulated)
+    with pytest.raises(ValueError, match="at most 8"):
+        emulated.kernel("nonzero_forward", tensor.float32)(idx.ptr, x.ptr, shape, 9, 1, 1)
+    raw = emulated._lib
+    for launch in (lambda: raw.strided_copy_f32(y.ptr, x.ptr, shape, shape, 9),
+                   lambda: raw.nonzero_forward_f32(idx.ptr, x.ptr, shape, 9, 1, 1)):
+        launch()
+        assert raw.ms_cuda_error_pending()
+        assert raw.ms_cuda_take_error(emulated._ffi.NULL, 0) != 0

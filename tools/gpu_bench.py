@@ -1,21 +1,27 @@
 """GPU benchmarks: minisinga's handwritten CUDA kernels against PyTorch.
 
-    python3 tools/gpu_bench.py [--out FILE] [--quick]
+    python3 tools/gpu_bench.py [--out FILE] [--quick] [--emulated]
 
 Matrix products (float32 at 1024, 2048, 4096; float64 at 2048) against
 torch.matmul, i.e. cuBLAS, with TF32 switched OFF so both do true float32
 arithmetic; then memory-bound kernels (add, relu, a whole-tensor sum, softmax
-over rows, uniform random numbers) in GB/s against the matching torch call.
+over rows, uniform random numbers) in GB/s against the matching torch call;
+then the twins of conv.c, pooling.c, batchnorm.c and optim.c (im2col,
+max_pool2d, batchnorm training forward, adam_update) in GB/s against
+F.unfold, F.max_pool2d, F.batch_norm and torch's fused Adam.
 
 Every kernel is checked before it is timed: its output is first filled with
 NaN (so an element it fails to write shows), then compared with a float64
-reference by ||out - ref|| / ||ref||.  Timing: the host clock around a batch
-of launches closed by a device synchronisation, after a warm-up; the median
-of 5 batches.  Prints each row as it goes and a summary table last.
+reference by ||out - ref|| / ||ref|| (for the newer twins: the C kernel run in
+float64 on the same inputs; an int32 output such as argmax must be equal).
+Timing: the host clock around a batch of launches closed by a device
+synchronisation, after a warm-up; the median of 5 batches.  Prints each row
+as it goes and a summary table last.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import time
@@ -163,7 +169,7 @@ def bench_memory(g, n: int, rng):
     # uniform random numbers: write 1 (checked against the CPU's, bit for bit)
     unif = g.kernel("random_uniform", f32)
     unif(Y.ptr, n, 0.0, 1.0, 42, 0)
-    m = 1 << 20
+    m = min(n, 1 << 20)
     cpu = CTensor((m,), f32)
     device.get_default_device().kernel("random_uniform", f32)(cpu.ptr, m, 0.0, 1.0, 42, 0)
     same = np.array_equal(host(Y)[:m], cpu.numpy())
@@ -172,24 +178,137 @@ def bench_memory(g, n: int, rng):
     report("uniform", f"{n}", ours, theirs, "GB/s", 4.0 * n, 0.0 if same else float("nan"))
 
 
+def bench_twin(g, op, size, name, outputs, inputs, scalars, nbytes, torch_fn, rng_note=""):
+    """One launch of kernel ``name`` (float32) on ``g``: its outputs (``outputs``:
+    (shape, dtype) pairs, NaN-poisoned or -1 for int32) are checked against the
+    C kernel run in float64 on the CPU with the same inputs (``inputs``:
+    float32 or int32 arrays; ``scalars`` follow them), then it is timed
+    against ``torch_fn`` (None: no torch column).  ``nbytes``: the bytes one
+    call must move at least (read once, write once)."""
+    f32, f64, i32 = tensor.float32, tensor.float64, tensor.int32
+    cpu = device.get_default_device()
+
+    def launch_on(dev, ftype):
+        outs = []
+        for shape, odt in outputs:
+            o = CTensor(shape, ftype if odt is None else odt, dev)
+            fill = float("nan") if odt is None else -1
+            dev.kernel("fill", o.dtype)(o.ptr, fill, o.size)
+            outs.append(o)
+        ins = [CTensor.from_numpy(a, i32 if a.dtype == np.int32 else ftype, dev) for a in inputs]
+        fn = dev.kernel(name, ftype)
+        return outs, ins, fn
+
+    outs, ins, fn = launch_on(g, f32)
+    args = [o.ptr for o in outs] + [i.ptr for i in ins] + list(scalars)
+    fn(*args)
+    ref_outs, ref_ins, ref_fn = launch_on(cpu, f64)
+    ref_fn(*[o.ptr for o in ref_outs], *[i.ptr for i in ref_ins], *scalars)
+    err = 0.0
+    for o, r in zip(outs, ref_outs):
+        got, want = host(o), r.numpy()
+        if o.dtype == i32:
+            err = max(err, 0.0 if np.array_equal(got, want) else float("nan"))
+        else:
+            err = max(err, rel_err(got, want.astype(np.float64)))
+    ours = timeit(lambda: fn(*args), g.sync)
+    theirs = timeit(torch_fn, torch.cuda.synchronize) if torch_fn is not None else None
+    report(op, size, ours, theirs, "GB/s", nbytes, err)
+
+
+def bench_new_twins(g, rng, quick: bool, use_torch: bool):
+    """The twins of conv.c, pooling.c, batchnorm.c and optim.c in GB/s."""
+    F = torch.nn.functional if use_torch else None
+    N, C, H = (4, 8, 28) if quick else (32, 64, 56)
+    x = rng.standard_normal((N, C, H, H)).astype(np.float32)
+    tx = torch.from_numpy(x).cuda() if use_torch else None
+
+    # im2col, 3x3, padding 1, stride 1: write col (9 x the input), read x
+    geom = (N, C, H, H, 3, 3, 1, 1, 1, 1, 1, 1, H, H)
+    col = (C * 9, N * H * H)
+    bench_twin(g, "im2col 3x3", f"{N}x{C}x{H}x{H}", "im2col", [(col, None)], [x], geom,
+               4.0 * (x.size + C * 9 * N * H * H),
+               (lambda: F.unfold(tx, 3, padding=1)) if use_torch else None)
+
+    # max_pool2d 3x3 stride 2 padding 1: read x, write y and argmax
+    OH = (H + 2 - 3) // 2 + 1
+    pgeom = (N * C, H, H, OH, OH, 3, 3, 2, 2, 1, 1)
+    bench_twin(g, "max_pool2d", f"{N}x{C}x{H}x{H}", "max_pool2d_forward",
+               [((N * C, OH, OH), None), ((N * C, OH, OH), tensor.int32)], [x], pgeom,
+               4.0 * (x.size + 2 * N * C * OH * OH),
+               (lambda: F.max_pool2d(tx, 3, 2, 1, return_indices=True)) if use_torch else None)
+
+    # batchnorm training forward: read x, write y (+ per-channel statistics)
+    scale = rng.uniform(0.5, 2, C).astype(np.float32)
+    bias = rng.uniform(-1, 1, C).astype(np.float32)
+    rm, rv = np.zeros(C, np.float32), np.ones(C, np.float32)
+    xb = x.reshape(N, C, H * H)
+    if use_torch:
+        tw, tb = torch.from_numpy(scale).cuda(), torch.from_numpy(bias).cuda()
+        trm, trv = torch.zeros(C, device="cuda"), torch.ones(C, device="cuda")
+    bench_twin(g, "batchnorm fwd", f"{N}x{C}x{H}x{H}", "batchnorm2d_forward_training",
+               [(xb.shape, None), ((C,), None), ((C,), None)], [rm, rv, xb, scale, bias],
+               (0.1, 1e-5, N, C, H * H), 8.0 * x.size,
+               (lambda: F.batch_norm(tx, trm, trv, tw, tb, training=True, momentum=0.1,
+                                     eps=1e-5)) if use_torch else None)
+
+    # adam_update: read p, m, v, g, write p, m, v (lr and step: device doubles)
+    n = 1 << (16 if quick else 24)
+    p0 = rng.standard_normal(n).astype(np.float32)
+    gr = rng.standard_normal(n).astype(np.float32)
+    got = {}
+    for dev, ftype in ((g, tensor.float32), (device.get_default_device(), tensor.float64)):
+        P, M, V, G = [CTensor.from_numpy(a, ftype, dev) for a in (p0, 0 * p0, 0 * p0, gr)]
+        lr = CTensor.from_numpy(np.array([1e-3]), tensor.float64, dev)
+        st = CTensor.from_numpy(np.array([0.0]), tensor.float64, dev)
+        adam = dev.kernel("adam_update", ftype)
+        args = (P.ptr, M.ptr, V.ptr, G.ptr, lr.ptr, st.ptr, 0.9, 0.999, 1e-8, 0.0, n)
+        adam(*args)
+        got[ftype] = host(P)
+        if dev is g:
+            ours = timeit(functools.partial(adam, *args), g.sync)
+    theirs = None
+    if use_torch:
+        tp = torch.from_numpy(p0).cuda().requires_grad_()
+        tp.grad = torch.from_numpy(gr).cuda()
+        topt = torch.optim.Adam([tp], lr=1e-3, fused=True)
+        theirs = timeit(topt.step, torch.cuda.synchronize)
+    report("adam_update", f"{n}", ours, theirs, "GB/s", 28.0 * n,
+           rel_err(got[tensor.float32], got[tensor.float64]))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="also write the summary table to this file")
     ap.add_argument("--quick", action="store_true", help="smaller sizes")
+    ap.add_argument("--emulated", action="store_true",
+                    help="a smoke test of this script without a GPU: tiny sizes on the "
+                         "emulated device, no torch (the timings mean nothing)")
     args = ap.parse_args()
-    if device.get_num_gpus() == 0:
+    global torch
+    if args.emulated:
+        torch = None
+        g = gpu.emulated_gpu()
+    elif device.get_num_gpus() == 0:
         print("no GPU:", gpu.why_unavailable())
         return 1
+    else:
+        g = device.create_cuda_gpu()
     if torch is not None:
         torch.backends.cuda.matmul.allow_tf32 = False  # cuBLAS in true float32
         print(f"torch {torch.__version__}, TF32 off; GPU: {torch.cuda.get_device_name(0)}")
-    g = device.create_cuda_gpu()
     rng = np.random.default_rng(0)
-    sizes = [512, 1024] if args.quick else [1024, 2048, 4096]
+    if args.emulated:
+        sizes, size64, mem = [64], 64, 1 << 14
+    elif args.quick:
+        sizes, size64, mem = [512, 1024], 1024, 1 << 22
+    else:
+        sizes, size64, mem = [1024, 2048, 4096], 2048, 1 << 26
     for n in sizes:
         bench_matmul(g, n, tensor.float32, rng)
-    bench_matmul(g, 1024 if args.quick else 2048, tensor.float64, rng)
-    bench_memory(g, 1 << (22 if args.quick else 26), rng)
+    bench_matmul(g, size64, tensor.float64, rng)
+    bench_memory(g, mem, rng)
+    bench_new_twins(g, rng, quick=args.quick or args.emulated, use_torch=torch is not None)
 
     lines = ["", "== summary: minisinga CUDA kernels vs torch (ratio > 1: minisinga faster)",
              f"{'op':<14} {'size':<12} {'ms':>9} {'minisinga':>10} {'torch':>10} "

@@ -52,10 +52,15 @@ from minisinga import device, gpu
 print('GPUs:', device.get_num_gpus(), gpu.why_unavailable())
 sys.exit(0 if device.get_num_gpus() > 0 else 1)" || { echo "NO GPU VISIBLE: stopping"; exit 1; }
 
-step "GPU tests (tests/test_cuda.py on the cuda device)"
+step "GPU tests (tests/test_cuda*.py on the cuda device)"
+# test_cuda.py: every kernel twin through the operation registry, plus hard
+# shapes; test_cuda_kernels.py: the conv / pooling / batchnorm / mathfn /
+# indexing twins in long rows, many blocks, ties, against the C kernels;
+# test_cuda_model.py: graph mode, the optimizers and checkpoints on the GPU.
 T0=$(date +%s)
-MINISINGA_TEST_DEVICES=cuda timeout 300 python3 -m pytest tests/test_cuda.py -q -rfE \
-    --tb=short -p no:cacheprovider 2>&1 | tee "$LOG/pytest.log" | grep -v "^SKIPPED"
+MINISINGA_TEST_DEVICES=cuda timeout 420 python3 -m pytest tests/test_cuda.py \
+    tests/test_cuda_kernels.py tests/test_cuda_model.py -q -rfE --tb=short \
+    -p no:cacheprovider 2>&1 | tee "$LOG/pytest.log" | grep -v "^SKIPPED"
 TEST_RC=${PIPESTATUS[0]}
 TEST_S=$(( $(date +%s) - T0 ))
 TEST_LINE=$(tail -1 "$LOG/pytest.log")
@@ -66,10 +71,19 @@ timeout 240 python3 tools/gpu_bench.py --out "$LOG/bench.txt" 2>&1 | tee "$LOG/b
 BENCH_RC=${PIPESTATUS[0]}
 BENCH_S=$(( $(date +%s) - T0 ))
 
+# The benchmark table first, then the table of the steps: the last lines
+# printed say whether the check passed.
 step "summary"
-echo "build:      exit $BUILD_RC in ${BUILD_S}s"
-echo "GPU tests:  exit $TEST_RC in ${TEST_S}s: $TEST_LINE"
-echo "benchmarks: exit $BENCH_RC in ${BENCH_S}s"
-echo "total:      $(( $(date +%s) - START ))s"
-[ -f "$LOG/bench.txt" ] && cat "$LOG/bench.txt"
+if [ -f "$LOG/bench.txt" ]; then cat "$LOG/bench.txt"; else echo "(no benchmark table)"; fi
+ok() { [ "$1" -eq 0 ] && echo "ok" || echo "FAILED"; }
+echo
+printf '%-11s | %-6s | %5s | %7s | %s\n' "step" "result" "exit" "seconds" "detail"
+printf '%-11s | %-6s | %5s | %7s | %s\n' "build" "$(ok $BUILD_RC)" "$BUILD_RC" "$BUILD_S" \
+    "MINISINGA_CUDA=1 setup.py build_ext (nvcc $(nvcc --version | grep -o 'release [0-9.]*'))"
+printf '%-11s | %-6s | %5s | %7s | %s\n' "GPU tests" "$(ok $TEST_RC)" "$TEST_RC" "$TEST_S" \
+    "$TEST_LINE"
+printf '%-11s | %-6s | %5s | %7s | %s\n' "benchmarks" "$(ok $BENCH_RC)" "$BENCH_RC" \
+    "$BENCH_S" "correctness checked before timing; table above"
+printf '%-11s | %-6s | %5s | %7s | %s\n' "total" "" "" "$(( $(date +%s) - START ))" \
+    "logs in $LOG"
 [ $TEST_RC -eq 0 ] && [ $BENCH_RC -eq 0 ]

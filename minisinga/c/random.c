@@ -17,7 +17,7 @@ static inline float ms_u01_24(uint32_t a)
     return (float)(a >> 8) * (1.0f / 16777216.0f); /* 2^-24 */
 }
 
-/* y[i] = low + (high - low) * u_i */
+/* y[i] = low + (high - low) * u_i   (one fused multiply-add) */
 void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
                         uint64_t offset)
 {
@@ -26,7 +26,12 @@ void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
         uint32_t w[4];
         ms_philox4x32(w, offset + (uint64_t)i, seed);
         T u = (sizeof(T) == 4) ? (T)ms_u01_24(w[0]) : (T)ms_u01_53(w[0], w[1]);
-        y[i] = low + (high - low) * u;
+        /* NOTE: one fused multiply-add, spelled out: the build lets the
+         * compiler contract a*b + c (-ffp-contract=fast) only where the CPU
+         * has FMA (-march=native), so the plain expression gave other numbers
+         * on other builds.  fma rounds once everywhere; so does the CUDA twin. */
+        y[i] = (sizeof(T) == 4) ? (T)fmaf((float)(high - low), (float)u, (float)low)
+                                : (T)fma((double)(high - low), (double)u, (double)low);
     }
 }
 
@@ -43,7 +48,7 @@ void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
         double u1 = 1.0 - ms_u01_53(w[0], w[1]); /* (0, 1] */
         double u2 = ms_u01_53(w[2], w[3]);
         double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-        y[i] = (T)((double)mean + (double)std * z);
+        y[i] = (T)fma((double)std, z, (double)mean); /* rounded once: see random_uniform */
     }
 }
 /* --8<-- [end:random_gaussian] */

@@ -70,6 +70,18 @@ template <typename V> inline V ms_add(V a, V b) { return a + b; }
 template <typename V> inline V ms_sub(V a, V b) { return a - b; }
 template <typename V> inline V ms_mul(V a, V b) { return a * b; }
 
+/* Device memory is host memory: a copy from a __device__ variable is memcpy
+ * (the launches before it have all run: they are synchronous here). */
+enum cudaMemcpyKind { cudaMemcpyDeviceToHost = 2 };
+template <typename S>
+int cudaMemcpyFromSymbol(void *dst, const S &symbol, size_t count, size_t offset = 0,
+                         cudaMemcpyKind kind = cudaMemcpyDeviceToHost)
+{
+    (void)kind;
+    memcpy(dst, (const char *)&symbol + offset, count);
+    return cudaSuccess;
+}
+
 void ms_emu_launch(dim3 grid, dim3 block, const std::function<void()> &body);
 #define MS_LAUNCH(kernel, grid, block, ...)                                 \
     do {                                                                    \
@@ -205,6 +217,9 @@ void ms_emu_launch(dim3 grid, dim3 block, const std::function<void()> &body)
 }
 
 extern "C" int ms_cuda_error_pending(void) { return err_code != 0; }
+
+/* as core.cu's (the implementation unit includes ms_cuda.h first) */
+extern "C" int ms_cuda_max_ndim(void) { return MS_MAX_NDIM; }
 
 extern "C" int ms_cuda_take_error(char *msg, int size)
 {

@@ -169,6 +169,9 @@ template <typename V> struct MsSum {
 template <typename V> struct MsMax {
     __device__ static V apply(V a, V b) { return b > a ? b : a; }
 };
+template <typename V> struct MsMin {
+    __device__ static V apply(V a, V b) { return b < a ? b : a; }
+};
 
 /* Every lane of the warp gets op over the 32 lanes' v (butterfly). */
 template <typename Op, typename V> __device__ V ms_warp_reduce(V v)

@@ -3,8 +3,10 @@
  * Thread i draws element i from Philox block (offset + i) under the key
  * seed, exactly as the C loop does, so a GPU and the CPU given the same seed
  * and offset produce the same numbers.  To make them bit-identical the
- * arithmetic is spelled with ms_add / ms_mul (round-to-nearest, never fused
- * into an FMA, as the C build (-std=c11) never fuses either).  Uniform and
+ * arithmetic is spelled out: ms_add / ms_mul where C rounds each operation
+ * (round-to-nearest, never fused), and fma / fmaf where C computes
+ * a*b + c as one fused multiply-add (random.c spells those out too, so no
+ * build's contraction settings change them).  Uniform and
  * Bernoulli numbers are then bit-identical to the CPU's; Gaussian ones go
  * through log and cos, whose CUDA versions may differ from glibc's in the
  * last bit, so they agree to a few units in the last place. */
@@ -22,7 +24,7 @@ __device__ inline float ms_u01_24(uint32_t a)
     return (float)(a >> 8) * (1.0f / 16777216.0f); /* 2^-24 */
 }
 
-/* y[i] = low + (high - low) * u_i */
+/* y[i] = low + (high - low) * u_i   (one fused multiply-add, as in C) */
 __global__ void FN(random_uniform_kernel)(T *y, int64_t n, T low, T high, uint64_t seed,
                                           uint64_t offset)
 {
@@ -30,7 +32,8 @@ __global__ void FN(random_uniform_kernel)(T *y, int64_t n, T low, T high, uint64
         uint32_t w[4];
         ms_philox4x32_device(w, offset + (uint64_t)i, seed);
         T u = (sizeof(T) == 4) ? (T)ms_u01_24(w[0]) : (T)ms_u01_53(w[0], w[1]);
-        y[i] = ms_add(low, ms_mul(ms_sub(high, low), u));
+        y[i] = (sizeof(T) == 4) ? (T)fmaf((float)ms_sub(high, low), (float)u, (float)low)
+                                : (T)fma((double)ms_sub(high, low), (double)u, (double)low);
     }
 }
 
@@ -51,7 +54,7 @@ __global__ void FN(random_gaussian_kernel)(T *y, int64_t n, T mean, T std, uint6
         double u1 = 1.0 - ms_u01_53(w[0], w[1]); /* (0, 1], exact */
         double u2 = ms_u01_53(w[2], w[3]);
         double z = ms_mul(sqrt(-2.0 * log(u1)), cos(ms_mul(6.283185307179586, u2)));
-        y[i] = (T)ms_add((double)mean, ms_mul((double)std, z));
+        y[i] = (T)fma((double)std, z, (double)mean);
     }
 }
 

@@ -1,0 +1,263 @@
+/* indexing.cu -- the CUDA twins of minisinga/c/indexing.c: data movement
+ * through an index map, embeddings, one-hot and nonzero.  Typed (f32, f64).
+ *
+ * Gathers (y[i] = x[idx[i]]) and writes to distinct targets are one thread
+ * per element.  The two scatter-ADDs (scatter_add_index, embedding_backward)
+ * may send several inputs to one output, and the C kernels add them in the
+ * order of i so that the result is reproducible.  Here each thread OWNS a set
+ * of outputs: it zeroes them, then walks all of idx in order and adds the
+ * inputs that land in its set.  No two threads write one element (no
+ * atomics), every sum is the CPU's bit for bit, and the cost is one pass over
+ * idx per thread (the threads of a warp read the same idx[i]: one broadcast
+ * load).  nonzero needs a host answer (the count) and a prefix sum (each
+ * nonzero's rank); see the last section. */
+#include "ms_cuda.h"
+
+#define MS_EW_LAUNCH(kernel, n, ...)                                   \
+    do {                                                               \
+        if ((n) > 0)                                                   \
+            MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
+    } while (0)
+
+/* Most threads a scatter-add uses (each owns about 1/this of the outputs). */
+#define MS_OWNERS 65536
+
+/* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks padding) */
+__global__ void FN(gather_index_kernel)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
+{
+    MS_FOR_EACH(i, n)
+        y[i] = idx[i] >= 0 ? x[idx[i]] : fill;
+}
+extern "C" void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
+{
+    MS_EW_LAUNCH(FN(gather_index_kernel), n, y, x, idx, fill, n);
+}
+
+/* dx: nx elements, dy and idx: n elements
+ *   dx[j] = sum of dy[i] over every i with idx[i] == j, in order of i   (0 if none)
+ * Thread t owns dx[t*per .. (t+1)*per). */
+__global__ void FN(scatter_add_index_kernel)(T *dx, const T *dy, const int32_t *idx, int64_t nx,
+                                             int64_t n, int64_t per)
+{
+    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    int64_t lo = t * per, hi = lo + per < nx ? lo + per : nx;
+    if (lo >= nx)
+        return;
+    for (int64_t j = lo; j < hi; j++)
+        dx[j] = (T)0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t j = idx[i];
+        if (j >= lo && j < hi)
+            dx[j] += dy[i];
+    }
+}
+extern "C" void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx,
+                                      int64_t n)
+{
+    if (nx <= 0)
+        return;
+    int64_t owners = nx < MS_OWNERS ? nx : MS_OWNERS;
+    int64_t per = (nx + owners - 1) / owners;
+    owners = (nx + per - 1) / per;
+    MS_LAUNCH(FN(scatter_add_index_kernel), (unsigned int)((owners + MS_THREADS - 1) / MS_THREADS),
+              MS_THREADS, dx, dy, idx, nx, n, per);
+}
+
+/* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
+__global__ void FN(scatter_index_kernel)(T *y, const T *u, const int32_t *idx, int64_t n)
+{
+    MS_FOR_EACH(i, n)
+        y[idx[i]] = u[i];
+}
+extern "C" void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)
+{
+    MS_EW_LAUNCH(FN(scatter_index_kernel), n, y, u, idx, n);
+}
+
+/* y[idx[i]] = value */
+__global__ void FN(fill_index_kernel)(T *y, T value, const int32_t *idx, int64_t n)
+{
+    MS_FOR_EACH(i, n)
+        y[idx[i]] = value;
+}
+extern "C" void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
+{
+    MS_EW_LAUNCH(FN(fill_index_kernel), n, y, value, idx, n);
+}
+
+/* ------------------------------------------------------------- embedding */
+
+/* x: (n,) row indices in [0, vocab);  w: (vocab, dim);  y: (n, dim)
+ *   y[r, j] = w[x[r], j]   (one thread per element of y) */
+__global__ void FN(embedding_forward_kernel)(T *y, const T *w, const int32_t *x, int64_t n,
+                                             int64_t dim)
+{
+    MS_FOR_EACH(k, n * dim)
+        y[k] = w[(int64_t)x[k / dim] * dim + k % dim];
+}
+extern "C" void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_t dim)
+{
+    MS_EW_LAUNCH(FN(embedding_forward_kernel), n * dim, y, w, x, n, dim);
+}
+
+/* dy: (n, dim);  dw: (vocab, dim)
+ *   dw[v, j] = sum of dy[r, j] over every r with x[r] == v, in order of r   (0 if none)
+ * Thread (q, j) owns column j of the rows v in [q*per, (q+1)*per). */
+__global__ void FN(embedding_backward_kernel)(T *dw, const T *dy, const int32_t *x, int64_t n,
+                                              int64_t vocab, int64_t dim, int64_t per)
+{
+    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    int64_t q = t / dim, j = t % dim;
+    int64_t lo = q * per, hi = lo + per < vocab ? lo + per : vocab;
+    if (lo >= vocab)
+        return;
+    for (int64_t v = lo; v < hi; v++)
+        dw[v * dim + j] = (T)0;
+    for (int64_t r = 0; r < n; r++) {
+        int64_t v = x[r];
+        if (v >= lo && v < hi)
+            dw[v * dim + j] += dy[r * dim + j];
+    }
+}
+extern "C" void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int64_t n,
+                                       int64_t vocab, int64_t dim)
+{
+    if (vocab * dim <= 0)
+        return;
+    int64_t groups = MS_OWNERS / dim; /* row groups per column */
+    if (groups < 1)
+        groups = 1;
+    if (groups > vocab)
+        groups = vocab;
+    int64_t per = (vocab + groups - 1) / groups;
+    groups = (vocab + per - 1) / per;
+    int64_t threads = groups * dim;
+    MS_LAUNCH(FN(embedding_backward_kernel), (unsigned int)((threads + MS_THREADS - 1) / MS_THREADS),
+              MS_THREADS, dw, dy, x, n, vocab, dim, per);
+}
+
+/* --------------------------------------------------------------- one-hot */
+
+/* ind: (outer, inner) int32 in [-depth, depth) (negative counts from the end);
+ * y: (outer, depth, inner);  y[o, d, i] = on if d == ind[o, i] (mod depth) else off */
+__global__ void FN(onehot_forward_kernel)(T *y, const int32_t *ind, T off, T on, int64_t outer,
+                                          int64_t depth, int64_t inner)
+{
+    MS_FOR_EACH(k, outer * depth * inner) {
+        int64_t i = k % inner, d = (k / inner) % depth, o = k / (depth * inner);
+        int64_t want = ind[o * inner + i];
+        if (want < 0)
+            want += depth;
+        y[k] = want == d ? on : off;
+    }
+}
+extern "C" void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_t outer,
+                                   int64_t depth, int64_t inner)
+{
+    MS_EW_LAUNCH(FN(onehot_forward_kernel), outer * depth * inner, y, ind, off, on, outer, depth,
+                 inner);
+}
+
+/* --------------------------------------------------------------- nonzero
+ * nonzero_count returns the count to the host (Python sizes idx with it):
+ * blocks count their share into ms_counts, one block adds them into
+ * ms_nonzero_total, and the launcher copies that to the host (a copy waits
+ * for the kernels).  nonzero_forward: one block; thread t takes the t-th
+ * contiguous chunk of x, counts its nonzeros, thread 0 turns the counts into
+ * each chunk's first rank (a prefix sum in order), and every thread writes
+ * its nonzeros' multi-indices from there: the row-major order of the C loop. */
+static __device__ int64_t ms_counts[MS_PARTIALS];
+static __device__ int64_t ms_nonzero_total;
+
+/* ms_counts[block] = the number of x[i] != 0 in this block's share */
+__global__ void FN(nonzero_count_kernel)(const T *x, int64_t n)
+{
+    int64_t count = 0;
+    MS_FOR_EACH(i, n)
+        count += x[i] != 0;
+    count = ms_block_reduce<MsSum<int64_t> >(count);
+    if (threadIdx.x == 0)
+        ms_counts[blockIdx.x] = count;
+}
+
+/* ms_nonzero_total = ms_counts[0] + ... + ms_counts[nparts - 1] */
+__global__ void FN(nonzero_count_finish_kernel)(int nparts)
+{
+    int64_t total = 0;
+    for (int b = threadIdx.x; b < nparts; b += blockDim.x)
+        total += ms_counts[b];
+    total = ms_block_reduce<MsSum<int64_t> >(total);
+    if (threadIdx.x == 0)
+        ms_nonzero_total = total;
+}
+
+extern "C" int64_t FN(nonzero_count)(const T *x, int64_t n)
+{
+    if (n <= 0)
+        return 0;
+    int64_t blocks = (n + MS_THREADS - 1) / MS_THREADS;
+    if (blocks > MS_PARTIALS)
+        blocks = MS_PARTIALS;
+    MS_LAUNCH(FN(nonzero_count_kernel), (unsigned int)blocks, MS_THREADS, x, n);
+    MS_LAUNCH(FN(nonzero_count_finish_kernel), 1, MS_THREADS, (int)blocks);
+    int64_t total = 0;
+    ms_cuda_check(cudaMemcpyFromSymbol(&total, ms_nonzero_total, sizeof total),
+                  "cudaMemcpyFromSymbol (nonzero_count)");
+    return total;
+}
+
+/* x's shape travels to the kernel by value (the launcher gets a host array) */
+struct MsShape {
+    int64_t dims[MS_MAX_NDIM];
+};
+
+/* x: shape[0..ndim), n elements with `count` nonzeros;  idx: (ndim, count)
+ *   idx[:, k] = the multi-index of the k-th nonzero of x in row-major order */
+__global__ void FN(nonzero_forward_kernel)(int32_t *idx, const T *x, MsShape shape, int ndim,
+                                           int64_t n, int64_t count)
+{
+    __shared__ int64_t first[MS_THREADS]; /* the rank of each chunk's first nonzero */
+    const int64_t chunk = (n + blockDim.x - 1) / blockDim.x;
+    const int64_t lo = threadIdx.x * chunk < n ? threadIdx.x * chunk : n;
+    const int64_t hi = lo + chunk < n ? lo + chunk : n;
+    int64_t mine = 0;
+    for (int64_t i = lo; i < hi; i++)
+        mine += x[i] != 0;
+    first[threadIdx.x] = mine;
+    __syncthreads();
+    if (threadIdx.x == 0) { /* exclusive prefix sum, in chunk order */
+        int64_t run = 0;
+        for (unsigned int t = 0; t < blockDim.x; t++) {
+            int64_t c = first[t];
+            first[t] = run;
+            run += c;
+        }
+    }
+    __syncthreads();
+    int64_t k = first[threadIdx.x];
+    for (int64_t i = lo; i < hi; i++) {
+        if (x[i] == 0)
+            continue;
+        int64_t rem = i;
+        for (int d = ndim - 1; d >= 0; d--) {
+            idx[d * count + k] = (int32_t)(rem % shape.dims[d]);
+            rem /= shape.dims[d];
+        }
+        k++;
+    }
+}
+
+extern "C" void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *shape, int ndim,
+                                    int64_t n, int64_t count)
+{
+    if (ndim < 0 || ndim > MS_MAX_NDIM) {
+        /* Python refuses this first (the device checks ndim); never launch it */
+        ms_cuda_check(cudaErrorInvalidValue, "nonzero_forward (ndim above MS_MAX_NDIM)");
+        return;
+    }
+    MsShape s;
+    for (int d = 0; d < ndim; d++)
+        s.dims[d] = shape[d];
+    if (n > 0 && count > 0)
+        MS_LAUNCH(FN(nonzero_forward_kernel), 1, MS_THREADS, idx, x, s, ndim, n, count);
+}

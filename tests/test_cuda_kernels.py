@@ -1,0 +1,246 @@
+"""The CUDA twins of conv, pooling, batchnorm, mathfn and indexing in the shapes
+the operation registry does not reach.
+
+tests/test_cuda.py runs every registered operation on the devices with small
+samples.  These kernels have block reductions or split their outputs between
+threads, so here they get rows longer than a block, many blocks, overlapping
+windows, ties, NaN and repeated indices, and are compared with the C kernels
+launched with the same arguments.  Where a twin adds in the C loop's order
+(col2im, the pooling backwards, the scatter-adds, the first-maximum searches,
+nonzero) the results must be the CPU's bit for bit; where it reduces in a
+tree (batchnorm, cossim, the ranking loss) to rounding.
+
+Devices: ``emulated`` and ``cuda`` (skipped with the reason where there is no
+GPU), limited by ``MINISINGA_TEST_DEVICES`` as in tests/test_cuda.py.
+"""
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from minisinga import device, gpu, tensor
+from minisinga._lib import cpu_kernel, ffi
+from minisinga.ctensor import CTensor
+from minisinga.tensor import Tensor
+
+NO_GPU = gpu.why_unavailable()
+NO_CXX = "" if shutil.which("g++") else "no g++ to build the emulated CUDA kernels"
+_WANTED = os.environ.get("MINISINGA_TEST_DEVICES", "cpu,emulated,cuda").split(",")
+
+DEVICES = [p for p in [
+    pytest.param("emulated", id="emulated",
+                 marks=pytest.mark.skipif(bool(NO_CXX), reason=NO_CXX or "-")),
+    pytest.param("cuda", id="cuda",
+                 marks=pytest.mark.skipif(bool(NO_GPU), reason=f"no GPU: {NO_GPU}")),
+] if p.id in _WANTED]
+
+FLOATS = [pytest.param(tensor.float32, id="f32"), pytest.param(tensor.float64, id="f64")]
+CPU = device.get_default_device()
+
+
+@pytest.fixture(params=DEVICES)
+def dev(request):
+    return gpu.emulated_gpu() if request.param == "emulated" else device.create_cuda_gpu()
+
+
+def host(ct):
+    return Tensor(data=ct, requires_grad=False).to_numpy()
+
+
+def run_both(dev, name, dtype, outputs, inputs, scalars):
+    """Launch kernel ``name`` on ``dev`` and on the CPU with the same arguments:
+    ``outputs`` as (shape, dtype) (NaN-filled when float, so an element the
+    kernel forgets shows), ``inputs`` as arrays (their own dtype, cast to
+    ``dtype`` when float), then ``scalars``.  Returns (device outputs, CPU
+    outputs) as NumPy arrays."""
+    results = []
+    for d in (dev, CPU):
+        outs = []
+        for shape, odt in outputs:
+            odt = dtype if odt is None else odt
+            fill = np.nan if odt != tensor.int32 else -7
+            outs.append(CTensor.from_numpy(np.full(shape, fill), odt, d))
+        ins = [CTensor.from_numpy(a, dtype if np.asarray(a).dtype.kind == "f" else tensor.int32, d)
+               for a in inputs]
+        fn = d.kernel(name, dtype) if d is dev else cpu_kernel(name, dtype)
+        fn(*[o.ptr for o in outs], *[i.ptr for i in ins], *scalars)
+        results.append([host(o) for o in outs])
+    return results
+
+
+def assert_bitwise(got, want, name):
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w, err_msg=name)
+
+
+def conv_geometry(H, W, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW):
+    OH = (H + PT + PB - DH * (KH - 1) - 1) // SH + 1
+    OW = (W + PL + PR - DW * (KW - 1) - 1) // SW + 1
+    return OH, OW
+
+
+# ---------------------------------------------------------------------- conv
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("geom", [
+    (7, 9, 3, 2, 2, 1, 1, 2, 0, 1, 2, 1),    # stride, dilation, asymmetric padding
+    (5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),    # overlapping windows
+    (6, 4, 2, 3, 3, 2, 0, 0, 2, 2, 1, 2),    # stride > kernel: cells no tap reads
+], ids=["strided-dilated", "overlapping", "gaps"])
+def test_im2col_and_col2im_match_the_cpu_bitwise(dev, dtype, geom):
+    H, W, KH, KW, SH, SW, PT, PB, PL, PR, DH, DW = geom
+    OH, OW = conv_geometry(*geom)
+    N, C = 2, 3
+    rng = np.random.default_rng(1)
+    args = (N, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+    x = rng.uniform(-1, 1, (N, C, H, W))
+    got, want = run_both(dev, "im2col", dtype, [((C * KH * KW, N * OH * OW), None)], [x], args)
+    assert_bitwise(got, want, "im2col")
+    dcol = rng.uniform(-1, 1, (C * KH * KW, N * OH * OW))
+    got, want = run_both(dev, "col2im", dtype, [((N, C, H, W), None)], [dcol], args)
+    assert_bitwise(got, want, "col2im")
+
+
+# ---------------------------------------------------------------------- pooling
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("K, S, P", [(3, 1, 1), (3, 2, 1), (2, 3, 0)])
+def test_pooling_matches_the_cpu_bitwise(dev, dtype, K, S, P):
+    """Overlapping windows, and whole numbers so that maxima tie: the first
+    maximum wins, and backward sums shared cells in the C loop's order."""
+    NC, H, W = 5, 9, 8
+    OH, OW = (H + 2 * P - K) // S + 1, (W + 2 * P - K) // S + 1
+    rng = np.random.default_rng(2)
+    x = rng.integers(-3, 3, (NC, H, W)).astype(np.float64)
+    x[0, 0, 0] = np.nan   # NaN propagates
+    geom = (NC, H, W, OH, OW, K, K, S, S, P, P)
+    got, want = run_both(dev, "max_pool2d_forward", dtype,
+                         [((NC, OH, OW), None), ((NC, OH, OW), tensor.int32)], [x], geom)
+    assert_bitwise(got, want, "max_pool2d_forward")
+    dy = rng.uniform(-1, 1, (NC, OH, OW))
+    argmax = want[1]
+    got, want = run_both(dev, "max_pool2d_backward", dtype, [((NC, H, W), None)],
+                         [dy, argmax], (NC, H, W, OH, OW))
+    assert_bitwise(got, want, "max_pool2d_backward")
+    got, want = run_both(dev, "avg_pool2d_forward", dtype, [((NC, OH, OW), None)], [x], geom)
+    assert_bitwise(got, want, "avg_pool2d_forward")
+    got, want = run_both(dev, "avg_pool2d_backward", dtype, [((NC, H, W), None)], [dy], geom)
+    assert_bitwise(got, want, "avg_pool2d_backward")
+
+
+# ---------------------------------------------------------------------- batchnorm
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("N, C, HW", [(3, 4, 200), (2, 3, 1), (600, 2, 1)])
+def test_batchnorm_channels_longer_than_a_block(dev, dtype, N, C, HW):
+    rng = np.random.default_rng(3)
+    x = rng.normal(1.5, 2.0, (N, C, HW))
+    scale, bias = rng.uniform(0.5, 2, C), rng.uniform(-1, 1, C)
+    rm, rv = rng.uniform(-1, 1, C), rng.uniform(0.5, 2, C)
+    dy = rng.uniform(-1, 1, (N, C, HW))
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == tensor.float64 else dict(rtol=2e-5, atol=2e-5)
+    res = {}
+    for d in (dev, CPU):
+        k = d.kernel
+        t = {name: CTensor.from_numpy(a, dtype, d) for name, a in
+             dict(x=x, scale=scale, bias=bias, rm=rm, rv=rv, dy=dy).items()}
+        y, mean, invstd = CTensor(x.shape, dtype, d), CTensor((C,), dtype, d), CTensor((C,), dtype, d)
+        k("batchnorm2d_forward_training", dtype)(
+            y.ptr, mean.ptr, invstd.ptr, t["rm"].ptr, t["rv"].ptr, t["x"].ptr, t["scale"].ptr,
+            t["bias"].ptr, 0.1, 1e-5, N, C, HW)
+        dx, dscale, dbias = CTensor(x.shape, dtype, d), CTensor((C,), dtype, d), CTensor((C,), dtype, d)
+        k("batchnorm2d_backward", dtype)(dx.ptr, dscale.ptr, dbias.ptr, t["dy"].ptr, t["x"].ptr,
+                                         t["scale"].ptr, mean.ptr, invstd.ptr, 1, N, C, HW)
+        yi = CTensor(x.shape, dtype, d)
+        k("batchnorm2d_forward_inference", dtype)(
+            yi.ptr, mean.ptr, invstd.ptr, t["x"].ptr, t["scale"].ptr, t["bias"].ptr,
+            t["rm"].ptr, t["rv"].ptr, 1e-5, N, C, HW)
+        res[d is dev] = [host(a) for a in (y, mean, invstd, t["rm"], t["rv"], dx, dscale, dbias,
+                                          yi)]
+    names = "y mean invstd running_mean running_var dx dscale dbias y_inference".split()
+    for name, g, w in zip(names, res[True], res[False]):
+        np.testing.assert_allclose(g, w, **tol, err_msg=name)
+
+
+# ---------------------------------------------------------------------- mathfn
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("outer, mid, inner", [(3, 1000, 1), (2, 5, 40), (4, 1, 1)])
+def test_reduce_max_and_min_find_the_first_extreme(dev, dtype, outer, mid, inner):
+    """Rows longer than a block, with the extreme repeated (ties), -0.0 next to
+    0.0, and NaN: first at x[0] (nothing replaces it), elsewhere (never wins)."""
+    rng = np.random.default_rng(4)
+    x = rng.integers(-5, 6, (outer, mid, inner)).astype(np.float64)
+    if mid > 1:
+        x[0, 0, 0] = np.nan
+        x[-1, mid // 2, 0] = np.nan
+        x[1, :, :] = 0.0
+        x[1, 3:, :] = -0.0 if mid > 3 else 0.0
+    for name in ("reduce_max_forward", "reduce_min_forward"):
+        got, want = run_both(dev, name, dtype,
+                             [((outer, inner), None), ((outer, inner), tensor.int32)], [x],
+                             (outer, mid, inner))
+        assert_bitwise(got, want, name)
+        assert_bitwise([np.signbit(got[0])], [np.signbit(want[0])], name + " sign of zero")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_cossim_and_ranking_loss_over_many_blocks(dev, dtype):
+    rng = np.random.default_rng(5)
+    N, D = 7, 700
+    a, b = rng.uniform(-1, 1, (N, D)), rng.uniform(-1, 1, (N, D))
+    b[2] = 0.0  # a zero row: y = 0 and no gradient, by convention
+    tol = dict(rtol=1e-12, atol=1e-13) if dtype == tensor.float64 else dict(rtol=1e-5, atol=1e-6)
+    got, want = run_both(dev, "cossim_forward", dtype, [((N,), None)] * 3, [a, b], (N, D))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **tol)
+    y, na, nb = want
+    dy = rng.uniform(-1, 1, N)
+    got, want = run_both(dev, "cossim_backward", dtype, [((N, D), None)] * 2,
+                         [dy, y, na, nb, a, b], (N, D))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **tol)
+    n = 5000
+    pos, neg = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    got, want = run_both(dev, "ranking_loss_forward", dtype, [((1,), None)], [pos, neg],
+                         (0.3, n, 50))
+    np.testing.assert_allclose(got[0], want[0], **tol)
+    np.testing.assert_allclose(got[0][0], np.maximum(0, 0.3 - pos + neg).sum() / 50, **tol)
+
+
+# ---------------------------------------------------------------------- indexing
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("nx, n", [(10, 3000), (70000, 2000)], ids=["few-outputs", "owners-hold-several"])
+def test_scatter_add_index_matches_the_cpu_bitwise(dev, dtype, nx, n):
+    """Repeated targets (their sums in the order of i), padding (-1), and more
+    outputs than threads (each thread owns several)."""
+    rng = np.random.default_rng(6)
+    idx = rng.integers(-1, nx, n).astype(np.int32)
+    idx[: n // 4] = nx - 1   # one target hit many times
+    dy = rng.uniform(-1, 1, n)
+    got, want = run_both(dev, "scatter_add_index", dtype, [((nx,), None)], [dy, idx], (nx, n))
+    assert_bitwise(got, want, "scatter_add_index")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("vocab, dim", [(50, 7), (3, 40000)])
+def test_embedding_backward_matches_the_cpu_bitwise(dev, dtype, vocab, dim):
+    rng = np.random.default_rng(7)
+    n = 300 if dim < 100 else 5
+    x = rng.integers(0, vocab, n).astype(np.int32)
+    x[:5] = 0   # a repeated row
+    dy = rng.uniform(-1, 1, (n, dim))
+    got, want = run_both(dev, "embedding_backward", dtype, [((vocab, dim), None)], [dy, x],
+                         (n, vocab, dim))
+    assert_bitwise(got, want, "embedding_backward")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_nonzero_counts_and_orders_like_the_cpu(dev, dtype):
+    rng = np.random.default_rng(8)
+    x = rng.integers(-1, 2, (7, 11, 13)).astype(np.float64)   # ~2/3 nonzero
+    x[0, 0, :3] = np.nan    # NaN != 0: counted
+    xd = CTensor.from_numpy(x, dtype, dev)
+    count = dev.kernel("nonzero_count", dtype)(xd.ptr, x.size)
+    assert count == np.count_nonzero(x)
+    idx = CTensor.from_numpy(np.full((3, count), -7), tensor.int32, dev)
+    shape = ffi.new("int64_t[]", list(x.shape))
+    dev.kernel("nonzero_forward", dtype)(idx.ptr, xd.ptr, shape, 3, x.size, count)
+    np.testing.assert_array_equal(host(idx), np.stack(np.nonzero(x)))

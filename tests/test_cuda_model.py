@@ -1,0 +1,205 @@
+"""The Model, optimizer and checkpoint API on a GPU device.
+
+tests/test_cuda.py checks every kernel and operation on the CUDA backend; this
+file checks the parts above them that keep state on the device: a graph-mode
+training step (recorded launches replayed on the device's memory, which only
+works when the device keeps books on its allocations), each optimizer's
+update (its learning rate and step counter are device tensors read by the
+kernels), and a checkpoint round trip (parameters stay on their device).
+
+Devices: ``emulated`` (the CUDA kernels compiled for the CPU, see
+minisinga/gpu.py: EmulatedGPU) and ``cuda`` (a real GPU, skipped with the
+reason where there is none).  The reference is always the CPU.
+``MINISINGA_TEST_DEVICES`` limits the devices, as in tests/test_cuda.py.
+"""
+import gc
+import os
+import shutil
+
+import numpy as np
+import pytest
+from test_model import MLP, mnist_batch
+from test_opt import GRADS, P0, adagrad_ref, adam_ref, rmsprop_ref, sgd_ref
+
+from minisinga import autograd, device, gpu, opt, tensor
+from minisinga.device import address_of
+from minisinga.tensor import Tensor
+
+NO_GPU = gpu.why_unavailable()
+NO_CXX = "" if shutil.which("g++") else "no g++ to build the emulated CUDA kernels"
+_WANTED = os.environ.get("MINISINGA_TEST_DEVICES", "cpu,emulated,cuda").split(",")
+
+DEVICES = [p for p in [
+    pytest.param("emulated", id="emulated",
+                 marks=pytest.mark.skipif(bool(NO_CXX), reason=NO_CXX or "-")),
+    pytest.param("cuda", id="cuda",
+                 marks=pytest.mark.skipif(bool(NO_GPU), reason=f"no GPU: {NO_GPU}")),
+] if p.id in _WANTED]
+
+BATCH = 16
+
+
+@pytest.fixture(params=DEVICES)
+def dev(request):
+    return gpu.emulated_gpu() if request.param == "emulated" else device.create_cuda_gpu()
+
+
+@pytest.fixture(autouse=True)
+def _restore_training_flag():
+    was = autograd.training
+    yield
+    autograd.training = was
+
+
+def params_of(m):
+    return {k: v.to_numpy() for k, v in m.get_states().items()}
+
+
+def train(dev, steps, use_graph=False, make_opt=None, model_and_opt=None, first_batch=0):
+    """The user's MLP loop on ``dev``: returns (model, optimizer, losses)."""
+    if model_and_opt is None:
+        dev.set_rand_seed(0)
+        m = MLP(perceptron_size=32)
+        o = make_opt() if make_opt else opt.SGD(lr=0.05, momentum=0.9, weight_decay=1e-4)
+        m.set_optimizer(o)
+    else:
+        m, o = model_and_opt
+    tx = Tensor((BATCH, 1, 28, 28), dev, tensor.float32)
+    ty = Tensor((BATCH, 10), dev, tensor.int32)
+    m.compile([tx], is_train=True, use_graph=use_graph)
+    losses = []
+    for b in range(first_batch, first_batch + steps):
+        x, y = mnist_batch(b, batch_size=BATCH)
+        tx.copy_from_numpy(x)
+        ty.copy_from_numpy(y)
+        _, loss = m(tx, ty)
+        losses.append(float(loss.to_numpy()[0]))
+    return m, o, losses
+
+
+# ---------------------------------------------------------------------- memory books
+def test_device_memory_is_tracked(dev):
+    """Every block is in the device's books from allocation until it is freed
+    (graph mode finds buffers through them)."""
+    gc.collect()
+    start = dev.memory_stats()
+    dev.reset_peak_memory()
+    t = Tensor((100, 3), dev, tensor.float64)
+    serial, nbytes, ref = dev.block_at(address_of(t.data.ptr))
+    assert nbytes == 2400 and ref() is t.data._mem and serial == dev.last_serial()
+    mid = dev.memory_stats()
+    assert mid["bytes_in_use"] - start["bytes_in_use"] == 2400
+    assert mid["num_allocs"] - start["num_allocs"] == 1
+    address = address_of(t.data.ptr)
+    del t, ref
+    gc.collect()
+    assert dev.block_at(address) is None
+    end = dev.memory_stats()
+    assert end["bytes_in_use"] == start["bytes_in_use"]
+    assert end["peak_bytes"] == start["bytes_in_use"] + 2400
+
+
+# ---------------------------------------------------------------------- graph mode
+def test_graph_step_equals_eager_step_on_device(dev):
+    """Three steps recorded once and replayed on the device give the eager
+    steps' parameters, and both agree with the CPU's."""
+    m_e, o_e, loss_e = train(dev, 3)
+    m_g, o_g, loss_g = train(dev, 3, use_graph=True)
+    assert m_g._graph is not None and m_g._graph.device is dev
+    assert all(p.device is dev for p in m_g.get_params().values())
+    np.testing.assert_allclose(loss_g, loss_e, rtol=1e-6)
+    pe, pg = params_of(m_e), params_of(m_g)
+    for k in pe:
+        np.testing.assert_allclose(pg[k], pe[k], rtol=1e-6, atol=1e-7, err_msg=k)
+    assert o_g.get_states()["step_counter"].to_numpy()[0] == 3
+    m_c, _, loss_c = train(device.get_default_device(), 3)
+    np.testing.assert_allclose(loss_e, loss_c, rtol=1e-5)
+    for k, v in params_of(m_c).items():
+        np.testing.assert_allclose(pe[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
+
+
+# ---------------------------------------------------------------------- optimizers
+OPTIMIZERS = [
+    ("sgd-dampening", lambda: opt.SGD(lr=0.1, momentum=0.8, dampening=0.3, weight_decay=0.01),
+     lambda: sgd_ref(P0, GRADS, 0.1, momentum=0.8, dampening=0.3, wd=0.01)),
+    ("sgd-nesterov", lambda: opt.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01),
+     lambda: sgd_ref(P0, GRADS, 0.05, momentum=0.9, wd=0.01, nesterov=True)),
+    ("adam", lambda: opt.Adam(lr=0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-6, weight_decay=0.1),
+     lambda: adam_ref(P0, GRADS, 0.02, 0.8, 0.99, 1e-6, wd=0.1)),
+    ("rmsprop", lambda: opt.RMSProp(lr=0.01, rho=0.5, epsilon=1e-4, weight_decay=0.2),
+     lambda: rmsprop_ref(P0, GRADS, 0.01, 0.5, 1e-4, wd=0.2)),
+    ("adagrad", lambda: opt.AdaGrad(lr=0.1, epsilon=1e-3, weight_decay=0.3),
+     lambda: adagrad_ref(P0, GRADS, 0.1, 1e-3, wd=0.3)),
+]
+
+
+def run_steps(optimizer, dev, dtype):
+    p = Tensor(data=P0, dtype=dtype, device=dev, requires_grad=True, stores_grad=True, name="w")
+    out = []
+    for g in GRADS:
+        optimizer.apply("w", p, Tensor(data=g, dtype=dtype, device=dev, requires_grad=False))
+        optimizer.step()
+        out.append(p.to_numpy())
+    return p, out
+
+
+@pytest.mark.parametrize("name, make, ref", OPTIMIZERS, ids=[c[0] for c in OPTIMIZERS])
+def test_optimizer_steps_on_device(dev, name, make, ref):
+    """float64: the closed form in NumPy; float32: the CPU's updates.  The
+    step counter and learning rate move to the parameter's device."""
+    o = make()
+    p, got = run_steps(o, dev, tensor.float64)
+    for step, (g, w) in enumerate(zip(got, ref())):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14, err_msg=f"{name} step {step}")
+    assert o.step_counter.device is dev and o.lr_value.device is dev
+    assert o.step_counter.to_numpy()[0] == len(GRADS)
+    assert all(buf.device is dev for buf in o.get_states().values())
+    _, got32 = run_steps(make(), dev, tensor.float32)
+    _, cpu32 = run_steps(make(), device.get_default_device(), tensor.float32)
+    np.testing.assert_allclose(got32[-1], cpu32[-1], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("staircase", [False, True])
+def test_exponential_decay_on_device(dev, staircase):
+    o = opt.SGD(lr=opt.ExponentialDecay(0.5, decay_steps=2, decay_rate=0.7,
+                                        staircase=staircase))
+    p = Tensor(data=np.ones(3), dtype=tensor.float64, device=dev, requires_grad=True,
+               stores_grad=True, name="w")
+    lrs = []
+    for _ in range(5):
+        o.apply("w", p, Tensor(data=np.zeros(3), dtype=tensor.float64, device=dev))
+        lrs.append(o.lr_value.to_numpy()[0])
+        o.step()
+    e = np.arange(5) / 2
+    want = 0.5 * 0.7 ** (np.floor(e) if staircase else e)
+    np.testing.assert_allclose(lrs, want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------- checkpoints
+def test_checkpoint_round_trip_keeps_the_device(dev, tmp_path):
+    """Save after two steps, load into a fresh model on the same device: the
+    parameters and optimizer states come back on the device, and training goes
+    on exactly as without the round trip."""
+    path = str(tmp_path / "ckpt.zip")
+    make = lambda: opt.Adam(lr=0.01)  # noqa: E731
+    m, o, _ = train(dev, 2, make_opt=make)
+    m.save_states(path, aux_states=o.get_states())
+    saved = params_of(m)
+
+    dev.set_rand_seed(123)   # another initialisation, overwritten by the load
+    fresh, fresh_opt = MLP(perceptron_size=32), make()
+    fresh.set_optimizer(fresh_opt)
+    fresh.compile([Tensor((BATCH, 1, 28, 28), dev, tensor.float32)], is_train=True)
+    aux = fresh.load_states(path)
+    fresh_opt.set_states(aux)
+    assert all(p.device is dev for p in fresh.get_params().values())
+    for k, v in saved.items():
+        np.testing.assert_array_equal(params_of(fresh)[k], v, err_msg=k)
+    assert fresh_opt.step_counter.to_numpy()[0] == 2
+
+    _, _, loss_a = train(dev, 2, model_and_opt=(m, o), first_batch=2)
+    _, _, loss_b = train(dev, 2, model_and_opt=(fresh, fresh_opt), first_batch=2)
+    assert loss_a == loss_b
+    assert all(s.device is dev for s in fresh_opt.get_states().values())
+    for k, v in params_of(m).items():
+        np.testing.assert_array_equal(params_of(fresh)[k], v, err_msg=k)
