@@ -49,6 +49,8 @@ setup(
     install_requires=["numpy>=1.24", "cffi>=1.15"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        # the example trainings: a progress bar and the loss/accuracy plot
+        "examples": ["tqdm>=4", "matplotlib>=3.7"],
         # django-static-mathjax: a dependency-free copy of MathJax 3, served by
         # the site itself (docs/hooks/offline.py) so formulas need no network.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "mkdocstrings[python]>=0.24",

@@ -649,3 +649,9 @@ def test_cnn_example_script_runs_and_its_first_losses_are_pinned():
     out = mod.main(epochs=1, batch_size=4, max_steps=3, n_train=64, n_test=8, log_every=0)
     np.testing.assert_allclose(out["losses"], [2.3836, 5.7220, 2.2175], atol=1e-3)
     assert 0.0 <= out["accuracy"] <= 1.0 and out["seconds_per_step"] > 0
+
+
+def test_singa_globalaveragepool_class_matches_the_function():
+    x = tensor.from_numpy(np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4))
+    (y,) = autograd.GlobalAveragePool()(x)
+    np.testing.assert_array_equal(tensor.to_numpy(y).ravel(), [7.5, 23.5])

@@ -10,6 +10,7 @@
 
 #define MS_PAR_MIN 32768
 
+/* --8<-- [start:gather_index] */
 /* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks
  * padding: pad's constant mode) */
 void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
@@ -18,7 +19,9 @@ void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = idx[i] >= 0 ? x[idx[i]] : fill;
 }
+/* --8<-- [end:gather_index] */
 
+/* --8<-- [start:scatter_add_index] */
 /* dx: nx elements, dy and idx: n elements
  *   dx[j] = sum of dy[i] over every i with idx[i] == j   (0 if none)
  * One thread, in order of i: several i may hit the same j, and a fixed
@@ -31,7 +34,9 @@ void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, i
         if (idx[i] >= 0)
             dx[idx[i]] += dy[i];
 }
+/* --8<-- [end:scatter_add_index] */
 
+/* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
 void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)
 {
@@ -39,7 +44,9 @@ void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[idx[i]] = u[i];
 }
+/* --8<-- [end:scatter_index] */
 
+/* --8<-- [start:fill_index] */
 /* y[idx[i]] = value   (masks the gradient of the overwritten elements) */
 void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
 {
@@ -47,9 +54,11 @@ void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[idx[i]] = value;
 }
+/* --8<-- [end:fill_index] */
 
 /* ------------------------------------------------------------- embedding */
 
+/* --8<-- [start:embedding_forward] */
 /* x: (n,) row indices in [0, vocab);  w: (vocab, dim);  y: (n, dim)
  *   y[r, :] = w[x[r], :] */
 void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_t dim)
@@ -62,7 +71,9 @@ void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_
             yr[j] = wr[j];
     }
 }
+/* --8<-- [end:embedding_forward] */
 
+/* --8<-- [start:embedding_backward] */
 /* dy: (n, dim);  dw: (vocab, dim)
  *   dw[v, :] = sum of dy[r, :] over every r with x[r] == v   (0 for unused rows)
  * Rows are added in order of r (a repeated index accumulates; reproducible). */
@@ -78,9 +89,11 @@ void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int64_t n, int
             dwr[j] += dyr[j];
     }
 }
+/* --8<-- [end:embedding_backward] */
 
 /* --------------------------------------------------------------- one-hot */
 
+/* --8<-- [start:onehot_forward] */
 /* ind: (outer, inner) int32 in [-depth, depth) (a negative one counts from
  * the end, as in ONNX);  y: (outer, depth, inner)
  *   y[o, d, i] = on if d == ind[o, i] (mod depth) else off */
@@ -96,9 +109,11 @@ void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_t outer, in
                 y[(o * depth + d) * inner + i] = k == d ? on : off;
             }
 }
+/* --8<-- [end:onehot_forward] */
 
 /* --------------------------------------------------------------- nonzero */
 
+/* --8<-- [start:nonzero_count] */
 /* the number of x[i] != 0 */
 int64_t FN(nonzero_count)(const T *x, int64_t n)
 {
@@ -107,7 +122,9 @@ int64_t FN(nonzero_count)(const T *x, int64_t n)
         count += x[i] != 0;
     return count;
 }
+/* --8<-- [end:nonzero_count] */
 
+/* --8<-- [start:nonzero_forward] */
 /* x: shape[0..ndim), n elements with `count` nonzeros;  idx: (ndim, count)
  *   idx[:, k] = the multi-index of the k-th nonzero of x in row-major order
  *   (np.nonzero's arrays stacked) */
@@ -126,3 +143,4 @@ void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *shape, int ndi
         k++;
     }
 }
+/* --8<-- [end:nonzero_forward] */

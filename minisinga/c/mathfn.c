@@ -13,6 +13,7 @@
 /* 2 / sqrt(pi), the constant of erf'(x) (M_2_SQRTPI is not in strict C11) */
 #define MS_2_SQRTPI 1.12837916709551257390
 
+/* --8<-- [start:sign_forward] */
 /* ------------------------------------------------- sign and rounding
  * Their derivative is 0 wherever it exists, so they have no backward
  * kernel: Python fills dx with zeros. */
@@ -24,7 +25,9 @@ void FN(sign_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] > 0 ? (T)1 : (x[i] < 0 ? (T)-1 : (x[i] == 0 ? (T)0 : x[i]));
 }
+/* --8<-- [end:sign_forward] */
 
+/* --8<-- [start:ceil_forward] */
 /* y = the smallest integer >= x */
 void FN(ceil_forward)(T *y, const T *x, int64_t n)
 {
@@ -32,7 +35,9 @@ void FN(ceil_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)ceil((double)x[i]);
 }
+/* --8<-- [end:ceil_forward] */
 
+/* --8<-- [start:floor_forward] */
 /* y = the largest integer <= x */
 void FN(floor_forward)(T *y, const T *x, int64_t n)
 {
@@ -40,7 +45,9 @@ void FN(floor_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)floor((double)x[i]);
 }
+/* --8<-- [end:floor_forward] */
 
+/* --8<-- [start:round_forward] */
 /* y = x rounded to the nearest integer, halves away from zero (C's round:
  * round(0.5) = 1, round(-2.5) = -3) */
 void FN(round_forward)(T *y, const T *x, int64_t n)
@@ -49,7 +56,9 @@ void FN(round_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)round((double)x[i]);
 }
+/* --8<-- [end:round_forward] */
 
+/* --8<-- [start:rounde_forward] */
 /* y = x rounded to the nearest integer, halves to even (rounde(0.5) = 0,
  * rounde(1.5) = 2, rounde(2.5) = 2):
  *   r = floor(x), d = x - r (exact);  y = r + 1 if d > 1/2 or (d == 1/2 and r odd), else r */
@@ -63,9 +72,11 @@ void FN(rounde_forward)(T *y, const T *x, int64_t n)
         y[i] = (T)((d > 0.5 || (d == 0.5 && r_is_odd)) ? r + 1.0 : r);
     }
 }
+/* --8<-- [end:rounde_forward] */
 
 /* ------------------------------------------------------------------ erf */
 
+/* --8<-- [start:erf_forward] */
 /* y = erf(x) = 2/sqrt(pi) int_0^x e^(-t^2) dt */
 void FN(erf_forward)(T *y, const T *x, int64_t n)
 {
@@ -73,7 +84,9 @@ void FN(erf_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)erf((double)x[i]);
 }
+/* --8<-- [end:erf_forward] */
 
+/* --8<-- [start:erf_backward] */
 /* dx = dy * 2/sqrt(pi) * e^(-x^2)   (SINGA computes this from dy instead of x) */
 void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -83,7 +96,9 @@ void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] * MS_2_SQRTPI * exp(-xi * xi));
     }
 }
+/* --8<-- [end:erf_backward] */
 
+/* --8<-- [start:max_update] */
 /* --------------------------------------------------------- n-ary max / min
  * max(x_0, ..., x_{K-1}) is a running maximum: y = x_0, arg = 0, then one
  * update per further input.  arg records which input gave y; the strict
@@ -99,7 +114,9 @@ void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
             arg[i] = k;
         }
 }
+/* --8<-- [end:max_update] */
 
+/* --8<-- [start:min_update] */
 /* where x < y:  y = x, arg = k   (input k of the n-ary min) */
 void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
@@ -110,7 +127,9 @@ void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
             arg[i] = k;
         }
 }
+/* --8<-- [end:min_update] */
 
+/* --8<-- [start:argselect_backward] */
 /* dx_k = dy * [arg == k]   (the gradient of input k of max / min) */
 void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, int32_t k, int64_t n)
 {
@@ -118,7 +137,9 @@ void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, int32_t k, i
     for (int64_t i = 0; i < n; i++)
         dx[i] = arg[i] == k ? dy[i] : (T)0;
 }
+/* --8<-- [end:argselect_backward] */
 
+/* --8<-- [start:prelu_forward] */
 /* ---------------------------------------------------------------- prelu
  * slope has been broadcast to x's n elements in Python. */
 
@@ -129,7 +150,9 @@ void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = x[i] >= 0 ? x[i] : slope[i] * x[i];
 }
+/* --8<-- [end:prelu_forward] */
 
+/* --8<-- [start:prelu_backward] */
 /* dx = dy if x >= 0 else slope * dy ;  dslope = 0 if x >= 0 else x * dy
  * (at x = 0 the x-branch is taken: slope 1, no gradient for slope) */
 void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slope,
@@ -142,11 +165,13 @@ void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slop
         dslope[i] = pass ? (T)0 : x[i] * dy[i];
     }
 }
+/* --8<-- [end:prelu_backward] */
 
 /* ------------------------------------------------ trigonometric functions
  * Each backward reads the saved input x.  Outside a function's domain the
  * C library gives NaN (IEEE), as it does for log of a negative number. */
 
+/* --8<-- [start:sin_forward] */
 /* y = sin x */
 void FN(sin_forward)(T *y, const T *x, int64_t n)
 {
@@ -154,7 +179,9 @@ void FN(sin_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)sin((double)x[i]);
 }
+/* --8<-- [end:sin_forward] */
 
+/* --8<-- [start:sin_backward] */
 /* dx = dy cos x */
 void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -162,7 +189,9 @@ void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = (T)((double)dy[i] * cos((double)x[i]));
 }
+/* --8<-- [end:sin_backward] */
 
+/* --8<-- [start:cos_forward] */
 /* y = cos x */
 void FN(cos_forward)(T *y, const T *x, int64_t n)
 {
@@ -170,7 +199,9 @@ void FN(cos_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)cos((double)x[i]);
 }
+/* --8<-- [end:cos_forward] */
 
+/* --8<-- [start:cos_backward] */
 /* dx = -dy sin x */
 void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -178,7 +209,9 @@ void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = (T)(-(double)dy[i] * sin((double)x[i]));
 }
+/* --8<-- [end:cos_backward] */
 
+/* --8<-- [start:tan_forward] */
 /* y = tan x */
 void FN(tan_forward)(T *y, const T *x, int64_t n)
 {
@@ -186,7 +219,9 @@ void FN(tan_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)tan((double)x[i]);
 }
+/* --8<-- [end:tan_forward] */
 
+/* --8<-- [start:tan_backward] */
 /* dx = dy / cos^2 x */
 void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -196,7 +231,9 @@ void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] / (c * c));
     }
 }
+/* --8<-- [end:tan_backward] */
 
+/* --8<-- [start:asin_forward] */
 /* y = asin x,  |x| <= 1 */
 void FN(asin_forward)(T *y, const T *x, int64_t n)
 {
@@ -204,7 +241,9 @@ void FN(asin_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)asin((double)x[i]);
 }
+/* --8<-- [end:asin_forward] */
 
+/* --8<-- [start:asin_backward] */
 /* dx = dy / sqrt(1 - x^2) */
 void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -214,7 +253,9 @@ void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] / sqrt(1.0 - xi * xi));
     }
 }
+/* --8<-- [end:asin_backward] */
 
+/* --8<-- [start:acos_forward] */
 /* y = acos x,  |x| <= 1 */
 void FN(acos_forward)(T *y, const T *x, int64_t n)
 {
@@ -222,7 +263,9 @@ void FN(acos_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)acos((double)x[i]);
 }
+/* --8<-- [end:acos_forward] */
 
+/* --8<-- [start:acos_backward] */
 /* dx = -dy / sqrt(1 - x^2) */
 void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -232,7 +275,9 @@ void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)(-(double)dy[i] / sqrt(1.0 - xi * xi));
     }
 }
+/* --8<-- [end:acos_backward] */
 
+/* --8<-- [start:atan_forward] */
 /* y = atan x */
 void FN(atan_forward)(T *y, const T *x, int64_t n)
 {
@@ -240,7 +285,9 @@ void FN(atan_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)atan((double)x[i]);
 }
+/* --8<-- [end:atan_forward] */
 
+/* --8<-- [start:atan_backward] */
 /* dx = dy / (1 + x^2) */
 void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -250,9 +297,11 @@ void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] / (1.0 + xi * xi));
     }
 }
+/* --8<-- [end:atan_backward] */
 
 /* --------------------------------------------------- hyperbolic functions */
 
+/* --8<-- [start:sinh_forward] */
 /* y = sinh x */
 void FN(sinh_forward)(T *y, const T *x, int64_t n)
 {
@@ -260,7 +309,9 @@ void FN(sinh_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)sinh((double)x[i]);
 }
+/* --8<-- [end:sinh_forward] */
 
+/* --8<-- [start:sinh_backward] */
 /* dx = dy cosh x */
 void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -268,7 +319,9 @@ void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = (T)((double)dy[i] * cosh((double)x[i]));
 }
+/* --8<-- [end:sinh_backward] */
 
+/* --8<-- [start:cosh_forward] */
 /* y = cosh x */
 void FN(cosh_forward)(T *y, const T *x, int64_t n)
 {
@@ -276,7 +329,9 @@ void FN(cosh_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)cosh((double)x[i]);
 }
+/* --8<-- [end:cosh_forward] */
 
+/* --8<-- [start:cosh_backward] */
 /* dx = dy sinh x */
 void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -284,7 +339,9 @@ void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         dx[i] = (T)((double)dy[i] * sinh((double)x[i]));
 }
+/* --8<-- [end:cosh_backward] */
 
+/* --8<-- [start:asinh_forward] */
 /* y = asinh x */
 void FN(asinh_forward)(T *y, const T *x, int64_t n)
 {
@@ -292,7 +349,9 @@ void FN(asinh_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)asinh((double)x[i]);
 }
+/* --8<-- [end:asinh_forward] */
 
+/* --8<-- [start:asinh_backward] */
 /* dx = dy / sqrt(x^2 + 1) */
 void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -302,7 +361,9 @@ void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] / sqrt(xi * xi + 1.0));
     }
 }
+/* --8<-- [end:asinh_backward] */
 
+/* --8<-- [start:acosh_forward] */
 /* y = acosh x,  x >= 1 */
 void FN(acosh_forward)(T *y, const T *x, int64_t n)
 {
@@ -310,7 +371,9 @@ void FN(acosh_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)acosh((double)x[i]);
 }
+/* --8<-- [end:acosh_forward] */
 
+/* --8<-- [start:acosh_backward] */
 /* dx = dy / sqrt(x^2 - 1) */
 void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -320,7 +383,9 @@ void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] / sqrt(xi * xi - 1.0));
     }
 }
+/* --8<-- [end:acosh_backward] */
 
+/* --8<-- [start:atanh_forward] */
 /* y = atanh x,  |x| < 1 */
 void FN(atanh_forward)(T *y, const T *x, int64_t n)
 {
@@ -328,7 +393,9 @@ void FN(atanh_forward)(T *y, const T *x, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = (T)atanh((double)x[i]);
 }
+/* --8<-- [end:atanh_forward] */
 
+/* --8<-- [start:atanh_backward] */
 /* dx = dy / (1 - x^2) */
 void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -338,9 +405,11 @@ void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
         dx[i] = (T)((double)dy[i] / (1.0 - xi * xi));
     }
 }
+/* --8<-- [end:atanh_backward] */
 
 /* ---------------------------------------------------- cosine similarity */
 
+/* --8<-- [start:cossim_forward] */
 /* a, b: (N, D);  y, na, nb: (N,)
  *   na[r] = |a_r|,  nb[r] = |b_r|,  y[r] = (a_r . b_r) / (na[r] nb[r])
  * Convention: a row with na nb == 0 gives y = 0.  Sums in double. */
@@ -361,7 +430,9 @@ void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, int64_t N, i
         y[r] = den > 0.0 ? (T)(ab / den) : (T)0;
     }
 }
+/* --8<-- [end:cossim_forward] */
 
+/* --8<-- [start:cossim_backward] */
 /* dy, y, na, nb: (N,);  da, db, a, b: (N, D)
  *   da_r = dy_r (b_r / (na nb) - y_r a_r / na^2)     term 1: the dot product, term 2: |a|
  *   db_r = dy_r (a_r / (na nb) - y_r b_r / nb^2)
@@ -386,9 +457,11 @@ void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const T *na, con
         }
     }
 }
+/* --8<-- [end:cossim_backward] */
 
 /* ---------------------------------------------------------- ranking loss */
 
+/* --8<-- [start:ranking_loss_forward] */
 /* pos, neg: n elements; N = the batch size (pos.shape[0]); loss: 1 element
  *   loss = 1/N sum_i max(0, M - pos_i + neg_i)   (summed in double) */
 void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t n, int64_t N)
@@ -400,7 +473,9 @@ void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t 
     }
     loss[0] = (T)(total / (double)N);
 }
+/* --8<-- [end:ranking_loss_forward] */
 
+/* --8<-- [start:ranking_loss_backward] */
 /* h_i = [M - pos_i + neg_i > 0]  (0 at the hinge itself)
  *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N */
 void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *neg, T M,
@@ -413,7 +488,9 @@ void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *ne
         dneg[i] = active ? (T)g : (T)0;
     }
 }
+/* --8<-- [end:ranking_loss_backward] */
 
+/* --8<-- [start:reduce_max_forward] */
 /* ---------------------------------------------------- reduce_max / reduce_min
  * x: (outer, mid, inner), mid >= 1;  y, arg: (outer, inner).
  * arg[o, i] is the position m of the FIRST maximum (minimum) of x[o, :, i]:
@@ -439,7 +516,9 @@ void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
             arg[o * inner + i] = at;
         }
 }
+/* --8<-- [end:reduce_max_forward] */
 
+/* --8<-- [start:reduce_min_forward] */
 /* y[o, i] = min_m x[o, m, i],  arg[o, i] = the first m attaining it */
 void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
                             int64_t inner)
@@ -459,7 +538,9 @@ void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
             arg[o * inner + i] = at;
         }
 }
+/* --8<-- [end:reduce_min_forward] */
 
+/* --8<-- [start:reduce_arg_backward] */
 /* dx[o, m, i] = dy[o, i] if m == arg[o, i] else 0   (backward of both) */
 void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, int64_t outer,
                              int64_t mid, int64_t inner)
@@ -471,3 +552,4 @@ void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, int64_t out
                 dx[(o * mid + m) * inner + i] =
                     arg[o * inner + i] == m ? dy[o * inner + i] : (T)0;
 }
+/* --8<-- [end:reduce_arg_backward] */

@@ -86,6 +86,7 @@ def _check_int32_size(opname: str, shape) -> None:
                          f"(the index maps are int32), got shape {tuple(shape)}")
 
 
+# --8<-- [start:index_map]
 def index_map(sources, strides) -> np.ndarray:
     """The flat int32 index map of a gather that works axis by axis.
 
@@ -110,8 +111,10 @@ def index_map(sources, strides) -> np.ndarray:
             padding = np.logical_or.outer(padding, src < 0)
         idx[padding] = -1
     return idx
+# --8<-- [end:index_map]
 
 
+# --8<-- [start:gather]
 def _gather(x: CTensor, idx: np.ndarray, fill: float = 0.0) -> tuple[CTensor, CTensor]:
     """y[i] = x.flat[idx[i]] (fill where idx < 0) by the C kernel; returns
     (y, the index map as an int32 CTensor on x's device, kept for backward)."""
@@ -120,15 +123,19 @@ def _gather(x: CTensor, idx: np.ndarray, fill: float = 0.0) -> tuple[CTensor, CT
     if y.size:
         backend.kernel("gather_index", x)(y.ptr, x.ptr, idx_t.ptr, fill, y.size)
     return y, idx_t
+# --8<-- [end:gather]
 
 
+# --8<-- [start:scatter_add]
 def _scatter_add(dy: CTensor, idx_t: CTensor, x_shape) -> CTensor:
     """dx.flat[j] = sum of dy[i] over idx[i] == j: the backward of ``_gather``."""
     dx = CTensor(x_shape, dy.dtype, dy.device)
     backend.kernel("scatter_add_index", dy)(dx.ptr, dy.ptr, idx_t.ptr, dx.size, dy.size)
     return dx
+# --8<-- [end:scatter_add]
 
 
+# --8<-- [start:IndexGather]
 class _IndexGather(autograd.Operation):
     """An operation that is a gather through an index map: a subclass computes
     ``index_map_for(shape) -> (idx, fill)``; forward and backward are shared."""
@@ -148,9 +155,11 @@ class _IndexGather(autograd.Operation):
 
     def backward(self, dy):
         return _scatter_add(dy, self.idx, self.x_shape)
+# --8<-- [end:IndexGather]
 
 
 # ---------------------------------------------------------------------- slice
+# --8<-- [start:onnx_slice_positions]
 def onnx_slice_positions(dim: int, start: int, end: int, step: int) -> list[int]:
     """The positions ONNX Slice takes along an axis of size ``dim``.
 
@@ -169,8 +178,10 @@ def onnx_slice_positions(dim: int, start: int, end: int, step: int) -> list[int]
         start = min(max(start, 0), dim - 1)
         end = min(max(end, -1), dim - 1)
     return list(range(start, end, step))
+# --8<-- [end:onnx_slice_positions]
 
 
+# --8<-- [start:Slice]
 class Slice(_IndexGather):
     r"""ONNX Slice: ``slice(x, starts, ends, axes=None, steps=None)``; negative
     starts / ends count from the end, negative steps go backwards, and
@@ -205,6 +216,7 @@ class Slice(_IndexGather):
             seen.add(a)
             sources[a] = onnx_slice_positions(shape[a], start, end, step)
         return index_map(sources, backend.contiguous_strides(shape)), 0.0
+# --8<-- [end:Slice]
 
 
 def slice(x, starts, ends, axes=None, steps=None):
@@ -213,6 +225,7 @@ def slice(x, starts, ends, axes=None, steps=None):
 
 
 # ---------------------------------------------------------------------- gather
+# --8<-- [start:Gather]
 class Gather(_IndexGather):
     r"""ONNX Gather: ``gather(x, axis, indices)``; indices is an int, a (nested)
     list, an ndarray or a Tensor of integers in [-d, d) (negative ones count
@@ -243,6 +256,7 @@ class Gather(_IndexGather):
         sources = [list(range(n)) for n in shape[:axis]] + [ind] + \
                   [list(range(n)) for n in shape[axis + 1:]]
         return index_map(sources, backend.contiguous_strides(shape)), 0.0
+# --8<-- [end:Gather]
 
 
 def gather(x, axis: int, indices):
@@ -251,6 +265,7 @@ def gather(x, axis: int, indices):
 
 
 # ---------------------------------------------------------------------- pad
+# --8<-- [start:pad_positions]
 def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
     """For each position along a padded axis, the source position (or -1 for
     the constant).  reflect mirrors without repeating the edge, as np.pad's
@@ -271,8 +286,10 @@ def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
             m = i % period
             out.append(m if m < dim else period - m)
     return out
+# --8<-- [end:pad_positions]
 
 
+# --8<-- [start:Pad]
 class Pad(_IndexGather):
     r"""ONNX Pad: ``pad(x, mode, pads, constant=0.)``; mode is "constant",
     "reflect" or "edge"; pads = [begin_0, begin_1, ..., end_0, end_1, ...],
@@ -312,6 +329,7 @@ class Pad(_IndexGather):
                 raise ValueError(f"pad: cannot {self.mode}-pad axis {a} of size 0 (x {shape})")
             sources.append(pad_positions(self.mode, d, begin, end))
         return index_map(sources, backend.contiguous_strides(shape)), self.constant
+# --8<-- [end:Pad]
 
 
 def pad(x, mode: str, pads, constant: float = 0.0):
@@ -320,6 +338,7 @@ def pad(x, mode: str, pads, constant: float = 0.0):
 
 
 # ------------------------------------------------------- tile, expand, upsample
+# --8<-- [start:Broadcast]
 class _Broadcast(autograd.Operation):
     """y = reshape(broadcast_to(reshape(x, split), expanded), out): a copy by the
     strided-copy kernel.  Backward: sum dy over the broadcast copies."""
@@ -341,8 +360,10 @@ class _Broadcast(autograd.Operation):
 
     def backward(self, dy):
         return backend.sum_to_shape(dy.reshape(self.expanded), self.split).reshape(self.x_shape)
+# --8<-- [end:Broadcast]
 
 
+# --8<-- [start:Tile]
 class Tile(_Broadcast):
     r"""Repeat the whole tensor along each axis, as np.tile: ``tile(x, repeats)``
     (an int or a list; shorter lists are padded with 1s in front, longer ones
@@ -369,8 +390,10 @@ class Tile(_Broadcast):
         split = [v for d in dims for v in (1, d)]
         expanded = [v for r, d in zip(reps, dims) for v in (r, d)]
         return tuple(split), tuple(expanded), tuple(r * d for r, d in zip(reps, dims))
+# --8<-- [end:Tile]
 
 
+# --8<-- [start:Expand]
 class Expand(_Broadcast):
     r"""ONNX Expand: broadcast x and ``shape`` together: ``expand(x, shape)``
     (a 1 in shape keeps x's dimension, as in ONNX).
@@ -392,8 +415,10 @@ class Expand(_Broadcast):
         out = backend.broadcast_shape(shape, self.shape, "expand")
         split = (1,) * (len(out) - len(shape)) + tuple(shape)
         return split, out, out
+# --8<-- [end:Expand]
 
 
+# --8<-- [start:UpSample]
 class UpSample(_Broadcast):
     r"""Nearest-neighbour upsampling by integer scales: ``upsample(x, mode, scales)``;
     mode must be "nearest"; scales has one entry per axis (whole numbers, >= 1).
@@ -425,6 +450,7 @@ class UpSample(_Broadcast):
         split = tuple(v for d in shape for v in (d, 1))
         expanded = tuple(v for d, s in zip(shape, self.scales) for v in (d, s))
         return split, expanded, tuple(d * s for d, s in zip(shape, self.scales))
+# --8<-- [end:UpSample]
 
 
 def tile(x, repeats):
@@ -443,6 +469,7 @@ def upsample(x, mode: str, scales):
 
 
 # ------------------------------------------------- depth_to_space, space_to_depth
+# --8<-- [start:Rearrange]
 class _Rearrange(autograd.Operation):
     """y = reshape(transpose(reshape(x, split), perm), out); backward undoes it."""
 
@@ -476,8 +503,10 @@ class _Rearrange(autograd.Operation):
         for i, p in enumerate(self.perm):
             inverse[p] = i
         return backend.transpose(dy.reshape(self.y_split), inverse).reshape(self.x_shape)
+# --8<-- [end:Rearrange]
 
 
+# --8<-- [start:DepthToSpace]
 class DepthToSpace(_Rearrange):
     r"""Move channel blocks into space, NCHW: ``depth_to_space(x, blocksize, mode="DCR")``;
     (N, C, H, W) -> (N, C/b^2, H b, W b).  DCR reads the channel as (depth
@@ -500,8 +529,10 @@ class DepthToSpace(_Rearrange):
         if self.mode == "DCR":
             return (n, b, b, cc, h, w), (0, 3, 4, 1, 5, 2), out
         return (n, cc, b, b, h, w), (0, 1, 4, 2, 5, 3), out
+# --8<-- [end:DepthToSpace]
 
 
+# --8<-- [start:SpaceToDepth]
 class SpaceToDepth(_Rearrange):
     r"""Move spatial blocks into channels, NCHW: ``space_to_depth(x, blocksize, mode="DCR")``;
     (N, C, H, W) -> (N, C b^2, H/b, W/b); the inverse of depth_to_space with
@@ -524,6 +555,7 @@ class SpaceToDepth(_Rearrange):
         if self.mode == "DCR":
             return split, (0, 3, 5, 1, 2, 4), out
         return split, (0, 1, 3, 5, 2, 4), out
+# --8<-- [end:SpaceToDepth]
 
 
 def depth_to_space(x, blocksize: int, mode: str = "DCR"):
@@ -537,6 +569,7 @@ def space_to_depth(x, blocksize: int, mode: str = "DCR"):
 
 
 # ---------------------------------------------------------------------- scatter_elements
+# --8<-- [start:ScatterElements]
 class ScatterElements(autograd.Operation):
     r"""ONNX ScatterElements (no reduction), any rank: ``scatter_elements(x,
     indices, updates, axis=0)``.  y is a copy of x with ``y[p with its axis
@@ -602,6 +635,7 @@ class ScatterElements(autograd.Operation):
         if du.size:
             backend.kernel("gather_index", dy)(du.ptr, dy.ptr, self.idx.ptr, 0.0, du.size)
         return dx, du
+# --8<-- [end:ScatterElements]
 
 
 def scatter_elements(x, indices, updates, axis: int = 0):
@@ -615,6 +649,7 @@ def scatter_elements(x, indices, updates, axis: int = 0):
 
 
 # ---------------------------------------------------------------------- embedding
+# --8<-- [start:Embedding]
 class Embedding(autograd.Operation):
     r"""Look up rows of a table: ``embedding(x, w)``; x holds int32 row indices
     of any shape (usually (batch, seq)), w is (vocab, dim), and y is
@@ -650,6 +685,7 @@ class Embedding(autograd.Operation):
         backend.kernel("embedding_backward", dy)(dw.ptr, dy.ptr, self.x.ptr, self.x.size,
                                                  *self.w_shape)
         return None, dw
+# --8<-- [end:Embedding]
 
 
 def embedding(x, w):
@@ -659,6 +695,7 @@ def embedding(x, w):
 
 
 # ---------------------------------------------------------------------- onehot
+# --8<-- [start:OneHot]
 class OneHot(_Constant):
     r"""ONNX OneHot, SINGA's argument order: ``onehot(axis, indices, depth, values)``;
     indices (a Tensor of whole numbers in [-depth, depth), negative ones
@@ -705,6 +742,7 @@ class OneHot(_Constant):
         y = CTensor(indices.shape[:axis] + (d,) + indices.shape[axis:], dtype, indices.device)
         backend.kernel("onehot_forward", y)(y.ptr, ind_t.ptr, self.off, self.on, outer, d, inner)
         return y
+# --8<-- [end:OneHot]
 
 
 def onehot(axis: int, indices, depth: int, values):
@@ -713,6 +751,7 @@ def onehot(axis: int, indices, depth: int, values):
 
 
 # ---------------------------------------------------------------------- cast
+# --8<-- [start:Cast]
 class Cast(autograd.Operation):
     r"""Convert the element type: ``cast(x, to)``; ``to`` is a dtype code
     (SINGA's 0 = float32, 2 = int32, and 4 = float64), a NumPy dtype or a name.
@@ -748,6 +787,7 @@ class Cast(autograd.Operation):
 
     def backward(self, dy):
         return dy if dy.dtype == self.x_dtype else backend.cast(dy, self.x_dtype)
+# --8<-- [end:Cast]
 
 
 def cast(x, to):
@@ -756,6 +796,7 @@ def cast(x, to):
 
 
 # ---------------------------------------------------------------------- shape, constant_of_shape
+# --8<-- [start:Shape]
 class Shape(_Constant):
     r"""The shape of x as a 1-D int32 tensor: ``shape(x)``.
 
@@ -769,6 +810,7 @@ class Shape(_Constant):
     def forward(self, x):
         # metadata, moved in from Python: no computation to do
         return CTensor.from_numpy(np.array(x.shape, dtype=np.int32), dtypes.int32, x.device)
+# --8<-- [end:Shape]
 
 
 def shape(x):
@@ -776,6 +818,7 @@ def shape(x):
     return Shape()(x)[0]
 
 
+# --8<-- [start:ConstantOfShape]
 class ConstantOfShape(_Constant):
     r"""A float32 tensor filled with ``value`` whose shape is held by x (a 1-D
     tensor of whole numbers >= 0): ``constant_of_shape(x, value=0)``.
@@ -804,6 +847,7 @@ class ConstantOfShape(_Constant):
         if (dims < 0).any():
             raise ValueError(f"constant_of_shape: sizes must be >= 0, got {dims.tolist()}")
         return backend.full(tuple(int(d) for d in dims), self.value, dtypes.float32, x.device)
+# --8<-- [end:ConstantOfShape]
 
 
 def constant_of_shape(x, value: float = 0.0):
@@ -812,6 +856,7 @@ def constant_of_shape(x, value: float = 0.0):
 
 
 # ---------------------------------------------------------------------- nonzero
+# --8<-- [start:NonZero]
 class NonZero(_Constant):
     r"""Indices of the nonzero elements, as np.nonzero stacked: ``nonzero(x)``
     -> an int32 tensor of shape (ndim, count), in row-major order.
@@ -835,6 +880,7 @@ class NonZero(_Constant):
             backend.kernel("nonzero_forward", x)(y.ptr, x.ptr, shape_arr, len(x.shape), x.size,
                                                  count)
         return y
+# --8<-- [end:NonZero]
 
 
 def nonzero(x):
@@ -856,6 +902,7 @@ def _np_slice(x, starts, ends, axes=None, steps=None):
     return x[tuple(index)]
 
 
+# --8<-- [start:register_slice]
 register(OpInfo("slice", (Slice,), slice, _np_slice,
                 lambda rng: [Sample([_u(rng, 4, 5)], {"starts": [1, 0], "ends": [3, 5]}),
                              Sample([_u(rng, 3, 6)], {"starts": [-1], "ends": [-2**31],
@@ -864,12 +911,14 @@ register(OpInfo("slice", (Slice,), slice, _np_slice,
                              Sample([_u(rng, 2, 3, 4)], {"starts": [-10, 1], "ends": [100, -1],
                                                          "axes": [-1, 0]},
                                     note="clamped bounds")]))
+# --8<-- [end:register_slice]
 
 
 def _np_gather(x, axis, indices):
     return np.take(x, np.asarray(indices), axis=axis)
 
 
+# --8<-- [start:register_gather]
 register(OpInfo("gather", (Gather,), lambda x, axis, indices: gather(x, axis, indices),
                 _np_gather,
                 lambda rng: [Sample([_u(rng, 4, 3)], {"axis": 0, "indices": [2, 0, 2]},
@@ -878,19 +927,24 @@ register(OpInfo("gather", (Gather,), lambda x, axis, indices: gather(x, axis, in
                                     note="nested, negative"),
                              Sample([_u(rng, 3, 2, 2)], {"axis": -2, "indices": 1},
                                     note="scalar index")]))
+# --8<-- [end:register_gather]
+# --8<-- [start:register_tile]
 register(OpInfo("tile", (Tile,), tile, lambda x, repeats: np.tile(x, repeats),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"repeats": [2, 1]}),
                              Sample([_u(rng, 3)], {"repeats": [2, 2]}),
                              Sample([_u(rng, 2, 1, 2)], {"repeats": 3})]))
+# --8<-- [end:register_tile]
 
 
 def _np_expand(x, shape):
     return np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(shape))).copy()
 
 
+# --8<-- [start:register_expand]
 register(OpInfo("expand", (Expand,), expand, _np_expand,
                 lambda rng: [Sample([_u(rng, 3, 1)], {"shape": [2, 3, 4]}),
                              Sample([_u(rng, 2, 3)], {"shape": [1, 3]}, note="a 1 keeps x's dim")]))
+# --8<-- [end:register_expand]
 
 
 def _np_pad(x, mode, pads, constant=0.0):
@@ -901,6 +955,7 @@ def _np_pad(x, mode, pads, constant=0.0):
     return np.pad(x, width, mode=mode)
 
 
+# --8<-- [start:register_pad]
 register(OpInfo("pad", (Pad,), pad, _np_pad,
                 lambda rng: [Sample([_u(rng, 2, 3)], {"mode": "constant", "pads": [1, 0, 0, 2],
                                                       "constant": 0.5}),
@@ -908,16 +963,19 @@ register(OpInfo("pad", (Pad,), pad, _np_pad,
                              Sample([_u(rng, 2, 3)], {"mode": "edge", "pads": [1, 2, 2, 1]}),
                              Sample([_u(rng, 3)], {"mode": "reflect", "pads": [5, 4]},
                                     note="reflect past the width")]))
+# --8<-- [end:register_pad]
 def _np_upsample(x, mode, scales):
     for axis, scale in enumerate(scales):
         x = x.repeat(int(scale), axis=axis)
     return x
 
 
+# --8<-- [start:register_upsample]
 register(OpInfo("upsample", (UpSample,), upsample, _np_upsample,
                 lambda rng: [Sample([_u(rng, 2, 3)], {"mode": "nearest", "scales": [2, 3]}),
                              Sample([_u(rng, 1, 2, 2, 2)],
                                     {"mode": "nearest", "scales": [1.0, 1.0, 2.0, 2.0]})]))
+# --8<-- [end:register_upsample]
 
 
 def _np_d2s(x, blocksize, mode="DCR"):
@@ -939,12 +997,16 @@ def _np_s2d(x, blocksize, mode="DCR"):
     return t.reshape(n, c * b * b, h // b, w // b)
 
 
+# --8<-- [start:register_depth_to_space]
 register(OpInfo("depth_to_space", (DepthToSpace,), depth_to_space, _np_d2s,
                 lambda rng: [Sample([_u(rng, 1, 8, 2, 1)], {"blocksize": 2}),
                              Sample([_u(rng, 2, 4, 1, 2)], {"blocksize": 2, "mode": "CRD"})]))
+# --8<-- [end:register_depth_to_space]
+# --8<-- [start:register_space_to_depth]
 register(OpInfo("space_to_depth", (SpaceToDepth,), space_to_depth, _np_s2d,
                 lambda rng: [Sample([_u(rng, 1, 2, 4, 2)], {"blocksize": 2}),
                              Sample([_u(rng, 2, 1, 2, 4)], {"blocksize": 2, "mode": "CRD"})]))
+# --8<-- [end:register_space_to_depth]
 
 
 def _np_scatter(x, updates, indices, axis=0):
@@ -958,6 +1020,7 @@ def _np_scatter(x, updates, indices, axis=0):
     return y
 
 
+# --8<-- [start:register_scatter_elements]
 register(OpInfo("scatter_elements", (ScatterElements,),
                 lambda x, updates, indices, axis=0: scatter_elements(x, indices, updates, axis),
                 _np_scatter,
@@ -969,11 +1032,14 @@ register(OpInfo("scatter_elements", (ScatterElements,),
                              Sample([_u(rng, 2, 3, 2), _u(rng, 1, 2, 2)],
                                     {"indices": np.array([[[2, 0], [0, 1]]]), "axis": 1},
                                     note="3-D")]))
+# --8<-- [end:register_scatter_elements]
+# --8<-- [start:register_embedding]
 register(OpInfo("embedding", (Embedding,), embedding,
                 lambda x, w: w[x],
                 lambda rng: [Sample([np.array([[0, 2, 2], [4, 1, 0]], dtype=np.int32),
                                      _u(rng, 5, 3)], note="repeated rows"),
                              Sample([np.array([3], dtype=np.int32), _u(rng, 4, 2)])]))
+# --8<-- [end:register_embedding]
 
 
 def _np_onehot(indices, axis, depth, values):
@@ -982,6 +1048,7 @@ def _np_onehot(indices, axis, depth, values):
     return np.where(hot, values[1], values[0]).astype(np.float64)
 
 
+# --8<-- [start:register_onehot]
 register(OpInfo("onehot", (OneHot,),
                 lambda indices, axis, depth, values: onehot(axis, indices, depth, values),
                 _np_onehot,
@@ -990,18 +1057,27 @@ register(OpInfo("onehot", (OneHot,),
                              Sample([np.array([[1, 0], [3, 2]], dtype=np.int32)],
                                     {"axis": 0, "depth": 4, "values": [-1.0, 2.5]})],
                 no_grad="integer indices", fixed_dtype=True))
+# --8<-- [end:register_onehot]
+# --8<-- [start:register_cast]
 register(OpInfo("cast", (Cast,), cast, lambda x, to: x.astype(np.float64),
                 lambda rng: [Sample([_u(rng, 3, 4)], {"to": dtypes.float64})],
                 fixed_dtype=True))
+# --8<-- [end:register_cast]
+# --8<-- [start:register_shape]
 register(OpInfo("shape", (Shape,), shape, lambda x: np.array(x.shape),
                 lambda rng: [Sample([_u(rng, 2, 3, 1)]), Sample([_u(rng, 4)])],
                 no_grad="the shape does not depend on the values", fixed_dtype=True))
+# --8<-- [end:register_shape]
+# --8<-- [start:register_constant_of_shape]
 register(OpInfo("constant_of_shape", (ConstantOfShape,), constant_of_shape,
                 lambda x, value=0.0: np.full(tuple(x), value),
                 lambda rng: [Sample([np.array([2, 3], dtype=np.int32)], {"value": 1.5}),
                              Sample([np.array([4], dtype=np.int32)])],
                 no_grad="x only gives the shape", fixed_dtype=True))
+# --8<-- [end:register_constant_of_shape]
+# --8<-- [start:register_nonzero]
 register(OpInfo("nonzero", (NonZero,), nonzero, lambda x: np.array(np.nonzero(x)),
                 lambda rng: [Sample([rng.integers(-1, 2, (3, 4)).astype(np.float64)]),
                              Sample([np.array([0.0, 2.0, 0.0, -1.5])])],
                 no_grad="integer indices", fixed_dtype=True))
+# --8<-- [end:register_nonzero]

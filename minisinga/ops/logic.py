@@ -23,6 +23,7 @@ __all__ = ["Less", "Greater", "Equal", "And", "Or", "Xor", "Not", "Where",
            "less", "greater", "equal", "_and", "_or", "_xor", "_not", "where"]
 
 
+# --8<-- [start:make_constant]
 def make_constant(op: autograd.Operation, outs):
     """Mark ``op``'s outputs as constants: autograd neither walks into ``op``
     nor asks it for a gradient."""
@@ -30,8 +31,10 @@ def make_constant(op: autograd.Operation, outs):
     for y in outs:
         y.requires_grad = False
     return outs
+# --8<-- [end:make_constant]
 
 
+# --8<-- [start:Constant]
 class _Constant(autograd.Operation):
     """Base of the operations without a gradient: the outputs are constants."""
 
@@ -44,8 +47,10 @@ class _Constant(autograd.Operation):
     def backward(self, *dys):
         raise RuntimeError(f"{type(self).__name__.lower()} has no gradient: "
                            f"{self.no_grad_reason}")
+# --8<-- [end:Constant]
 
 
+# --8<-- [start:Binary]
 class _Binary(_Constant):
     """Broadcast a and b to one shape, then one kernel writes 0/1."""
 
@@ -57,8 +62,10 @@ class _Binary(_Constant):
         shape = backend.broadcast_shape(a.shape, b.shape, opname)
         return backend.binary(self.kernel, backend.broadcast_to(a, shape),
                               backend.broadcast_to(b, shape))
+# --8<-- [end:Binary]
 
 
+# --8<-- [start:Less]
 class Less(_Binary):
     r"""Elementwise a < b with broadcasting: ``less(a, b)``, 1.0 or 0.0.
 
@@ -68,8 +75,10 @@ class Less(_Binary):
     """
 
     kernel = "less_forward"
+# --8<-- [end:Less]
 
 
+# --8<-- [start:Greater]
 class Greater(_Binary):
     r"""Elementwise a > b with broadcasting: ``greater(a, b)``, 1.0 or 0.0.
 
@@ -79,8 +88,10 @@ class Greater(_Binary):
     """
 
     kernel = "greater_forward"
+# --8<-- [end:Greater]
 
 
+# --8<-- [start:Equal]
 class Equal(_Binary):
     r"""Elementwise a == b (exact) with broadcasting: ``equal(a, b)``, 1.0 or 0.0.
 
@@ -90,8 +101,10 @@ class Equal(_Binary):
     """
 
     kernel = "equal_forward"
+# --8<-- [end:Equal]
 
 
+# --8<-- [start:And]
 class And(_Binary):
     r"""Logical and, nonzero meaning true, with broadcasting: ``_and(a, b)``.
 
@@ -101,8 +114,10 @@ class And(_Binary):
     """
 
     kernel = "and_forward"
+# --8<-- [end:And]
 
 
+# --8<-- [start:Or]
 class Or(_Binary):
     r"""Logical or, nonzero meaning true, with broadcasting: ``_or(a, b)``.
 
@@ -112,8 +127,10 @@ class Or(_Binary):
     """
 
     kernel = "or_forward"
+# --8<-- [end:Or]
 
 
+# --8<-- [start:Xor]
 class Xor(_Binary):
     r"""Logical exclusive or, nonzero meaning true, with broadcasting: ``_xor(a, b)``.
 
@@ -123,8 +140,10 @@ class Xor(_Binary):
     """
 
     kernel = "xor_forward"
+# --8<-- [end:Xor]
 
 
+# --8<-- [start:Not]
 class Not(_Constant):
     r"""Logical not, nonzero meaning true: ``_not(x)``.
 
@@ -136,6 +155,7 @@ class Not(_Constant):
     def forward(self, x):
         check_float("_not", x, names=["x"])
         return backend.unary("not_forward", x)
+# --8<-- [end:Not]
 
 
 def less(a, b):
@@ -174,6 +194,7 @@ def _not(x):
 
 
 # ---------------------------------------------------------------------- where
+# --8<-- [start:condition_ctensor]
 def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
     """A condition (Tensor, ndarray, nested list) as a CTensor of ``like``'s float
     type and device, nonzero meaning true."""
@@ -187,8 +208,10 @@ def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
         raise TypeError(f"{opname}: condition must be a Tensor, an ndarray or a (nested) list "
                         f"of bools or numbers, got {type(condition).__name__} of {arr.dtype}")
     return CTensor.from_numpy(arr, like.dtype, like.device)
+# --8<-- [end:condition_ctensor]
 
 
+# --8<-- [start:Where]
 class Where(autograd.Operation):
     r"""Choose elementwise: ``where(x, y, condition)`` is x where condition is
     nonzero, else y; the three broadcast together.  condition (a Tensor, an
@@ -222,6 +245,7 @@ class Where(autograd.Operation):
         dy = CTensor(dz.shape, dz.dtype, dz.device)
         backend.kernel("where_backward", dz)(dx.ptr, dy.ptr, dz.ptr, self.c.ptr, dz.size)
         return backend.sum_to_shape(dx, self.x_shape), backend.sum_to_shape(dy, self.y_shape)
+# --8<-- [end:Where]
 
 
 def where(x, y, condition):
@@ -250,15 +274,29 @@ def _ref(fn):
     return ref
 
 
+# --8<-- [start:register_less]
 register(OpInfo("less", (Less,), less, _ref(np.less), _pairs, no_grad=_NO_GRAD))
+# --8<-- [end:register_less]
+# --8<-- [start:register_greater]
 register(OpInfo("greater", (Greater,), greater, _ref(np.greater), _pairs, no_grad=_NO_GRAD))
+# --8<-- [end:register_greater]
+# --8<-- [start:register_equal]
 register(OpInfo("equal", (Equal,), equal, _ref(np.equal), _pairs, no_grad=_NO_GRAD))
+# --8<-- [end:register_equal]
+# --8<-- [start:register_and]
 register(OpInfo("_and", (And,), _and, _ref(np.logical_and), _pairs, no_grad=_NO_GRAD))
+# --8<-- [end:register_and]
+# --8<-- [start:register_or]
 register(OpInfo("_or", (Or,), _or, _ref(np.logical_or), _pairs, no_grad=_NO_GRAD))
+# --8<-- [end:register_or]
+# --8<-- [start:register_xor]
 register(OpInfo("_xor", (Xor,), _xor, _ref(np.logical_xor), _pairs, no_grad=_NO_GRAD))
+# --8<-- [end:register_xor]
+# --8<-- [start:register_not]
 register(OpInfo("_not", (Not,), _not, _ref(np.logical_not),
                 lambda rng: [Sample([rng.integers(-1, 2, (3, 4)).astype(np.float64)])],
                 no_grad=_NO_GRAD))
+# --8<-- [end:register_not]
 
 
 def _where_samples(rng):
@@ -270,6 +308,8 @@ def _where_samples(rng):
                    {"condition": [1.0, 0.0, 2.0]}, note="all three broadcast")]
 
 
+# --8<-- [start:register_where]
 register(OpInfo("where", (Where,), where,
                 lambda x, y, condition: np.where(np.asarray(condition) != 0, x, y),
                 _where_samples))
+# --8<-- [end:register_where]

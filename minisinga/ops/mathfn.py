@@ -27,6 +27,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- piecewise constant
+# --8<-- [start:ZeroGrad]
 class _ZeroGrad(autograd.Operation):
     """A piecewise-constant function: forward is one kernel, the gradient is 0.
 
@@ -42,8 +43,10 @@ class _ZeroGrad(autograd.Operation):
 
     def backward(self, dy):
         return backend.full(dy.shape, 0.0, dy.dtype, dy.device)
+# --8<-- [end:ZeroGrad]
 
 
+# --8<-- [start:Sign]
 class Sign(_ZeroGrad):
     r"""Sign: ``sign(x)`` is 1, -1 or 0.
 
@@ -54,8 +57,10 @@ class Sign(_ZeroGrad):
     """
 
     kernel = "sign_forward"
+# --8<-- [end:Sign]
 
 
+# --8<-- [start:Ceil]
 class Ceil(_ZeroGrad):
     r"""Round up: ``ceil(x)``.
 
@@ -66,8 +71,10 @@ class Ceil(_ZeroGrad):
     """
 
     kernel = "ceil_forward"
+# --8<-- [end:Ceil]
 
 
+# --8<-- [start:Floor]
 class Floor(_ZeroGrad):
     r"""Round down: ``floor(x)``.
 
@@ -78,8 +85,10 @@ class Floor(_ZeroGrad):
     """
 
     kernel = "floor_forward"
+# --8<-- [end:Floor]
 
 
+# --8<-- [start:Round]
 class Round(_ZeroGrad):
     r"""Round to the nearest integer, halves away from zero (C's ``round``):
     ``round(x)``; round(0.5) = 1, round(-2.5) = -3.
@@ -91,8 +100,10 @@ class Round(_ZeroGrad):
     """
 
     kernel = "round_forward"
+# --8<-- [end:Round]
 
 
+# --8<-- [start:Rounde]
 class Rounde(_ZeroGrad):
     r"""Round to the nearest integer, halves to even (NumPy's ``round``):
     ``rounde(x)``; rounde(0.5) = 0, rounde(1.5) = 2, rounde(2.5) = 2.
@@ -104,6 +115,7 @@ class Rounde(_ZeroGrad):
     """
 
     kernel = "rounde_forward"
+# --8<-- [end:Rounde]
 
 
 def sign(x):
@@ -132,6 +144,7 @@ def rounde(x):
 
 
 # ---------------------------------------------------------------------- erf
+# --8<-- [start:Erf]
 class Erf(autograd.Operation):
     r"""The error function: ``erf(x)``.  SINGA's backward uses dy in place of x
     in the derivative; this one is right.
@@ -148,6 +161,7 @@ class Erf(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("erf_backward", dy, self.x)
+# --8<-- [end:Erf]
 
 
 def erf(x):
@@ -156,6 +170,7 @@ def erf(x):
 
 
 # ---------------------------------------------------------------- n-ary max / min
+# --8<-- [start:Extremum]
 class _Extremum(autograd.Operation):
     """Shared code of Max and Min: a running update over the inputs, which
     records in ``arg`` the input that gave each output element."""
@@ -190,8 +205,10 @@ class _Extremum(autograd.Operation):
             select(dx.ptr, dy.ptr, self.arg.ptr, k, dy.size)
             dxs.append(backend.sum_to_shape(dx, shape))
         return tuple(dxs)
+# --8<-- [end:Extremum]
 
 
+# --8<-- [start:Max]
 class Max(_Extremum):
     r"""N-ary elementwise maximum with broadcasting: ``max(x1, x2, ...)``.
     SINGA's backward returns 0/1 masks without multiplying by dy; this one
@@ -204,8 +221,10 @@ class Max(_Extremum):
     """
 
     update = "max_update"
+# --8<-- [end:Max]
 
 
+# --8<-- [start:Min]
 class Min(_Extremum):
     r"""N-ary elementwise minimum with broadcasting: ``min(x1, x2, ...)``.
     SINGA's backward returns 0/1 masks without multiplying by dy; this one
@@ -218,6 +237,7 @@ class Min(_Extremum):
     """
 
     update = "min_update"
+# --8<-- [end:Min]
 
 
 def max(*xs):
@@ -233,6 +253,7 @@ def min(*xs):
 
 
 # ---------------------------------------------------------------------- prelu
+# --8<-- [start:PRelu]
 class PRelu(autograd.Operation):
     r"""Parametric ReLU: ``prelu(x, slope)``; slope broadcasts to x's shape.
 
@@ -261,6 +282,7 @@ class PRelu(autograd.Operation):
         backend.kernel("prelu_backward", dy)(dx.ptr, dslope.ptr, dy.ptr, self.x.ptr,
                                              self.slope.ptr, dy.size)
         return dx, backend.sum_to_shape(dslope, self.slope_shape)
+# --8<-- [end:PRelu]
 
 
 def prelu(x, slope):
@@ -269,6 +291,7 @@ def prelu(x, slope):
 
 
 # ---------------------------------------------------------------- cosine similarity
+# --8<-- [start:CosSim]
 class CosSim(autograd.Operation):
     r"""Row-wise cosine similarity of two (N, D) tensors: ``cossim(a, b)`` -> (N,).
 
@@ -300,6 +323,7 @@ class CosSim(autograd.Operation):
                                               self.nb.ptr, self.a.ptr, self.b.ptr,
                                               *self.a.shape)
         return da, db
+# --8<-- [end:CosSim]
 
 
 def cossim(a, b):
@@ -308,6 +332,7 @@ def cossim(a, b):
 
 
 # ---------------------------------------------------------------------- ranking loss
+# --8<-- [start:RankingLoss]
 class RankingLoss(autograd.Operation):
     r"""Hinge ranking loss: ``ranking_loss(pos, neg, M=0.2)``, a (1,) tensor.
     pos and neg are scores of one shape; N = pos.shape[0] is the batch (SINGA's
@@ -345,6 +370,7 @@ class RankingLoss(autograd.Operation):
                                                       self.pos.ptr, self.neg.ptr, self.M,
                                                       self.pos.size, self.pos.shape[0])
         return dpos, dneg
+# --8<-- [end:RankingLoss]
 
 
 def ranking_loss(pos, neg, M: float = 0.2):
@@ -353,6 +379,7 @@ def ranking_loss(pos, neg, M: float = 0.2):
 
 
 # ---------------------------------------------------------------------- registry
+# --8<-- [start:away_from_jumps]
 def _away_from_jumps(offsets, signed=True, shapes=((3, 4), (5,), (2, 1, 3))):
     """Samples whose fractional part lies in one of ``offsets`` (intervals kept away
     from integers and half-integers), so finite differences see no jump."""
@@ -364,6 +391,7 @@ def _away_from_jumps(offsets, signed=True, shapes=((3, 4), (5,), (2, 1, 3))):
             out.append(Sample([whole + rng.uniform(lo, hi, s)]))
         return out
     return make
+# --8<-- [end:away_from_jumps]
 
 
 _FRACTIONS = [(0.1, 0.4), (0.6, 0.9)]
@@ -382,6 +410,7 @@ def _signed(rng, shape, lo=0.2, hi=1.0):
     return rng.uniform(lo, hi, shape) * rng.choice([-1, 1], shape)
 
 
+# --8<-- [start:distinct]
 def _distinct(rng, *shapes):
     """Samples for max / min: values on a grid 0.05 apart, so no two inputs tie
     (or come within a finite-difference step of a tie)."""
@@ -393,6 +422,7 @@ def _distinct(rng, *shapes):
         out.append(values[start:start + size].reshape(s))
         start += size
     return out
+# --8<-- [end:distinct]
 
 
 def _extremum_samples(rng):
@@ -402,6 +432,7 @@ def _extremum_samples(rng):
             Sample(_distinct(rng, (4,)), note="one input")]
 
 
+# --8<-- [start:ranking_samples]
 def _ranking_samples(rng):
     # Keep every M - pos + neg away from the hinge at 0 (|h| >= 0.1).
     out = []
@@ -411,20 +442,38 @@ def _ranking_samples(rng):
         out.append(Sample([pos, pos - 0.2 + h]))
     out.append(Sample([np.array([0.9, 0.1, 0.5]), np.array([0.2, 0.4, 0.1])], {"M": 0.5}))
     return out
+# --8<-- [end:ranking_samples]
 
 
+# --8<-- [start:register_sign]
 register(OpInfo("sign", (Sign,), sign, np.sign,
                 lambda rng: [Sample([_signed(rng, (3, 4))]), Sample([_signed(rng, (5,))])]))
+# --8<-- [end:register_sign]
+# --8<-- [start:register_ceil]
 register(OpInfo("ceil", (Ceil,), ceil, np.ceil, _away_from_jumps([(0.1, 0.9)])))
+# --8<-- [end:register_ceil]
+# --8<-- [start:register_floor]
 register(OpInfo("floor", (Floor,), floor, np.floor, _away_from_jumps([(0.1, 0.9)])))
+# --8<-- [end:register_floor]
+# --8<-- [start:register_round]
 register(OpInfo("round", (Round,), round, _np_round_half_away, _away_from_jumps(_FRACTIONS)))
+# --8<-- [end:register_round]
+# --8<-- [start:register_rounde]
 register(OpInfo("rounde", (Rounde,), rounde, np.round, _away_from_jumps(_FRACTIONS)))
+# --8<-- [end:register_rounde]
+# --8<-- [start:register_erf]
 register(OpInfo("erf", (Erf,), erf, np.vectorize(math.erf),
                 lambda rng: [Sample([rng.uniform(-2, 2, (3, 4))]), Sample([rng.uniform(-1, 1, (5,))])]))
+# --8<-- [end:register_erf]
+# --8<-- [start:register_max]
 register(OpInfo("max", (Max,), max, lambda *xs: np.maximum.reduce(np.broadcast_arrays(*xs)),
                 _extremum_samples))
+# --8<-- [end:register_max]
+# --8<-- [start:register_min]
 register(OpInfo("min", (Min,), min, lambda *xs: np.minimum.reduce(np.broadcast_arrays(*xs)),
                 _extremum_samples))
+# --8<-- [end:register_min]
+# --8<-- [start:register_prelu]
 register(OpInfo("prelu", (PRelu,), prelu, lambda x, s: np.where(x >= 0, x, s * x),
                 lambda rng: [Sample([_signed(rng, (3, 4)), rng.uniform(0.1, 0.5, (3, 4))],
                                     note="one shape"),
@@ -432,9 +481,14 @@ register(OpInfo("prelu", (PRelu,), prelu, lambda x, s: np.where(x >= 0, x, s * x
                                     note="slope per channel (4,)"),
                              Sample([_signed(rng, (2, 3)), rng.uniform(0.1, 0.5, (1, 1))],
                                     note="one slope (1, 1)")]))
+# --8<-- [end:register_prelu]
+# --8<-- [start:register_cossim]
 register(OpInfo("cossim", (CosSim,), cossim, _np_cossim,
                 lambda rng: [Sample([rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))]),
                              Sample([rng.uniform(-1, 1, (1, 5)), rng.uniform(-1, 1, (1, 5))])]))
+# --8<-- [end:register_cossim]
+# --8<-- [start:register_ranking_loss]
 register(OpInfo("ranking_loss", (RankingLoss,), ranking_loss,
                 lambda p, q, M=0.2: np.array([np.maximum(0, M - p + q).sum() / p.shape[0]]),
                 _ranking_samples))
+# --8<-- [end:register_ranking_loss]

@@ -29,7 +29,8 @@ from ._util import check_float
 from .conv import IntPair, Padding, check_pad_mode, int_pair, padding4, spatial_geometry
 from .reduce import reduce_mean
 
-__all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaveragepool"]
+__all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaveragepool",
+           "GlobalAveragePool"]
 
 
 # --8<-- [start:_Pooling2d]
@@ -132,6 +133,22 @@ def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
     axes = [2, 3] if data_format == "channels_first" else [1, 2]
     return reduce_mean(x, axes, keepdims=1)
 # --8<-- [end:globalaveragepool]
+
+
+class GlobalAveragePool:
+    """SINGA's operator class for ``globalaveragepool``, kept so SINGA code that
+    writes ``autograd.GlobalAveragePool()(x)[0]`` runs.
+
+    It is not an ``Operation``: global average pooling is ``reduce_mean`` over
+    the spatial axes, so it needs no kernel and no backward of its own (its
+    gradient is reduce_mean's).  Calling it returns a 1-tuple, as operators do.
+    """
+
+    def __init__(self, data_format: str = "channels_first"):
+        self.data_format = data_format
+
+    def __call__(self, x: Tensor) -> tuple:
+        return (globalaveragepool(x, self.data_format),)
 
 
 # ---------------------------------------------------------------------- registry

@@ -101,6 +101,7 @@ register(OpInfo("reduce_mean", (ReduceMean,), reduce_mean, _np_reduce(np.mean), 
 
 
 # ---------------------------------------------------------------------- reduce_max / reduce_min
+# --8<-- [start:ReduceMax]
 class ReduceMax(autograd.Operation):
     r"""Maximum over ``axes`` (all when None): ``reduce_max(x, axes=None, keepdims=1)``.
     Not in SINGA's autograd (an addition, named like reduce_sum).
@@ -152,8 +153,10 @@ class ReduceMax(autograd.Operation):
         for i, p in enumerate(self.perm):
             inverse[p] = i
         return backend.transpose(dxt, inverse)
+# --8<-- [end:ReduceMax]
 
 
+# --8<-- [start:ReduceMin]
 class ReduceMin(ReduceMax):
     r"""Minimum over ``axes`` (all when None): ``reduce_min(x, axes=None, keepdims=1)``.
     Not in SINGA's autograd (an addition, named like reduce_sum).
@@ -165,6 +168,7 @@ class ReduceMin(ReduceMax):
     """
 
     kernel = "reduce_min_forward"
+# --8<-- [end:ReduceMin]
 
 
 def reduce_max(x, axes=None, keepdims=1):
@@ -186,5 +190,9 @@ def _distinct_samples(rng):
             Sample([x], {"axes": -1, "keepdims": 0}), Sample([x[0, 0]])]
 
 
+# --8<-- [start:register_reduce_max]
 register(OpInfo("reduce_max", (ReduceMax,), reduce_max, _np_reduce(np.max), _distinct_samples))
+# --8<-- [end:register_reduce_max]
+# --8<-- [start:register_reduce_min]
 register(OpInfo("reduce_min", (ReduceMin,), reduce_min, _np_reduce(np.min), _distinct_samples))
+# --8<-- [end:register_reduce_min]

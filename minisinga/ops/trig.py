@@ -17,6 +17,7 @@ __all__ = [
 ]
 
 
+# --8<-- [start:Trig]
 class _Trig(autograd.Operation):
     """y = f(x) by the kernel ``<name>_forward``; dx by ``<name>_backward(dx, dy, x)``."""
 
@@ -29,8 +30,10 @@ class _Trig(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel(f"{self.fname}_backward", dy, self.x)
+# --8<-- [end:Trig]
 
 
+# --8<-- [start:Sin]
 class Sin(_Trig):
     r"""Sine: ``sin(x)``.
 
@@ -40,8 +43,10 @@ class Sin(_Trig):
     """
 
     fname = "sin"
+# --8<-- [end:Sin]
 
 
+# --8<-- [start:Cos]
 class Cos(_Trig):
     r"""Cosine: ``cos(x)``.
 
@@ -51,8 +56,10 @@ class Cos(_Trig):
     """
 
     fname = "cos"
+# --8<-- [end:Cos]
 
 
+# --8<-- [start:Tan]
 class Tan(_Trig):
     r"""Tangent: ``tan(x)`` (poles at $\pi/2 + k\pi$).
 
@@ -62,8 +69,10 @@ class Tan(_Trig):
     """
 
     fname = "tan"
+# --8<-- [end:Tan]
 
 
+# --8<-- [start:Asin]
 class Asin(_Trig):
     r"""Inverse sine: ``asin(x)``, for $|x| \le 1$.
 
@@ -73,8 +82,10 @@ class Asin(_Trig):
     """
 
     fname = "asin"
+# --8<-- [end:Asin]
 
 
+# --8<-- [start:Acos]
 class Acos(_Trig):
     r"""Inverse cosine: ``acos(x)``, for $|x| \le 1$.
 
@@ -84,8 +95,10 @@ class Acos(_Trig):
     """
 
     fname = "acos"
+# --8<-- [end:Acos]
 
 
+# --8<-- [start:Atan]
 class Atan(_Trig):
     r"""Inverse tangent: ``atan(x)``.
 
@@ -95,8 +108,10 @@ class Atan(_Trig):
     """
 
     fname = "atan"
+# --8<-- [end:Atan]
 
 
+# --8<-- [start:Sinh]
 class Sinh(_Trig):
     r"""Hyperbolic sine: ``sinh(x)``.
 
@@ -106,8 +121,10 @@ class Sinh(_Trig):
     """
 
     fname = "sinh"
+# --8<-- [end:Sinh]
 
 
+# --8<-- [start:Cosh]
 class Cosh(_Trig):
     r"""Hyperbolic cosine: ``cosh(x)``.
 
@@ -117,8 +134,10 @@ class Cosh(_Trig):
     """
 
     fname = "cosh"
+# --8<-- [end:Cosh]
 
 
+# --8<-- [start:Asinh]
 class Asinh(_Trig):
     r"""Inverse hyperbolic sine: ``asinh(x)``.
 
@@ -128,8 +147,10 @@ class Asinh(_Trig):
     """
 
     fname = "asinh"
+# --8<-- [end:Asinh]
 
 
+# --8<-- [start:Acosh]
 class Acosh(_Trig):
     r"""Inverse hyperbolic cosine: ``acosh(x)``, for $x \ge 1$.
 
@@ -139,8 +160,10 @@ class Acosh(_Trig):
     """
 
     fname = "acosh"
+# --8<-- [end:Acosh]
 
 
+# --8<-- [start:Atanh]
 class Atanh(_Trig):
     r"""Inverse hyperbolic tangent: ``atanh(x)``, for $|x| < 1$.
 
@@ -150,6 +173,7 @@ class Atanh(_Trig):
     """
 
     fname = "atanh"
+# --8<-- [end:Atanh]
 
 
 def sin(x):
@@ -208,21 +232,45 @@ def atanh(x):
 
 
 # ---------------------------------------------------------------------- registry
+# --8<-- [start:uniform]
 def _uniform(lo, hi, shapes=((3, 4), (5,), (2, 1, 3))):
     """Samples inside a function's domain, kept away from its edges and poles."""
     def make(rng):
         return [Sample([rng.uniform(lo, hi, s)]) for s in shapes]
     return make
+# --8<-- [end:uniform]
 
 
+# --8<-- [start:register_sin]
 register(OpInfo("sin", (Sin,), sin, np.sin, _uniform(-3, 3)))
+# --8<-- [end:register_sin]
+# --8<-- [start:register_cos]
 register(OpInfo("cos", (Cos,), cos, np.cos, _uniform(-3, 3)))
+# --8<-- [end:register_cos]
+# --8<-- [start:register_tan]
 register(OpInfo("tan", (Tan,), tan, np.tan, _uniform(-1.2, 1.2)))  # poles at +-pi/2
+# --8<-- [end:register_tan]
+# --8<-- [start:register_asin]
 register(OpInfo("asin", (Asin,), asin, np.arcsin, _uniform(-0.9, 0.9)))
+# --8<-- [end:register_asin]
+# --8<-- [start:register_acos]
 register(OpInfo("acos", (Acos,), acos, np.arccos, _uniform(-0.9, 0.9)))
+# --8<-- [end:register_acos]
+# --8<-- [start:register_atan]
 register(OpInfo("atan", (Atan,), atan, np.arctan, _uniform(-3, 3)))
+# --8<-- [end:register_atan]
+# --8<-- [start:register_sinh]
 register(OpInfo("sinh", (Sinh,), sinh, np.sinh, _uniform(-2, 2)))
+# --8<-- [end:register_sinh]
+# --8<-- [start:register_cosh]
 register(OpInfo("cosh", (Cosh,), cosh, np.cosh, _uniform(-2, 2)))
+# --8<-- [end:register_cosh]
+# --8<-- [start:register_asinh]
 register(OpInfo("asinh", (Asinh,), asinh, np.arcsinh, _uniform(-3, 3)))
+# --8<-- [end:register_asinh]
+# --8<-- [start:register_acosh]
 register(OpInfo("acosh", (Acosh,), acosh, np.arccosh, _uniform(1.1, 3)))
+# --8<-- [end:register_acosh]
+# --8<-- [start:register_atanh]
 register(OpInfo("atanh", (Atanh,), atanh, np.arctanh, _uniform(-0.9, 0.9)))
+# --8<-- [end:register_atanh]
