@@ -104,7 +104,7 @@ READS_TOO = {
 
 
 # ---------------------------------------------------------------- kernel signatures
-# --8<-- [start:_parameter]
+# --8<-- [start:parameter]
 def _parameter(text: str) -> tuple[str, str]:
     """(access, name) of one C parameter: access 'r' for ``const X *``, 'w' for
     ``X *``, '' for a value."""
@@ -113,7 +113,7 @@ def _parameter(text: str) -> tuple[str, str]:
     if "*" not in text and "[" not in text:
         return "", name
     return ("r" if text.startswith("const ") else "w"), name
-# --8<-- [end:_parameter]
+# --8<-- [end:parameter]
 
 
 # --8<-- [start:declarations]
@@ -238,7 +238,7 @@ class Graph:
             self.buffers[serial] = buf
         return buf
 
-    # --8<-- [start:_record]
+    # --8<-- [start:record]
     def _record(self, name: str, fn, args: tuple) -> None:
         access = kernel_access(name, args)
         pointers, modes = [], {}
@@ -269,7 +269,7 @@ class Graph:
                                    f"the device's seed {self._seed}")
             node.rng_offset = args[-1] - self._rng_start
         self.nodes.append(node)
-    # --8<-- [end:_record]
+    # --8<-- [end:record]
 
     # --8<-- [start:finish]
     def finish(self) -> None:
@@ -294,7 +294,7 @@ class Graph:
             return list(range(len(self.nodes)))
         return dependency_order(self.nodes)
 
-    # --8<-- [start:_build]
+    # --8<-- [start:build]
     def _build(self, sequential: bool) -> _Schedule:
         order = self.order(sequential)
         slot_of, sizes = plan_memory(self.nodes, order, self.intermediates(),
@@ -309,7 +309,7 @@ class Graph:
                     args[k] = ffi.cast(ffi.typeof(node.args[k]), slots[slot_of[serial]])
             calls.append((node.fn, tuple(args), node.rng_offset))
         return _Schedule(sequential, order, calls, slots, sizes)
-    # --8<-- [end:_build]
+    # --8<-- [end:build]
 
     # --8<-- [start:run]
     def run(self, sequential: bool = False) -> None:

@@ -51,7 +51,7 @@ MODEL_STATE_TYPE = 0
 AUX_STATE_TYPE = 1
 
 
-# --8<-- [start:_graph_step]
+# --8<-- [start:graph_step]
 def _graph_step(train_one_batch):
     """Wrap a subclass's ``train_one_batch`` so that, in graph mode, the first call
     records the step and later calls replay it (SINGA's ModelMeta does this)."""
@@ -66,7 +66,7 @@ def _graph_step(train_one_batch):
         return self._results
     wrapper._graph_wrapped = True
     return wrapper
-# --8<-- [end:_graph_step]
+# --8<-- [end:graph_step]
 
 
 class Model(Layer):
@@ -170,7 +170,7 @@ class Model(Layer):
         self._results = None
         self._recorded_inputs = None
 
-    # --8<-- [start:_record_step]
+    # --8<-- [start:record_step]
     def _record_step(self, train_one_batch, args, kwargs):
         """Run ``train_one_batch`` once, recording its kernel launches."""
         tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
@@ -200,7 +200,7 @@ class Model(Layer):
         self._recorded_inputs = (args, dict(kwargs))
         self._recorded_data = {id(t): t.data for t in tensors}
         return results
-    # --8<-- [end:_record_step]
+    # --8<-- [end:record_step]
 
     def _check_same_inputs(self, args, kwargs) -> None:
         """Replay reads the tensors it was recorded with: refuse any others."""
@@ -329,7 +329,7 @@ def _drop_creators(obj) -> None:
 
 
 # ====================================================================== checkpoint files
-# --8<-- [start:_atomic_write_zip]
+# --8<-- [start:atomic_write_zip]
 def _atomic_write_zip(fpath: str, members: dict[str, bytes]) -> None:
     """Write a zip of ``members`` to ``fpath`` so that ``fpath`` is, at every
     moment, either the old file or the complete new one.
@@ -368,7 +368,7 @@ def _atomic_write_zip(fpath: str, members: dict[str, bytes]) -> None:
         pass
     finally:
         os.close(dir_fd)
-# --8<-- [end:_atomic_write_zip]
+# --8<-- [end:atomic_write_zip]
 
 
 # --8<-- [start:read_checkpoint]
