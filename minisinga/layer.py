@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 
+# --8<-- [start:lazy]
 def _lazy(forward):
     """Wrap a subclass's forward: initialise the layer from the first inputs."""
     @functools.wraps(forward)
@@ -50,6 +51,7 @@ def _lazy(forward):
         return forward(self, *args, **kwargs)
     wrapper._lazy_wrapped = True
     return wrapper
+# --8<-- [end:lazy]
 
 
 class Layer:
@@ -57,11 +59,13 @@ class Layer:
 
     sep = "."
 
+    # --8<-- [start:init_subclass]
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         fwd = cls.__dict__.get("forward")
         if fwd is not None and not getattr(fwd, "_lazy_wrapped", False):
             cls.forward = _lazy(fwd)
+    # --8<-- [end:init_subclass]
 
     def __init__(self):
         object.__setattr__(self, "_layers", {})

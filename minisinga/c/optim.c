@@ -21,6 +21,7 @@
 
 #define MS_PAR_MIN 32768 /* below this many elements, one thread is faster */
 
+/* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0.
  *   g'  = g + wd * p
  *   buf = momentum * buf + (1 - dampening) * g'          (momentum != 0)
@@ -43,7 +44,9 @@ void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T momentum,
         p[i] -= rate * d;
     }
 }
+/* --8<-- [end:sgd_update] */
 
+/* --8<-- [start:adam_update] */
 /* p, m, v, g: (n,)
  *   t  = step + 1                       (step counts the finished steps)
  *   g' = g + wd * p
@@ -66,7 +69,9 @@ void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
         p[i] -= rate * (m[i] / c1) / (sqrt(v[i] / c2) + eps);
     }
 }
+/* --8<-- [end:adam_update] */
 
+/* --8<-- [start:rmsprop_update] */
 /* p, r, g: (n,)
  *   g' = g + wd * p
  *   r  = rho * r + (1 - rho) * g'^2     (the running average of g'^2)
@@ -82,7 +87,9 @@ void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T rho, T eps,
         p[i] -= rate * d / sqrt(r[i] + eps);
     }
 }
+/* --8<-- [end:rmsprop_update] */
 
+/* --8<-- [start:adagrad_update] */
 /* p, h, g: (n,)
  *   g' = g + wd * p
  *   h += g'^2                            (the history of squared gradients)
@@ -98,7 +105,9 @@ void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T eps,
         p[i] -= rate * d / sqrt(h[i] + eps);
     }
 }
+/* --8<-- [end:adagrad_update] */
 
+/* --8<-- [start:exponential_decay] */
 /* value, step: (1,)
  *   e     = step / decay_steps, rounded down when staircase
  *   value = init * rate^e */
@@ -110,3 +119,4 @@ void FN(exponential_decay)(T *value, const T *step, T init, T decay_steps,
         e = floor(e);
     value[0] = (T)((double)init * pow((double)rate, e));
 }
+/* --8<-- [end:exponential_decay] */

@@ -11,6 +11,7 @@
             MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
     } while (0)
 
+/* --8<-- [start:relu_forward] */
 /* y = max(0, x) */
 __global__ void FN(relu_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -21,6 +22,7 @@ extern "C" void FN(relu_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(relu_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:relu_forward] */
 
 /* dx = dy * [x > 0]   (relu'(0) = 0) */
 __global__ void FN(relu_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)

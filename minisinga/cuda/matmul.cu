@@ -26,6 +26,7 @@
 #define TN 8 /* columns of C per thread */
 #define GEMM_THREADS 256 /* (BM / TM) * (BN / TN) */
 
+/* --8<-- [start:gemm_kernel] */
 __global__ void __launch_bounds__(GEMM_THREADS)
 FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t N,
                 int64_t K, int transA, int transB, T alpha, T beta, int64_t strideA,
@@ -108,7 +109,9 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
         }
     }
 }
+/* --8<-- [end:gemm_kernel] */
 
+/* --8<-- [start:gemm_batched] */
 extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t N,
                       int64_t K, int transA, int transB, T alpha, T beta, int64_t strideA,
                       int64_t strideB, int64_t strideC)
@@ -125,6 +128,7 @@ extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, in
     MS_LAUNCH(FN(gemm_kernel), grid, GEMM_THREADS, C, A, B, batch, M, N, K, transA, transB,
               alpha, beta, strideA, strideB, strideC);
 }
+/* --8<-- [end:gemm_batched] */
 
 extern "C" void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K, int transA,
               int transB, T alpha, T beta)

@@ -30,7 +30,7 @@ from ._util import check_float
 __all__ = ["_BatchNorm2d", "batchnorm_2d"]
 
 
-# --8<-- [start:_BatchNorm2d]
+# --8<-- [start:op_BatchNorm2d]
 class _BatchNorm2d(autograd.Operation):
     r"""Batch normalisation per channel over (N, H, W):
     ``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5, training=None)``.
@@ -100,7 +100,7 @@ class _BatchNorm2d(autograd.Operation):
                 dx.ptr, dscale.ptr, dbias.ptr, dy.ptr, self.x.ptr, self.scale.ptr,
                 self.mean.ptr, self.invstd.ptr, int(self.used_batch_stats), N, C, HW)
         return dx, dscale, dbias, None, None
-# --8<-- [end:_BatchNorm2d]
+# --8<-- [end:op_BatchNorm2d]
 
 
 def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,

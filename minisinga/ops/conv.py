@@ -130,7 +130,7 @@ def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mo
 
 
 # ---------------------------------------------------------------------- the operation
-# --8<-- [start:_Conv2d]
+# --8<-- [start:op_Conv2d]
 class _Conv2d(autograd.Operation):
     r"""2-D convolution (cross-correlation), NCHW, lowered onto GEMM:
     ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``.
@@ -229,7 +229,7 @@ class _Conv2d(autograd.Operation):
             db = backend.reduce_sum(dyt, O, N * P, 1).reshape((O,))
         self.col = None
         return (dx, dW, db) if self.has_b else (dx, dW)
-# --8<-- [end:_Conv2d]
+# --8<-- [end:op_Conv2d]
 
 
 # --8<-- [start:swap01]
@@ -249,7 +249,8 @@ def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
     """2-D convolution of x (N, C, H, W) with W (O, C/group, kh, kw) and optional bias b (O,).
 
     Args:
-        stride, dilation: an int or a pair (h, w), each >= 1.
+        stride: an int or a pair (h, w), each >= 1.
+        dilation: an int or a pair (h, w), each >= 1 (the spacing of the kernel's taps).
         padding: an int, a pair (ph, pw) or a 4-tuple (top, bottom, left, right), >= 0.
         group: split the channels into this many independent convolutions (it must
             divide C and O); ``group=C`` with W (C*k, 1, kh, kw) is a depthwise conv.

@@ -33,7 +33,7 @@ __all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaverag
            "GlobalAveragePool"]
 
 
-# --8<-- [start:_Pooling2d]
+# --8<-- [start:op_Pooling2d]
 class _Pooling2d(autograd.Operation):
     r"""2-D max or average pooling, NCHW:
     ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``.
@@ -95,7 +95,7 @@ class _Pooling2d(autograd.Operation):
                 backend.kernel("avg_pool2d_backward", dy)(dx.ptr, dy.ptr, N * C, H, W, oh, ow,
                                                           *self.window)
         return dx
-# --8<-- [end:_Pooling2d]
+# --8<-- [end:op_Pooling2d]
 
 
 def pooling_2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
