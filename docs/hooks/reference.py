@@ -1,8 +1,7 @@
 """mkdocs hook: API reference pages for the modules that exist, and optional pages.
 
-minisinga grows module by module (tensor and device first; autograd, gradcheck,
-layer, model and opt later).  Rather than a hand-written page per module that
-breaks the build until the module lands, this hook
+Rather than a hand-written page per module (which would break the build if
+a module were missing), this hook
 
 * makes one page ``reference/<module>.md`` holding ``::: minisinga.<module>``
   (rendered by mkdocstrings from the docstrings) for each module in

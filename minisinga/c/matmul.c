@@ -287,6 +287,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
 }
 /* --8<-- [end:blocked] */
 
+/* --8<-- [start:gemm_small] */
 /* ------------------------------------------------------ the small path
  *
  * For small products (and as the fallback if the packing buffers cannot be
@@ -316,6 +317,7 @@ static void gemm_small(T *C, const T *A, const T *B, int64_t M, int64_t N,
         }
     }
 }
+/* --8<-- [end:gemm_small] */
 
 /* C = beta * C, without reading C when beta == 0 (the K == 0 and alpha == 0
  * cases, where there is no product to add). */
@@ -327,6 +329,7 @@ static void scale_C(T *C, int64_t M, int64_t N, T beta)
 
 /* ---------------------------------------------------------- public API */
 
+/* --8<-- [start:gemm] */
 void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
               int transA, int transB, T alpha, T beta)
 {
@@ -367,7 +370,9 @@ void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
     free(ap);
     free(bp);
 }
+/* --8<-- [end:gemm] */
 
+/* --8<-- [start:gemm_batched] */
 void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                       int64_t N, int64_t K, int transA, int transB, T alpha,
                       T beta, int64_t strideA, int64_t strideB,
@@ -379,3 +384,4 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
         FN(gemm)(C + b * strideC, A + b * strideA, B + b * strideB, M, N, K,
                  transA, transB, alpha, beta);
 }
+/* --8<-- [end:gemm_batched] */

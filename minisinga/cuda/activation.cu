@@ -5,11 +5,13 @@
  * shuffles, then one value per warp through shared memory). */
 #include "ms_cuda.h"
 
+/* --8<-- [start:ew_launch] */
 #define MS_EW_LAUNCH(kernel, n, ...)                                   \
     do {                                                               \
         if ((n) > 0)                                                   \
             MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
     } while (0)
+/* --8<-- [end:ew_launch] */
 
 /* --8<-- [start:relu_forward] */
 /* y = max(0, x) */
@@ -24,6 +26,7 @@ extern "C" void FN(relu_forward)(T *y, const T *x, int64_t n)
 }
 /* --8<-- [end:relu_forward] */
 
+/* --8<-- [start:relu_backward] */
 /* dx = dy * [x > 0]   (relu'(0) = 0) */
 __global__ void FN(relu_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -34,7 +37,9 @@ extern "C" void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(relu_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:relu_backward] */
 
+/* --8<-- [start:leakyrelu_forward] */
 /* y = x if x >= 0 else a * x */
 __global__ void FN(leakyrelu_forward_kernel)(T *y, const T *x, T a, int64_t n)
 {
@@ -45,7 +50,9 @@ extern "C" void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
 {
     MS_EW_LAUNCH(FN(leakyrelu_forward_kernel), n, y, x, a, n);
 }
+/* --8<-- [end:leakyrelu_forward] */
 
+/* --8<-- [start:leakyrelu_backward] */
 /* dx = dy if x >= 0 else a * dy */
 __global__ void FN(leakyrelu_backward_kernel)(T *dx, const T *dy, const T *x, T a, int64_t n)
 {
@@ -56,7 +63,9 @@ extern "C" void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int6
 {
     MS_EW_LAUNCH(FN(leakyrelu_backward_kernel), n, dx, dy, x, a, n);
 }
+/* --8<-- [end:leakyrelu_backward] */
 
+/* --8<-- [start:elu_forward] */
 /* y = gamma * x if x > 0 else gamma * alpha * (e^x - 1) */
 __global__ void FN(elu_forward_kernel)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -67,7 +76,9 @@ extern "C" void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_EW_LAUNCH(FN(elu_forward_kernel), n, y, x, alpha, gamma, n);
 }
+/* --8<-- [end:elu_forward] */
 
+/* --8<-- [start:elu_backward] */
 /* dx = gamma * dy if x > 0 else dy * gamma * alpha * e^x */
 __global__ void FN(elu_backward_kernel)(T *dx, const T *dy, const T *x, T alpha, T gamma,
                                         int64_t n)
@@ -79,7 +90,9 @@ extern "C" void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamm
 {
     MS_EW_LAUNCH(FN(elu_backward_kernel), n, dx, dy, x, alpha, gamma, n);
 }
+/* --8<-- [end:elu_backward] */
 
+/* --8<-- [start:sigmoid_forward] */
 /* y = 1 / (1 + e^-x), written so that e^(-x) never overflows */
 __global__ void FN(sigmoid_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -97,7 +110,9 @@ extern "C" void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sigmoid_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:sigmoid_forward] */
 
+/* --8<-- [start:sigmoid_backward] */
 /* dx = dy * y * (1 - y)   (y saved) */
 __global__ void FN(sigmoid_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -108,7 +123,9 @@ extern "C" void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_EW_LAUNCH(FN(sigmoid_backward_kernel), n, dx, dy, y, n);
 }
+/* --8<-- [end:sigmoid_backward] */
 
+/* --8<-- [start:hardsigmoid_forward] */
 /* y = max(0, min(1, alpha * x + gamma)) */
 __global__ void FN(hardsigmoid_forward_kernel)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -121,7 +138,9 @@ extern "C" void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int6
 {
     MS_EW_LAUNCH(FN(hardsigmoid_forward_kernel), n, y, x, alpha, gamma, n);
 }
+/* --8<-- [end:hardsigmoid_forward] */
 
+/* --8<-- [start:hardsigmoid_backward] */
 /* dx = alpha * dy where 0 < alpha x + gamma < 1, else 0 */
 __global__ void FN(hardsigmoid_backward_kernel)(T *dx, const T *dy, const T *x, T alpha,
                                                 T gamma, int64_t n)
@@ -135,7 +154,9 @@ extern "C" void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha
 {
     MS_EW_LAUNCH(FN(hardsigmoid_backward_kernel), n, dx, dy, x, alpha, gamma, n);
 }
+/* --8<-- [end:hardsigmoid_backward] */
 
+/* --8<-- [start:tanh_forward] */
 /* y = tanh(x) */
 __global__ void FN(tanh_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -146,7 +167,9 @@ extern "C" void FN(tanh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(tanh_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:tanh_forward] */
 
+/* --8<-- [start:tanh_backward] */
 /* dx = dy * (1 - y^2)   (y saved) */
 __global__ void FN(tanh_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -157,7 +180,9 @@ extern "C" void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_EW_LAUNCH(FN(tanh_backward_kernel), n, dx, dy, y, n);
 }
+/* --8<-- [end:tanh_backward] */
 
+/* --8<-- [start:softplus_forward] */
 /* y = max(x, 0) + ln(1 + e^-|x|) */
 __global__ void FN(softplus_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -170,7 +195,9 @@ extern "C" void FN(softplus_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softplus_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:softplus_forward] */
 
+/* --8<-- [start:softplus_backward] */
 /* dx = dy * sigmoid(x) */
 __global__ void FN(softplus_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -184,7 +211,9 @@ extern "C" void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softplus_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:softplus_backward] */
 
+/* --8<-- [start:softsign_forward] */
 /* y = x / (1 + |x|) */
 __global__ void FN(softsign_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -195,7 +224,9 @@ extern "C" void FN(softsign_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softsign_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:softsign_forward] */
 
+/* --8<-- [start:softsign_backward] */
 /* dx = dy / (1 + |x|)^2 */
 __global__ void FN(softsign_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -208,7 +239,9 @@ extern "C" void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softsign_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:softsign_backward] */
 
+/* --8<-- [start:softmax_forward] */
 /* Softmax normalises `rows` = outer * inner vectors of `mid` elements each;
  * vector r = (o, i) starts at o * mid * inner + i and steps by inner.  One
  * block per vector (grid-stride over vectors); its threads stride over mid.
@@ -251,7 +284,9 @@ extern "C" void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid
         MS_LAUNCH(FN(softmax_forward_kernel), ms_vector_blocks(outer * inner),
                   ms_row_threads(mid), y, x, outer, mid, inner);
 }
+/* --8<-- [end:softmax_forward] */
 
+/* --8<-- [start:softmax_backward] */
 /* dx[m] = y[m] * (dy[m] - sum_m' dy[m'] y[m'])   along mid, per vector */
 __global__ void FN(softmax_backward_kernel)(T *dx, const T *dy, const T *y, int64_t outer,
                                             int64_t mid, int64_t inner)
@@ -275,3 +310,4 @@ extern "C" void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t out
         MS_LAUNCH(FN(softmax_backward_kernel), ms_vector_blocks(outer * inner),
                   ms_row_threads(mid), dx, dy, y, outer, mid, inner);
 }
+/* --8<-- [end:softmax_backward] */

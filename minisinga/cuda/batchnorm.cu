@@ -11,6 +11,7 @@
  * Sums in double, as in C; thread 0 writes the per-channel results. */
 #include "ms_cuda.h"
 
+/* --8<-- [start:channel_helpers] */
 /* the e-th value of channel c, e in [0, N*HW) */
 #define MS_BN_AT(buf, e) (buf)[((e) / HW * C + c) * HW + (e) % HW]
 
@@ -18,6 +19,7 @@ static unsigned int ms_channel_blocks(int64_t C)
 {
     return (unsigned int)(C < 65535 ? C : 65535);
 }
+/* --8<-- [end:channel_helpers] */
 
 /* --8<-- [start:batchnorm2d_forward_training] */
 /* Training: the batch statistics, and the running statistics updated in place.

@@ -13,15 +13,18 @@
  * nonzero's rank); see the last section. */
 #include "ms_cuda.h"
 
+/* --8<-- [start:ew_launch] */
 #define MS_EW_LAUNCH(kernel, n, ...)                                   \
     do {                                                               \
         if ((n) > 0)                                                   \
             MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
     } while (0)
+/* --8<-- [end:ew_launch] */
 
 /* Most threads a scatter-add uses (each owns about 1/this of the outputs). */
 #define MS_OWNERS 65536
 
+/* --8<-- [start:gather_index] */
 /* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks padding) */
 __global__ void FN(gather_index_kernel)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
 {
@@ -32,7 +35,9 @@ extern "C" void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, i
 {
     MS_EW_LAUNCH(FN(gather_index_kernel), n, y, x, idx, fill, n);
 }
+/* --8<-- [end:gather_index] */
 
+/* --8<-- [start:scatter_add_index] */
 /* dx: nx elements, dy and idx: n elements
  *   dx[j] = sum of dy[i] over every i with idx[i] == j, in order of i   (0 if none)
  * Thread t owns dx[t*per .. (t+1)*per). */
@@ -62,7 +67,9 @@ extern "C" void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, in
     MS_LAUNCH(FN(scatter_add_index_kernel), (unsigned int)((owners + MS_THREADS - 1) / MS_THREADS),
               MS_THREADS, dx, dy, idx, nx, n, per);
 }
+/* --8<-- [end:scatter_add_index] */
 
+/* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
 __global__ void FN(scatter_index_kernel)(T *y, const T *u, const int32_t *idx, int64_t n)
 {
@@ -73,7 +80,9 @@ extern "C" void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t 
 {
     MS_EW_LAUNCH(FN(scatter_index_kernel), n, y, u, idx, n);
 }
+/* --8<-- [end:scatter_index] */
 
+/* --8<-- [start:fill_index] */
 /* y[idx[i]] = value */
 __global__ void FN(fill_index_kernel)(T *y, T value, const int32_t *idx, int64_t n)
 {
@@ -84,9 +93,11 @@ extern "C" void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
 {
     MS_EW_LAUNCH(FN(fill_index_kernel), n, y, value, idx, n);
 }
+/* --8<-- [end:fill_index] */
 
 /* ------------------------------------------------------------- embedding */
 
+/* --8<-- [start:embedding_forward] */
 /* x: (n,) row indices in [0, vocab);  w: (vocab, dim);  y: (n, dim)
  *   y[r, j] = w[x[r], j]   (one thread per element of y) */
 __global__ void FN(embedding_forward_kernel)(T *y, const T *w, const int32_t *x, int64_t n,
@@ -99,7 +110,9 @@ extern "C" void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_
 {
     MS_EW_LAUNCH(FN(embedding_forward_kernel), n * dim, y, w, x, n, dim);
 }
+/* --8<-- [end:embedding_forward] */
 
+/* --8<-- [start:embedding_backward] */
 /* dy: (n, dim);  dw: (vocab, dim)
  *   dw[v, j] = sum of dy[r, j] over every r with x[r] == v, in order of r   (0 if none)
  * Thread (q, j) owns column j of the rows v in [q*per, (q+1)*per). */
@@ -135,9 +148,11 @@ extern "C" void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int
     MS_LAUNCH(FN(embedding_backward_kernel), (unsigned int)((threads + MS_THREADS - 1) / MS_THREADS),
               MS_THREADS, dw, dy, x, n, vocab, dim, per);
 }
+/* --8<-- [end:embedding_backward] */
 
 /* --------------------------------------------------------------- one-hot */
 
+/* --8<-- [start:onehot_forward] */
 /* ind: (outer, inner) int32 in [-depth, depth) (negative counts from the end);
  * y: (outer, depth, inner);  y[o, d, i] = on if d == ind[o, i] (mod depth) else off */
 __global__ void FN(onehot_forward_kernel)(T *y, const int32_t *ind, T off, T on, int64_t outer,
@@ -157,7 +172,9 @@ extern "C" void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_
     MS_EW_LAUNCH(FN(onehot_forward_kernel), outer * depth * inner, y, ind, off, on, outer, depth,
                  inner);
 }
+/* --8<-- [end:onehot_forward] */
 
+/* --8<-- [start:nonzero_count] */
 /* --------------------------------------------------------------- nonzero
  * nonzero_count returns the count to the host (Python sizes idx with it):
  * blocks count their share into ms_counts, one block adds them into
@@ -205,7 +222,9 @@ extern "C" int64_t FN(nonzero_count)(const T *x, int64_t n)
                   "cudaMemcpyFromSymbol (nonzero_count)");
     return total;
 }
+/* --8<-- [end:nonzero_count] */
 
+/* --8<-- [start:nonzero_forward] */
 /* x's shape travels to the kernel by value (the launcher gets a host array) */
 struct MsShape {
     int64_t dims[MS_MAX_NDIM];
@@ -261,3 +280,4 @@ extern "C" void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *sha
     if (n > 0 && count > 0)
         MS_LAUNCH(FN(nonzero_forward_kernel), 1, MS_THREADS, idx, x, s, ndim, n, count);
 }
+/* --8<-- [end:nonzero_forward] */

@@ -10,17 +10,20 @@
  * Backward kernels WRITE dx. */
 #include "ms_cuda.h"
 
+/* --8<-- [start:ew_launch] */
 #define MS_EW_LAUNCH(kernel, n, ...)                                   \
     do {                                                               \
         if ((n) > 0)                                                   \
             MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
     } while (0)
+/* --8<-- [end:ew_launch] */
 
 /* 2 / sqrt(pi), the constant of erf'(x) */
 #define MS_2_SQRTPI 1.12837916709551257390
 
 /* ------------------------------------------------- sign and rounding */
 
+/* --8<-- [start:sign_forward] */
 /* y = 1 if x > 0, -1 if x < 0, 0 if x == 0 (NaN stays NaN) */
 __global__ void FN(sign_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -31,7 +34,9 @@ extern "C" void FN(sign_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sign_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:sign_forward] */
 
+/* --8<-- [start:ceil_forward] */
 /* y = the smallest integer >= x */
 __global__ void FN(ceil_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -42,7 +47,9 @@ extern "C" void FN(ceil_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(ceil_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:ceil_forward] */
 
+/* --8<-- [start:floor_forward] */
 /* y = the largest integer <= x */
 __global__ void FN(floor_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -53,7 +60,9 @@ extern "C" void FN(floor_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(floor_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:floor_forward] */
 
+/* --8<-- [start:round_forward] */
 /* y = x rounded to the nearest integer, halves away from zero */
 __global__ void FN(round_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -64,7 +73,9 @@ extern "C" void FN(round_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(round_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:round_forward] */
 
+/* --8<-- [start:rounde_forward] */
 /* y = x rounded to the nearest integer, halves to even:
  *   r = floor(x), d = x - r (exact);  y = r + 1 if d > 1/2 or (d == 1/2 and r odd), else r */
 __global__ void FN(rounde_forward_kernel)(T *y, const T *x, int64_t n)
@@ -80,9 +91,11 @@ extern "C" void FN(rounde_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(rounde_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:rounde_forward] */
 
 /* ------------------------------------------------------------------ erf */
 
+/* --8<-- [start:erf_forward] */
 /* y = erf(x) */
 __global__ void FN(erf_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -93,7 +106,9 @@ extern "C" void FN(erf_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(erf_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:erf_forward] */
 
+/* --8<-- [start:erf_backward] */
 /* dx = dy * 2/sqrt(pi) * e^(-x^2) */
 __global__ void FN(erf_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -106,11 +121,13 @@ extern "C" void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(erf_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:erf_backward] */
 
 /* --------------------------------------------------------- n-ary max / min
  * A running update per further input; the strict comparison keeps the FIRST
  * input on a tie. */
 
+/* --8<-- [start:max_update] */
 /* where x > y:  y = x, arg = k */
 __global__ void FN(max_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
@@ -124,7 +141,9 @@ extern "C" void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 {
     MS_EW_LAUNCH(FN(max_update_kernel), n, y, arg, x, k, n);
 }
+/* --8<-- [end:max_update] */
 
+/* --8<-- [start:min_update] */
 /* where x < y:  y = x, arg = k */
 __global__ void FN(min_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
@@ -138,7 +157,9 @@ extern "C" void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 {
     MS_EW_LAUNCH(FN(min_update_kernel), n, y, arg, x, k, n);
 }
+/* --8<-- [end:min_update] */
 
+/* --8<-- [start:argselect_backward] */
 /* dx_k = dy * [arg == k] */
 __global__ void FN(argselect_backward_kernel)(T *dx, const T *dy, const int32_t *arg, int32_t k, int64_t n)
 {
@@ -149,9 +170,11 @@ extern "C" void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, i
 {
     MS_EW_LAUNCH(FN(argselect_backward_kernel), n, dx, dy, arg, k, n);
 }
+/* --8<-- [end:argselect_backward] */
 
 /* ---------------------------------------------------------------- prelu */
 
+/* --8<-- [start:prelu_forward] */
 /* y = x if x >= 0 else slope * x */
 __global__ void FN(prelu_forward_kernel)(T *y, const T *x, const T *slope, int64_t n)
 {
@@ -162,7 +185,9 @@ extern "C" void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n)
 {
     MS_EW_LAUNCH(FN(prelu_forward_kernel), n, y, x, slope, n);
 }
+/* --8<-- [end:prelu_forward] */
 
+/* --8<-- [start:prelu_backward] */
 /* dx = dy if x >= 0 else slope * dy ;  dslope = 0 if x >= 0 else x * dy */
 __global__ void FN(prelu_backward_kernel)(T *dx, T *dslope, const T *dy, const T *x, const T *slope, int64_t n)
 {
@@ -176,9 +201,11 @@ extern "C" void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, co
 {
     MS_EW_LAUNCH(FN(prelu_backward_kernel), n, dx, dslope, dy, x, slope, n);
 }
+/* --8<-- [end:prelu_backward] */
 
 /* ------------------------------------------------ trigonometric functions */
 
+/* --8<-- [start:sin_forward] */
 /* y = sin x */
 __global__ void FN(sin_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -189,7 +216,9 @@ extern "C" void FN(sin_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sin_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:sin_forward] */
 
+/* --8<-- [start:sin_backward] */
 /* dx = dy cos x */
 __global__ void FN(sin_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -200,7 +229,9 @@ extern "C" void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sin_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:sin_backward] */
 
+/* --8<-- [start:cos_forward] */
 /* y = cos x */
 __global__ void FN(cos_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -211,7 +242,9 @@ extern "C" void FN(cos_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cos_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:cos_forward] */
 
+/* --8<-- [start:cos_backward] */
 /* dx = -dy sin x */
 __global__ void FN(cos_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -222,7 +255,9 @@ extern "C" void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cos_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:cos_backward] */
 
+/* --8<-- [start:tan_forward] */
 /* y = tan x */
 __global__ void FN(tan_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -233,7 +268,9 @@ extern "C" void FN(tan_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(tan_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:tan_forward] */
 
+/* --8<-- [start:tan_backward] */
 /* dx = dy / cos^2 x */
 __global__ void FN(tan_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -246,7 +283,9 @@ extern "C" void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(tan_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:tan_backward] */
 
+/* --8<-- [start:asin_forward] */
 /* y = asin x,  |x| <= 1 */
 __global__ void FN(asin_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -257,7 +296,9 @@ extern "C" void FN(asin_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asin_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:asin_forward] */
 
+/* --8<-- [start:asin_backward] */
 /* dx = dy / sqrt(1 - x^2) */
 __global__ void FN(asin_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -270,7 +311,9 @@ extern "C" void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asin_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:asin_backward] */
 
+/* --8<-- [start:acos_forward] */
 /* y = acos x,  |x| <= 1 */
 __global__ void FN(acos_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -281,7 +324,9 @@ extern "C" void FN(acos_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acos_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:acos_forward] */
 
+/* --8<-- [start:acos_backward] */
 /* dx = -dy / sqrt(1 - x^2) */
 __global__ void FN(acos_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -294,7 +339,9 @@ extern "C" void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acos_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:acos_backward] */
 
+/* --8<-- [start:atan_forward] */
 /* y = atan x */
 __global__ void FN(atan_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -305,7 +352,9 @@ extern "C" void FN(atan_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atan_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:atan_forward] */
 
+/* --8<-- [start:atan_backward] */
 /* dx = dy / (1 + x^2) */
 __global__ void FN(atan_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -318,9 +367,11 @@ extern "C" void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atan_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:atan_backward] */
 
 /* --------------------------------------------------- hyperbolic functions */
 
+/* --8<-- [start:sinh_forward] */
 /* y = sinh x */
 __global__ void FN(sinh_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -331,7 +382,9 @@ extern "C" void FN(sinh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sinh_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:sinh_forward] */
 
+/* --8<-- [start:sinh_backward] */
 /* dx = dy cosh x */
 __global__ void FN(sinh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -342,7 +395,9 @@ extern "C" void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sinh_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:sinh_backward] */
 
+/* --8<-- [start:cosh_forward] */
 /* y = cosh x */
 __global__ void FN(cosh_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -353,7 +408,9 @@ extern "C" void FN(cosh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cosh_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:cosh_forward] */
 
+/* --8<-- [start:cosh_backward] */
 /* dx = dy sinh x */
 __global__ void FN(cosh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -364,7 +421,9 @@ extern "C" void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cosh_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:cosh_backward] */
 
+/* --8<-- [start:asinh_forward] */
 /* y = asinh x */
 __global__ void FN(asinh_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -375,7 +434,9 @@ extern "C" void FN(asinh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asinh_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:asinh_forward] */
 
+/* --8<-- [start:asinh_backward] */
 /* dx = dy / sqrt(x^2 + 1) */
 __global__ void FN(asinh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -388,7 +449,9 @@ extern "C" void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asinh_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:asinh_backward] */
 
+/* --8<-- [start:acosh_forward] */
 /* y = acosh x,  x >= 1 */
 __global__ void FN(acosh_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -399,7 +462,9 @@ extern "C" void FN(acosh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acosh_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:acosh_forward] */
 
+/* --8<-- [start:acosh_backward] */
 /* dx = dy / sqrt(x^2 - 1) */
 __global__ void FN(acosh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -412,7 +477,9 @@ extern "C" void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acosh_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:acosh_backward] */
 
+/* --8<-- [start:atanh_forward] */
 /* y = atanh x,  |x| < 1 */
 __global__ void FN(atanh_forward_kernel)(T *y, const T *x, int64_t n)
 {
@@ -423,7 +490,9 @@ extern "C" void FN(atanh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atanh_forward_kernel), n, y, x, n);
 }
+/* --8<-- [end:atanh_forward] */
 
+/* --8<-- [start:atanh_backward] */
 /* dx = dy / (1 - x^2) */
 __global__ void FN(atanh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -436,9 +505,11 @@ extern "C" void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atanh_backward_kernel), n, dx, dy, x, n);
 }
+/* --8<-- [end:atanh_backward] */
 
 /* ---------------------------------------------------- cosine similarity */
 
+/* --8<-- [start:cossim_forward] */
 /* a, b: (N, D);  y, na, nb: (N,).  One block per row r:
  *   na[r] = |a_r|,  nb[r] = |b_r|,  y[r] = (a_r . b_r) / (na[r] nb[r])
  * Convention: a row with na nb == 0 gives y = 0.  Sums in double. */
@@ -471,7 +542,9 @@ extern "C" void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, i
         MS_LAUNCH(FN(cossim_forward_kernel), (unsigned int)(N < 65535 ? N : 65535),
                   ms_row_threads(D), y, na, nb, a, b, N, D);
 }
+/* --8<-- [end:cossim_forward] */
 
+/* --8<-- [start:cossim_backward] */
 /* dy, y, na, nb: (N,);  da, db, a, b: (N, D);  one thread per element (r, j):
  *   da_r = dy_r (b_r / (na nb) - y_r a_r / na^2)     term 1: the dot product, term 2: |a|
  *   db_r = dy_r (a_r / (na nb) - y_r b_r / nb^2)
@@ -497,7 +570,9 @@ extern "C" void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const
 {
     MS_EW_LAUNCH(FN(cossim_backward_kernel), N * D, da, db, dy, y, na, nb, a, b, N, D);
 }
+/* --8<-- [end:cossim_backward] */
 
+/* --8<-- [start:ranking_loss_forward] */
 /* ---------------------------------------------------------- ranking loss
  * loss = 1/N sum_i max(0, M - pos_i + neg_i) in two deterministic passes, as
  * the losses of loss.cu: blocks write partial sums, one block adds them. */
@@ -540,7 +615,9 @@ extern "C" void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T 
     MS_LAUNCH(FN(ranking_loss_finish_kernel), 1, MS_THREADS, loss, (int)(n > 0 ? blocks : 0),
               (double)N);
 }
+/* --8<-- [end:ranking_loss_forward] */
 
+/* --8<-- [start:ranking_loss_backward] */
 /* h_i = [M - pos_i + neg_i > 0]  (0 at the hinge itself)
  *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N   (g = dy / N, read on the host) */
 __global__ void FN(ranking_loss_backward_kernel)(T *dpos, T *dneg, double g, const T *pos,
@@ -558,7 +635,9 @@ extern "C" void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, 
     double g = (double)dy / (double)N;
     MS_EW_LAUNCH(FN(ranking_loss_backward_kernel), n, dpos, dneg, g, pos, neg, M, n);
 }
+/* --8<-- [end:ranking_loss_backward] */
 
+/* --8<-- [start:reduce_best] */
 /* ---------------------------------------------------- reduce_max / reduce_min
  * x: (outer, mid, inner), mid >= 1;  y, arg: (outer, inner).
  * arg[o, i] is the FIRST m attaining the maximum (minimum) of x[o, :, i], as
@@ -666,7 +745,9 @@ extern "C" void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t o
 {
     FN(reduce_best_launch)(false, y, arg, x, outer, mid, inner);
 }
+/* --8<-- [end:reduce_best] */
 
+/* --8<-- [start:reduce_arg_backward] */
 /* dx[o, m, i] = dy[o, i] if m == arg[o, i] else 0   (backward of both) */
 __global__ void FN(reduce_arg_backward_kernel)(T *dx, const T *dy, const int32_t *arg,
                                                int64_t outer, int64_t mid, int64_t inner)
@@ -682,3 +763,4 @@ extern "C" void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, 
     MS_EW_LAUNCH(FN(reduce_arg_backward_kernel), outer * mid * inner, dx, dy, arg, outer, mid,
                  inner);
 }
+/* --8<-- [end:reduce_arg_backward] */

@@ -130,8 +130,10 @@ extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, in
 }
 /* --8<-- [end:gemm_batched] */
 
+/* --8<-- [start:gemm] */
 extern "C" void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K, int transA,
               int transB, T alpha, T beta)
 {
     FN(gemm_batched)(C, A, B, 1, M, N, K, transA, transB, alpha, beta, 0, 0, 0);
 }
+/* --8<-- [end:gemm] */

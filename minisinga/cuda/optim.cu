@@ -12,12 +12,15 @@
  * to T when p is written.  (CUDA's sqrt(float) would stay in float.) */
 #include "ms_cuda.h"
 
+/* --8<-- [start:ew_launch] */
 #define MS_EW_LAUNCH(kernel, n, ...)                                   \
     do {                                                               \
         if ((n) > 0)                                                   \
             MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
     } while (0)
+/* --8<-- [end:ew_launch] */
 
+/* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0.
  *   g'  = g + wd * p
  *   buf = momentum * buf + (1 - dampening) * g'          (momentum != 0)
@@ -43,7 +46,9 @@ extern "C" void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T mom
     MS_EW_LAUNCH(FN(sgd_update_kernel), n, p, buf, g, lr, momentum, dampening, weight_decay,
                  nesterov, n);
 }
+/* --8<-- [end:sgd_update] */
 
+/* --8<-- [start:adam_update] */
 /* p, m, v, g: (n,)
  *   t  = step + 1                       (step counts the finished steps)
  *   g' = g + wd * p
@@ -73,7 +78,9 @@ extern "C" void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
     MS_EW_LAUNCH(FN(adam_update_kernel), n, p, m, v, g, lr, step, beta1, beta2, eps,
                  weight_decay, n);
 }
+/* --8<-- [end:adam_update] */
 
+/* --8<-- [start:rmsprop_update] */
 /* p, r, g: (n,)
  *   g' = g + wd * p
  *   r  = rho * r + (1 - rho) * g'^2     (the running average of g'^2)
@@ -93,7 +100,9 @@ extern "C" void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T r
 {
     MS_EW_LAUNCH(FN(rmsprop_update_kernel), n, p, r, g, lr, rho, eps, weight_decay, n);
 }
+/* --8<-- [end:rmsprop_update] */
 
+/* --8<-- [start:adagrad_update] */
 /* p, h, g: (n,)
  *   g' = g + wd * p
  *   h += g'^2                            (the history of squared gradients)
@@ -113,7 +122,9 @@ extern "C" void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T e
 {
     MS_EW_LAUNCH(FN(adagrad_update_kernel), n, p, h, g, lr, eps, weight_decay, n);
 }
+/* --8<-- [end:adagrad_update] */
 
+/* --8<-- [start:exponential_decay] */
 /* value, step: (1,);  one thread
  *   e     = step / decay_steps, rounded down when staircase
  *   value = init * rate^e */
@@ -131,3 +142,4 @@ extern "C" void FN(exponential_decay)(T *value, const T *step, T init, T decay_s
     MS_LAUNCH(FN(exponential_decay_kernel), 1, 1, value, step, init, decay_steps, rate,
               staircase);
 }
+/* --8<-- [end:exponential_decay] */

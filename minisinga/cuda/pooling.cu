@@ -13,6 +13,7 @@
  * give the CPU's sums bit for bit, with no atomics. */
 #include "ms_cuda.h"
 
+/* --8<-- [start:pool_window] */
 /* The part of a window that lies inside x: rows [*hs, *he), columns [*ws, *we). */
 __device__ inline void ms_pool_window(int64_t *hs, int64_t *he, int64_t *ws, int64_t *we,
                                       int64_t oh, int64_t ow, int64_t H, int64_t W,
@@ -25,6 +26,7 @@ __device__ inline void ms_pool_window(int64_t *hs, int64_t *he, int64_t *ws, int
     *ws = w0 < 0 ? 0 : w0;
     *we = w0 + KW < W ? w0 + KW : W;
 }
+/* --8<-- [end:pool_window] */
 
 /* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
