@@ -180,55 +180,50 @@ class _Conv2d(autograd.Operation):
         self._check(x, W, b)
         N, C, H, Wd = x.shape
         O, Cg, kh, kw = W.shape
-        G = self.group
         pads, (oh, ow) = spatial_geometry(self.where, x.shape, (kh, kw), self.stride,
                                           self.pads, self.dilation, self.pad_mode)
-        self.geom = (N, C, H, Wd, kh, kw, *self.stride, pads[0], pads[2], *self.dilation,
-                     oh, ow)
-        P, K, Og = oh * ow, Cg * kh * kw, O // G
-        col = CTensor((C * kh * kw, N * P), x.dtype, x.device)
-        y = CTensor((O, N * P), x.dtype, x.device)
-        if col.size:
-            backend.kernel("im2col", x)(col.ptr, x.ptr, *self.geom)
+        # (N, C, H, W, O, G, kh, kw, sh, sw, pad top, pad left, dh, dw, OH, OW)
+        self.geom = (N, C, H, Wd, O, self.group, kh, kw, *self.stride, pads[0], pads[2],
+                     *self.dilation, oh, ow)
+        y = CTensor((N, O, oh, ow), x.dtype, x.device)
         if y.size:
-            # Y'[group g] (Og, N*P) = W[g] (Og, K) @ col[g] (K, N*P)
-            backend.kernel("gemm_batched", x)(y.ptr, W.ptr, col.ptr, G, Og, N * P, K, 0, 0,
-                                              1.0, 0.0, Og * K, K * N * P, Og * N * P)
-        if b is not None and y.size:
-            backend.kernel("add_bias_forward", x)(y.ptr, y.ptr, b.ptr, O, N * P, 1)
-        # NOTE: keep col only when W's gradient will be asked for (it is the big buffer).
-        self.col = col if self.requires_grad and self.needs_input_grad[1] else None
+            # y[n] = W @ im2col(x[n]) + b, image by image (minisinga/c/conv.c)
+            b_ptr = b.ptr if b is not None else backend.ffi.NULL
+            _check_alloc(backend.kernel("conv2d_forward", x)(y.ptr, x.ptr, W.ptr, b_ptr,
+                                                              *self.geom))
+        # NOTE: backward recomputes im2col(x) from x, so only x is kept, and only
+        # when W's gradient will be asked for.
+        self.x = x if self.requires_grad and self.needs_input_grad[1] else None
         self.W, self.has_b = W, b is not None
-        return _swap01(y, O, N, P).reshape((N, O, oh, ow))
+        return y
 
     def backward(self, dy):
-        N, C, H, Wd, kh, kw = self.geom[:6]
-        oh, ow = self.geom[-2:]
-        O, Cg = self.W.shape[:2]
-        G, P, K = self.group, oh * ow, Cg * kh * kw
-        Og = O // G
-        dyt = _swap01(dy, N, O, P)  # dY' (O, N*P)
-        gemm = backend.kernel("gemm_batched", dy)
-        dx = dW = db = None
-        if self.needs_input_grad[0]:
-            # dcol[g] (K, N*P) = W[g]^T (K, Og) @ dY'[g] (Og, N*P);  dx = col2im(dcol)
-            dcol = CTensor((C * kh * kw, N * P), dy.dtype, dy.device)
-            dx = CTensor((N, C, H, Wd), dy.dtype, dy.device)
-            if dcol.size:
-                gemm(dcol.ptr, self.W.ptr, dyt.ptr, G, K, N * P, Og, 1, 0, 1.0, 0.0,
-                     Og * K, Og * N * P, K * N * P)
-            if dx.size:
-                backend.kernel("col2im", dy)(dx.ptr, dcol.ptr, *self.geom)
-        if self.needs_input_grad[1]:
-            # dW[g] (Og, K) = dY'[g] (Og, N*P) @ col[g]^T (N*P, K)
-            dW = CTensor(self.W.shape, dy.dtype, dy.device)
-            if dW.size:
-                gemm(dW.ptr, dyt.ptr, self.col.ptr, G, Og, K, N * P, 0, 1, 1.0, 0.0,
-                     Og * N * P, K * N * P, Og * K)
-        if self.has_b and self.needs_input_grad[2]:
-            db = backend.reduce_sum(dyt, O, N * P, 1).reshape((O,))
-        self.col = None
+        N, C, H, Wd, O = self.geom[:5]
+        need = self.needs_input_grad
+        dx = CTensor((N, C, H, Wd), dy.dtype, dy.device) if need[0] else None
+        dW = CTensor(self.W.shape, dy.dtype, dy.device) if need[1] else None
+        db = CTensor((O,), dy.dtype, dy.device) if self.has_b and need[2] else None
+        if dy.size:
+            # dx = col2im(W^T dY), dW = dY im2col(x)^T, db = sums of dY (minisinga/c/conv.c)
+            null = backend.ffi.NULL
+            x_ptr = self.x.ptr if self.x is not None else null
+            _check_alloc(backend.kernel("conv2d_backward", dy)(
+                dx.ptr if dx is not None else null, dW.ptr if dW is not None else null,
+                db.ptr if db is not None else null, dy.ptr, x_ptr, self.W.ptr, *self.geom))
+        else:   # no output pixels: every gradient is 0
+            for g in (dx, dW, db):
+                if g is not None:
+                    backend.fill(g, 0.0)
+        self.x = None
         return (dx, dW, db) if self.has_b else (dx, dW)
+
+
+def _check_alloc(status: int) -> None:
+    """The conv kernels return -1 when they could not allocate their col buffer."""
+    if status != 0:
+        raise MemoryError("conv2d: could not allocate the im2col buffer of one image")
+
+
 # --8<-- [end:_Conv2d]
 
 
