@@ -18,11 +18,6 @@ def empty(shape, dtype: int, device) -> CTensor:
     return CTensor(shape, dtype, device)
 
 
-def empty_like(t: CTensor) -> CTensor:
-    """An uninitialised CTensor of ``t``'s shape, element type and device."""
-    return CTensor._new(t.shape, t.dtype, t.device)
-
-
 def fill(t: CTensor, value) -> CTensor:
     """t[:] = value, in place."""
     kernel("fill", t)(t.ptr, value, t.size)
