@@ -56,7 +56,21 @@ class Operation:
     def __init__(self, name: str | None = None):
         global _op_counter
         _op_counter += 1
-        self.name = name if name is not None else f"{type(self).__name__}#{_op_counter}"
+        # NOTE: the default name "ReLU#12" is made when first asked for (it is
+        # rarely read, and formatting it for every call is a measurable cost).
+        self._number = _op_counter
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The operation's label: the given name, or "<class>#<number>"."""
+        if self._name is None:
+            self._name = f"{type(self).__name__}#{self._number}"
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     # ---------------------------------------------------------------------------
     def __call__(self, *xs):
@@ -70,26 +84,26 @@ class Operation:
                                 f"got {type(x).__name__}")
         record = training
         # Integer tensors (labels, indices) are data: they never get a gradient.
-        self.needs_input_grad = tuple(x.requires_grad and x.dtype != dtypes.int32 for x in xs)
-        self.requires_grad = record and any(self.needs_input_grad)
+        self.needs_input_grad = needs = tuple([x.requires_grad and x.data.dtype != dtypes.int32
+                                               for x in xs])
+        self.requires_grad = requires_grad = record and any(needs)
         if record:
             src = []
-            for x, needs in zip(xs, self.needs_input_grad):
+            for x, need in zip(xs, needs):
                 creator = x.creator
                 if creator is None:  # a leaf: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, needs, x.shape))
+                            x if x.stores_grad else None, need, x.data.shape))
             self.src = src
         ys = self.forward(*[x.data for x in xs])
         if not isinstance(ys, tuple):
             ys = (ys,)
-        outs = tuple(Tensor(data=y, requires_grad=self.requires_grad,
-                            creator=self if record else None,
-                            name=f"{self.name}:{i}") for i, y in enumerate(ys))
+        creator = self if record else None
+        outs = tuple([Tensor._output(y, requires_grad, creator, i) for i, y in enumerate(ys)])
         if record:
             self.y_id2idx = {id(y): i for i, y in enumerate(outs)}
-            self.output_shapes = tuple(y.shape for y in outs)
+            self.output_shapes = tuple([y.data.shape for y in outs])
         return outs
 
     def forward(self, *xs: CTensor):

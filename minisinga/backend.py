@@ -57,7 +57,7 @@ def contiguous_strides(shape) -> list[int]:
 def strided_copy(t: CTensor, out_shape, strides) -> CTensor:
     """out[idx] = t.flat[sum(idx * strides)]: the one kernel behind transposes
     (permuted strides) and broadcasts (zero strides)."""
-    out = CTensor(out_shape, t.dtype, t.device)
+    out = CTensor(tuple(out_shape), t.dtype, t.device)
     if out.size:
         ndim = len(out.shape)
         shape_arr = ffi.new("int64_t[]", list(out.shape) or [1])
@@ -112,21 +112,21 @@ def numel(shape) -> int:
 # -- elementwise helpers used by the operations ---------------------------------------------
 def unary(name: str, x: CTensor, *scalars) -> CTensor:
     """y = name(x, *scalars): calls the C kernel ``name`` as (y, x, *scalars, n)."""
-    y = CTensor(x.shape, x.dtype, x.device)
+    y = CTensor._new(x.shape, x.dtype, x.device)
     kernel(name, x)(y.ptr, x.ptr, *scalars, x.size)
     return y
 
 
 def binary(name: str, a: CTensor, b: CTensor) -> CTensor:
     """y = name(a, b) on two CTensors of the same shape: (y, a, b, n)."""
-    y = CTensor(a.shape, a.dtype, a.device)
+    y = CTensor._new(a.shape, a.dtype, a.device)
     kernel(name, a)(y.ptr, a.ptr, b.ptr, a.size)
     return y
 
 
 def grad_kernel(name: str, dy: CTensor, *saved, scalars=()) -> CTensor:
     """dx = name(dy, *saved, *scalars): a backward kernel writing one gradient."""
-    dx = CTensor(dy.shape, dy.dtype, dy.device)
+    dx = CTensor._new(dy.shape, dy.dtype, dy.device)
     kernel(name, dy)(dx.ptr, dy.ptr, *[s.ptr for s in saved], *scalars, dy.size)
     return dx
 
@@ -159,6 +159,8 @@ def axpy(y: CTensor, x: CTensor, alpha: float) -> CTensor:
 
 def broadcast_shape(a, b, opname: str = "broadcast") -> tuple[int, ...]:
     """NumPy's broadcasting rule for two shapes, with an error naming the op."""
+    if a == b:
+        return tuple(a)
     ndim = max(len(a), len(b))
     pa = (1,) * (ndim - len(a)) + tuple(a)
     pb = (1,) * (ndim - len(b)) + tuple(b)
@@ -176,7 +178,7 @@ def broadcast_shape(a, b, opname: str = "broadcast") -> tuple[int, ...]:
 
 def reduce_sum(x: CTensor, outer: int, mid: int, inner: int, scale: float = 1.0) -> CTensor:
     """Sum (times ``scale``) over the middle axis of x viewed as (outer, mid, inner)."""
-    y = CTensor((outer, inner), x.dtype, x.device)
+    y = CTensor._new((outer, inner), x.dtype, x.device)
     kernel("reduce_sum_forward", x)(y.ptr, x.ptr, outer, mid, inner, scale)
     return y
 

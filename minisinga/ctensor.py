@@ -15,10 +15,18 @@ import numpy as np
 
 from . import dtypes
 from ._lib import ffi, kernel
+from .device import get_default_device
+
+#: The cffi pointer type of each element type ("float *", ...), looked up once.
+_POINTER = {code: ffi.typeof(dtypes.ctype(code) + " *") for code in dtypes.FLOAT_TYPES
+            + (dtypes.int32,)}
 
 
 def check_shape(shape, argname: str = "shape") -> tuple[int, ...]:
     """Validate a shape: an int or a sequence of ints >= 0."""
+    # NOTE: the common case first, cheaply: a tuple of plain non-negative ints.
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        return shape
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     try:
@@ -40,17 +48,28 @@ class CTensor:
     __slots__ = ("shape", "dtype", "device", "size", "_mem", "ptr")
 
     def __init__(self, shape, dtype: int = dtypes.float32, device=None, _mem=None):
-        from .device import get_default_device
+        self._setup(check_shape(shape), dtypes.as_dtype(dtype),
+                    device if device is not None else get_default_device(), _mem)
 
-        self.shape = check_shape(shape)
-        self.dtype = dtypes.as_dtype(dtype)
-        self.device = device if device is not None else get_default_device()
-        self.size = math.prod(self.shape)
-        if _mem is None:
-            _mem = self.device.alloc(self.size * dtypes.itemsize(self.dtype))
-        self._mem = _mem  # owns the block (ffi.gc frees it)
+    def _setup(self, shape: tuple, dtype: int, device, mem) -> None:
+        self.shape = shape
+        self.dtype = dtype
+        self.device = device
+        self.size = math.prod(shape)
+        if mem is None:
+            mem = device.alloc(self.size * dtypes.itemsize(dtype))
+        self._mem = mem  # owns the block (ffi.gc frees it)
         # A typed pointer, ready to pass to kernels; it borrows from _mem.
-        self.ptr = ffi.cast(dtypes.ctype(self.dtype) + " *", _mem)
+        self.ptr = ffi.cast(_POINTER[dtype], mem)
+
+    @classmethod
+    def _new(cls, shape: tuple, dtype: int, device, _mem=None) -> CTensor:
+        """The constructor for minisinga's own code, which has checked its arguments
+        already: ``shape`` a tuple of ints >= 0, ``dtype`` a code, ``device`` a Device.
+        It skips the checks (they are most of the cost of a small tensor)."""
+        t = cls.__new__(cls)
+        t._setup(shape, dtype, device, _mem)
+        return t
 
     # -- conversion ---------------------------------------------------------------
     @classmethod
@@ -99,11 +118,11 @@ class CTensor:
         if math.prod(shape) != self.size:
             raise ValueError(f"reshape: cannot view {self.size} elements "
                              f"(shape {self.shape}) as shape {shape}")
-        return CTensor(shape, self.dtype, self.device, _mem=self._mem)
+        return CTensor._new(shape, self.dtype, self.device, _mem=self._mem)
 
     def clone(self) -> CTensor:
         """A new CTensor with a copy of the data."""
-        out = CTensor(self.shape, self.dtype, self.device)
+        out = CTensor._new(self.shape, self.dtype, self.device)
         kernel("copy", self)(out.ptr, self.ptr, self.size)
         return out
 

@@ -93,8 +93,35 @@ class Tensor:
             self.data = CTensor(check_shape(shape), code, _check_device(device))
         self.requires_grad = bool(requires_grad)
         self.stores_grad = bool(stores_grad)
-        self.name = name if name is not None else _next_name()
+        self._name = name if name is not None else _next_name()
         self.creator = creator
+
+    @classmethod
+    def _output(cls, data: CTensor, requires_grad: bool, creator, index: int) -> Tensor:
+        """Output ``index`` of an operation (autograd's fast path: nothing to check).
+
+        Its name, "<op name>:<index>" (or "Dummy#<n>" when no graph is recorded),
+        is made when first asked for."""
+        t = cls.__new__(cls)
+        t.data = data
+        t.requires_grad = requires_grad
+        t.stores_grad = False
+        t.creator = creator
+        t._name = None
+        t._index = index
+        return t
+
+    @property
+    def name(self) -> str:
+        """A label; parameters are named by their layer (``conv1.W``)."""
+        if self._name is None:
+            creator = self.creator
+            self._name = creator.output_name(self._index) if creator is not None else _next_name()
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
 
     # -- basic attributes ---------------------------------------------------------
     @property

@@ -80,14 +80,17 @@ void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, co
                 tsum += (double)tr[c];
             }
             double sum = 0.0;
-            for (int64_t c = 0; c < C; c++)
-                sum += exp((double)(xr[c] - mx));
+            for (int64_t c = 0; c < C; c++) {
+                double e = exp((double)(xr[c] - mx));
+                pr[c] = (T)e; /* exp(x - max), made p below */
+                sum += e;
+            }
             double lse = (double)mx + log(sum);
             double row = 0.0;
             for (int64_t c = 0; c < C; c++) {
                 double logp = (double)xr[c] - lse;
                 double qc = tsum != 0.0 ? (double)tr[c] / tsum : 0.0;
-                pr[c] = (T)exp(logp);
+                pr[c] = (T)((double)pr[c] / sum); /* p = exp(x - max) / sum: no second exp */
                 qr[c] = (T)qc;
                 if (qc != 0.0)
                     row -= qc * logp;

@@ -300,6 +300,21 @@ static void gemm_small(T *C, const T *A, const T *B, int64_t M, int64_t N,
                        int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                        int64_t csb, T alpha, T beta)
 {
+    if (N < 16) {
+        /* Narrow C (an MLP's last layers: N = 2, 3, 10): the i-k-j loop's rows are
+         * too short to vectorise, and it would load and store c[j] at every k.
+         * Keep each C[i, j] in a register instead (i-j-k):
+         *   C[i, j] = alpha * sum_k op(A)[i, k] op(B)[k, j] + beta * C[i, j] */
+        for (int64_t i = 0; i < M; i++) {
+            for (int64_t j = 0; j < N; j++) {
+                T acc = (T)0;
+                for (int64_t k = 0; k < K; k++)
+                    acc += A[i * rsa + k * csa] * B[k * rsb + j * csb];
+                C[i * N + j] = (beta == (T)0) ? alpha * acc : alpha * acc + beta * C[i * N + j];
+            }
+        }
+        return;
+    }
     for (int64_t i = 0; i < M; i++) {
         T *c = C + i * N;
         for (int64_t j = 0; j < N; j++)

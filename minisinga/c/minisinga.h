@@ -228,6 +228,18 @@ void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
 void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
                 int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
                 int64_t DH, int64_t DW, int64_t OH, int64_t OW);
+/* The whole convolution, image by image (im2col of one image, then gemm):
+ * x (N, C, H, W), w (O, C/G, KH, KW), b (O,) or NULL, y/dy (N, O, OH, OW).
+ * backward writes those of dx, dw, db that are not NULL.  Return 0, or -1 when
+ * out of memory. */
+int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N, int64_t C,
+                       int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH, int64_t KW,
+                       int64_t SH, int64_t SW, int64_t PT, int64_t PL, int64_t DH,
+                       int64_t DW, int64_t OH, int64_t OW);
+int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,
+                        int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G,
+                        int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
+                        int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW);
 /* end conv.c */
 
 /* ====================================================== pooling.c

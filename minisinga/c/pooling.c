@@ -11,24 +11,31 @@
 #include "minisinga.h"
 
 #define MS_PAR_MIN 32768
+#define MS_ROW_CHUNK 256 /* the average pools work on up to this many outputs of a row at once */
 
-/* The part of a window that lies inside x: rows [*hs, *he), columns [*ws, *we). */
-static void window(int64_t *hs, int64_t *he, int64_t *ws, int64_t *we, int64_t oh,
-                   int64_t ow, int64_t H, int64_t W, int64_t KH, int64_t KW, int64_t SH,
-                   int64_t SW, int64_t PT, int64_t PL)
+/* For window column j (0 <= j < KW): the output columns ow whose cell
+ * iw = ow*SW - PL + j lies inside x, lo <= ow < hi.  The kernels below walk one
+ * output row at a time, cell (i, j) of the window after cell (i, j) for every
+ * output of the row: the same order of cells per output as a window-by-window
+ * loop, but each inner loop is a plain pass over a row, which vectorises. */
+static void cols_inside(int64_t *lo, int64_t *hi, int64_t j, int64_t W, int64_t SW,
+                        int64_t PL, int64_t OW)
 {
-    int64_t h0 = oh * SH - PT, w0 = ow * SW - PL;
-    *hs = h0 < 0 ? 0 : h0;
-    *he = h0 + KH < H ? h0 + KH : H;
-    *ws = w0 < 0 ? 0 : w0;
-    *we = w0 + KW < W ? w0 + KW : W;
+    int64_t a = PL - j, b = W + PL - j; /* need a <= ow*SW < b */
+    int64_t l = a <= 0 ? 0 : (a + SW - 1) / SW;
+    int64_t h = b <= 0 ? 0 : (b + SW - 1) / SW;
+    *lo = l < OW ? l : OW;
+    *hi = h < OW ? h : OW;
+    if (*hi < *lo)
+        *hi = *lo;
 }
 
 /* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
  * argmax[p, oh, ow] = h*W + w of that maximum within plane p.
  * Ties: the FIRST maximum in row-major window order wins (a later cell must
- * be strictly greater to replace it).  NaN propagates: the first NaN wins. */
+ * be strictly greater to replace it).  NaN propagates: the first NaN wins.
+ * (argmax < 0 marks an output that has seen no cell yet.) */
 void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
                             int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                             int64_t SH, int64_t SW, int64_t PT, int64_t PL)
@@ -37,22 +44,25 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
     for (int64_t p = 0; p < NC; p++) {
         const T *plane = x + p * H * W;
         for (int64_t oh = 0; oh < OH; oh++) {
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t hs, he, ws, we;
-                window(&hs, &he, &ws, &we, oh, ow, H, W, KH, KW, SH, SW, PT, PL);
-                int64_t best_i = hs * W + ws;
-                T best = plane[best_i];
-                for (int64_t h = hs; h < he; h++) {
-                    for (int64_t w = ws; w < we; w++) {
-                        T v = plane[h * W + w];
-                        if (v > best || (v != v && best == best)) {
-                            best = v;
-                            best_i = h * W + w;
-                        }
+            T *yr = y + (p * OH + oh) * OW;
+            int32_t *ar = argmax + (p * OH + oh) * OW;
+            for (int64_t ow = 0; ow < OW; ow++)
+                ar[ow] = -1;
+            for (int64_t i = 0; i < KH; i++) {
+                const int64_t h = oh * SH - PT + i;
+                if (h < 0 || h >= H)
+                    continue;
+                for (int64_t j = 0; j < KW; j++) {
+                    int64_t lo, hi;
+                    cols_inside(&lo, &hi, j, W, SW, PL, OW);
+                    const int64_t base = h * W + j - PL; /* + ow*SW: the cell */
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        const T v = plane[base + ow * SW], best = yr[ow];
+                        const int take = ar[ow] < 0 || v > best || (v != v && best == best);
+                        yr[ow] = take ? v : best;
+                        ar[ow] = take ? (int32_t)(base + ow * SW) : ar[ow];
                     }
                 }
-                y[(p * OH + oh) * OW + ow] = best;
-                argmax[(p * OH + oh) * OW + ow] = (int32_t)best_i;
             }
         }
     }
@@ -78,7 +88,8 @@ void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t 
 
 /* --8<-- [start:avg_pool2d_forward] */
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p],
- * count = the number of window cells inside x (padding excluded, as SINGA). */
+ * count = the number of window cells inside x (padding excluded, as SINGA).
+ * The sums run in double, in row-major window order. */
 void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                             int64_t SW, int64_t PT, int64_t PL)
@@ -87,14 +98,31 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
     for (int64_t p = 0; p < NC; p++) {
         const T *plane = x + p * H * W;
         for (int64_t oh = 0; oh < OH; oh++) {
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t hs, he, ws, we;
-                window(&hs, &he, &ws, &we, oh, ow, H, W, KH, KW, SH, SW, PT, PL);
-                double acc = 0.0;
-                for (int64_t h = hs; h < he; h++)
-                    for (int64_t w = ws; w < we; w++)
-                        acc += (double)plane[h * W + w];
-                y[(p * OH + oh) * OW + ow] = (T)(acc / (double)((he - hs) * (we - ws)));
+            for (int64_t o0 = 0; o0 < OW; o0 += MS_ROW_CHUNK) { /* outputs [o0, o1) */
+                const int64_t o1 = o0 + MS_ROW_CHUNK < OW ? o0 + MS_ROW_CHUNK : OW;
+                double acc[MS_ROW_CHUNK];
+                int64_t count[MS_ROW_CHUNK];
+                for (int64_t ow = o0; ow < o1; ow++) {
+                    acc[ow - o0] = 0.0;
+                    count[ow - o0] = 0;
+                }
+                for (int64_t i = 0; i < KH; i++) {
+                    const int64_t h = oh * SH - PT + i;
+                    if (h < 0 || h >= H)
+                        continue;
+                    for (int64_t j = 0; j < KW; j++) {
+                        int64_t lo, hi;
+                        cols_inside(&lo, &hi, j, W, SW, PL, OW);
+                        const T *row = plane + h * W + j - PL;
+                        for (int64_t ow = lo > o0 ? lo : o0; ow < (hi < o1 ? hi : o1); ow++) {
+                            acc[ow - o0] += (double)row[ow * SW];
+                            count[ow - o0] += 1;
+                        }
+                    }
+                }
+                T *yr = y + (p * OH + oh) * OW;
+                for (int64_t ow = o0; ow < o1; ow++)
+                    yr[ow] = (T)(acc[ow - o0] / (double)count[ow - o0]);
             }
         }
     }
@@ -103,7 +131,8 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
 
 /* --8<-- [start:avg_pool2d_backward] */
 /* dx[p, h, w] = sum over the windows (oh, ow) containing (h, w) of dy[p, oh, ow] / count
- * (dx zeroed first: it is written) */
+ * (dx zeroed first: it is written).  Each cell of dx receives its terms in the
+ * order of (oh, ow): window columns j run backwards, so that ow runs forwards. */
 void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t W,
                              int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                              int64_t SW, int64_t PT, int64_t PL)
@@ -113,13 +142,28 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
         T *plane = dx + p * H * W;
         memset(plane, 0, (size_t)(H * W) * sizeof(T));
         for (int64_t oh = 0; oh < OH; oh++) {
-            for (int64_t ow = 0; ow < OW; ow++) {
-                int64_t hs, he, ws, we;
-                window(&hs, &he, &ws, &we, oh, ow, H, W, KH, KW, SH, SW, PT, PL);
-                T g = dy[(p * OH + oh) * OW + ow] / (T)((he - hs) * (we - ws));
-                for (int64_t h = hs; h < he; h++)
-                    for (int64_t w = ws; w < we; w++)
-                        plane[h * W + w] += g;
+            const int64_t h0 = oh * SH - PT;
+            const int64_t rows = (h0 + KH < H ? h0 + KH : H) - (h0 < 0 ? 0 : h0);
+            for (int64_t o0 = 0; o0 < OW; o0 += MS_ROW_CHUNK) { /* outputs [o0, o1) */
+                const int64_t o1 = o0 + MS_ROW_CHUNK < OW ? o0 + MS_ROW_CHUNK : OW;
+                T g[MS_ROW_CHUNK]; /* g = dy / count, count = rows * columns inside x */
+                for (int64_t ow = o0; ow < o1; ow++) {
+                    const int64_t w0 = ow * SW - PL;
+                    const int64_t cols = (w0 + KW < W ? w0 + KW : W) - (w0 < 0 ? 0 : w0);
+                    g[ow - o0] = dy[(p * OH + oh) * OW + ow] / (T)(rows * cols);
+                }
+                for (int64_t i = 0; i < KH; i++) {
+                    const int64_t h = h0 + i;
+                    if (h < 0 || h >= H)
+                        continue;
+                    for (int64_t j = KW - 1; j >= 0; j--) {
+                        int64_t lo, hi;
+                        cols_inside(&lo, &hi, j, W, SW, PL, OW);
+                        T *row = plane + h * W + j - PL;
+                        for (int64_t ow = lo > o0 ? lo : o0; ow < (hi < o1 ? hi : o1); ow++)
+                            row[ow * SW] += g[ow - o0];
+                    }
+                }
             }
         }
     }
