@@ -85,3 +85,112 @@ extern "C" void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H
                   KW, SH, SW, PT, PL, DH, DW, OH, OW);
 }
 /* --8<-- [end:col2im] */
+
+/* --8<-- [start:conv2d_forward] */
+/* The whole convolution, one image at a time, as minisinga/c/conv.c does it:
+ *   col_n = im2col(x[n]);  y[n, g] (Og, P) = w[g] (Og, K) @ col_n[g] (K, P);  y += b
+ * with P = OH*OW, Og = O/G, K = C/G*KH*KW.  The launches run in order on the
+ * default stream, so one col buffer serves every image.  Returns -1 when the
+ * col buffer cannot be allocated (the error is kept for Python). */
+__global__ void FN(conv_bias_kernel)(T *y, const T *b, int64_t N, int64_t O, int64_t P)
+{
+    MS_FOR_EACH(k, N * O * P) {
+        y[k] += b[(k / P) % O];
+    }
+}
+
+extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N,
+                                  int64_t C, int64_t H, int64_t W, int64_t O, int64_t G,
+                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
+                                  int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW)
+{
+    const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW;
+    T *col = NULL;
+    cudaError_t st = cudaMalloc((void **)&col, (size_t)(G * K * P + 1) * sizeof(T));
+    ms_cuda_check(st, "cudaMalloc (conv2d_forward's col buffer)");
+    if (st != cudaSuccess)
+        return -1;
+    for (int64_t n = 0; n < N; n++) {
+        T *yn = y + n * O * P;
+        FN(im2col)(col, x + n * C * H * W, 1, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW);
+        for (int64_t g = 0; g < G; g++)
+            FN(gemm)(yn + g * Og * P, w + g * Og * K, col + g * K * P, Og, P, K, 0, 0, (T)1,
+                     (T)0);
+    }
+    if (b != NULL && N * O * P > 0)
+        MS_LAUNCH(FN(conv_bias_kernel), ms_blocks(N * O * P), MS_THREADS, y, b, N, O, P);
+    ms_cuda_check(cudaFree(col), "cudaFree (conv2d_forward's col buffer)");
+    return 0;
+}
+/* --8<-- [end:conv2d_forward] */
+
+/* --8<-- [start:conv2d_backward] */
+/* The gradients that are not NULL (each is written), one image at a time:
+ *   dx[n] = col2im(dcol_n),  dcol_n[g] (K, P) = w[g]^T (K, Og) @ dy[n, g] (Og, P)
+ *   dw[g] (Og, K) = sum_n dy[n, g] (Og, P) @ col_n[g]^T (P, K)   (beta = 1 after image 0)
+ *   db[o] = sum_{n, p} dy[n, o, p]   (one thread per o, in order, in double)
+ * The images are summed into dw in order, so the result does not depend on the
+ * launch configuration (it may differ from the CPU's chunked sum in the last bits). */
+__global__ void FN(conv_bias_grad_kernel)(T *db, const T *dy, int64_t N, int64_t O, int64_t P)
+{
+    MS_FOR_EACH(o, O) {
+        double s = 0.0;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t p = 0; p < P; p++)
+                s += (double)dy[(n * O + o) * P + p];
+        db[o] = (T)s;
+    }
+}
+
+extern "C" int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,
+                                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
+                                   int64_t G, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                   int64_t PT, int64_t PL, int64_t DH, int64_t DW, int64_t OH,
+                                   int64_t OW)
+{
+    const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW;
+    const size_t colbytes = (size_t)(G * K * P + 1) * sizeof(T);
+    T *col = NULL, *dcol = NULL;
+    if (dw != NULL) {
+        cudaError_t st = cudaMalloc((void **)&col, colbytes);
+        ms_cuda_check(st, "cudaMalloc (conv2d_backward's col buffer)");
+        if (st != cudaSuccess)
+            return -1;
+    }
+    if (dx != NULL) {
+        cudaError_t st = cudaMalloc((void **)&dcol, colbytes);
+        ms_cuda_check(st, "cudaMalloc (conv2d_backward's dcol buffer)");
+        if (st != cudaSuccess) {
+            if (col != NULL)
+                cudaFree(col);
+            return -1;
+        }
+    }
+    for (int64_t n = 0; n < N; n++) {
+        const T *dyn = dy + n * O * P;
+        if (dx != NULL) {
+            for (int64_t g = 0; g < G; g++)
+                FN(gemm)(dcol + g * K * P, w + g * Og * K, dyn + g * Og * P, K, P, Og, 1, 0,
+                         (T)1, (T)0);
+            FN(col2im)(dx + n * C * H * W, dcol, 1, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW,
+                       OH, OW);
+        }
+        if (dw != NULL) {
+            FN(im2col)(col, x + n * C * H * W, 1, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH,
+                       OW);
+            for (int64_t g = 0; g < G; g++)
+                FN(gemm)(dw + g * Og * K, dyn + g * Og * P, col + g * K * P, Og, K, P, 0, 1,
+                         (T)1, n == 0 ? (T)0 : (T)1);
+        }
+    }
+    if (dw != NULL && N == 0 && O * K > 0)
+        FN(fill)(dw, (T)0, O * K);
+    if (db != NULL && O > 0)
+        MS_LAUNCH(FN(conv_bias_grad_kernel), ms_blocks(O), MS_THREADS, db, dy, N, O, P);
+    if (col != NULL)
+        ms_cuda_check(cudaFree(col), "cudaFree (conv2d_backward's col buffer)");
+    if (dcol != NULL)
+        ms_cuda_check(cudaFree(dcol), "cudaFree (conv2d_backward's dcol buffer)");
+    return 0;
+}
+/* --8<-- [end:conv2d_backward] */

@@ -30,6 +30,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include <stdlib.h>
 #include <functional>
 
 /* ------------------------------------------------------------ CUDA's words */
@@ -79,6 +80,21 @@ int cudaMemcpyFromSymbol(void *dst, const S &symbol, size_t count, size_t offset
 {
     (void)kind;
     memcpy(dst, (const char *)&symbol + offset, count);
+    return cudaSuccess;
+}
+
+/* Scratch buffers that a launcher allocates for itself (conv2d's col buffer):
+ * host memory here. */
+typedef int cudaError_t;
+enum { cudaErrorMemoryAllocation = 2 };
+inline cudaError_t cudaMalloc(void **p, size_t nbytes)
+{
+    *p = malloc(nbytes);
+    return *p != NULL ? (cudaError_t)cudaSuccess : (cudaError_t)cudaErrorMemoryAllocation;
+}
+inline cudaError_t cudaFree(void *p)
+{
+    free(p);
     return cudaSuccess;
 }
 
