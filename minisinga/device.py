@@ -28,6 +28,8 @@ def _check_seed(seed) -> int:
 
 
 _UINTPTR = ffi.typeof("uintptr_t")
+_cast = ffi.cast
+_weakref = weakref.ref
 
 
 def address_of(ptr) -> int:
@@ -99,17 +101,19 @@ class Device:
     # -- memory bookkeeping --------------------------------------------------------
     def _track(self, mem, nbytes: int):
         """Register the new block ``mem`` (a cffi pointer) of ``nbytes``; returns it."""
-        self._serial += 1
-        self._blocks[address_of(mem)] = (self._serial, nbytes, weakref.ref(mem))
+        # NOTE: runs for every tensor (eager mode makes many small ones), so it is
+        # written flat: no helper calls, the address computed inline.
+        self._serial = serial = self._serial + 1
+        self._blocks[int(_cast(_UINTPTR, mem))] = (serial, nbytes, _weakref(mem))
         self._num_allocs += 1
-        self._bytes_in_use += nbytes
-        if self._bytes_in_use > self._peak_bytes:
-            self._peak_bytes = self._bytes_in_use
+        self._bytes_in_use = in_use = self._bytes_in_use + nbytes
+        if in_use > self._peak_bytes:
+            self._peak_bytes = in_use
         return mem
 
     def _untrack(self, mem) -> None:
         """Forget the block ``mem`` (called just before its memory is released)."""
-        block = self._blocks.pop(address_of(mem), None)
+        block = self._blocks.pop(int(_cast(_UINTPTR, mem)), None)
         if block is not None:
             self._bytes_in_use -= block[1]
 
@@ -141,6 +145,11 @@ class CppCPU(Device):
     def id(self) -> int:
         return -1
 
+    def __init__(self, seed: int = 0):
+        super().__init__(seed)
+        # The destructor of every block, bound once (not a new bound method per block).
+        self._destructor = self._free
+
     def alloc(self, nbytes: int):
         # Past 2**63 - 64 bytes even the round-up to 64 would overflow int64.
         if nbytes > 2**63 - 64:
@@ -148,13 +157,16 @@ class CppCPU(Device):
         ptr = lib.ms_alloc(nbytes)
         if ptr == ffi.NULL:
             raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
-        return self._track(ffi.gc(ptr, self._free, size=nbytes), nbytes)
+        return self._track(ffi.gc(ptr, self._destructor, size=nbytes), nbytes)
 
     def _free(self, ptr, _ms_free=lib.ms_free) -> None:
-        # The destructor of a block: bookkeeping first, then the memory goes back.
-        # (ms_free is bound as a default so it still exists at interpreter exit.)
+        # The destructor of a block: bookkeeping first (``_untrack``, inlined: it runs
+        # once per tensor), then the memory goes back.  (ms_free is bound as a
+        # default so it still exists at interpreter exit.)
         try:
-            self._untrack(ptr)
+            block = self._blocks.pop(int(_cast(_UINTPTR, ptr)), None)
+            if block is not None:
+                self._bytes_in_use -= block[1]
         finally:
             _ms_free(ptr)
 

@@ -10,6 +10,7 @@
  * C's sqrt takes and returns double even for a float argument, so where the
  * C code divides by sqrt(...) the quotient is computed in double and rounded
  * to T when p is written.  (CUDA's sqrt(float) would stay in float.) */
+#include <float.h>
 #include "ms_cuda.h"
 
 /* --8<-- [start:ew_launch] */
@@ -26,16 +27,20 @@
  *   buf = momentum * buf + (1 - dampening) * g'          (momentum != 0)
  *   d   = g' + momentum * buf   if nesterov
  *         buf                   else                     (d = g' when momentum == 0)
- *   p  -= lr * d */
+ *   p  -= lr * d
+ * A buf entry below the smallest normal number is stored as 0 (why: optim.c). */
 __global__ void FN(sgd_update_kernel)(T *p, T *buf, const T *g, const double *lr, T momentum,
                                       T dampening, T weight_decay, int nesterov, int64_t n)
 {
     const T rate = (T)lr[0];
+    const T tiny = sizeof(T) == sizeof(float) ? (T)FLT_MIN : (T)DBL_MIN;
     MS_FOR_EACH(i, n) {
         T d = g[i] + weight_decay * p[i];
         if (momentum != 0) {
-            buf[i] = momentum * buf[i] + (1 - dampening) * d;
-            d = nesterov ? d + momentum * buf[i] : buf[i];
+            T b = momentum * buf[i] + (1 - dampening) * d;
+            b = fabs(b) < tiny ? T(0) : b; /* as the C kernel: subnormals stored as 0 */
+            buf[i] = b;
+            d = nesterov ? d + momentum * b : b;
         }
         p[i] -= rate * d;
     }
