@@ -49,6 +49,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# Under tools/sanitize.sh the leak check runs in this process at the end of the
+# session (below).  Python processes that the tests start (examples run as
+# commands, benchmark children) still get ASan and UBSan, but no leak check of
+# their own: theirs would run at interpreter exit, where still-held objects look
+# leaked.  The parent's environment was read at its start, so changing it here
+# only affects the children.
+_LSAN_AT_END = bool(os.environ.get("MINISINGA_LSAN_AT_END"))
+if _LSAN_AT_END:
+    os.environ.pop("MINISINGA_LSAN_AT_END")
+    os.environ.pop("PYTHONMALLOC", None)
+    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "").replace(
+        "detect_leaks=1", "detect_leaks=0")
+
+
 def pytest_unconfigure(config):
     """Under tools/sanitize.sh: run LeakSanitizer's check now, at the end of the
     session, rather than at interpreter exit.
@@ -58,7 +72,7 @@ def pytest_unconfigure(config):
     without running every finaliser, and blocks that are merely still held
     would be reported as leaks.  After this call LSan does not check again.
     """
-    if not os.environ.get("MINISINGA_LSAN_AT_END"):
+    if not _LSAN_AT_END:
         return
     import ctypes
     import gc
