@@ -310,3 +310,15 @@ def test_cross_entropy_gradient_is_zero_where_the_target_is_zero():
     g = grad_of(autograd.cross_entropy(x, t), x)
     assert np.all(np.isfinite(g))
     np.testing.assert_allclose(g, [[0.0, -2.0, 0.0]])
+
+
+def test_softmax_cross_entropy_kernel_never_reads_outside_the_row():
+    # Python refuses bad labels, but a graph replay feeds labels without Python:
+    # the kernel itself must turn a label outside [0, C) into NaN, not a wild read.
+    from minisinga import backend as be
+    from minisinga.ctensor import CTensor
+    x = tensor.from_numpy(np.zeros((2, 3), dtype=np.float32)).data
+    t = tensor.from_numpy(np.array([1, 7], dtype=np.int32)).data
+    loss, p = CTensor((1,), x.dtype), CTensor(x.shape, x.dtype)
+    be.kernel("softmax_cross_entropy_index_forward", x)(loss.ptr, p.ptr, x.ptr, t.ptr, 2, 3)
+    assert np.isnan(loss.numpy()[0])

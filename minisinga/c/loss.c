@@ -36,7 +36,9 @@ void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const in
             double lse = (double)mx + log(sum);
             for (int64_t c = 0; c < C; c++)
                 pr[c] = (T)exp((double)xr[c] - lse);
-            part[k] += lse - (double)xr[t[n]];
+            /* Python checks the labels; a graph replay feeds new ones without
+             * Python, so a label outside [0, C) gives NaN, never a wild read */
+            part[k] += (t[n] >= 0 && t[n] < C) ? lse - (double)xr[t[n]] : NAN;
         }
     }
     double total = 0.0;

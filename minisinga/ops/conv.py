@@ -228,16 +228,6 @@ def _check_alloc(status: int) -> None:
 # --8<-- [end:op_Conv2d]
 
 
-# --8<-- [start:swap01]
-def _swap01(t: CTensor, a: int, b: int, c: int) -> CTensor:
-    """t viewed as (a, b, c), with its first two axes swapped: a compact (b, a, c) copy
-    (no copy when a or b is 1)."""
-    if a == 1 or b == 1:
-        return t.reshape((b, a * c))
-    return backend.transpose(t.reshape((a, b, c)), (1, 0, 2)).reshape((b, a * c))
-# --8<-- [end:swap01]
-
-
 # --8<-- [start:conv2d]
 def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
            padding: Padding = 0, dilation: IntPair = 1, group: int = 1,

@@ -60,12 +60,13 @@ class SoftMaxCrossEntropy(autograd.Operation):
         self.p = CTensor(x.shape, x.dtype, x.device)
         loss = CTensor((1,), x.dtype, x.device)
         if t.shape == (n,) and t.dtype == dtypes.int32:
-            if t.device.is_cpu():
-                labels = t.numpy()
-                if labels.size and (labels.min() < 0 or labels.max() >= c):
-                    bad = labels[(labels < 0) | (labels >= c)][0]
-                    raise ValueError(f"softmax_cross_entropy: label {bad} is outside [0, {c}) "
-                                     f"for x of shape {x.shape}")
+            # The labels are checked on the host before any kernel runs (N int32
+            # values; on a GPU that is one small copy back).
+            labels = t.numpy() if t.device.is_cpu() else Tensor(data=t).to_numpy()
+            if labels.size and (labels.min() < 0 or labels.max() >= c):
+                bad = labels[(labels < 0) | (labels >= c)][0]
+                raise ValueError(f"softmax_cross_entropy: label {bad} is outside [0, {c}) "
+                                 f"for x of shape {x.shape}")
             self.index = t
             backend.kernel("softmax_cross_entropy_index_forward", x)(
                 loss.ptr, self.p.ptr, x.ptr, t.ptr, n, c)
