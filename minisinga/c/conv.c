@@ -183,72 +183,153 @@ int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N, int6
 /* --8<-- [end:conv2d_forward] */
 
 /* --8<-- [start:conv2d_backward] */
+/* dx[n] = col2im(dcol_n),  dcol_n[g*K:(g+1)*K] (K, P) = w[g]^T (K, Og) @ dy[n, g] (Og, P).
+ * Image by image, each thread with its own dcol buffer (written by the GEMM, then read
+ * by col2im while it is still in the L2 cache). */
+static int backward_data(T *dx, const T *dy, const T *w, int64_t N, int64_t C, int64_t H,
+                         int64_t W, int64_t O, int64_t G, int64_t KH, int64_t KW, int64_t SH,
+                         int64_t SW, int64_t PT, int64_t PL, int64_t DH, int64_t DW,
+                         int64_t OH, int64_t OW)
+{
+    const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW;
+    int failed = 0;
+#pragma omp parallel if (N > 1 && N * O * P * K > MS_CONV_PAR_MIN)
+    {
+        T *dcol = malloc((size_t)(G * K * P + 1) * sizeof(T));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t n = 0; n < N; n++) {
+            if (dcol == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int64_t g = 0; g < G; g++)
+                FN(gemm)(dcol + g * K * P, w + g * Og * K, dy + n * O * P + g * Og * P, K,
+                         P, Og, 1, 0, (T)1, (T)0);
+            FN(col2im)(dx + n * C * H * W, dcol, 1, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW,
+                       OH, OW);
+        }
+        free(dcol);
+    }
+    return failed ? -1 : 0;
+}
+
+/* The receptive fields of one image and group as the ROWS of a matrix, channels last:
+ *   rows (P, K): rows[p, (i*KW + j)*Cg + c] = x[c, ih, iw]   (0 in the padding)
+ * for output pixel p = (oh, ow) and kernel tap (i, j).  This is im2col(x)^T with its
+ * columns reordered (c moves from first to last), so that dw can be one GEMM whose two
+ * operands are both read row by row (see backward_weight).  It is built from xt, the
+ * image with its channels last (xt[h*W + w, c] = x[c, h, w]), so that each tap of each
+ * pixel is a contiguous run of Cg values: one transposition of the image (H*W*Cg values)
+ * instead of one per tap. */
+static void im2row_channels_last(T *rows, T *xt, const T *x, int64_t Cg, int64_t H,
+                                 int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
+                                 int64_t PT, int64_t PL, int64_t DH, int64_t DW, int64_t OH,
+                                 int64_t OW)
+{
+    const int64_t K = KH * KW * Cg;
+    for (int64_t c = 0; c < Cg; c++)
+        for (int64_t hw = 0; hw < H * W; hw++)
+            xt[hw * Cg + c] = x[c * H * W + hw];
+    for (int64_t oh = 0; oh < OH; oh++) {
+        for (int64_t ow = 0; ow < OW; ow++) {
+            T *row = rows + (oh * OW + ow) * K;
+            for (int64_t i = 0; i < KH; i++) {
+                const int64_t ih = oh * SH - PT + i * DH;
+                for (int64_t j = 0; j < KW; j++) {
+                    const int64_t iw = ow * SW - PL + j * DW;
+                    T *dst = row + (i * KW + j) * Cg;
+                    if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                        for (int64_t c = 0; c < Cg; c++)
+                            dst[c] = 0;
+                    } else {
+                        const T *src = xt + (ih * W + iw) * Cg;
+                        for (int64_t c = 0; c < Cg; c++)
+                            dst[c] = src[c];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dw[g] (Og, K) = sum_n dy[n, g] (Og, P) @ col_n[g]^T (P, K),   col_n = im2col(x[n]).
+ *
+ * col_n^T is built directly (im2row_channels_last): with it, both GEMM operands are
+ * plain row-major matrices.  GEMM on col_n^T as a transposed operand would have to
+ * gather every value of it across rows while packing (a strided read per value);
+ * reading rows is a straight copy.  The price is that dw comes out with its columns in
+ * (i, j, c) order, which one pass at the end puts back to (c, i, j).
+ *
+ * The sum over n is cut into MS_CONV_CHUNKS fixed chunks of images: each chunk sums its
+ * images in order into its own buffer, then the chunk sums are added in order.  The
+ * chunks do not depend on the number of threads, so neither do the bits. */
+static int backward_weight(T *dw, const T *dy, const T *x, int64_t N, int64_t C, int64_t H,
+                           int64_t W, int64_t O, int64_t G, int64_t KH, int64_t KW,
+                           int64_t SH, int64_t SW, int64_t PT, int64_t PL, int64_t DH,
+                           int64_t DW, int64_t OH, int64_t OW)
+{
+    const int64_t P = OH * OW, Og = O / G, Cg = C / G, K = Cg * KH * KW, wsize = O * K;
+    const int64_t chunks = N < MS_CONV_CHUNKS ? N : MS_CONV_CHUNKS;
+    int failed = 0;
+    /* one partial dw per chunk, columns in (i, j, c) order */
+    T *part = calloc((size_t)(chunks * wsize + 1), sizeof(T));
+    if (part == NULL)
+        return -1;
+#pragma omp parallel if (chunks > 1 && N * O * P * K > MS_CONV_PAR_MIN)
+    {
+        T *rows = malloc((size_t)(K * P + 1) * sizeof(T));
+        T *xt = malloc((size_t)(Cg * H * W + 1) * sizeof(T));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t c = 0; c < chunks; c++) {
+            if (rows == NULL || xt == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int64_t n = c * N / chunks; n < (c + 1) * N / chunks; n++) {
+                T beta = n == c * N / chunks ? (T)0 : (T)1; /* first image: write */
+                for (int64_t g = 0; g < G; g++) {
+                    im2row_channels_last(rows, xt, x + (n * C + g * Cg) * H * W, Cg, H, W,
+                                         KH, KW, SH, SW, PT, PL, DH, DW, OH, OW);
+                    FN(gemm)(part + c * wsize + g * Og * K, dy + (n * O + g * Og) * P, rows,
+                             Og, K, P, 0, 0, (T)1, beta);
+                }
+            }
+        }
+        free(rows);
+        free(xt);
+    }
+    /* dw[o, c, i, j] = part[0][o, i, j, c] + part[1][o, i, j, c] + ... in chunk order */
+    for (int64_t o = 0; o < O; o++)
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t t = 0; t < KH * KW; t++) {
+                T s = part[o * K + t * Cg + c];
+                for (int64_t ch = 1; ch < chunks; ch++)
+                    s += part[ch * wsize + o * K + t * Cg + c];
+                dw[o * K + c * KH * KW + t] = s;
+            }
+    free(part);
+    return failed ? -1 : 0;
+}
+
 /* The gradients that are not NULL (each is written):
- *   dx[n] = col2im(dcol_n),  dcol_n[g*K:(g+1)*K] (K, P) = w[g]^T (K, Og) @ dy[n, g] (Og, P)
- *   dw[g] (Og, K) = sum_n dy[n, g] (Og, P) @ col_n[g]^T (P, K),   col_n = im2col(x[n])
- *   db[o] = sum_{n, p} dy[n, o, p]
- * The sum over n in dw is cut into MS_CONV_CHUNKS fixed chunks of images: each chunk
- * sums its images in order into its own buffer, then the chunk sums are added in
- * order.  The chunks do not depend on the number of threads, so neither do the bits. */
+ *   dx by backward_data, dw by backward_weight (one pass over the images each: doing
+ *   both per image would keep two image-sized buffers, dcol and rows, fighting over
+ *   the L2 cache), and
+ *   db[o] = sum_{n, p} dy[n, o, p]. */
 int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,
                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G,
                         int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
                         int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW)
 {
-    const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW, wsize = O * K;
-    const int64_t chunks = N < MS_CONV_CHUNKS ? N : MS_CONV_CHUNKS;
-    int failed = 0;
-    /* one partial dw per chunk; with a single chunk, dw itself */
-    T *part = NULL;
-    if (dw != NULL && chunks > 1) {
-        part = malloc((size_t)(chunks * wsize + 1) * sizeof(T));
-        if (part == NULL)
-            return -1;
-    }
-#pragma omp parallel if (chunks > 1 && N * O * P * K > MS_CONV_PAR_MIN)
-    {
-        T *col = dw != NULL ? malloc((size_t)(G * K * P + 1) * sizeof(T)) : NULL;
-        T *dcol = dx != NULL ? malloc((size_t)(G * K * P + 1) * sizeof(T)) : NULL;
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t c = 0; c < chunks; c++) {
-            if ((dw != NULL && col == NULL) || (dx != NULL && dcol == NULL)) {
-#pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            T *dwc = part != NULL ? part + c * wsize : dw;
-            for (int64_t n = c * N / chunks; n < (c + 1) * N / chunks; n++) {
-                const T *dyn = dy + n * O * P;
-                if (dx != NULL) {
-                    for (int64_t g = 0; g < G; g++)
-                        FN(gemm)(dcol + g * K * P, w + g * Og * K, dyn + g * Og * P, K, P,
-                                 Og, 1, 0, (T)1, (T)0);
-                    FN(col2im)(dx + n * C * H * W, dcol, 1, C, H, W, KH, KW, SH, SW, PT,
-                               PL, DH, DW, OH, OW);
-                }
-                if (dw != NULL) {
-                    FN(im2col)(col, x + n * C * H * W, 1, C, H, W, KH, KW, SH, SW, PT, PL,
-                               DH, DW, OH, OW);
-                    T beta = n == c * N / chunks ? (T)0 : (T)1; /* first image: write */
-                    for (int64_t g = 0; g < G; g++)
-                        FN(gemm)(dwc + g * Og * K, dyn + g * Og * P, col + g * K * P, Og, K,
-                                 P, 0, 1, (T)1, beta);
-                }
-            }
-        }
-        free(col);
-        free(dcol);
-    }
-    if (part != NULL) {
-        /* dw = part[0] + part[1] + ... in chunk order */
-        for (int64_t i = 0; i < wsize; i++) {
-            T s = part[i];
-            for (int64_t c = 1; c < chunks; c++)
-                s += part[c * wsize + i];
-            dw[i] = s;
-        }
-        free(part);
-    }
+    const int64_t P = OH * OW;
+    if (dx != NULL && backward_data(dx, dy, w, N, C, H, W, O, G, KH, KW, SH, SW, PT, PL,
+                                    DH, DW, OH, OW) != 0)
+        return -1;
+    if (dw != NULL && backward_weight(dw, dy, x, N, C, H, W, O, G, KH, KW, SH, SW, PT, PL,
+                                      DH, DW, OH, OW) != 0)
+        return -1;
     if (db != NULL) {
         /* db[o] = sum over n, then p, in order (accumulated in double) */
         for (int64_t o = 0; o < O; o++) {
@@ -259,6 +340,6 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
             db[o] = (T)s;
         }
     }
-    return failed ? -1 : 0;
+    return 0;
 }
 /* --8<-- [end:conv2d_backward] */

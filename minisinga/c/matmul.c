@@ -41,14 +41,18 @@
  *     broadcast register must fit in the register file, and
  *   - there must be enough independent FMAs in flight to hide their latency
  *     (about 4 cycles x 2 FMA units = 8 at least).
- * With AVX-512 (32 registers of 64 bytes): NR = 2 vectors, MR = 12 gives
- * 24 accumulators + 2 + 1 = 27 registers.  With AVX/AVX2 or plain SSE there
- * are 16 registers, so MR = 6: 12 + 2 + 1 = 15.  NR is two vectors of
- * whichever element type we are compiled for (32 floats or 16 doubles with
- * AVX-512). */
+ * With AVX-512 (32 registers of 64 bytes): NR = 2 vectors and MR = 8 give
+ * 16 accumulators + 2 + 1 = 19 registers, and 16 independent FMAs per k.
+ * (MR = 12 would fit too, 27 registers, and runs large square products as
+ * fast; but the products of a small network have M = 32 or 64 -- output
+ * channels, batch rows -- which MR = 8 divides and MR = 12 does not: with
+ * MR = 12 a 32-row product computes 36 rows, and the conv and MLP GEMMs ran
+ * 10-20% slower.)  With AVX/AVX2 or plain SSE there are 16 registers, so
+ * MR = 6: 12 + 2 + 1 = 15.  NR is two vectors of whichever element type we
+ * are compiled for (32 floats or 16 doubles with AVX-512). */
 #if defined(__AVX512F__)
 #define MS_VEC_BYTES 64
-#define MS_MR 12
+#define MS_MR 8
 #elif defined(__AVX__)
 #define MS_VEC_BYTES 32
 #define MS_MR 6
@@ -61,7 +65,7 @@
  *   KC: the depth of one pass over k.  Each pass ends with a read-modify-write
  *       of the C tile, so deeper is better as long as the micro-kernel's
  *       panels still come from L1/L2 fast enough: the A panel (MR x KC) and
- *       the B panel (KC x NR) are 24 KiB and 64 KiB for KC = 512 floats,
+ *       the B panel (KC x NR) are 16 KiB and 64 KiB for KC = 512 floats,
  *       which the L1 (48 KiB) and L2 (2 MiB) of the development machine feed
  *       at full speed.  (KC is 2 KiB of elements: 512 floats, 256 doubles.)
  *   MC: rows of A packed at once.  The packed A block (MC x KC = 96 x 512
@@ -78,12 +82,16 @@ enum {
     MR = MS_MR,
     NR = 2 * MS_VEC_BYTES / sizeof(T),
     KC = 2048 / sizeof(T),
-    MC = 8 * MS_MR,
+    MC = 96, /* a multiple of MR = 6 and 8 */
     NC = 4096,
 };
 
-/* Products with fewer multiply-adds than this take the small path. */
-#define MS_GEMM_SMALL 262144 /* = 64^3 */
+/* Products with fewer multiply-adds than this take the small path.  Only
+ * tiny ones do: packing pays for itself already at 16^3, and gemm_small's
+ * loops, which carry a dependency through every k or read op(B) with a
+ * stride, ran the narrow products of an MLP's last layer (N = 10) six times
+ * slower than the blocked path. */
+#define MS_GEMM_SMALL 4096 /* = 16^3 */
 /* Products with fewer multiply-adds than this stay on one thread. */
 #define MS_GEMM_PARALLEL 2097152 /* = 128^3 */
 
@@ -106,6 +114,13 @@ enum {
 #endif
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Elements of one thread's packed A block: MC x KC, or less when op(A) is
+ * smaller (M rounded up to whole MR panels). */
+static inline int64_t a_block_size(int64_t M, int64_t K)
+{
+    return min64(MC, (M + MR - 1) / MR * MR) * min64(KC, K);
+}
 
 /* --------------------------------------------------------- micro-kernel
  *
@@ -254,7 +269,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
 #ifdef _OPENMP
         me = omp_get_thread_num();
 #endif
-        T *ap = ap_all + (int64_t)me * MC * KC; /* this thread's A block */
+        T *ap = ap_all + (int64_t)me * a_block_size(M, K); /* this thread's A block */
         for (int64_t jc = 0; jc < N; jc += NC) {
             int64_t nc = min64(NC, N - jc);
             for (int64_t pc = 0; pc < K; pc += KC) {
@@ -368,11 +383,14 @@ void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
     if (M * N * K >= MS_GEMM_PARALLEL)
         nthreads = omp_get_max_threads();
 #endif
-    /* Packing buffers: one MC x KC block of A per thread and one shared
-     * KC x NC block of B (smaller when the product is); allocated per call
-     * and freed before returning. */
+    /* Packing buffers: one mc x kc block of A per thread and one shared
+     * kc x nc block of B, no bigger than the product needs; allocated per
+     * call and freed before returning.  (Sizing them to the product keeps a
+     * small product's buffers under malloc's mmap threshold, 128 KiB: a fresh
+     * mmap'ed block costs a system call and a page fault per 4 KiB, which is
+     * more than the whole product for the narrow layers of an MLP.) */
     int64_t kc = min64(KC, K), nc = min64(NC, N);
-    size_t a_bytes = (size_t)nthreads * MC * KC * sizeof(T);
+    size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
     size_t b_bytes = (size_t)((nc + NR - 1) / NR * NR * kc) * sizeof(T);
     /* aligned_alloc wants a size that is a multiple of the alignment */
     T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
