@@ -234,10 +234,18 @@ static void im2row_channels_last(T *rows, T *xt, const T *x, int64_t Cg, int64_t
     for (int64_t oh = 0; oh < OH; oh++) {
         for (int64_t ow = 0; ow < OW; ow++) {
             T *row = rows + (oh * OW + ow) * K;
+            const int64_t iw0 = ow * SW - PL; /* input column of tap j = 0 */
             for (int64_t i = 0; i < KH; i++) {
                 const int64_t ih = oh * SH - PT + i * DH;
+                if (DW == 1 && ih >= 0 && ih < H && iw0 >= 0 && iw0 + KW <= W) {
+                    /* the common case: all KW taps inside the row and next to each
+                     * other, so in xt they are one run of KW*Cg values */
+                    memcpy(row + i * KW * Cg, xt + (ih * W + iw0) * Cg,
+                           (size_t)(KW * Cg) * sizeof(T));
+                    continue;
+                }
                 for (int64_t j = 0; j < KW; j++) {
-                    const int64_t iw = ow * SW - PL + j * DW;
+                    const int64_t iw = iw0 + j * DW;
                     T *dst = row + (i * KW + j) * Cg;
                     if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
                         for (int64_t c = 0; c < Cg; c++)

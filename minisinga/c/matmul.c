@@ -220,6 +220,16 @@ static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
         T *dst = bp + s * kc;
         int64_t n = min64(NR, nc - s);
         const T *src = B + p0 * rsb + (j0 + s) * csb;
+        if (n == NR && csb == 1) {
+            /* a whole panel of rows of B: NR contiguous values per k.  The
+             * constant count lets the compiler copy them with NR / VL vector
+             * moves, where a count known only at run time became a call to
+             * memmove per row, which cost more than the copy. */
+            for (int64_t p = 0; p < kc; p++)
+                for (int j = 0; j < NR; j++)
+                    dst[p * NR + j] = src[p * rsb + j];
+            continue;
+        }
         for (int64_t p = 0; p < kc; p++) {
             for (int64_t j = 0; j < n; j++)
                 dst[p * NR + j] = src[p * rsb + j * csb];

@@ -32,9 +32,14 @@
 
 /* ---------------------------------------------------------------- memory */
 /* A 64-byte aligned buffer of at least nbytes bytes (NULL when out of
- * memory).  Python frees it with ms_free when the last reference goes. */
+ * memory).  Python frees it with ms_free when the last reference goes.
+ * Freed blocks of 64 KiB to 64 MiB are kept in a cache (256 MiB at most) and
+ * reused for requests of the same size; ms_empty_cache returns them to the
+ * system, ms_cache_bytes says how many bytes the cache holds. */
 void *ms_alloc(int64_t nbytes);
 void ms_free(void *p);
+void ms_empty_cache(void);
+int64_t ms_cache_bytes(void);
 
 /* ----------------------------------------------------------- threading */
 int ms_get_max_threads(void);
