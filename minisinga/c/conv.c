@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "minisinga.h"
+#include "ms_gemm.h"
+#include "ms_sum.h"
 
 #define MS_PAR_MIN 32768
 
@@ -146,13 +148,94 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
 #define MS_CONV_CHUNKS 8        /* dw sums the images in this many fixed chunks */
 
 /* --8<-- [start:conv2d_forward] */
+/* Stride 1, the common case: implicit GEMM, no col matrix at all.
+ *
+ * Pad the image once: xp[c, hp, wp] = x[c, hp - PT, wp - PL] (0 outside x), with
+ * Hp = OH + DH*(KH-1) rows and Wp = OW + DW*(KW-1) columns.  Then row (c, i, j) of
+ * col, as a function of the output pixel, is xp[c, oh + i*DH, ow + j*DW].  Let the
+ * output rows be Wp wide instead of OW (the Wp - OW extra columns are computed and
+ * dropped): then that row of col is simply the run of OH*Wp values of xp starting at
+ * xp[c, i*DH, j*DW] -- an address, no copy.  So
+ *     yp (Og, OH*Wp) = w[g] (Og, K) @ B,   B[(c, i, j), :] = that run,
+ * is one gemm_brows (matmul.c), which packs B's rows straight from xp, and
+ *     y[n, o, oh, ow] = yp[o, oh*Wp + ow] + b[o]   for ow < OW.
+ * Compared with im2col + gemm this skips writing col (KH*KW copies of the image) and
+ * reading it back, for (Wp - OW) / OW more multiply-adds (7% for 28 columns, 3x3).
+ * The runs of the last rows reach (KW-1)*DW values past the last plane, into the
+ * dropped columns, so xp has that many zeros more at its end. */
+static void pad_image(T *xp, const T *x, int64_t C, int64_t H, int64_t W, int64_t Hp,
+                      int64_t Wp, int64_t PT, int64_t PL, int64_t slack)
+{
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t hp = 0; hp < Hp; hp++) {
+            T *dst = xp + (c * Hp + hp) * Wp;
+            const int64_t h = hp - PT;
+            for (int64_t wp = 0; wp < Wp; wp++) {
+                const int64_t w = wp - PL;
+                dst[wp] = (h >= 0 && h < H && w >= 0 && w < W) ? x[(c * H + h) * W + w] : (T)0;
+            }
+        }
+    for (int64_t k = 0; k < slack; k++)
+        xp[C * Hp * Wp + k] = (T)0;
+}
+
+static int forward_stride1(T *y, const T *x, const T *w, const T *b, int64_t N, int64_t C,
+                           int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH,
+                           int64_t KW, int64_t PT, int64_t PL, int64_t DH, int64_t DW,
+                           int64_t OH, int64_t OW)
+{
+    const int64_t P = OH * OW, Og = O / G, Cg = C / G, K = Cg * KH * KW;
+    const int64_t Hp = OH + DH * (KH - 1), Wp = OW + DW * (KW - 1), slack = DW * (KW - 1);
+    int failed = 0;
+#pragma omp parallel if (N > 1 && N * O * P * K > MS_CONV_PAR_MIN)
+    {
+        T *xp = malloc((size_t)(C * Hp * Wp + slack + 1) * sizeof(T));
+        T *yp = malloc((size_t)(Og * OH * Wp + 1) * sizeof(T));
+        const T **brows = malloc((size_t)(K + 1) * sizeof(T *));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t n = 0; n < N; n++) {
+            if (xp == NULL || yp == NULL || brows == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            pad_image(xp, x + n * C * H * W, C, H, W, Hp, Wp, PT, PL, slack);
+            for (int64_t g = 0; g < G; g++) {
+                for (int64_t c = 0; c < Cg; c++)
+                    for (int64_t i = 0; i < KH; i++)
+                        for (int64_t j = 0; j < KW; j++)
+                            brows[(c * KH + i) * KW + j] =
+                                xp + ((g * Cg + c) * Hp + i * DH) * Wp + j * DW;
+                FN(gemm_brows)(yp, w + g * Og * K, brows, Og, OH * Wp, K);
+                for (int64_t o = 0; o < Og; o++) {
+                    const T bias = b != NULL ? b[g * Og + o] : (T)0;
+                    for (int64_t oh = 0; oh < OH; oh++) {
+                        T *dst = y + ((n * O + g * Og + o) * OH + oh) * OW;
+                        const T *src = yp + (o * OH + oh) * Wp;
+                        for (int64_t ow = 0; ow < OW; ow++)
+                            dst[ow] = src[ow] + bias;
+                    }
+                }
+            }
+        }
+        free(xp);
+        free(yp);
+        free(brows);
+    }
+    return failed ? -1 : 0;
+}
+
 /* y[n, g*Og + o, :] (P) = sum_k w[g*Og + o, k] * col_n[g*K + k, :] + b[g*Og + o]
- * with col_n = im2col(x[n]) (C*KH*KW, P): one GEMM per image and group. */
+ * with col_n = im2col(x[n]) (C*KH*KW, P): one GEMM per image and group.
+ * Stride 1 takes forward_stride1, which does the same GEMM without col. */
 int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N, int64_t C,
                        int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH, int64_t KW,
                        int64_t SH, int64_t SW, int64_t PT, int64_t PL, int64_t DH,
                        int64_t DW, int64_t OH, int64_t OW)
 {
+    if (SH == 1 && SW == 1)
+        return forward_stride1(y, x, w, b, N, C, H, W, O, G, KH, KW, PT, PL, DH, DW, OH,
+                               OW);
     const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW;
     int failed = 0;
 #pragma omp parallel if (N > 1 && N * O * P * K > MS_CONV_PAR_MIN)
@@ -339,12 +422,11 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                                       DH, DW, OH, OW) != 0)
         return -1;
     if (db != NULL) {
-        /* db[o] = sum over n, then p, in order (accumulated in double) */
+        /* db[o] = sum over n of the row sums dy[n, o, :] (in double, ms_sum.h) */
         for (int64_t o = 0; o < O; o++) {
             double s = 0.0;
             for (int64_t n = 0; n < N; n++)
-                for (int64_t p = 0; p < P; p++)
-                    s += (double)dy[(n * O + o) * P + p];
+                s += row_sum(dy + (n * O + o) * P, P);
             db[o] = (T)s;
         }
     }

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <tgmath.h> /* fma() that picks fmaf for float */
 #include "minisinga.h"
+#include "ms_gemm.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -211,14 +212,32 @@ static void pack_A(T *restrict ap, const T *restrict A, int64_t rsa,
 /* pack_B: the kc x nc block of op(B) at (p0, j0), as ceil(nc / NR) panels;
  *   bp[s * kc + p * NR + j] = op(B)[p0 + p, j0 + s + j]  (s = 0, NR, 2 NR ..)
  *   (columns past nc are zero).  Called by all threads, which share out
- *   the panels; the `omp for` ends in a barrier. */
-static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
-                   int64_t csb, int64_t p0, int64_t j0, int64_t kc, int64_t nc)
+ *   the panels; the `omp for` ends in a barrier.
+ *   When brows is not NULL, op(B) is given by the addresses of its rows
+ *   instead, op(B)[p, j] = brows[p][j] (see gemm_brows). */
+static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
+                   int64_t rsb, int64_t csb, int64_t p0, int64_t j0, int64_t kc,
+                   int64_t nc)
 {
 #pragma omp for schedule(static)
     for (int64_t s = 0; s < nc; s += NR) {
         T *dst = bp + s * kc;
         int64_t n = min64(NR, nc - s);
+        if (brows != NULL) {
+            for (int64_t p = 0; p < kc; p++) {
+                const T *row = brows[p0 + p] + j0 + s;
+                if (n == NR) { /* constant count: vector moves (see below) */
+                    for (int j = 0; j < NR; j++)
+                        dst[p * NR + j] = row[j];
+                } else {
+                    for (int64_t j = 0; j < n; j++)
+                        dst[p * NR + j] = row[j];
+                    for (int64_t j = n; j < NR; j++)
+                        dst[p * NR + j] = (T)0;
+                }
+            }
+            continue;
+        }
         const T *src = B + p0 * rsb + (j0 + s) * csb;
         if (n == NR && csb == 1) {
             /* a whole panel of rows of B: NR contiguous values per k.  The
@@ -268,7 +287,8 @@ static void pack_B(T *restrict bp, const T *restrict B, int64_t rsb,
 /* --8<-- [start:blocked] */
 enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
 
-static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
+static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
+                         int64_t M, int64_t N,
                          int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                          int64_t csb, T alpha, T beta, T *ap_all, T *bp,
                          int nthreads)
@@ -285,7 +305,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, int64_t M, int64_t N,
             for (int64_t pc = 0; pc < K; pc += KC) {
                 int64_t kc = min64(KC, K - pc);
                 T beta_pass = (pc == 0) ? beta : (T)1;
-                pack_B(bp, B, rsb, csb, pc, jc, kc, nc); /* ends in a barrier */
+                pack_B(bp, B, brows, rsb, csb, pc, jc, kc, nc); /* ends in a barrier */
 
                 int64_t packed_ic = -1; /* which A block `ap` holds */
                 int64_t n_ic = (M + MC - 1) / MC, n_jw = (nc + JW - 1) / JW;
@@ -367,6 +387,37 @@ static void scale_C(T *C, int64_t M, int64_t N, T beta)
         C[i] = (beta == (T)0) ? (T)0 : beta * C[i];
 }
 
+/* The blocked path with its packing buffers: one mc x kc block of A per thread
+ * and one shared kc x nc block of B, no bigger than the product needs;
+ * allocated per call and freed before returning.  (Sizing them to the product
+ * keeps a small product's buffers under malloc's mmap threshold, 128 KiB: a
+ * fresh mmap'ed block costs a system call and a page fault per 4 KiB, which is
+ * more than the whole product for the narrow layers of an MLP.)  Returns -1,
+ * having done nothing, when the buffers cannot be allocated. */
+static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int64_t M,
+                       int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
+                       int64_t csb, T alpha, T beta)
+{
+    int nthreads = 1;
+#ifdef _OPENMP
+    if (M * N * K >= MS_GEMM_PARALLEL)
+        nthreads = omp_get_max_threads();
+#endif
+    int64_t kc = min64(KC, K), nc = min64(NC, N);
+    size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
+    size_t b_bytes = (size_t)((nc + NR - 1) / NR * NR * kc) * sizeof(T);
+    /* aligned_alloc wants a size that is a multiple of the alignment */
+    T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
+    T *bp = aligned_alloc(64, (b_bytes + 63) / 64 * 64);
+    int ok = ap != NULL && bp != NULL;
+    if (ok)
+        gemm_blocked(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
+                     nthreads);
+    free(ap);
+    free(bp);
+    return ok ? 0 : -1;
+}
+
 /* ---------------------------------------------------------- public API */
 
 /* --8<-- [start:gemm] */
@@ -388,30 +439,8 @@ void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
         return;
     }
 
-    int nthreads = 1;
-#ifdef _OPENMP
-    if (M * N * K >= MS_GEMM_PARALLEL)
-        nthreads = omp_get_max_threads();
-#endif
-    /* Packing buffers: one mc x kc block of A per thread and one shared
-     * kc x nc block of B, no bigger than the product needs; allocated per
-     * call and freed before returning.  (Sizing them to the product keeps a
-     * small product's buffers under malloc's mmap threshold, 128 KiB: a fresh
-     * mmap'ed block costs a system call and a page fault per 4 KiB, which is
-     * more than the whole product for the narrow layers of an MLP.) */
-    int64_t kc = min64(KC, K), nc = min64(NC, N);
-    size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
-    size_t b_bytes = (size_t)((nc + NR - 1) / NR * NR * kc) * sizeof(T);
-    /* aligned_alloc wants a size that is a multiple of the alignment */
-    T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
-    T *bp = aligned_alloc(64, (b_bytes + 63) / 64 * 64);
-    if (ap == NULL || bp == NULL)
+    if (gemm_packed(C, A, B, NULL, M, N, K, rsa, csa, rsb, csb, alpha, beta) != 0)
         gemm_small(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta);
-    else
-        gemm_blocked(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap,
-                     bp, nthreads);
-    free(ap);
-    free(bp);
 }
 /* --8<-- [end:gemm] */
 
@@ -428,3 +457,32 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                  transA, transB, alpha, beta);
 }
 /* --8<-- [end:gemm_batched] */
+
+/* --8<-- [start:gemm_brows] */
+/* C (M, N) = A (M, K) @ B (K, N), with B given by the addresses of its rows:
+ * B[p, j] = brows[p][j].  The rows need not be evenly spaced, nor apart: this is
+ * what lets convolution skip im2col (conv.c), since each row of the im2col matrix
+ * of a stride-1 convolution is a run of the padded input, starting at a shifted
+ * address.  Packing copies the rows into the micro-kernel's panels exactly as it
+ * would copy the rows of a plain matrix.  (Not part of the Python interface:
+ * declared in ms_gemm.h for the kernel files.) */
+void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
+                    int64_t K)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K > 0 && gemm_packed(C, A, NULL, brows, M, N, K, K, 1, 0, 0, (T)1, (T)0) == 0)
+        return;
+    /* no buffers (or K == 0): the i-k-j loop */
+    for (int64_t i = 0; i < M; i++) {
+        T *c = C + i * N;
+        for (int64_t j = 0; j < N; j++)
+            c[j] = (T)0;
+        for (int64_t p = 0; p < K; p++) {
+            const T a = A[i * K + p], *b = brows[p];
+            for (int64_t j = 0; j < N; j++)
+                c[j] += a * b[j];
+        }
+    }
+}
+/* --8<-- [end:gemm_brows] */

@@ -22,12 +22,30 @@ static void cols_inside(int64_t *lo, int64_t *hi, int64_t j, int64_t W, int64_t 
                         int64_t PL, int64_t OW)
 {
     int64_t a = PL - j, b = W + PL - j; /* need a <= ow*SW < b */
-    int64_t l = a <= 0 ? 0 : (a + SW - 1) / SW;
-    int64_t h = b <= 0 ? 0 : (b + SW - 1) / SW;
+    /* (stride 1 skips the divisions: they cost more than a row of the loops below) */
+    int64_t l = a <= 0 ? 0 : SW == 1 ? a : (a + SW - 1) / SW;
+    int64_t h = b <= 0 ? 0 : SW == 1 ? b : (b + SW - 1) / SW;
     *lo = l < OW ? l : OW;
     *hi = h < OW ? h : OW;
     if (*hi < *lo)
         *hi = *lo;
+}
+
+/* Window cell (i, j) for outputs lo <= ow < hi of one row: the cell of output ow is
+ * plane[base + ow*SW].  Replace the running maximum (yr, ar) where the cell wins.
+ * All in 32-bit integers, like argmax itself (Python checks that a plane has fewer
+ * than 2^31 cells), and with | and & instead of || and &&: no branches and one
+ * lane width, so the compiler vectorises the loop. */
+static inline void max_cells(T *restrict yr, int32_t *restrict ar, const T *restrict plane,
+                             int32_t base, int32_t lo, int32_t hi, int32_t SW)
+{
+    for (int32_t ow = lo; ow < hi; ow++) {
+        const int32_t cell = base + ow * SW;
+        const T v = plane[cell], best = yr[ow];
+        const int take = (ar[ow] < 0) | (v > best) | ((v != v) & (best == best));
+        yr[ow] = take ? v : best;
+        ar[ow] = take ? cell : ar[ow];
+    }
 }
 
 /* --8<-- [start:max_pool2d_forward] */
@@ -56,12 +74,11 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
                     int64_t lo, hi;
                     cols_inside(&lo, &hi, j, W, SW, PL, OW);
                     const int64_t base = h * W + j - PL; /* + ow*SW: the cell */
-                    for (int64_t ow = lo; ow < hi; ow++) {
-                        const T v = plane[base + ow * SW], best = yr[ow];
-                        const int take = ar[ow] < 0 || v > best || (v != v && best == best);
-                        yr[ow] = take ? v : best;
-                        ar[ow] = take ? (int32_t)(base + ow * SW) : ar[ow];
-                    }
+                    if (SW == 1) /* the constant stride lets the compiler vectorise */
+                        max_cells(yr, ar, plane, (int32_t)base, (int32_t)lo, (int32_t)hi, 1);
+                    else
+                        max_cells(yr, ar, plane, (int32_t)base, (int32_t)lo, (int32_t)hi,
+                                  (int32_t)SW);
                 }
             }
         }
@@ -85,6 +102,16 @@ void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t 
     }
 }
 /* --8<-- [end:max_pool2d_backward] */
+
+/* Window cell (i, j) for outputs a <= ow < b: add row[ow*SW] to acc[ow], count it. */
+static inline void sum_cells(double *restrict acc, int64_t *restrict count,
+                             const T *restrict row, int64_t a, int64_t b, int64_t SW)
+{
+    for (int64_t ow = a; ow < b; ow++) {
+        acc[ow] += (double)row[ow * SW];
+        count[ow] += 1;
+    }
+}
 
 /* --8<-- [start:avg_pool2d_forward] */
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p],
@@ -114,10 +141,11 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                         int64_t lo, hi;
                         cols_inside(&lo, &hi, j, W, SW, PL, OW);
                         const T *row = plane + h * W + j - PL;
-                        for (int64_t ow = lo > o0 ? lo : o0; ow < (hi < o1 ? hi : o1); ow++) {
-                            acc[ow - o0] += (double)row[ow * SW];
-                            count[ow - o0] += 1;
-                        }
+                        const int64_t a = lo > o0 ? lo : o0, b = hi < o1 ? hi : o1;
+                        if (SW == 1) /* the constant stride lets the compiler vectorise */
+                            sum_cells(acc - o0, count - o0, row, a, b, 1);
+                        else
+                            sum_cells(acc - o0, count - o0, row, a, b, SW);
                     }
                 }
                 T *yr = y + (p * OH + oh) * OW;
@@ -160,8 +188,13 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
                         int64_t lo, hi;
                         cols_inside(&lo, &hi, j, W, SW, PL, OW);
                         T *row = plane + h * W + j - PL;
-                        for (int64_t ow = lo > o0 ? lo : o0; ow < (hi < o1 ? hi : o1); ow++)
-                            row[ow * SW] += g[ow - o0];
+                        const int64_t a = lo > o0 ? lo : o0, b = hi < o1 ? hi : o1;
+                        if (SW == 1) /* the constant stride lets the compiler vectorise */
+                            for (int64_t ow = a; ow < b; ow++)
+                                row[ow] += g[ow - o0];
+                        else
+                            for (int64_t ow = a; ow < b; ow++)
+                                row[ow * SW] += g[ow - o0];
                     }
                 }
             }

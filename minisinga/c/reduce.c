@@ -3,23 +3,20 @@
  * Any reduction over a group of adjacent axes is a reduction over the middle
  * axis of a 3-D view (outer, mid, inner); Python computes that view. */
 #include "minisinga.h"
+#include "ms_sum.h"
 
 /* --8<-- [start:reduce_sum_forward] */
 /* x: (outer, mid, inner), y: (outer, inner);  y[o, i] = scale * sum_m x[o, m, i]
- * (scale = 1 for a sum, 1/mid for a mean).  Accumulated in double. */
+ * (scale = 1 for a sum, 1/mid for a mean).  Row sums accumulate in double
+ * (ms_sum.h). */
 void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner,
                             T scale)
 {
     if (inner == 1) {
-        /* the common case (row sums): a plain dot with ones */
+        /* the common case: row sums */
 #pragma omp parallel for if (outer * mid > 65536)
-        for (int64_t o = 0; o < outer; o++) {
-            double acc = 0.0;
-            const T *xr = x + o * mid;
-            for (int64_t m = 0; m < mid; m++)
-                acc += (double)xr[m];
-            y[o] = (T)(acc * (double)scale);
-        }
+        for (int64_t o = 0; o < outer; o++)
+            y[o] = (T)(row_sum(x + o * mid, mid) * (double)scale);
         return;
     }
 #pragma omp parallel for if (outer * mid * inner > 65536)

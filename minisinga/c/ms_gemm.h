@@ -1,0 +1,11 @@
+/* ms_gemm.h -- the GEMM entry points that kernel files share but Python does not
+ * see (minisinga.h is the Python interface; this is included after T and FN are
+ * defined, so once per element type).  Defined in matmul.c. */
+#ifndef MS_GEMM_H
+#define MS_GEMM_H
+
+/* C (M, N) = A (M, K) @ B (K, N) with B[p, j] = brows[p][j] (C is written). */
+void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
+                    int64_t K);
+
+#endif /* MS_GEMM_H */
