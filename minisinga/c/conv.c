@@ -297,6 +297,34 @@ static int backward_data(T *dx, const T *dy, const T *w, int64_t N, int64_t C, i
     return failed ? -1 : 0;
 }
 
+/* Stride 1: dx is itself a stride-1 convolution, of dy, so it takes the implicit GEMM
+ * of the forward pass (forward_stride1) and needs no col2im:
+ *   dx[n, c, h, w] = sum_{o, i, j} w[o, c, i, j] dy[n, o, h + PT - i*DH, w + PL - j*DW]
+ * With i' = KH-1-i, j' = KW-1-j that is a convolution of dy padded by
+ * QT = DH*(KH-1) - PT rows on top and QL = DW*(KW-1) - PL columns on the left (a
+ * negative padding crops), with the kernel wr[c, o, i', j'] = w[o, c, KH-1-i', KW-1-j']:
+ * flipped, with input and output channels swapped (per group). */
+static int backward_data_stride1(T *dx, const T *dy, const T *w, int64_t N, int64_t C,
+                                 int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH,
+                                 int64_t KW, int64_t PT, int64_t PL, int64_t DH, int64_t DW,
+                                 int64_t OH, int64_t OW)
+{
+    const int64_t Og = O / G, Cg = C / G, T2 = KH * KW;
+    T *wr = malloc((size_t)(C * Og * T2 + 1) * sizeof(T));
+    if (wr == NULL)
+        return -1;
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t o = 0; o < Og; o++)
+                for (int64_t t = 0; t < T2; t++)
+                    wr[((g * Cg + c) * Og + o) * T2 + t] =
+                        w[((g * Og + o) * Cg + c) * T2 + (T2 - 1 - t)];
+    int status = forward_stride1(dx, dy, wr, NULL, N, O, OH, OW, C, G, KH, KW,
+                                 DH * (KH - 1) - PT, DW * (KW - 1) - PL, DH, DW, H, W);
+    free(wr);
+    return status;
+}
+
 /* The receptive fields of one image and group as the ROWS of a matrix, channels last:
  *   rows (P, K): rows[p, (i*KW + j)*Cg + c] = x[c, ih, iw]   (0 in the padding)
  * for output pixel p = (oh, ow) and kernel tap (i, j).  This is im2col(x)^T with its
@@ -311,9 +339,14 @@ static void im2row_channels_last(T *rows, T *xt, const T *x, int64_t Cg, int64_t
                                  int64_t OW)
 {
     const int64_t K = KH * KW * Cg;
-    for (int64_t c = 0; c < Cg; c++)
-        for (int64_t hw = 0; hw < H * W; hw++)
-            xt[hw * Cg + c] = x[c * H * W + hw];
+    /* the transposition, in blocks of 64 pixels, so that the 64 rows of xt being
+     * written stay in the L1 cache while every channel visits them */
+    for (int64_t hw0 = 0; hw0 < H * W; hw0 += 64) {
+        const int64_t hw1 = hw0 + 64 < H * W ? hw0 + 64 : H * W;
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t hw = hw0; hw < hw1; hw++)
+                xt[hw * Cg + c] = x[c * H * W + hw];
+    }
     for (int64_t oh = 0; oh < OH; oh++) {
         for (int64_t ow = 0; ow < OW; ow++) {
             T *row = rows + (oh * OW + ow) * K;
@@ -415,9 +448,14 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                         int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW)
 {
     const int64_t P = OH * OW;
-    if (dx != NULL && backward_data(dx, dy, w, N, C, H, W, O, G, KH, KW, SH, SW, PT, PL,
-                                    DH, DW, OH, OW) != 0)
+    if (dx != NULL && SH == 1 && SW == 1) {
+        if (backward_data_stride1(dx, dy, w, N, C, H, W, O, G, KH, KW, PT, PL, DH, DW, OH,
+                                  OW) != 0)
+            return -1;
+    } else if (dx != NULL && backward_data(dx, dy, w, N, C, H, W, O, G, KH, KW, SH, SW, PT,
+                                           PL, DH, DW, OH, OW) != 0) {
         return -1;
+    }
     if (dw != NULL && backward_weight(dw, dy, x, N, C, H, W, O, G, KH, KW, SH, SW, PT, PL,
                                       DH, DW, OH, OW) != 0)
         return -1;
