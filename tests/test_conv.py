@@ -250,6 +250,55 @@ def test_max_pool_padding_never_wins_even_over_negative_values():
     np.testing.assert_array_equal(dx[0, 0], [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 
+def test_max_pool_stride_1_padding_never_wins_over_minus_infinity():
+    # The stride-1 kernel pads the plane and marks the padding; a plane of -inf must
+    # still send every window's gradient to its first real cell, never to padding.
+    x = np.full((1, 1, 4, 5), -np.inf)
+    y, dx = _pool_grad(x, True, 3, 1, 1)
+    np.testing.assert_array_equal(y, x)
+    want = np.zeros((4, 5))
+    for p, q in itertools.product(range(4), range(5)):
+        want[max(p - 1, 0), max(q - 1, 0)] += 1
+    np.testing.assert_array_equal(dx[0, 0], want)
+
+
+def test_max_pool_stride_1_first_nan_wins():
+    x = np.zeros((1, 1, 4, 4))
+    x[0, 0, 1, 2] = np.nan
+    x[0, 0, 2, 1] = np.nan
+    x[0, 0, 0, 0] = 5.0
+    y, dx = _pool_grad(x, True, 3, 1, 1)
+    # window (1, 1) covers rows 0..2, cols 0..2: its first NaN in row-major order is (1, 2)
+    assert np.isnan(y[0, 0, 1, 1])
+    want_nan = [[False, True, True, True], [True, True, True, True],
+                [True, True, True, True], [True, True, True, False]]
+    np.testing.assert_array_equal(np.isnan(y[0, 0]), want_nan)
+    # the gradient of every NaN output goes to the first NaN of its window
+    autograd.training = True
+    xt = T64(x, stores_grad=True)
+    yy = autograd.pooling_2d(xt, 3, 1, 1, True)
+    dy = np.zeros((1, 1, 4, 4))
+    dy[0, 0, 1, 1] = 1.0          # window rows 0..2, cols 0..2 -> (1, 2) first
+    dy[0, 0, 3, 0] = 10.0         # window rows 2..3, cols 0..1 -> (2, 1)
+    g = np_of(autograd.gradients(yy, T64(dy))[xt])
+    want = np.zeros((4, 4))
+    want[1, 2], want[2, 1] = 1.0, 10.0
+    np.testing.assert_array_equal(g[0, 0], want)
+
+
+def test_pooling_stride_1_matches_the_reference_on_odd_geometries():
+    # asymmetric padding, rectangular kernels, cropped outputs: the padded-plane kernels
+    rng = np.random.default_rng(11)
+    for xs, k, pads in [((2, 3, 5, 7), (2, 3), (0, 1, 2, 0)), ((1, 2, 6, 4), (3, 1), (2, 1, 0, 0)),
+                        ((1, 1, 1, 9), (1, 4), (0, 0, 3, 3)), ((1, 2, 7, 7), (5, 5), (2, 2, 2, 2))]:
+        x = rng.standard_normal(xs)
+        for is_max in (True, False):
+            want = ref_pool(x, k, (1, 1), pads, is_max)
+            y = autograd.pooling_2d(T64(x), k, 1, pads, is_max)
+            np.testing.assert_allclose(np_of(y), want, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"{xs} {k} {pads} max={is_max}")
+
+
 def test_avg_pool_excludes_padding_from_the_count():
     # Ones in, ones out: if padding were counted, the corner would be 4/9 and an edge 6/9.
     y, dx = _pool_grad(np.ones((1, 1, 3, 3)), False, 3, 1, 1)

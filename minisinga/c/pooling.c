@@ -7,6 +7,7 @@
  * maximum and is not counted in an average.  Python checks that every window
  * holds at least one real cell (padding smaller than the kernel).
  */
+#include <stdlib.h>
 #include <string.h>
 #include "minisinga.h"
 
@@ -48,6 +49,218 @@ static inline void max_cells(T *restrict yr, int32_t *restrict ar, const T *rest
     }
 }
 
+/* How many of the n window cells starting at a (a, a+1, .., a+n-1) lie in [0, size). */
+static inline int64_t inside(int64_t a, int64_t n, int64_t size)
+{
+    const int64_t lo = a < 0 ? 0 : a, hi = a + n < size ? a + n : size;
+    return hi > lo ? hi - lo : 0;
+}
+
+/* ------------------------------------------------------------- stride 1
+ *
+ * With stride 1 (the 3x3 pools of the example CNN) the loops above spend more
+ * time on bookkeeping than on cells: an output row is 28 values, visited once
+ * per window cell.  The layout trick of conv.c's forward_stride1 removes the
+ * rows altogether.  Copy the plane into xp, padded: cell (hp, wp) of xp is
+ * x[hp - PT, wp - PL], for Hp = OH + KH - 1 rows of Wp = OW + KW - 1 columns.
+ * Let the output rows be Wp wide too (the extra KW - 1 columns are computed
+ * and dropped).  Then the window cell (i, j) of output q = oh*Wp + ow is the
+ * xp cell q + i*Wp + j: each window cell is ONE pass over all OH*Wp outputs,
+ * a long loop that vectorises.  The last rows' cells reach KW - 1 past the end
+ * of xp (only for dropped columns), hence `slack` more entries.
+ *
+ * cell_of[q'] says which cell of the plane the xp entry q' is (h*W + w), or -1
+ * for padding; it is the same for every plane, so it is made once. */
+typedef struct {
+    int64_t Hp, Wp, L, slack, size; /* L = OH*Wp outputs; size = Hp*Wp + slack */
+} padded_t;
+
+static padded_t padded_geometry(int64_t OH, int64_t OW, int64_t KH, int64_t KW)
+{
+    padded_t g;
+    g.Hp = OH + KH - 1;
+    g.Wp = OW + KW - 1;
+    g.L = OH * g.Wp;
+    g.slack = KW - 1;
+    g.size = g.Hp * g.Wp + g.slack;
+    return g;
+}
+
+/* cell_of (g.size): h*W + w of the plane cell at each xp entry, -1 for padding */
+static int32_t *make_cell_of(padded_t g, int64_t H, int64_t W, int64_t PT, int64_t PL)
+{
+    int32_t *cell_of = malloc((size_t)g.size * sizeof(int32_t));
+    if (cell_of == NULL)
+        return NULL;
+    for (int64_t q = 0; q < g.size; q++) {
+        const int64_t h = q / g.Wp - PT, w = q % g.Wp - PL;
+        cell_of[q] = (q < g.Hp * g.Wp && h >= 0 && h < H && w >= 0 && w < W)
+                         ? (int32_t)(h * W + w) : -1;
+    }
+    return cell_of;
+}
+
+/* xp = the plane, padded (padding entries = 0) */
+static void pad_plane(T *restrict xp, const T *restrict plane, const int32_t *cell_of,
+                      int64_t size)
+{
+    for (int64_t q = 0; q < size; q++)
+        xp[q] = cell_of[q] >= 0 ? plane[cell_of[q]] : (T)0;
+}
+
+/* Max pooling, stride 1 (the rules of max_pool2d_forward: the first maximum in
+ * row-major window order wins, the first NaN wins, padding never does).
+ * yb, ab: the running maximum and its xp entry, per output; -1: none yet. */
+static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
+                            int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                            int64_t PT, int64_t PL)
+{
+    const padded_t g = padded_geometry(OH, OW, KH, KW);
+    int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
+    if (cell_of == NULL)
+        return -1;
+    int failed = 0;
+#pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
+    {
+        T *xp = malloc((size_t)g.size * sizeof(T));
+        T *yb = malloc((size_t)g.L * sizeof(T));
+        int32_t *ab = malloc((size_t)g.L * sizeof(int32_t));
+#pragma omp for
+        for (int64_t p = 0; p < NC; p++) {
+            if (xp == NULL || yb == NULL || ab == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            pad_plane(xp, x + p * H * W, cell_of, g.size);
+            for (int64_t q = 0; q < g.L; q++) {
+                yb[q] = (T)0;
+                ab[q] = -1;
+            }
+            for (int64_t i = 0; i < KH; i++)
+                for (int64_t j = 0; j < KW; j++) {
+                    const int32_t off = (int32_t)(i * g.Wp + j);
+                    /* branch-free, in 32-bit lanes (see max_cells) */
+                    for (int32_t q = 0; q < (int32_t)g.L; q++) {
+                        const int32_t e = q + off;
+                        const T v = xp[e], best = yb[q];
+                        const int take = (cell_of[e] >= 0) &
+                                         ((ab[q] < 0) | (v > best) | ((v != v) & (best == best)));
+                        yb[q] = take ? v : best;
+                        ab[q] = take ? e : ab[q];
+                    }
+                }
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const int64_t q = oh * g.Wp + ow;
+                    y[(p * OH + oh) * OW + ow] = yb[q];
+                    argmax[(p * OH + oh) * OW + ow] = cell_of[ab[q]];
+                }
+        }
+        free(xp);
+        free(yb);
+        free(ab);
+    }
+    free(cell_of);
+    return failed ? -1 : 0;
+}
+
+/* Average pooling, stride 1: the same sums as avg_pool2d_forward, in the same
+ * order (window cells in row-major order, in double); padding adds 0.0, which
+ * leaves a double sum unchanged, and count = (rows inside) * (columns inside). */
+static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
+                            int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t PT,
+                            int64_t PL)
+{
+    const padded_t g = padded_geometry(OH, OW, KH, KW);
+    int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
+    if (cell_of == NULL)
+        return -1;
+    int failed = 0;
+#pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
+    {
+        T *xp = malloc((size_t)g.size * sizeof(T));
+        double *acc = malloc((size_t)g.L * sizeof(double));
+#pragma omp for
+        for (int64_t p = 0; p < NC; p++) {
+            if (xp == NULL || acc == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            pad_plane(xp, x + p * H * W, cell_of, g.size);
+            for (int64_t q = 0; q < g.L; q++)
+                acc[q] = 0.0;
+            for (int64_t i = 0; i < KH; i++)
+                for (int64_t j = 0; j < KW; j++) {
+                    const T *src = xp + i * g.Wp + j;
+                    for (int64_t q = 0; q < g.L; q++)
+                        acc[q] += (double)src[q];
+                }
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const int64_t rows = inside(oh - PT, KH, H);
+                for (int64_t ow = 0; ow < OW; ow++)
+                    y[(p * OH + oh) * OW + ow] =
+                        (T)(acc[oh * g.Wp + ow] / (double)(rows * inside(ow - PL, KW, W)));
+            }
+        }
+        free(xp);
+        free(acc);
+    }
+    free(cell_of);
+    return failed ? -1 : 0;
+}
+
+/* The backward of avg_pool_stride1: gp (outputs, Wp wide, 0 in the dropped
+ * columns) = dy / count; each window cell (i, j) adds gp into the padded dx at
+ * offset i*Wp + j, cells taken in reverse (i, j) order so that every dx cell
+ * receives its terms in (oh, ow) order, as in avg_pool2d_backward.  Then the
+ * inside of the padded dx is dx. */
+static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, int64_t W,
+                                     int64_t OH, int64_t OW, int64_t KH, int64_t KW,
+                                     int64_t PT, int64_t PL)
+{
+    const padded_t g = padded_geometry(OH, OW, KH, KW);
+    int failed = 0;
+#pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
+    {
+        T *gp = malloc((size_t)g.L * sizeof(T));
+        T *dxp = malloc((size_t)g.size * sizeof(T));
+#pragma omp for
+        for (int64_t p = 0; p < NC; p++) {
+            if (gp == NULL || dxp == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int64_t oh = 0; oh < OH; oh++) {
+                const int64_t rows = inside(oh - PT, KH, H);
+                for (int64_t ow = 0; ow < g.Wp; ow++)
+                    gp[oh * g.Wp + ow] = ow < OW ? dy[(p * OH + oh) * OW + ow]
+                                                       / (T)(rows * inside(ow - PL, KW, W))
+                                                 : (T)0;
+            }
+            for (int64_t q = 0; q < g.size; q++)
+                dxp[q] = (T)0;
+            for (int64_t i = KH - 1; i >= 0; i--)
+                for (int64_t j = KW - 1; j >= 0; j--) {
+                    T *dst = dxp + i * g.Wp + j;
+                    for (int64_t q = 0; q < g.L; q++)
+                        dst[q] += gp[q];
+                }
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t w = 0; w < W; w++) {
+                    const int64_t hp = h + PT, wp = w + PL;
+                    dx[(p * H + h) * W + w] =
+                        (hp < g.Hp && wp < g.Wp) ? dxp[hp * g.Wp + wp] : (T)0;
+                }
+        }
+        free(gp);
+        free(dxp);
+    }
+    return failed ? -1 : 0;
+}
+
 /* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
  * argmax[p, oh, ow] = h*W + w of that maximum within plane p.
@@ -58,6 +271,9 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
                             int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                             int64_t SH, int64_t SW, int64_t PT, int64_t PL)
 {
+    if (SH == 1 && SW == 1 &&
+        max_pool_stride1(y, argmax, x, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
+        return;
 #pragma omp parallel for if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     for (int64_t p = 0; p < NC; p++) {
         const T *plane = x + p * H * W;
@@ -121,6 +337,8 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                             int64_t SW, int64_t PT, int64_t PL)
 {
+    if (SH == 1 && SW == 1 && avg_pool_stride1(y, x, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
+        return;
 #pragma omp parallel for if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     for (int64_t p = 0; p < NC; p++) {
         const T *plane = x + p * H * W;
@@ -165,6 +383,9 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
                              int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                              int64_t SW, int64_t PT, int64_t PL)
 {
+    if (SH == 1 && SW == 1 &&
+        avg_pool_backward_stride1(dx, dy, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
+        return;
 #pragma omp parallel for if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     for (int64_t p = 0; p < NC; p++) {
         T *plane = dx + p * H * W;
