@@ -209,53 +209,42 @@ static void pack_A(T *restrict ap, const T *restrict A, int64_t rsa,
     }
 }
 
+/* pack_B_panel: one kc x NR panel of op(B), the n <= NR columns at (p0, j0):
+ *   dst[p * NR + j] = op(B)[p0 + p, j0 + j]   (columns past n are zero).
+ *   When brows is not NULL, op(B) is given by the addresses of its rows
+ *   instead, op(B)[p, j] = brows[p][j] (see gemm_brows).
+ * A whole panel of contiguous rows copies a constant NR values per k, which
+ * the compiler does with NR / VL vector moves. */
+static void pack_B_panel(T *restrict dst, const T *restrict B, const T *const *brows,
+                         int64_t rsb, int64_t csb, int64_t p0, int64_t j0, int64_t kc,
+                         int64_t n)
+{
+    for (int64_t p = 0; p < kc; p++) {
+        const T *row = brows != NULL ? brows[p0 + p] + j0 : B + (p0 + p) * rsb + j0 * csb;
+        if (n == NR && (brows != NULL || csb == 1)) {
+            for (int j = 0; j < NR; j++)
+                dst[p * NR + j] = row[j];
+        } else {
+            const int64_t cs = brows != NULL ? 1 : csb;
+            for (int64_t j = 0; j < n; j++)
+                dst[p * NR + j] = row[j * cs];
+            for (int64_t j = n; j < NR; j++)
+                dst[p * NR + j] = (T)0;
+        }
+    }
+}
+
 /* pack_B: the kc x nc block of op(B) at (p0, j0), as ceil(nc / NR) panels;
  *   bp[s * kc + p * NR + j] = op(B)[p0 + p, j0 + s + j]  (s = 0, NR, 2 NR ..)
- *   (columns past nc are zero).  Called by all threads, which share out
- *   the panels; the `omp for` ends in a barrier.
- *   When brows is not NULL, op(B) is given by the addresses of its rows
- *   instead, op(B)[p, j] = brows[p][j] (see gemm_brows). */
+ *   Called by all threads, which share out the panels; the `omp for` ends in
+ *   a barrier. */
 static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
                    int64_t rsb, int64_t csb, int64_t p0, int64_t j0, int64_t kc,
                    int64_t nc)
 {
 #pragma omp for schedule(static)
-    for (int64_t s = 0; s < nc; s += NR) {
-        T *dst = bp + s * kc;
-        int64_t n = min64(NR, nc - s);
-        if (brows != NULL) {
-            for (int64_t p = 0; p < kc; p++) {
-                const T *row = brows[p0 + p] + j0 + s;
-                if (n == NR) { /* constant count: vector moves (see below) */
-                    for (int j = 0; j < NR; j++)
-                        dst[p * NR + j] = row[j];
-                } else {
-                    for (int64_t j = 0; j < n; j++)
-                        dst[p * NR + j] = row[j];
-                    for (int64_t j = n; j < NR; j++)
-                        dst[p * NR + j] = (T)0;
-                }
-            }
-            continue;
-        }
-        const T *src = B + p0 * rsb + (j0 + s) * csb;
-        if (n == NR && csb == 1) {
-            /* a whole panel of rows of B: NR contiguous values per k.  The
-             * constant count lets the compiler copy them with NR / VL vector
-             * moves, where a count known only at run time became a call to
-             * memmove per row, which cost more than the copy. */
-            for (int64_t p = 0; p < kc; p++)
-                for (int j = 0; j < NR; j++)
-                    dst[p * NR + j] = src[p * rsb + j];
-            continue;
-        }
-        for (int64_t p = 0; p < kc; p++) {
-            for (int64_t j = 0; j < n; j++)
-                dst[p * NR + j] = src[p * rsb + j * csb];
-            for (int64_t j = n; j < NR; j++)
-                dst[p * NR + j] = (T)0;
-        }
-    }
+    for (int64_t s = 0; s < nc; s += NR)
+        pack_B_panel(bp + s * kc, B, brows, rsb, csb, p0, j0 + s, kc, min64(NR, nc - s));
 }
 
 /* ---------------------------------------------------- the blocked GEMM
@@ -332,6 +321,45 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
 }
 /* --8<-- [end:blocked] */
 
+/* --8<-- [start:rowblock] */
+/* When op(A) is a single MC block of rows (M <= MC: the 32 output channels of a
+ * convolution, the 64 rows of an MLP batch), each packed B panel is used by only
+ * a few micro-kernel calls.  Packing all of B first, as gemm_blocked does, writes
+ * a block that has left the L1 cache by the time the micro-kernels read it.  Here
+ * each thread packs one kc x NR panel into its own small buffer and runs the
+ * micro-kernels on it at once, while it is in L1.  Every thread packs its own copy
+ * of op(A) (at most MC x KC), so the only barrier is at the end of each kc pass,
+ * where the `omp for` hands each thread the same panels again (schedule(static)),
+ * so a tile of C is always updated by the thread that wrote it. */
+static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, int64_t M,
+                          int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
+                          int64_t csb, T alpha, T beta, T *ap_all, T *bp_all, int nthreads)
+{
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+    {
+        int me = 0;
+#ifdef _OPENMP
+        me = omp_get_thread_num();
+#endif
+        T *ap = ap_all + (int64_t)me * a_block_size(M, K); /* this thread's op(A) */
+        T *bp = bp_all + (int64_t)me * min64(KC, K) * NR;   /* and B panel */
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            int64_t kc = min64(KC, K - pc);
+            T beta_pass = (pc == 0) ? beta : (T)1;
+            pack_A(ap, A, rsa, csa, 0, pc, M, kc);
+#pragma omp for schedule(static)
+            for (int64_t jr = 0; jr < N; jr += NR) {
+                int64_t n = min64(NR, N - jr);
+                pack_B_panel(bp, B, brows, rsb, csb, pc, jr, kc, n);
+                for (int64_t ir = 0; ir < M; ir += MR)
+                    microkernel(kc, ap + ir * kc, bp, C + ir * N + jr, N, min64(MR, M - ir),
+                                n, alpha, beta_pass);
+            }
+        }
+    }
+}
+/* --8<-- [end:rowblock] */
+
 /* --8<-- [start:gemm_small] */
 /* ------------------------------------------------------ the small path
  *
@@ -404,13 +432,18 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
         nthreads = omp_get_max_threads();
 #endif
     int64_t kc = min64(KC, K), nc = min64(NC, N);
+    const int rowblock = M <= MC; /* see gemm_rowblock */
     size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
-    size_t b_bytes = (size_t)((nc + NR - 1) / NR * NR * kc) * sizeof(T);
+    size_t b_bytes = (size_t)(rowblock ? nthreads * kc * NR
+                                       : (nc + NR - 1) / NR * NR * kc) * sizeof(T);
     /* aligned_alloc wants a size that is a multiple of the alignment */
     T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
     T *bp = aligned_alloc(64, (b_bytes + 63) / 64 * 64);
     int ok = ap != NULL && bp != NULL;
-    if (ok)
+    if (ok && rowblock)
+        gemm_rowblock(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
+                      nthreads);
+    else if (ok)
         gemm_blocked(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
                      nthreads);
     free(ap);
