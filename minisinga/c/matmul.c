@@ -373,21 +373,6 @@ static void gemm_small(T *C, const T *A, const T *B, int64_t M, int64_t N,
                        int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                        int64_t csb, T alpha, T beta)
 {
-    if (N < 16) {
-        /* Narrow C (an MLP's last layers: N = 2, 3, 10): the i-k-j loop's rows are
-         * too short to vectorise, and it would load and store c[j] at every k.
-         * Keep each C[i, j] in a register instead (i-j-k):
-         *   C[i, j] = alpha * sum_k op(A)[i, k] op(B)[k, j] + beta * C[i, j] */
-        for (int64_t i = 0; i < M; i++) {
-            for (int64_t j = 0; j < N; j++) {
-                T acc = (T)0;
-                for (int64_t k = 0; k < K; k++)
-                    acc += A[i * rsa + k * csa] * B[k * rsb + j * csb];
-                C[i * N + j] = (beta == (T)0) ? alpha * acc : alpha * acc + beta * C[i * N + j];
-            }
-        }
-        return;
-    }
     for (int64_t i = 0; i < M; i++) {
         T *c = C + i * N;
         for (int64_t j = 0; j < N; j++)
@@ -453,6 +438,27 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
 
 /* ---------------------------------------------------------- public API */
 
+/* Narrow C (N < NR / 2 columns: a classifier's last layer, N = 10): the
+ * micro-kernel always computes NR = 32 columns, so more than 2/3 of its work would
+ * be padding.  Compute the transposed product instead,
+ *     C^T (N, M) = op(B)^T (N, K) @ op(A)^T (K, M),
+ * whose N columns are now rows (MR = 8 to a panel), and transpose it into C.
+ * (op(B)^T is B read with the other transpose flag; likewise op(A)^T.)  Returns -1,
+ * having done nothing, when the buffer for C^T cannot be allocated. */
+static int narrow(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
+                  int transA, int transB, T alpha, T beta)
+{
+    T *ct = malloc((size_t)(N * M) * sizeof(T));
+    if (ct == NULL)
+        return -1;
+    FN(gemm)(ct, B, A, N, M, K, !transB, !transA, alpha, (T)0);
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++)
+            C[i * N + j] = (beta == (T)0) ? ct[j * M + i] : ct[j * M + i] + beta * C[i * N + j];
+    free(ct);
+    return 0;
+}
+
 /* --8<-- [start:gemm] */
 void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
               int transA, int transB, T alpha, T beta)
@@ -471,6 +477,8 @@ void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
         gemm_small(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta);
         return;
     }
+    if (2 * N < NR && M > N && narrow(C, A, B, M, N, K, transA, transB, alpha, beta) == 0)
+        return;
 
     if (gemm_packed(C, A, B, NULL, M, N, K, rsa, csa, rsb, csb, alpha, beta) != 0)
         gemm_small(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta);
