@@ -34,6 +34,8 @@ from .tensor import Tensor
 #: When True, operations record the graph (and keep what backward needs).
 training = False
 
+_INT32 = dtypes.int32
+
 _op_counter = 0
 
 
@@ -78,32 +80,45 @@ class Operation:
         return self._do_forward(*xs)
 
     def _do_forward(self, *xs) -> tuple[Tensor, ...]:
-        for i, x in enumerate(xs):
-            if not isinstance(x, Tensor):
-                raise TypeError(f"{type(self).__name__}: input {i} must be a Tensor, "
-                                f"got {type(x).__name__}")
+        # NOTE: this runs for every operation, so it is one loop over the inputs
+        # and no comprehensions (each of those costs a function call).
         record = training
-        # Integer tensors (labels, indices) are data: they never get a gradient.
-        self.needs_input_grad = needs = tuple([x.requires_grad and x.data.dtype != dtypes.int32
-                                               for x in xs])
-        self.requires_grad = requires_grad = record and any(needs)
-        if record:
-            src = []
-            for x, need in zip(xs, needs):
+        needs, datas, src = [], [], []
+        for x in xs:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{type(self).__name__}: input {len(needs)} must be a Tensor, "
+                                f"got {type(x).__name__}")
+            data = x.data
+            # Integer tensors (labels, indices) are data: they never get a gradient.
+            need = x.requires_grad and data.dtype != _INT32
+            needs.append(need)
+            datas.append(data)
+            if not record:
+                continue
+            if need:
                 creator = x.creator
-                if creator is None:  # a leaf: give it its Dummy creator
+                if creator is None:  # a leaf on the gradient path: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, need, x.data.shape))
-            self.src = src
-        ys = self.forward(*[x.data for x in xs])
-        if not isinstance(ys, tuple):
-            ys = (ys,)
+                            x if x.stores_grad else None, True, data.shape))
+            else:  # data: the backward pass never follows this edge
+                src.append((x.creator, None, None, False, data.shape))
+        self.needs_input_grad = needs = tuple(needs)
+        self.requires_grad = requires_grad = record and True in needs
+        ys = self.forward(*datas)
         creator = self if record else None
-        outs = tuple([Tensor._output(y, requires_grad, creator, i) for i, y in enumerate(ys)])
+        if isinstance(ys, tuple):
+            outs = tuple([Tensor._output(y, requires_grad, creator, i) for i, y in enumerate(ys)])
+        else:  # one output, the usual case
+            outs = (Tensor._output(ys, requires_grad, creator, 0),)
         if record:
-            self.y_id2idx = {id(y): i for i, y in enumerate(outs)}
-            self.output_shapes = tuple([y.data.shape for y in outs])
+            self.src = src
+            self.y_id2idx = index = {}
+            shapes = []
+            for i, y in enumerate(outs):
+                index[id(y)] = i
+                shapes.append(y.data.shape)
+            self.output_shapes = tuple(shapes)
         return outs
 
     def forward(self, *xs: CTensor):
@@ -120,7 +135,7 @@ class Operation:
             raise RuntimeError(f"{self.name}: backward returned {len(dxs)} gradients "
                                f"for {len(self.src)} inputs")
         for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
-            if dx is not None and needed and dx.shape != shape:
+            if needed and dx is not None and dx.shape != shape:
                 raise RuntimeError(f"{self.name}: backward returned a gradient of shape "
                                    f"{dx.shape} for input {i} of shape {shape}")
         return dxs
@@ -187,12 +202,12 @@ def _backward_many(ys, dys):
 
     # 1. Count, for every operation, how many gradient edges will flow into it
     #    (one per use of one of its outputs by an operation on the path).
-    #    Breadth-first and iterative: no recursion limit on long chains.
+    #    Iterative (a stack of operations to visit): no recursion limit on long chains.
     deps: dict[Operation, int] = {}
     seen = {op for op, _, _ in roots}
-    queue = deque(seen)
-    while queue:
-        op = queue.popleft()
+    to_visit = list(seen)
+    while to_visit:
+        op = to_visit.pop()
         if not op.requires_grad:
             continue
         for src_op, _, _, needed, _ in op.src:
@@ -201,7 +216,7 @@ def _backward_many(ys, dys):
             deps[src_op] = deps.get(src_op, 0) + 1
             if src_op not in seen:
                 seen.add(src_op)
-                queue.append(src_op)
+                to_visit.append(src_op)
 
     # 2. Gradients waiting for their op to be complete: op -> [grad per output].
     pending: dict[Operation, list] = {}
@@ -222,25 +237,31 @@ def _backward_many(ys, dys):
         op = ready.popleft()
         grads = pending.pop(op)
         # This op's output gradients are final: hand out the stored ones.
-        for j, g in enumerate(grads):
-            t = stored.pop((op, j), None)
-            if t is not None and g is not None:
-                yield t, Tensor(data=g, requires_grad=False, name=op.grad_name(j))
+        if stored:
+            for j, g in enumerate(grads):
+                t = stored.pop((op, j), None)
+                if t is not None and g is not None:
+                    yield t, Tensor._output(g, False, None, j, name=op.grad_name(j))
         if not op.requires_grad:
             continue  # a leaf's Dummy, or an op with no differentiable input
-        dys = [g if g is not None else backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
-               for g, shape in zip(grads, op.output_shapes)]
-        dxs = op._do_backward(*dys)
+        if None in grads:  # an output nobody used: its gradient is zero
+            grads = [g if g is not None else
+                     backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
+                     for g, shape in zip(grads, op.output_shapes)]
+        dxs = op._do_backward(*grads)
         for (src_op, idx, x_stored, needed, _), dx in zip(op.src, dxs):
             if not needed:
                 continue
-            slot = pending.setdefault(src_op, [None] * len(src_op.output_shapes))
+            slot = pending.get(src_op)
+            if slot is None:
+                slot = pending[src_op] = [None] * len(src_op.output_shapes)
             if dx is not None:
                 slot[idx] = _accumulate(slot[idx], dx)
             if x_stored is not None:
                 stored[(src_op, idx)] = x_stored
-            deps[src_op] -= 1
-            if deps[src_op] == 0:
+            left = deps[src_op] - 1
+            deps[src_op] = left
+            if left == 0:
                 ready.append(src_op)  # every consumer has reported
 
 

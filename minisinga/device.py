@@ -28,6 +28,7 @@ def _check_seed(seed) -> int:
 
 
 _UINTPTR = ffi.typeof("uintptr_t")
+_VOIDP = ffi.typeof("void *")
 _cast = ffi.cast
 _weakref = weakref.ref
 
@@ -54,9 +55,11 @@ class Device:
     def __init__(self, seed: int = 0):
         self._seed = _check_seed(seed)
         self._rng_offset = 0
-        # address -> (serial, nbytes, weak reference to the memory) of every live block;
+        # pointer -> (serial, nbytes, weak reference to the memory) of every live block;
         # serial numbers count the allocations 1, 2, 3, ... and are never reused.
-        self._blocks: dict[int, tuple[int, int, weakref.ref]] = {}
+        self._blocks: dict[object, tuple[int, int, weakref.ref]] = {}
+        # The kernels handed out by ``_lib.kernel``, by (name, dtype): looked up once.
+        self._bound_kernels: dict[tuple[str, int], object] = {}
         self._serial = 0
         self._bytes_in_use = 0
         self._peak_bytes = 0
@@ -99,28 +102,29 @@ class Device:
     Sync = sync
 
     # -- memory bookkeeping --------------------------------------------------------
+    # NOTE: the books are keyed by the block's pointer itself (a cdata that does
+    # not own the memory): cffi pointers hash and compare by address, so this
+    # saves converting every address to an int at allocation and again at free.
     def _track(self, mem, nbytes: int):
         """Register the new block ``mem`` (a cffi pointer) of ``nbytes``; returns it."""
-        # NOTE: runs for every tensor (eager mode makes many small ones), so it is
-        # written flat: no helper calls, the address computed inline.
         self._serial = serial = self._serial + 1
-        self._blocks[int(_cast(_UINTPTR, mem))] = (serial, nbytes, _weakref(mem))
+        self._blocks[_cast(_VOIDP, mem)] = (serial, nbytes, _weakref(mem))
         self._num_allocs += 1
         self._bytes_in_use = in_use = self._bytes_in_use + nbytes
         if in_use > self._peak_bytes:
             self._peak_bytes = in_use
         return mem
 
-    def _untrack(self, mem) -> None:
-        """Forget the block ``mem`` (called just before its memory is released)."""
-        block = self._blocks.pop(int(_cast(_UINTPTR, mem)), None)
+    def _untrack(self, ptr) -> None:
+        """Forget the block at ``ptr`` (called just before its memory is released)."""
+        block = self._blocks.pop(ptr, None)
         if block is not None:
             self._bytes_in_use -= block[1]
 
     def block_at(self, address: int) -> tuple[int, int, weakref.ref] | None:
         """(serial, nbytes, weak reference to the memory) of the live block that
         starts at ``address``, or None."""
-        return self._blocks.get(address)
+        return self._blocks.get(_cast(_VOIDP, address))
 
     def last_serial(self) -> int:
         """The serial number of the newest block (blocks made later have larger ones)."""
@@ -157,14 +161,23 @@ class CppCPU(Device):
         ptr = lib.ms_alloc(nbytes)
         if ptr == ffi.NULL:
             raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
-        return self._track(ffi.gc(ptr, self._destructor, size=nbytes), nbytes)
+        mem = ffi.gc(ptr, self._destructor, size=nbytes)
+        # The books (``_track``, written out: this runs for every tensor).  The raw
+        # ``ptr`` is the key: ``_free`` receives that same object.
+        self._serial = serial = self._serial + 1
+        self._blocks[ptr] = (serial, nbytes, _weakref(mem))
+        self._num_allocs += 1
+        self._bytes_in_use = in_use = self._bytes_in_use + nbytes
+        if in_use > self._peak_bytes:
+            self._peak_bytes = in_use
+        return mem
 
     def _free(self, ptr, _ms_free=lib.ms_free) -> None:
         # The destructor of a block: bookkeeping first (``_untrack``, inlined: it runs
         # once per tensor), then the memory goes back.  (ms_free is bound as a
         # default so it still exists at interpreter exit.)
         try:
-            block = self._blocks.pop(int(_cast(_UINTPTR, ptr)), None)
+            block = self._blocks.pop(ptr, None)
             if block is not None:
                 self._bytes_in_use -= block[1]
         finally:
