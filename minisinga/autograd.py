@@ -205,45 +205,39 @@ def _backward_many(ys, dys):
     #    Iterative (a stack of operations to visit): no recursion limit on long chains.
     deps: dict[Operation, int] = {}
     seen = {op for op, _, _ in roots}
-    to_visit = list(seen)
+    to_visit = [op for op in seen if op.requires_grad]
     while to_visit:
         op = to_visit.pop()
-        if not op.requires_grad:
-            continue
         for src_op, _, _, needed, _ in op.src:
             if not needed:
                 continue
             deps[src_op] = deps.get(src_op, 0) + 1
             if src_op not in seen:
                 seen.add(src_op)
-                to_visit.append(src_op)
+                if src_op.requires_grad:  # (a leaf's Dummy has nothing to visit)
+                    to_visit.append(src_op)
 
     # 2. Gradients waiting for their op to be complete: op -> [grad per output].
     pending: dict[Operation, list] = {}
-    # Tensors that asked for their gradient: (op, output index) -> tensor.
-    stored: dict[tuple[Operation, int], Tensor] = {}
+    # Tensors that asked for their gradient: op -> {output index: tensor}.
+    stored: dict[Operation, dict[int, Tensor]] = {}
     ready: deque[Operation] = deque()
     for (op, idx, dy), y in zip(roots, ys):
         grads = pending.setdefault(op, [None] * len(op.output_shapes))
         grads[idx] = _accumulate(grads[idx], dy)
         if y.stores_grad:
-            stored[(op, idx)] = y
+            stored.setdefault(op, {})[idx] = y
     for op, _, _ in roots:
-        if deps.get(op, 0) == 0 and op not in ready:
-            ready.append(op)
+        if deps.get(op, 0) == 0 and op not in ready:  # complete already
+            if op in stored:
+                yield from _hand_out(op, pending, stored)
+            if op.requires_grad:
+                ready.append(op)
 
     # 3. Run each op's backward once all gradients into it have arrived.
     while ready:
         op = ready.popleft()
         grads = pending.pop(op)
-        # This op's output gradients are final: hand out the stored ones.
-        if stored:
-            for j, g in enumerate(grads):
-                t = stored.pop((op, j), None)
-                if t is not None and g is not None:
-                    yield t, Tensor._output(g, False, None, j, name=op.grad_name(j))
-        if not op.requires_grad:
-            continue  # a leaf's Dummy, or an op with no differentiable input
         if None in grads:  # an output nobody used: its gradient is zero
             grads = [g if g is not None else
                      backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
@@ -258,11 +252,25 @@ def _backward_many(ys, dys):
             if dx is not None:
                 slot[idx] = _accumulate(slot[idx], dx)
             if x_stored is not None:
-                stored[(src_op, idx)] = x_stored
+                stored.setdefault(src_op, {})[idx] = x_stored
             left = deps[src_op] - 1
             deps[src_op] = left
-            if left == 0:
-                ready.append(src_op)  # every consumer has reported
+            if left == 0:  # every consumer has reported: src_op's gradients are final
+                if src_op in stored:
+                    yield from _hand_out(src_op, pending, stored)
+                if src_op.requires_grad:
+                    ready.append(src_op)
+                else:
+                    del pending[src_op]  # a leaf: nothing more to do with it
+
+
+def _hand_out(op: Operation, pending: dict, stored: dict):
+    """Yield (tensor, grad Tensor) for the outputs of ``op`` that store their
+    gradient; called once the gradients of ``op`` are final."""
+    grads = pending[op]
+    for j, t in stored.pop(op, {}).items():
+        if grads[j] is not None:
+            yield t, Tensor._output(grads[j], False, None, j, name=op.grad_name(j))
 
 
 def _dtype_of(grads):

@@ -92,7 +92,8 @@ class Constant(DecayScheduler):
 
     def call(self, step: Tensor) -> Tensor:
         """``init_value`` in a new tensor (a fill kernel)."""
-        return Tensor((1,), step.device, step.dtype, requires_grad=False).set_value(self.init_value)
+        return Tensor(data=backend.full((1,), self.init_value, step.dtype, step.device),
+                      requires_grad=False)
 
 
 # --8<-- [start:ExponentialDecay]
@@ -189,19 +190,20 @@ class Optimizer:
         if not isinstance(param, Tensor) or not isinstance(grad, Tensor):
             raise TypeError(f"apply: param and grad must be Tensors, got "
                             f"{type(param).__name__} and {type(grad).__name__}")
-        if param.dtype not in dtypes.FLOAT_TYPES:
+        p, g = param.data, grad.data
+        if p.dtype not in dtypes.FLOAT_TYPES:
             raise TypeError(f"apply: param {name} must be float32 or float64, got "
-                            f"{dtypes.name(param.dtype)}")
-        if param.shape != grad.shape:
-            raise ValueError(f"apply: param {name} has shape {param.shape} but its gradient "
-                             f"has shape {grad.shape}")
-        if param.dtype != grad.dtype:
-            raise TypeError(f"apply: param {name} is {dtypes.name(param.dtype)} but its "
-                            f"gradient is {dtypes.name(grad.dtype)}")
-        if grad.device is not param.device:
-            raise ValueError(f"apply: param {name} is on {param.device} but its gradient is "
-                             f"on {grad.device}")
-        if self.step_counter.device is not param.device:
+                            f"{dtypes.name(p.dtype)}")
+        if p.shape != g.shape:
+            raise ValueError(f"apply: param {name} has shape {p.shape} but its gradient "
+                             f"has shape {g.shape}")
+        if p.dtype != g.dtype:
+            raise TypeError(f"apply: param {name} is {dtypes.name(p.dtype)} but its "
+                            f"gradient is {dtypes.name(g.dtype)}")
+        if g.device is not p.device:
+            raise ValueError(f"apply: param {name} is on {p.device} but its gradient is "
+                             f"on {g.device}")
+        if self.step_counter.data.device is not p.device:
             with paused(param.device):   # once: keep the counters by the parameters
                 self.step_counter.to_device(param.device)
                 self.lr_value.to_device(param.device)

@@ -198,8 +198,10 @@ class AddBias(autograd.Operation):
 
     def backward(self, dy):
         m, n = dy.shape
-        db = backend.reduce_sum(dy, 1, m, n) if self.axis == 0 else backend.reduce_sum(dy, m, n, 1)
-        return dy, db._view(self.b_shape)
+        outer, mid, inner = (1, m, n) if self.axis == 0 else (m, n, 1)
+        db = CTensor._new(self.b_shape, dy.dtype, dy.device)  # b's own shape: no reshape
+        backend.kernel("reduce_sum_forward", dy)(db.ptr, dy.ptr, outer, mid, inner, 1.0)
+        return dy, db
 # --8<-- [end:AddBias]
 
 
