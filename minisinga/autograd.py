@@ -249,8 +249,9 @@ def _backward_many(ys, dys):
             slot = pending.get(src_op)
             if slot is None:
                 slot = pending[src_op] = [None] * len(src_op.output_shapes)
-            if dx is not None:
-                slot[idx] = _accumulate(slot[idx], dx)
+            if dx is not None:  # (``_accumulate``, written out: it runs once per edge)
+                old = slot[idx]
+                slot[idx] = dx if old is None else backend.add(old, dx)
             if x_stored is not None:
                 stored.setdefault(src_op, {})[idx] = x_stored
             left = deps[src_op] - 1

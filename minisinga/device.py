@@ -63,7 +63,6 @@ class Device:
         self._serial = 0
         self._bytes_in_use = 0
         self._peak_bytes = 0
-        self._num_allocs = 0
 
     # -- identity --------------------------------------------------------------
     def id(self) -> int:
@@ -109,7 +108,6 @@ class Device:
         """Register the new block ``mem`` (a cffi pointer) of ``nbytes``; returns it."""
         self._serial = serial = self._serial + 1
         self._blocks[_cast(_VOIDP, mem)] = (serial, nbytes, _weakref(mem))
-        self._num_allocs += 1
         self._bytes_in_use = in_use = self._bytes_in_use + nbytes
         if in_use > self._peak_bytes:
             self._peak_bytes = in_use
@@ -135,7 +133,7 @@ class Device:
         since the last ``reset_peak_memory()``, and ``num_allocs``, the number of
         allocations so far."""
         return {"bytes_in_use": self._bytes_in_use, "peak_bytes": self._peak_bytes,
-                "num_allocs": self._num_allocs}
+                "num_allocs": self._serial}   # one serial number per allocation
 
     def reset_peak_memory(self) -> None:
         """Start measuring the peak again from the bytes in use now."""
@@ -167,7 +165,6 @@ class CppCPU(Device):
         # ``ptr`` is the key: ``_free`` receives that same object.
         self._serial = serial = self._serial + 1
         self._blocks[ptr] = (serial, nbytes, _weakref(mem))
-        self._num_allocs += 1
         self._bytes_in_use = in_use = self._bytes_in_use + nbytes
         if in_use > self._peak_bytes:
             self._peak_bytes = in_use

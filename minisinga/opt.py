@@ -86,6 +86,12 @@ class DecayScheduler:
         """The value at ``step`` as a new one-element tensor (subclasses implement it)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement call(step)")
 
+    def _store(self, step: Tensor, out: Tensor) -> None:
+        """Write the value at ``step`` into the one-element tensor ``out`` (the
+        optimizer's ``lr_value``, once per step).  A subclass may write ``out``
+        directly instead of through a new tensor."""
+        out.copy_data(self(step))
+
 
 class Constant(DecayScheduler):
     """The same value at every step."""
@@ -94,6 +100,10 @@ class Constant(DecayScheduler):
         """``init_value`` in a new tensor (a fill kernel)."""
         return Tensor(data=backend.full((1,), self.init_value, step.dtype, step.device),
                       requires_grad=False)
+
+    def _store(self, step: Tensor, out: Tensor) -> None:
+        """Fill ``out`` with ``init_value`` (one kernel; no temporary tensor)."""
+        backend.fill(out.data, self.init_value)
 
 
 # --8<-- [start:ExponentialDecay]
@@ -166,7 +176,7 @@ class Optimizer:
         """Advance the step counter and compute the next learning rate (kernels)."""
         sc = self.step_counter.data
         backend.kernel("affine_forward", sc)(sc.ptr, sc.ptr, 1.0, 1.0, 1)  # step += 1
-        self.lr_value.copy_data(self.lr(self.step_counter))
+        self.lr._store(self.step_counter, self.lr_value)     # lr_value = lr(step)
     # --8<-- [end:optimizer_call]
 
     def backward_and_update(self, loss: Tensor) -> None:
