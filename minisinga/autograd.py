@@ -128,17 +128,23 @@ class Operation:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def _do_backward(self, *dys: CTensor) -> tuple:
+        """``backward``, its answer as a tuple of one gradient per input.  (The
+        engine checks each needed gradient's shape as it adds it up.)"""
         dxs = self.backward(*dys)
         if not isinstance(dxs, tuple):
             dxs = (dxs,)
         if len(dxs) != len(self.src):
             raise RuntimeError(f"{self.name}: backward returned {len(dxs)} gradients "
                                f"for {len(self.src)} inputs")
+        return dxs
+
+    def _wrong_grad_shape(self, dxs: tuple) -> RuntimeError:
+        """The error for a gradient whose shape is not its input's."""
         for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
             if needed and dx is not None and dx.shape != shape:
-                raise RuntimeError(f"{self.name}: backward returned a gradient of shape "
-                                   f"{dx.shape} for input {i} of shape {shape}")
-        return dxs
+                return RuntimeError(f"{self.name}: backward returned a gradient of shape "
+                                    f"{dx.shape} for input {i} of shape {shape}")
+        return RuntimeError(f"{self.name}: backward returned a gradient of the wrong shape")
 
     def output_name(self, idx: int) -> str:
         return f"{self.name}:{idx}"
@@ -243,13 +249,15 @@ def _backward_many(ys, dys):
                      backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
                      for g, shape in zip(grads, op.output_shapes)]
         dxs = op._do_backward(*grads)
-        for (src_op, idx, x_stored, needed, _), dx in zip(op.src, dxs):
+        for (src_op, idx, x_stored, needed, shape), dx in zip(op.src, dxs):
             if not needed:
                 continue
             slot = pending.get(src_op)
             if slot is None:
                 slot = pending[src_op] = [None] * len(src_op.output_shapes)
             if dx is not None:  # (``_accumulate``, written out: it runs once per edge)
+                if dx.shape != shape:
+                    raise op._wrong_grad_shape(dxs)
                 old = slot[idx]
                 slot[idx] = dx if old is None else backend.add(old, dx)
             if x_stored is not None:
