@@ -45,8 +45,12 @@ def kernel(name: str, like):
     wrapped by the recorder, which notes each launch and then runs it
     (minisinga/graph.py)."""
     device = like.device
-    fn = device.kernel(name, like.dtype)
-    recorder = getattr(device, "recorder", None)
-    if recorder is not None:
-        return recorder.wrap(name, fn)
+    # NOTE: every kernel launch passes here, so the device's answer is kept in a
+    # dict on the device (one lookup instead of a chain of calls).
+    key = (name, like.dtype)
+    fn = device._bound_kernels.get(key)
+    if fn is None:
+        fn = device._bound_kernels[key] = device.kernel(name, like.dtype)
+    if device.recorder is not None:
+        return device.recorder.wrap(name, fn)
     return fn

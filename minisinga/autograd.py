@@ -34,6 +34,8 @@ from .tensor import Tensor
 #: When True, operations record the graph (and keep what backward needs).
 training = False
 
+_INT32 = dtypes.int32
+
 _op_counter = 0
 
 
@@ -78,32 +80,45 @@ class Operation:
         return self._do_forward(*xs)
 
     def _do_forward(self, *xs) -> tuple[Tensor, ...]:
-        for i, x in enumerate(xs):
-            if not isinstance(x, Tensor):
-                raise TypeError(f"{type(self).__name__}: input {i} must be a Tensor, "
-                                f"got {type(x).__name__}")
+        # NOTE: this runs for every operation, so it is one loop over the inputs
+        # and no comprehensions (each of those costs a function call).
         record = training
-        # Integer tensors (labels, indices) are data: they never get a gradient.
-        self.needs_input_grad = needs = tuple([x.requires_grad and x.data.dtype != dtypes.int32
-                                               for x in xs])
-        self.requires_grad = requires_grad = record and any(needs)
-        if record:
-            src = []
-            for x, need in zip(xs, needs):
+        needs, datas, src = [], [], []
+        for x in xs:
+            if not isinstance(x, Tensor):
+                raise TypeError(f"{type(self).__name__}: input {len(needs)} must be a Tensor, "
+                                f"got {type(x).__name__}")
+            data = x.data
+            # Integer tensors (labels, indices) are data: they never get a gradient.
+            need = x.requires_grad and data.dtype != _INT32
+            needs.append(need)
+            datas.append(data)
+            if not record:
+                continue
+            if need:
                 creator = x.creator
-                if creator is None:  # a leaf: give it its Dummy creator
+                if creator is None:  # a leaf on the gradient path: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, need, x.data.shape))
-            self.src = src
-        ys = self.forward(*[x.data for x in xs])
-        if not isinstance(ys, tuple):
-            ys = (ys,)
+                            x if x.stores_grad else None, True, data.shape))
+            else:  # data: the backward pass never follows this edge
+                src.append((x.creator, None, None, False, data.shape))
+        self.needs_input_grad = needs = tuple(needs)
+        self.requires_grad = requires_grad = record and True in needs
+        ys = self.forward(*datas)
         creator = self if record else None
-        outs = tuple([Tensor._output(y, requires_grad, creator, i) for i, y in enumerate(ys)])
+        if isinstance(ys, tuple):
+            outs = tuple([Tensor._output(y, requires_grad, creator, i) for i, y in enumerate(ys)])
+        else:  # one output, the usual case
+            outs = (Tensor._output(ys, requires_grad, creator, 0),)
         if record:
-            self.y_id2idx = {id(y): i for i, y in enumerate(outs)}
-            self.output_shapes = tuple([y.data.shape for y in outs])
+            self.src = src
+            self.y_id2idx = index = {}
+            shapes = []
+            for i, y in enumerate(outs):
+                index[id(y)] = i
+                shapes.append(y.data.shape)
+            self.output_shapes = tuple(shapes)
         return outs
 
     def forward(self, *xs: CTensor):
@@ -113,17 +128,23 @@ class Operation:
         raise NotImplementedError(f"{type(self).__name__} does not implement backward")
 
     def _do_backward(self, *dys: CTensor) -> tuple:
+        """``backward``, its answer as a tuple of one gradient per input.  (The
+        engine checks each needed gradient's shape as it adds it up.)"""
         dxs = self.backward(*dys)
         if not isinstance(dxs, tuple):
             dxs = (dxs,)
         if len(dxs) != len(self.src):
             raise RuntimeError(f"{self.name}: backward returned {len(dxs)} gradients "
                                f"for {len(self.src)} inputs")
-        for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
-            if dx is not None and needed and dx.shape != shape:
-                raise RuntimeError(f"{self.name}: backward returned a gradient of shape "
-                                   f"{dx.shape} for input {i} of shape {shape}")
         return dxs
+
+    def _wrong_grad_shape(self, dxs: tuple) -> RuntimeError:
+        """The error for a gradient whose shape is not its input's."""
+        for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
+            if needed and dx is not None and dx.shape != shape:
+                return RuntimeError(f"{self.name}: backward returned a gradient of shape "
+                                    f"{dx.shape} for input {i} of shape {shape}")
+        return RuntimeError(f"{self.name}: backward returned a gradient of the wrong shape")
 
     def output_name(self, idx: int) -> str:
         return f"{self.name}:{idx}"
@@ -187,61 +208,78 @@ def _backward_many(ys, dys):
 
     # 1. Count, for every operation, how many gradient edges will flow into it
     #    (one per use of one of its outputs by an operation on the path).
-    #    Breadth-first and iterative: no recursion limit on long chains.
+    #    Iterative (a stack of operations to visit): no recursion limit on long chains.
     deps: dict[Operation, int] = {}
     seen = {op for op, _, _ in roots}
-    queue = deque(seen)
-    while queue:
-        op = queue.popleft()
-        if not op.requires_grad:
-            continue
+    to_visit = [op for op in seen if op.requires_grad]
+    while to_visit:
+        op = to_visit.pop()
         for src_op, _, _, needed, _ in op.src:
             if not needed:
                 continue
             deps[src_op] = deps.get(src_op, 0) + 1
             if src_op not in seen:
                 seen.add(src_op)
-                queue.append(src_op)
+                if src_op.requires_grad:  # (a leaf's Dummy has nothing to visit)
+                    to_visit.append(src_op)
 
     # 2. Gradients waiting for their op to be complete: op -> [grad per output].
     pending: dict[Operation, list] = {}
-    # Tensors that asked for their gradient: (op, output index) -> tensor.
-    stored: dict[tuple[Operation, int], Tensor] = {}
+    # Tensors that asked for their gradient: op -> {output index: tensor}.
+    stored: dict[Operation, dict[int, Tensor]] = {}
     ready: deque[Operation] = deque()
     for (op, idx, dy), y in zip(roots, ys):
         grads = pending.setdefault(op, [None] * len(op.output_shapes))
         grads[idx] = _accumulate(grads[idx], dy)
         if y.stores_grad:
-            stored[(op, idx)] = y
+            stored.setdefault(op, {})[idx] = y
     for op, _, _ in roots:
-        if deps.get(op, 0) == 0 and op not in ready:
-            ready.append(op)
+        if deps.get(op, 0) == 0 and op not in ready:  # complete already
+            if op in stored:
+                yield from _hand_out(op, pending, stored)
+            if op.requires_grad:
+                ready.append(op)
 
     # 3. Run each op's backward once all gradients into it have arrived.
     while ready:
         op = ready.popleft()
         grads = pending.pop(op)
-        # This op's output gradients are final: hand out the stored ones.
-        for j, g in enumerate(grads):
-            t = stored.pop((op, j), None)
-            if t is not None and g is not None:
-                yield t, Tensor(data=g, requires_grad=False, name=op.grad_name(j))
-        if not op.requires_grad:
-            continue  # a leaf's Dummy, or an op with no differentiable input
-        dys = [g if g is not None else backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
-               for g, shape in zip(grads, op.output_shapes)]
-        dxs = op._do_backward(*dys)
-        for (src_op, idx, x_stored, needed, _), dx in zip(op.src, dxs):
+        if None in grads:  # an output nobody used: its gradient is zero
+            grads = [g if g is not None else
+                     backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
+                     for g, shape in zip(grads, op.output_shapes)]
+        dxs = op._do_backward(*grads)
+        for (src_op, idx, x_stored, needed, shape), dx in zip(op.src, dxs):
             if not needed:
                 continue
-            slot = pending.setdefault(src_op, [None] * len(src_op.output_shapes))
-            if dx is not None:
-                slot[idx] = _accumulate(slot[idx], dx)
+            slot = pending.get(src_op)
+            if slot is None:
+                slot = pending[src_op] = [None] * len(src_op.output_shapes)
+            if dx is not None:  # (``_accumulate``, written out: it runs once per edge)
+                if dx.shape != shape:
+                    raise op._wrong_grad_shape(dxs)
+                old = slot[idx]
+                slot[idx] = dx if old is None else backend.add(old, dx)
             if x_stored is not None:
-                stored[(src_op, idx)] = x_stored
-            deps[src_op] -= 1
-            if deps[src_op] == 0:
-                ready.append(src_op)  # every consumer has reported
+                stored.setdefault(src_op, {})[idx] = x_stored
+            left = deps[src_op] - 1
+            deps[src_op] = left
+            if left == 0:  # every consumer has reported: src_op's gradients are final
+                if src_op in stored:
+                    yield from _hand_out(src_op, pending, stored)
+                if src_op.requires_grad:
+                    ready.append(src_op)
+                else:
+                    del pending[src_op]  # a leaf: nothing more to do with it
+
+
+def _hand_out(op: Operation, pending: dict, stored: dict):
+    """Yield (tensor, grad Tensor) for the outputs of ``op`` that store their
+    gradient; called once the gradients of ``op`` are final."""
+    grads = pending[op]
+    for j, t in stored.pop(op, {}).items():
+        if grads[j] is not None:
+            yield t, Tensor._output(grads[j], False, None, j, name=op.grad_name(j))
 
 
 def _dtype_of(grads):

@@ -14,8 +14,8 @@ from .ctensor import CTensor
 
 
 def empty(shape, dtype: int, device) -> CTensor:
-    """An uninitialised CTensor."""
-    return CTensor(shape, dtype, device)
+    """An uninitialised CTensor (``shape`` already checked)."""
+    return CTensor._new(tuple(shape), dtype, device)
 
 
 def fill(t: CTensor, value) -> CTensor:
@@ -25,7 +25,8 @@ def fill(t: CTensor, value) -> CTensor:
 
 
 def full(shape, value, dtype: int, device) -> CTensor:
-    return fill(CTensor(shape, dtype, device), value)
+    """A new CTensor of ``shape`` (already checked) filled with ``value``."""
+    return fill(CTensor._new(tuple(shape), dtype, device), value)
 
 
 def copy_into(dst: CTensor, src: CTensor) -> CTensor:
@@ -42,7 +43,7 @@ def cast(t: CTensor, dtype: int) -> CTensor:
 
     Floats to int32 truncate toward zero and saturate at the int32 range;
     NaN becomes 0 (the cast kernels spell this out: a bare C cast is undefined)."""
-    return copy_into(CTensor(t.shape, dtype, t.device), t)
+    return copy_into(CTensor._new(t.shape, dtype, t.device), t)
 
 
 def contiguous_strides(shape) -> list[int]:
@@ -57,7 +58,7 @@ def contiguous_strides(shape) -> list[int]:
 def strided_copy(t: CTensor, out_shape, strides) -> CTensor:
     """out[idx] = t.flat[sum(idx * strides)]: the one kernel behind transposes
     (permuted strides) and broadcasts (zero strides)."""
-    out = CTensor(tuple(out_shape), t.dtype, t.device)
+    out = CTensor._new(tuple(out_shape), t.dtype, t.device)
     if out.size:
         ndim = len(out.shape)
         shape_arr = ffi.new("int64_t[]", list(out.shape) or [1])
@@ -211,5 +212,5 @@ def sum_to_shape(dy: CTensor, shape) -> CTensor:
             axis = end
         else:
             axis += 1
-    return cur.reshape(shape)
+    return cur._view(shape)
 # --8<-- [end:sum_to_shape]

@@ -20,6 +20,9 @@ from .device import get_default_device
 #: The cffi pointer type of each element type ("float *", ...), looked up once.
 _POINTER = {code: ffi.typeof(dtypes.ctype(code) + " *") for code in dtypes.FLOAT_TYPES
             + (dtypes.int32,)}
+#: Bytes per element of each element type.
+_ITEMSIZE = {code: dtypes.itemsize(code) for code in _POINTER}
+_cast = ffi.cast
 
 
 def check_shape(shape, argname: str = "shape") -> tuple[int, ...]:
@@ -67,9 +70,22 @@ class CTensor:
         """The constructor for minisinga's own code, which has checked its arguments
         already: ``shape`` a tuple of ints >= 0, ``dtype`` a code, ``device`` a Device.
         It skips the checks (they are most of the cost of a small tensor)."""
+        # NOTE: ``_setup`` written out: this runs for every tensor an operation makes.
         t = cls.__new__(cls)
-        t._setup(shape, dtype, device, _mem)
+        t.shape = shape
+        t.dtype = dtype
+        t.device = device
+        t.size = size = math.prod(shape)
+        if _mem is None:
+            _mem = device.alloc(size * _ITEMSIZE[dtype])
+        t._mem = _mem
+        t.ptr = _cast(_POINTER[dtype], _mem)
         return t
+
+    def _view(self, shape: tuple) -> CTensor:
+        """``reshape`` for minisinga's own code: ``shape`` is a checked tuple of
+        the same size."""
+        return CTensor._new(shape, self.dtype, self.device, self._mem)
 
     # -- conversion ---------------------------------------------------------------
     @classmethod

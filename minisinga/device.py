@@ -28,6 +28,7 @@ def _check_seed(seed) -> int:
 
 
 _UINTPTR = ffi.typeof("uintptr_t")
+_VOIDP = ffi.typeof("void *")
 _cast = ffi.cast
 _weakref = weakref.ref
 
@@ -54,13 +55,14 @@ class Device:
     def __init__(self, seed: int = 0):
         self._seed = _check_seed(seed)
         self._rng_offset = 0
-        # address -> (serial, nbytes, weak reference to the memory) of every live block;
+        # pointer -> (serial, nbytes, weak reference to the memory) of every live block;
         # serial numbers count the allocations 1, 2, 3, ... and are never reused.
-        self._blocks: dict[int, tuple[int, int, weakref.ref]] = {}
+        self._blocks: dict[object, tuple[int, int, weakref.ref]] = {}
+        # The kernels handed out by ``_lib.kernel``, by (name, dtype): looked up once.
+        self._bound_kernels: dict[tuple[str, int], object] = {}
         self._serial = 0
         self._bytes_in_use = 0
         self._peak_bytes = 0
-        self._num_allocs = 0
 
     # -- identity --------------------------------------------------------------
     def id(self) -> int:
@@ -99,28 +101,28 @@ class Device:
     Sync = sync
 
     # -- memory bookkeeping --------------------------------------------------------
+    # NOTE: the books are keyed by the block's pointer itself (a cdata that does
+    # not own the memory): cffi pointers hash and compare by address, so this
+    # saves converting every address to an int at allocation and again at free.
     def _track(self, mem, nbytes: int):
         """Register the new block ``mem`` (a cffi pointer) of ``nbytes``; returns it."""
-        # NOTE: runs for every tensor (eager mode makes many small ones), so it is
-        # written flat: no helper calls, the address computed inline.
         self._serial = serial = self._serial + 1
-        self._blocks[int(_cast(_UINTPTR, mem))] = (serial, nbytes, _weakref(mem))
-        self._num_allocs += 1
+        self._blocks[_cast(_VOIDP, mem)] = (serial, nbytes, _weakref(mem))
         self._bytes_in_use = in_use = self._bytes_in_use + nbytes
         if in_use > self._peak_bytes:
             self._peak_bytes = in_use
         return mem
 
-    def _untrack(self, mem) -> None:
-        """Forget the block ``mem`` (called just before its memory is released)."""
-        block = self._blocks.pop(int(_cast(_UINTPTR, mem)), None)
+    def _untrack(self, ptr) -> None:
+        """Forget the block at ``ptr`` (called just before its memory is released)."""
+        block = self._blocks.pop(ptr, None)
         if block is not None:
             self._bytes_in_use -= block[1]
 
     def block_at(self, address: int) -> tuple[int, int, weakref.ref] | None:
         """(serial, nbytes, weak reference to the memory) of the live block that
         starts at ``address``, or None."""
-        return self._blocks.get(address)
+        return self._blocks.get(_cast(_VOIDP, address))
 
     def last_serial(self) -> int:
         """The serial number of the newest block (blocks made later have larger ones)."""
@@ -131,7 +133,7 @@ class Device:
         since the last ``reset_peak_memory()``, and ``num_allocs``, the number of
         allocations so far."""
         return {"bytes_in_use": self._bytes_in_use, "peak_bytes": self._peak_bytes,
-                "num_allocs": self._num_allocs}
+                "num_allocs": self._serial}   # one serial number per allocation
 
     def reset_peak_memory(self) -> None:
         """Start measuring the peak again from the bytes in use now."""
@@ -157,14 +159,23 @@ class CppCPU(Device):
         ptr = lib.ms_alloc(nbytes)
         if ptr == ffi.NULL:
             raise MemoryError(f"could not allocate {nbytes} bytes on the CPU")
-        return self._track(ffi.gc(ptr, self._destructor, size=nbytes), nbytes)
+        # NOTE: size given by position: as a keyword it costs a third of the call.
+        mem = ffi.gc(ptr, self._destructor, nbytes)
+        # The books (``_track``, written out: this runs for every tensor).  The raw
+        # ``ptr`` is the key: ``_free`` receives that same object.
+        self._serial = serial = self._serial + 1
+        self._blocks[ptr] = (serial, nbytes, _weakref(mem))
+        self._bytes_in_use = in_use = self._bytes_in_use + nbytes
+        if in_use > self._peak_bytes:
+            self._peak_bytes = in_use
+        return mem
 
     def _free(self, ptr, _ms_free=lib.ms_free) -> None:
         # The destructor of a block: bookkeeping first (``_untrack``, inlined: it runs
         # once per tensor), then the memory goes back.  (ms_free is bound as a
         # default so it still exists at interpreter exit.)
         try:
-            block = self._blocks.pop(int(_cast(_UINTPTR, ptr)), None)
+            block = self._blocks.pop(ptr, None)
             if block is not None:
                 self._bytes_in_use -= block[1]
         finally:

@@ -86,13 +86,24 @@ class DecayScheduler:
         """The value at ``step`` as a new one-element tensor (subclasses implement it)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement call(step)")
 
+    def _store(self, step: Tensor, out: Tensor) -> None:
+        """Write the value at ``step`` into the one-element tensor ``out`` (the
+        optimizer's ``lr_value``, once per step).  A subclass may write ``out``
+        directly instead of through a new tensor."""
+        out.copy_data(self(step))
+
 
 class Constant(DecayScheduler):
     """The same value at every step."""
 
     def call(self, step: Tensor) -> Tensor:
         """``init_value`` in a new tensor (a fill kernel)."""
-        return Tensor((1,), step.device, step.dtype, requires_grad=False).set_value(self.init_value)
+        return Tensor(data=backend.full((1,), self.init_value, step.dtype, step.device),
+                      requires_grad=False)
+
+    def _store(self, step: Tensor, out: Tensor) -> None:
+        """Fill ``out`` with ``init_value`` (one kernel; no temporary tensor)."""
+        backend.fill(out.data, self.init_value)
 
 
 # --8<-- [start:ExponentialDecay]
@@ -165,7 +176,7 @@ class Optimizer:
         """Advance the step counter and compute the next learning rate (kernels)."""
         sc = self.step_counter.data
         backend.kernel("affine_forward", sc)(sc.ptr, sc.ptr, 1.0, 1.0, 1)  # step += 1
-        self.lr_value.copy_data(self.lr(self.step_counter))
+        self.lr._store(self.step_counter, self.lr_value)     # lr_value = lr(step)
     # --8<-- [end:optimizer_call]
 
     def backward_and_update(self, loss: Tensor) -> None:
@@ -189,19 +200,20 @@ class Optimizer:
         if not isinstance(param, Tensor) or not isinstance(grad, Tensor):
             raise TypeError(f"apply: param and grad must be Tensors, got "
                             f"{type(param).__name__} and {type(grad).__name__}")
-        if param.dtype not in dtypes.FLOAT_TYPES:
+        p, g = param.data, grad.data
+        if p.dtype not in dtypes.FLOAT_TYPES:
             raise TypeError(f"apply: param {name} must be float32 or float64, got "
-                            f"{dtypes.name(param.dtype)}")
-        if param.shape != grad.shape:
-            raise ValueError(f"apply: param {name} has shape {param.shape} but its gradient "
-                             f"has shape {grad.shape}")
-        if param.dtype != grad.dtype:
-            raise TypeError(f"apply: param {name} is {dtypes.name(param.dtype)} but its "
-                            f"gradient is {dtypes.name(grad.dtype)}")
-        if grad.device is not param.device:
-            raise ValueError(f"apply: param {name} is on {param.device} but its gradient is "
-                             f"on {grad.device}")
-        if self.step_counter.device is not param.device:
+                            f"{dtypes.name(p.dtype)}")
+        if p.shape != g.shape:
+            raise ValueError(f"apply: param {name} has shape {p.shape} but its gradient "
+                             f"has shape {g.shape}")
+        if p.dtype != g.dtype:
+            raise TypeError(f"apply: param {name} is {dtypes.name(p.dtype)} but its "
+                            f"gradient is {dtypes.name(g.dtype)}")
+        if g.device is not p.device:
+            raise ValueError(f"apply: param {name} is on {p.device} but its gradient is "
+                             f"on {g.device}")
+        if self.step_counter.data.device is not p.device:
             with paused(param.device):   # once: keep the counters by the parameters
                 self.step_counter.to_device(param.device)
                 self.lr_value.to_device(param.device)

@@ -97,17 +97,18 @@ class Tensor:
         self.creator = creator
 
     @classmethod
-    def _output(cls, data: CTensor, requires_grad: bool, creator, index: int) -> Tensor:
+    def _output(cls, data: CTensor, requires_grad: bool, creator, index: int,
+                name: str | None = None) -> Tensor:
         """Output ``index`` of an operation (autograd's fast path: nothing to check).
 
-        Its name, "<op name>:<index>" (or "Dummy#<n>" when no graph is recorded),
-        is made when first asked for."""
+        Without ``name``, its name, "<op name>:<index>" (or "Dummy#<n>" when no
+        graph is recorded), is made when first asked for."""
         t = cls.__new__(cls)
         t.data = data
         t.requires_grad = requires_grad
         t.stores_grad = False
         t.creator = creator
-        t._name = None
+        t._name = name
         t._index = index
         return t
 

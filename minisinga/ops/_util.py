@@ -7,8 +7,16 @@ from ..ctensor import CTensor
 
 def check_float(opname: str, *xs: CTensor, names=None) -> None:
     """Inputs must be float32 or float64, all of one dtype, on one device."""
-    names = names or [f"input {i}" for i in range(len(xs))]
     first = xs[0]
+    # NOTE: every operation calls this; the usual answer (all fine) takes one
+    # comparison per input, and the loop below only runs to name what is wrong.
+    ok = first.dtype in dtypes.FLOAT_TYPES
+    for x in xs:
+        if x.dtype != first.dtype or x.device is not first.device:
+            ok = False
+    if ok:
+        return
+    names = names or [f"input {i}" for i in range(len(xs))]
     for name, x in zip(names, xs):
         if x.dtype not in dtypes.FLOAT_TYPES:
             raise TypeError(f"{opname}: {name} must be float32 or float64, got "

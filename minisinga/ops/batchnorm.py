@@ -75,7 +75,7 @@ class _BatchNorm2d(autograd.Operation):
         if training and N * HW < 2:
             raise ValueError(f"{where}: training needs more than one value per channel to "
                              f"compute a batch variance, got x {x.shape}")
-        y = CTensor(x.shape, x.dtype, x.device)
+        y = CTensor._new(x.shape, x.dtype, x.device)
         self.mean = CTensor((C,), x.dtype, x.device)
         self.invstd = CTensor((C,), x.dtype, x.device)
         if x.size:
@@ -92,7 +92,7 @@ class _BatchNorm2d(autograd.Operation):
 
     def backward(self, dy):
         N, C, HW = self.dims
-        dx = CTensor(dy.shape, dy.dtype, dy.device)
+        dx = CTensor._new(dy.shape, dy.dtype, dy.device)
         dscale = CTensor((C,), dy.dtype, dy.device)
         dbias = CTensor((C,), dy.dtype, dy.device)
         if dy.size:

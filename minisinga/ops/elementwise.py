@@ -113,8 +113,8 @@ class Div(_Broadcasting):
     kernel = "div_forward"
 
     def backward(self, dy):
-        da = CTensor(dy.shape, dy.dtype, dy.device)
-        db = CTensor(dy.shape, dy.dtype, dy.device)
+        da = CTensor._new(dy.shape, dy.dtype, dy.device)
+        db = CTensor._new(dy.shape, dy.dtype, dy.device)
         backend.kernel("div_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
@@ -139,8 +139,8 @@ class Pow(_Broadcasting):
         return self.y
 
     def backward(self, dy):
-        da = CTensor(dy.shape, dy.dtype, dy.device)
-        db = CTensor(dy.shape, dy.dtype, dy.device)
+        da = CTensor._new(dy.shape, dy.dtype, dy.device)
+        db = CTensor._new(dy.shape, dy.dtype, dy.device)
         backend.kernel("pow_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, self.y.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
@@ -454,15 +454,15 @@ class Dropout(autograd.Operation):
         if not self.active:
             return x
         self.scale = 1.0 / (1.0 - self.ratio)
-        self.mask = backend.random_bernoulli(CTensor(x.shape, x.dtype, x.device), 1.0 - self.ratio)
-        y = CTensor(x.shape, x.dtype, x.device)
+        self.mask = backend.random_bernoulli(CTensor._new(x.shape, x.dtype, x.device), 1.0 - self.ratio)
+        y = CTensor._new(x.shape, x.dtype, x.device)
         backend.kernel("dropout_forward", x)(y.ptr, x.ptr, self.mask.ptr, self.scale, x.size)
         return y
 
     def backward(self, dy):
         if not self.active:
             return dy
-        dx = CTensor(dy.shape, dy.dtype, dy.device)
+        dx = CTensor._new(dy.shape, dy.dtype, dy.device)
         backend.kernel("dropout_forward", dy)(dx.ptr, dy.ptr, self.mask.ptr, self.scale,
                                                    dy.size)
         return dx

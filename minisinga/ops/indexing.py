@@ -119,7 +119,7 @@ def _gather(x: CTensor, idx: np.ndarray, fill: float = 0.0) -> tuple[CTensor, CT
     """y[i] = x.flat[idx[i]] (fill where idx < 0) by the C kernel; returns
     (y, the index map as an int32 CTensor on x's device, kept for backward)."""
     idx_t = CTensor.from_numpy(idx, dtypes.int32, x.device)
-    y = CTensor(idx.shape, x.dtype, x.device)
+    y = CTensor._new(idx.shape, x.dtype, x.device)
     if y.size:
         backend.kernel("gather_index", x)(y.ptr, x.ptr, idx_t.ptr, fill, y.size)
     return y, idx_t
@@ -631,7 +631,7 @@ class ScatterElements(autograd.Operation):
         dx = dy.clone()
         if self.idx.size:
             backend.kernel("fill_index", dx)(dx.ptr, 0.0, self.idx.ptr, self.idx.size)
-        du = CTensor(self.idx.shape, dy.dtype, dy.device)
+        du = CTensor._new(self.idx.shape, dy.dtype, dy.device)
         if du.size:
             backend.kernel("gather_index", dy)(du.ptr, dy.ptr, self.idx.ptr, 0.0, du.size)
         return dx, du

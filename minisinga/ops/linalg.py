@@ -35,10 +35,15 @@ def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
     op transposes the last two axes when its flag is set."""
     m, k = (a.shape[-1], a.shape[-2]) if trans_a else (a.shape[-2], a.shape[-1])
     n = b.shape[-2] if trans_b else b.shape[-1]
+    if len(a.shape) == 2 and len(b.shape) == 2:  # the common case: one plain gemm
+        y = CTensor._new((m, n), a.dtype, a.device)
+        if y.size:
+            backend.kernel("gemm", a)(y.ptr, a.ptr, b.ptr, m, n, k, trans_a, trans_b, alpha, 0.0)
+        return y
     batch = backend.broadcast_shape(a.shape[:-2], b.shape[:-2], "matmul")
     a, sa = _batch_operand(a, batch, a.shape[-2], a.shape[-1])
     b, sb = _batch_operand(b, batch, b.shape[-2], b.shape[-1])
-    y = CTensor(tuple(batch) + (m, n), a.dtype, a.device)
+    y = CTensor._new(tuple(batch) + (m, n), a.dtype, a.device)
     nbatch = math.prod(batch)
     if y.size:
         if nbatch == 1:
@@ -89,7 +94,7 @@ def matmul(a, b):
 
 def _gemm(out: CTensor | None, a, b, m, n, k, ta, tb, alpha, beta) -> CTensor:
     if out is None:
-        out = CTensor((m, n), a.dtype, a.device)
+        out = CTensor._new((m, n), a.dtype, a.device)
     if out.size:
         backend.kernel("gemm", a)(out.ptr, a.ptr, b.ptr, m, n, k, ta, tb, alpha, beta)
     return out
@@ -186,15 +191,17 @@ class AddBias(autograd.Operation):
                              f"(({want},) or {(1, want) if self.axis == 0 else (want, 1)}) "
                              f"for x {x.shape} with axis={self.axis}")
         self.b_shape = b.shape
-        y = CTensor(x.shape, x.dtype, x.device)
+        y = CTensor._new(x.shape, x.dtype, x.device)
         if y.size:
             backend.kernel("add_bias_forward", x)(y.ptr, x.ptr, b.ptr, m, n, self.axis)
         return y
 
     def backward(self, dy):
         m, n = dy.shape
-        db = backend.reduce_sum(dy, 1, m, n) if self.axis == 0 else backend.reduce_sum(dy, m, n, 1)
-        return dy, db.reshape(self.b_shape)
+        outer, mid, inner = (1, m, n) if self.axis == 0 else (m, n, 1)
+        db = CTensor._new(self.b_shape, dy.dtype, dy.device)  # b's own shape: no reshape
+        backend.kernel("reduce_sum_forward", dy)(db.ptr, dy.ptr, outer, mid, inner, 1.0)
+        return dy, db
 # --8<-- [end:AddBias]
 
 

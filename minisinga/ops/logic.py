@@ -241,8 +241,8 @@ class Where(autograd.Operation):
         return z
 
     def backward(self, dz):
-        dx = CTensor(dz.shape, dz.dtype, dz.device)
-        dy = CTensor(dz.shape, dz.dtype, dz.device)
+        dx = CTensor._new(dz.shape, dz.dtype, dz.device)
+        dy = CTensor._new(dz.shape, dz.dtype, dz.device)
         backend.kernel("where_backward", dz)(dx.ptr, dy.ptr, dz.ptr, self.c.ptr, dz.size)
         return backend.sum_to_shape(dx, self.x_shape), backend.sum_to_shape(dy, self.y_shape)
 # --8<-- [end:Where]

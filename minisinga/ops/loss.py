@@ -19,7 +19,8 @@ __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSqu
 # --8<-- [start:scalar]
 def _scalar(dy: CTensor) -> float:
     """The value of a one-element upstream gradient (read once, on the host)."""
-    return float(dy.numpy().reshape(-1)[0]) if dy.device.is_cpu() else \
+    # On the CPU the typed pointer reads the element directly (no NumPy view needed).
+    return float(dy.ptr[0]) if dy.device.is_cpu() else \
         float(Tensor(data=dy).to_numpy().reshape(-1)[0])
 # --8<-- [end:scalar]
 
@@ -57,8 +58,8 @@ class SoftMaxCrossEntropy(autograd.Operation):
         if n == 0 or c == 0:
             raise ValueError(f"softmax_cross_entropy: x {x.shape} is empty")
         t = self.t.data
-        self.p = CTensor(x.shape, x.dtype, x.device)
-        loss = CTensor((1,), x.dtype, x.device)
+        self.p = CTensor._new(x.shape, x.dtype, x.device)
+        loss = CTensor._new((1,), x.dtype, x.device)
         if t.shape == (n,) and t.dtype == dtypes.int32:
             # The labels are checked on the host before any kernel runs (N int32
             # values; on a GPU that is one small copy back).
@@ -72,7 +73,7 @@ class SoftMaxCrossEntropy(autograd.Operation):
                 loss.ptr, self.p.ptr, x.ptr, t.ptr, n, c)
         elif t.shape == x.shape:
             self.index = None
-            self.q = CTensor(x.shape, x.dtype, x.device)
+            self.q = CTensor._new(x.shape, x.dtype, x.device)
             tf = _float_target("softmax_cross_entropy", t, x)
             backend.kernel("softmax_cross_entropy_dense_forward", x)(
                 loss.ptr, self.p.ptr, self.q.ptr, x.ptr, tf.ptr, n, c)
@@ -83,7 +84,7 @@ class SoftMaxCrossEntropy(autograd.Operation):
         return loss
 
     def backward(self, dy):
-        dx = CTensor(self.p.shape, self.p.dtype, self.p.device)
+        dx = CTensor._new(self.p.shape, self.p.dtype, self.p.device)
         n, c = self.p.shape
         g = _scalar(dy)
         if self.index is not None:
@@ -116,12 +117,12 @@ class CrossEntropy(autograd.Operation):
             raise ValueError(f"cross_entropy: x and t must be (N, C) of one shape, got "
                              f"{x.shape} and {self.t.shape}")
         self.x, self.tf = x, _float_target("cross_entropy", self.t.data, x)
-        loss = CTensor((1,), x.dtype, x.device)
+        loss = CTensor._new((1,), x.dtype, x.device)
         backend.kernel("cross_entropy_forward", x)(loss.ptr, x.ptr, self.tf.ptr, *x.shape)
         return loss
 
     def backward(self, dy):
-        dx = CTensor(self.x.shape, self.x.dtype, self.x.device)
+        dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
         backend.kernel("cross_entropy_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
         return dx
@@ -148,13 +149,13 @@ class BinaryCrossEntropy(autograd.Operation):
             raise ValueError(f"binary_cross_entropy: x and t must have one non-empty shape, "
                              f"got {x.shape} and {self.t.shape}")
         self.x, self.tf = x, _float_target("binary_cross_entropy", self.t.data, x)
-        loss = CTensor((1,), x.dtype, x.device)
+        loss = CTensor._new((1,), x.dtype, x.device)
         backend.kernel("binary_cross_entropy_forward", x)(loss.ptr, x.ptr, self.tf.ptr,
                                                                x.size, x.shape[0])
         return loss
 
     def backward(self, dy):
-        dx = CTensor(self.x.shape, self.x.dtype, self.x.device)
+        dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
         backend.kernel("binary_cross_entropy_backward", dx)(
             dx.ptr, _scalar(dy), self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
         return dx
@@ -180,12 +181,12 @@ class MeanSquareError(autograd.Operation):
             raise ValueError(f"mse_loss: x and t must have one non-empty shape, got "
                              f"{x.shape} and {self.t.shape}")
         self.x, self.tf = x, _float_target("mse_loss", self.t.data, x)
-        loss = CTensor((1,), x.dtype, x.device)
+        loss = CTensor._new((1,), x.dtype, x.device)
         backend.kernel("mse_loss_forward", x)(loss.ptr, x.ptr, self.tf.ptr, x.size)
         return loss
 
     def backward(self, dy):
-        dx = CTensor(self.x.shape, self.x.dtype, self.x.device)
+        dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
         backend.kernel("mse_loss_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                      self.tf.ptr, self.x.size)
         return dx

@@ -201,7 +201,7 @@ class _Extremum(autograd.Operation):
             if not self.needs_input_grad[k]:
                 dxs.append(None)
                 continue
-            dx = CTensor(dy.shape, dy.dtype, dy.device)
+            dx = CTensor._new(dy.shape, dy.dtype, dy.device)
             select(dx.ptr, dy.ptr, self.arg.ptr, k, dy.size)
             dxs.append(backend.sum_to_shape(dx, shape))
         return tuple(dxs)
@@ -272,13 +272,13 @@ class PRelu(autograd.Operation):
                              f"of x {x.shape}, but together they broadcast to {shape}")
         self.x, self.slope_shape = x, slope.shape
         self.slope = backend.broadcast_to(slope, x.shape)
-        y = CTensor(x.shape, x.dtype, x.device)
+        y = CTensor._new(x.shape, x.dtype, x.device)
         backend.kernel("prelu_forward", x)(y.ptr, x.ptr, self.slope.ptr, x.size)
         return y
 
     def backward(self, dy):
-        dx = CTensor(dy.shape, dy.dtype, dy.device)
-        dslope = CTensor(dy.shape, dy.dtype, dy.device)
+        dx = CTensor._new(dy.shape, dy.dtype, dy.device)
+        dslope = CTensor._new(dy.shape, dy.dtype, dy.device)
         backend.kernel("prelu_backward", dy)(dx.ptr, dslope.ptr, dy.ptr, self.x.ptr,
                                              self.slope.ptr, dy.size)
         return dx, backend.sum_to_shape(dslope, self.slope_shape)
@@ -317,8 +317,8 @@ class CosSim(autograd.Operation):
         return self.y
 
     def backward(self, dy):
-        da = CTensor(self.a.shape, dy.dtype, dy.device)
-        db = CTensor(self.b.shape, dy.dtype, dy.device)
+        da = CTensor._new(self.a.shape, dy.dtype, dy.device)
+        db = CTensor._new(self.b.shape, dy.dtype, dy.device)
         backend.kernel("cossim_backward", dy)(da.ptr, db.ptr, dy.ptr, self.y.ptr, self.na.ptr,
                                               self.nb.ptr, self.a.ptr, self.b.ptr,
                                               *self.a.shape)
@@ -358,14 +358,14 @@ class RankingLoss(autograd.Operation):
             raise ValueError(f"ranking_loss: pos and neg must have one non-empty shape with a "
                              f"batch axis, got {pos.shape} and {neg.shape}")
         self.pos, self.neg = pos, neg
-        loss = CTensor((1,), pos.dtype, pos.device)
+        loss = CTensor._new((1,), pos.dtype, pos.device)
         backend.kernel("ranking_loss_forward", pos)(loss.ptr, pos.ptr, neg.ptr, self.M,
                                                     pos.size, pos.shape[0])
         return loss
 
     def backward(self, dy):
-        dpos = CTensor(self.pos.shape, self.pos.dtype, self.pos.device)
-        dneg = CTensor(self.neg.shape, self.neg.dtype, self.neg.device)
+        dpos = CTensor._new(self.pos.shape, self.pos.dtype, self.pos.device)
+        dneg = CTensor._new(self.neg.shape, self.neg.dtype, self.neg.device)
         backend.kernel("ranking_loss_backward", dpos)(dpos.ptr, dneg.ptr, _scalar(dy),
                                                       self.pos.ptr, self.neg.ptr, self.M,
                                                       self.pos.size, self.pos.shape[0])

@@ -74,7 +74,7 @@ class _Pooling2d(autograd.Operation):
         self.window = (*self.kernel, *self.stride, pads[0], pads[2])
         y = CTensor((N, C, oh, ow), x.dtype, x.device)
         if self.is_max:
-            self.argmax = CTensor(y.shape, dtypes.int32, x.device)
+            self.argmax = CTensor._new(y.shape, dtypes.int32, x.device)
             if y.size:
                 backend.kernel("max_pool2d_forward", x)(y.ptr, self.argmax.ptr, x.ptr, N * C,
                                                         H, W, oh, ow, *self.window)
