@@ -9,13 +9,14 @@
 #ifndef MS_SUM_H
 #define MS_SUM_H
 
-/* Sums over a row of n values, accumulated in double, in MS_SUM_LANES interleaved partial sums
- * (lane l takes k = l, l + MS_SUM_LANES, ...), added together at the end.  One running
- * sum would make every addition wait for the one before it (4 cycles each); eight
- * independent ones fill a vector register and run at the speed of the loads.  The
- * order is fixed, so the result does not depend on the machine or the threads. */
+/* Sums over a row of n values, accumulated in double, in MS_SUM_LANES interleaved
+ * partial sums (lane l takes k = l, l + MS_SUM_LANES, ...), added together at the
+ * end.  Eight independent sums fill a vector register and run at the speed of the
+ * loads.  The order is fixed, so the result does not depend on the machine or the
+ * threads. */
 #define MS_SUM_LANES 8
 
+/* --8<-- [start:row_sum] */
 /* sum_k x[k] */
 static double row_sum(const T *x, int64_t n)
 {
@@ -31,6 +32,7 @@ static double row_sum(const T *x, int64_t n)
         s += acc[l];
     return s;
 }
+/* --8<-- [end:row_sum] */
 
 /* sum_k (x[k] - mu)^2 */
 static double row_sq_dev(const T *x, int64_t n, double mu)

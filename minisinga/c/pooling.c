@@ -56,6 +56,7 @@ static inline int64_t inside(int64_t a, int64_t n, int64_t size)
     return hi > lo ? hi - lo : 0;
 }
 
+/* --8<-- [start:stride1] */
 /* ------------------------------------------------------------- stride 1
  *
  * With stride 1 (the 3x3 pools of the example CNN) the loops above spend more
@@ -260,6 +261,8 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
     }
     return failed ? -1 : 0;
 }
+
+/* --8<-- [end:stride1] */
 
 /* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
