@@ -166,14 +166,25 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
 static void pad_image(T *xp, const T *x, int64_t C, int64_t H, int64_t W, int64_t Hp,
                       int64_t Wp, int64_t PT, int64_t PL, int64_t slack)
 {
+    /* the columns wp in [lo, hi) come from x (w = wp - PL in [0, W)); the rest is 0 */
+    const int64_t lo = PL < 0 ? 0 : (PL < Wp ? PL : Wp);
+    const int64_t hi = W + PL < lo ? lo : (W + PL < Wp ? W + PL : Wp);
     for (int64_t c = 0; c < C; c++)
         for (int64_t hp = 0; hp < Hp; hp++) {
             T *dst = xp + (c * Hp + hp) * Wp;
             const int64_t h = hp - PT;
-            for (int64_t wp = 0; wp < Wp; wp++) {
-                const int64_t w = wp - PL;
-                dst[wp] = (h >= 0 && h < H && w >= 0 && w < W) ? x[(c * H + h) * W + w] : (T)0;
+            if (h < 0 || h >= H) {
+                for (int64_t wp = 0; wp < Wp; wp++)
+                    dst[wp] = (T)0;
+                continue;
             }
+            const T *row = x + (c * H + h) * W;
+            for (int64_t wp = 0; wp < lo; wp++)
+                dst[wp] = (T)0;
+            for (int64_t wp = lo; wp < hi; wp++)
+                dst[wp] = row[wp - PL];
+            for (int64_t wp = hi; wp < Wp; wp++)
+                dst[wp] = (T)0;
         }
     for (int64_t k = 0; k < slack; k++)
         xp[C * Hp * Wp + k] = (T)0;
