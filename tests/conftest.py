@@ -19,6 +19,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from minisinga import autograd
 from minisinga._lib import lib
 
 settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True,
@@ -81,3 +82,18 @@ def pytest_unconfigure(config):
     check = getattr(ctypes.CDLL(None), "__lsan_do_leak_check", None)
     if check is not None:
         check()
+
+
+@pytest.fixture(autouse=True)
+def _restore_training_flag():
+    """Every test leaves ``autograd.training`` as it found it."""
+    was = autograd.training
+    yield
+    autograd.training = was
+
+
+@pytest.fixture
+def training_mode():
+    """``autograd.training = True`` for one test (put back after it by the fixture
+    above); a module asks for it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    autograd.training = True

@@ -7,13 +7,7 @@ import minisinga
 from minisinga import autograd, backend, device, opt, tensor
 from minisinga.tensor import Tensor
 
-
-@pytest.fixture(autouse=True)
-def training_mode():
-    old = autograd.training
-    autograd.training = True
-    yield
-    autograd.training = old
+pytestmark = pytest.mark.usefixtures("training_mode")
 
 
 def param(values, dtype=tensor.float64):

@@ -14,13 +14,7 @@ import pytest
 from minisinga import autograd, tensor
 from minisinga.tensor import Tensor
 
-
-@pytest.fixture(autouse=True)
-def training_mode():
-    old = autograd.training
-    autograd.training = True
-    yield
-    autograd.training = old
+pytestmark = pytest.mark.usefixtures("training_mode")
 
 
 def param(values, dtype=tensor.float64):

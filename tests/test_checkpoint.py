@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 from test_model import BATCH, MLP, mnist_batch, params_of, train_mlp
 
-from minisinga import autograd, device, model, opt, tensor
+from minisinga import device, model, opt, tensor
 from minisinga.tensor import Tensor
-
-
-@pytest.fixture(autouse=True)
-def _restore_training_flag():
-    was = autograd.training
-    yield
-    autograd.training = was
 
 
 def compiled_mlp(seed=0):

@@ -21,7 +21,7 @@ import pytest
 from test_model import MLP, mnist_batch
 from test_opt import GRADS, P0, adagrad_ref, adam_ref, rmsprop_ref, sgd_ref
 
-from minisinga import autograd, device, gpu, opt, tensor
+from minisinga import device, gpu, opt, tensor
 from minisinga.device import address_of
 from minisinga.tensor import Tensor
 
@@ -42,13 +42,6 @@ BATCH = 16
 @pytest.fixture(params=DEVICES)
 def dev(request):
     return gpu.emulated_gpu() if request.param == "emulated" else device.create_cuda_gpu()
-
-
-@pytest.fixture(autouse=True)
-def _restore_training_flag():
-    was = autograd.training
-    yield
-    autograd.training = was
 
 
 def params_of(m):

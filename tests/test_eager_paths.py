@@ -18,12 +18,7 @@ from minisinga.tensor import Tensor
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def training_mode():
-    old = autograd.training
-    autograd.training = True
-    yield
-    autograd.training = old
+pytestmark = pytest.mark.usefixtures("training_mode")
 
 
 def param(values):
