@@ -113,6 +113,11 @@ class Operation:
             outs = (Tensor._output(ys, requires_grad, creator, 0),)
         if record:
             self.src = src
+            if len(outs) == 1:  # the usual case, without the loop
+                y = outs[0]
+                self.y_id2idx = {id(y): 0}
+                self.output_shapes = (y.data.shape,)
+                return outs
             self.y_id2idx = index = {}
             shapes = []
             for i, y in enumerate(outs):
@@ -265,12 +270,21 @@ def _backward_many(ys, dys):
             left = deps[src_op] - 1
             deps[src_op] = left
             if left == 0:  # every consumer has reported: src_op's gradients are final
-                if src_op in stored:
-                    yield from _hand_out(src_op, pending, stored)
                 if src_op.requires_grad:
+                    if src_op in stored:
+                        yield from _hand_out(src_op, pending, stored)
                     ready.append(src_op)
-                else:
-                    del pending[src_op]  # a leaf: nothing more to do with it
+                    continue
+                # A leaf (a parameter's Dummy): nothing more to run, only its gradient
+                # to hand out (``_hand_out`` written out: no generator per parameter).
+                leaf_grads = pending.pop(src_op)
+                for j, t in stored.pop(src_op, _NOTHING).items():
+                    if leaf_grads[j] is not None:
+                        yield t, Tensor._output(leaf_grads[j], False, None, j,
+                                                name=src_op.grad_name(j))
+
+
+_NOTHING: dict = {}   # (never written to) ``stored.pop``'s answer for an op with nothing stored
 
 
 def _hand_out(op: Operation, pending: dict, stored: dict):
