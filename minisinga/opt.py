@@ -195,6 +195,13 @@ class Optimizer:
     # ------------------------------------------------------------------ helpers
     def _check(self, name, param, grad) -> None:
         """Validate an update's arguments before any kernel runs."""
+        # NOTE: the usual case (all fine) in one condition: this runs for every
+        # parameter of every step; the checks below only run to say what is wrong.
+        if type(name) is str and type(param) is Tensor and type(grad) is Tensor:
+            p, g = param.data, grad.data
+            if (p.dtype == g.dtype and p.dtype in dtypes.FLOAT_TYPES and p.shape == g.shape
+                    and g.device is p.device and self.step_counter.data.device is p.device):
+                return
         if not isinstance(name, str):
             raise TypeError(f"apply: name must be a str, got {name!r}")
         if not isinstance(param, Tensor) or not isinstance(grad, Tensor):
