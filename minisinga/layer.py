@@ -242,9 +242,9 @@ class Linear(Layer):
 
     def forward(self, x):
         _check_input(self, x)
-        if x.ndim() != 2:
+        if len(x.data.shape) != 2:   # (x.ndim(), read directly: this runs every step)
             x = autograd.flatten(x, 1)
-        if x.shape[1] != self.in_features:
+        if x.data.shape[1] != self.in_features:
             raise ValueError(f"Linear {self.name or ''}: expected {self.in_features} input "
                              f"features, got shape {x.shape}")
         y = autograd.matmul(x, self.W)
