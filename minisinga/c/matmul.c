@@ -363,16 +363,39 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
 /* --8<-- [start:gemm_small] */
 /* ------------------------------------------------------ the small path
  *
- * For small products (and as the fallback if the packing buffers cannot be
- * allocated): the i-k-j loop.  Its innermost loop walks a row of op(B) and a
- * row of C contiguously (when B is not transposed), so it still vectorises.
+ * For tiny products (and as the fallback if the packing buffers cannot be
+ * allocated).  Two loop orders, by the width of C:
+ *   - N >= 8: the i-k-j loop.  Its innermost loop walks a row of op(B) and a
+ *     row of C contiguously (when B is not transposed), so it vectorises.
+ *   - N < 8 (a tiny MLP's 2 or 3 columns): rows that short do not vectorise,
+ *     and i-k-j would load and store C at every k.  Instead each C value is a
+ *     dot product over k (i-j-k), summed in 4 interleaved partial sums so that
+ *     the additions do not each wait for the previous one.
  *
- *   C[i, :] = beta * C[i, :]                      (not read when beta == 0)
- *   C[i, j] += alpha * sum_k op(A)[i, k] * op(B)[k, j]                       */
+ *   C[i, j] = alpha * sum_k op(A)[i, k] * op(B)[k, j] + beta * C[i, j]
+ *   (C not read when beta == 0)                                               */
 static void gemm_small(T *C, const T *A, const T *B, int64_t M, int64_t N,
                        int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                        int64_t csb, T alpha, T beta)
 {
+    if (N < 8) {
+        for (int64_t i = 0; i < M; i++) {
+            const T *a = A + i * rsa;
+            for (int64_t j = 0; j < N; j++) {
+                const T *b = B + j * csb;
+                T acc[4] = {0};
+                int64_t k = 0;
+                for (; k + 4 <= K; k += 4)
+                    for (int u = 0; u < 4; u++)
+                        acc[u] = MS_FMA(a[(k + u) * csa], b[(k + u) * rsb], acc[u]);
+                for (; k < K; k++)
+                    acc[0] = MS_FMA(a[k * csa], b[k * rsb], acc[0]);
+                const T dot = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+                C[i * N + j] = (beta == (T)0) ? alpha * dot : alpha * dot + beta * C[i * N + j];
+            }
+        }
+        return;
+    }
     for (int64_t i = 0; i < M; i++) {
         T *c = C + i * N;
         for (int64_t j = 0; j < N; j++)
