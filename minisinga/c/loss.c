@@ -88,11 +88,13 @@ void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, co
                 sum += e;
             }
             double lse = (double)mx + log(sum);
+            /* one division per row, then products (a division costs ~4 multiplies) */
+            const double inv_sum = 1.0 / sum, inv_tsum = tsum != 0.0 ? 1.0 / tsum : 0.0;
             double row = 0.0;
             for (int64_t c = 0; c < C; c++) {
                 double logp = (double)xr[c] - lse;
-                double qc = tsum != 0.0 ? (double)tr[c] / tsum : 0.0;
-                pr[c] = (T)((double)pr[c] / sum); /* p = exp(x - max) / sum: no second exp */
+                double qc = (double)tr[c] * inv_tsum;
+                pr[c] = (T)((double)pr[c] * inv_sum); /* p = exp(x - max) / sum: no second exp */
                 qr[c] = (T)qc;
                 if (qc != 0.0)
                     row -= qc * logp;
