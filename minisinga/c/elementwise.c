@@ -8,6 +8,11 @@
 #include "minisinga.h"
 
 #define MS_PAR_MIN 32768 /* below this many elements, one thread is faster */
+/* Below MS_PAR_MIN elements a loop runs on one thread.  The kernels that a small
+ * model calls on every step test that themselves and run a plain loop, instead of
+ * `#pragma omp parallel for if (...)`: with its condition false OpenMP still sets up
+ * a one-thread team, about 0.4 us a call, which is more than such a loop itself
+ * (a tiny MLP's training step makes 20 kernel calls). */
 
 /* ------------------------------------------------------------------ binary */
 
@@ -92,7 +97,12 @@ void FN(pow_backward)(T *da, T *db, const T *dy, const T *a, const T *b,
 /* y = alpha * x + beta   (scaling, shifting, negation: alpha = -1, beta = 0) */
 void FN(affine_forward)(T *y, const T *x, T alpha, T beta, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
+    if (n <= MS_PAR_MIN) { /* small: a plain loop (see MS_PAR_MIN) */
+        for (int64_t i = 0; i < n; i++)
+            y[i] = alpha * x[i] + beta;
+        return;
+    }
+#pragma omp parallel for
     for (int64_t i = 0; i < n; i++)
         y[i] = alpha * x[i] + beta;
 }
@@ -218,7 +228,13 @@ void FN(dropout_forward)(T *y, const T *x, const T *mask, T scale, int64_t n)
  * axis == 1 (added to every column).  y = x + b */
 void FN(add_bias_forward)(T *y, const T *x, const T *b, int64_t M, int64_t N, int axis)
 {
-#pragma omp parallel for if (M * N > MS_PAR_MIN)
+    if (M * N <= MS_PAR_MIN) { /* small: a plain loop (see MS_PAR_MIN) */
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j = 0; j < N; j++)
+                y[i * N + j] = x[i * N + j] + (axis == 0 ? b[j] : b[i]);
+        return;
+    }
+#pragma omp parallel for
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = 0; j < N; j++)
             y[i * N + j] = x[i * N + j] + (axis == 0 ? b[j] : b[i]);

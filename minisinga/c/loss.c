@@ -61,46 +61,64 @@ void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int
 /* --8<-- [end:softmax_cross_entropy_index_backward] */
 
 /* --8<-- [start:softmax_cross_entropy_dense_forward] */
+/* rows [n0, n1) of softmax_cross_entropy_dense_forward: p, q, and the sum of their
+ * losses */
+static double ce_dense_rows(T *p, T *q, const T *x, const T *t, int64_t C, int64_t n0,
+                            int64_t n1)
+{
+    double part = 0.0;
+    for (int64_t n = n0; n < n1; n++) {
+        const T *xr = x + n * C, *tr = t + n * C;
+        T *pr = p + n * C, *qr = q + n * C;
+        T mx = xr[0];
+        double tsum = 0.0;
+        for (int64_t c = 0; c < C; c++) {
+            mx = xr[c] > mx ? xr[c] : mx;
+            tsum += (double)tr[c];
+        }
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++) {
+            double e = exp((double)(xr[c] - mx));
+            pr[c] = (T)e; /* exp(x - max), made p below */
+            sum += e;
+        }
+        double lse = (double)mx + log(sum);
+        /* one division per row, then products (a division costs ~4 multiplies) */
+        const double inv_sum = 1.0 / sum, inv_tsum = tsum != 0.0 ? 1.0 / tsum : 0.0;
+        double row = 0.0;
+        for (int64_t c = 0; c < C; c++) {
+            double logp = (double)xr[c] - lse;
+            double qc = (double)tr[c] * inv_tsum;
+            pr[c] = (T)((double)pr[c] * inv_sum); /* p = exp(x - max) / sum: no second exp */
+            qr[c] = (T)qc;
+            if (qc != 0.0)
+                row -= qc * logp;
+        }
+        part += row;
+    }
+    return part;
+}
+
 /* x: (N, C) logits, t: (N, C) target weights; each row of t is normalised to
  * sum to 1 (SINGA's rule) into q (saved); a row of t that sums to 0 gives q = 0.
  *   loss = -1/N sum_n sum_c q[n, c] log p[n, c] */
 void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, const T *t,
                                              int64_t N, int64_t C)
 {
+    /* the rows in MS_LOSS_CHUNKS fixed chunks, each chunk's losses summed in order,
+     * then the chunks in order: the same bits on any number of threads.  Small
+     * batches run the chunks in a plain loop (no OpenMP team; see activation.c). */
     double part[MS_LOSS_CHUNKS] = {0.0};
-    int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
-#pragma omp parallel for if (N * C > 32768)
-    for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++) {  /* one chunk of rows */
-        int64_t end = (k + 1) * chunk < N ? (k + 1) * chunk : N;
-        for (int64_t n = k * chunk; n < end; n++) {
-            const T *xr = x + n * C, *tr = t + n * C;
-            T *pr = p + n * C, *qr = q + n * C;
-            T mx = xr[0];
-            double tsum = 0.0;
-            for (int64_t c = 0; c < C; c++) {
-                mx = xr[c] > mx ? xr[c] : mx;
-                tsum += (double)tr[c];
-            }
-            double sum = 0.0;
-            for (int64_t c = 0; c < C; c++) {
-                double e = exp((double)(xr[c] - mx));
-                pr[c] = (T)e; /* exp(x - max), made p below */
-                sum += e;
-            }
-            double lse = (double)mx + log(sum);
-            /* one division per row, then products (a division costs ~4 multiplies) */
-            const double inv_sum = 1.0 / sum, inv_tsum = tsum != 0.0 ? 1.0 / tsum : 0.0;
-            double row = 0.0;
-            for (int64_t c = 0; c < C; c++) {
-                double logp = (double)xr[c] - lse;
-                double qc = (double)tr[c] * inv_tsum;
-                pr[c] = (T)((double)pr[c] * inv_sum); /* p = exp(x - max) / sum: no second exp */
-                qr[c] = (T)qc;
-                if (qc != 0.0)
-                    row -= qc * logp;
-            }
-            part[k] += row;
-        }
+    const int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
+    if (N * C <= 32768) {
+        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
+            part[k] = ce_dense_rows(p, q, x, t, C, k * chunk < N ? k * chunk : N,
+                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
+    } else {
+#pragma omp parallel for
+        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
+            part[k] = ce_dense_rows(p, q, x, t, C, k * chunk < N ? k * chunk : N,
+                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
     }
     double total = 0.0;
     for (int k = 0; k < MS_LOSS_CHUNKS; k++)
