@@ -512,7 +512,8 @@ def make_step(workload: str, lib: str) -> Step | None:
 def _have_torch() -> bool:
     try:
         import torch  # noqa: F401
-    except ImportError:
+    except ImportError as exc:
+        print(f"(PyTorch is left out: `import torch` failed: {exc})", file=sys.stderr)
         return False
     return True
 

@@ -12,6 +12,34 @@
 #define MS_LOSS_CHUNKS 64
 
 /* --8<-- [start:softmax_cross_entropy_index_forward] */
+/* rows [n0, n1) of softmax_cross_entropy_index_forward: p, and the sum of their
+ * losses.  One exp per value: p = exp(x - max) / sum reuses the exps of the sum. */
+static double ce_index_rows(T *p, const T *x, const int32_t *t, int64_t C, int64_t n0,
+                            int64_t n1)
+{
+    double part = 0.0;
+    for (int64_t n = n0; n < n1; n++) {
+        const T *xr = x + n * C;
+        T *pr = p + n * C;
+        T mx = xr[0];
+        for (int64_t c = 1; c < C; c++)
+            mx = xr[c] > mx ? xr[c] : mx;
+        double sum = 0.0;
+        for (int64_t c = 0; c < C; c++) {
+            const double e = exp((double)(xr[c] - mx));
+            pr[c] = (T)e; /* exp(x - max), made p below */
+            sum += e;
+        }
+        const double lse = (double)mx + log(sum), inv_sum = 1.0 / sum;
+        for (int64_t c = 0; c < C; c++)
+            pr[c] = (T)((double)pr[c] * inv_sum); /* p = exp(x - max) / sum */
+        /* Python checks the labels; a graph replay feeds new ones without
+         * Python, so a label outside [0, C) gives NaN, never a wild read */
+        part += (t[n] >= 0 && t[n] < C) ? lse - (double)xr[t[n]] : NAN;
+    }
+    return part;
+}
+
 /* x: (N, C) logits, t: (N,) class indices (int32, checked in Python),
  * p: (N, C) softmax(x), saved for backward.
  *   loss = -1/N sum_n log p[n, t_n],
@@ -19,27 +47,20 @@
 void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const int32_t *t,
                                              int64_t N, int64_t C)
 {
+    /* the rows in MS_LOSS_CHUNKS fixed chunks, each chunk's losses summed in order,
+     * then the chunks in order: the same bits on any number of threads.  Small
+     * batches run the chunks in a plain loop (no OpenMP team; see activation.c). */
     double part[MS_LOSS_CHUNKS] = {0.0};
-    int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
-#pragma omp parallel for if (N * C > 32768)
-    for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++) {  /* one chunk of rows */
-        int64_t end = (k + 1) * chunk < N ? (k + 1) * chunk : N;
-        for (int64_t n = k * chunk; n < end; n++) {
-            const T *xr = x + n * C;
-            T *pr = p + n * C;
-            T mx = xr[0];
-            for (int64_t c = 1; c < C; c++)
-                mx = xr[c] > mx ? xr[c] : mx;
-            double sum = 0.0;
-            for (int64_t c = 0; c < C; c++)
-                sum += exp((double)(xr[c] - mx));
-            double lse = (double)mx + log(sum);
-            for (int64_t c = 0; c < C; c++)
-                pr[c] = (T)exp((double)xr[c] - lse);
-            /* Python checks the labels; a graph replay feeds new ones without
-             * Python, so a label outside [0, C) gives NaN, never a wild read */
-            part[k] += (t[n] >= 0 && t[n] < C) ? lse - (double)xr[t[n]] : NAN;
-        }
+    const int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
+    if (N * C <= 32768) {
+        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
+            part[k] = ce_index_rows(p, x, t, C, k * chunk < N ? k * chunk : N,
+                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
+    } else {
+#pragma omp parallel for
+        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
+            part[k] = ce_index_rows(p, x, t, C, k * chunk < N ? k * chunk : N,
+                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
     }
     double total = 0.0;
     for (int k = 0; k < MS_LOSS_CHUNKS; k++)
@@ -78,7 +99,7 @@ static double ce_dense_rows(T *p, T *q, const T *x, const T *t, int64_t C, int64
         }
         double sum = 0.0;
         for (int64_t c = 0; c < C; c++) {
-            double e = exp((double)(xr[c] - mx));
+            const double e = exp((double)(xr[c] - mx));
             pr[c] = (T)e; /* exp(x - max), made p below */
             sum += e;
         }
