@@ -1,0 +1,87 @@
+"""The benchmark's convolution in its parts: forward, input gradient, weight gradient.
+
+    python bench/bench_conv.py              # 1 thread
+    python bench/bench_conv.py --threads 2
+
+Calls the C kernels ``conv2d_forward_f32`` and ``conv2d_backward_f32`` directly (no
+autograd, no allocation per call) on the workload of ``python -m minisinga.bench
+--workloads conv``: x (32, 32, 28, 28), W (32, 32, 3, 3), padding 1.  Prints the best
+of ``--repeat`` calls of each part, and PyTorch's forward and forward + backward when
+it is installed, so that a change to one part of the kernel can be seen on its own.
+The best (not the median) is shown because these parts are short and a busy machine
+only ever makes them slower.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from minisinga import device
+from minisinga._lib import ffi, lib
+
+N, C, H, W, O, K = 32, 32, 28, 28, 32, 3
+
+
+def best_ms(fn, repeat: int) -> float:
+    """The fastest of ``repeat`` calls of ``fn`` (after one warm-up call), in ms."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times) * 1e3
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=40)
+    args = ap.parse_args()
+    device.set_num_threads(args.threads)
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, W), dtype=np.float32)
+    w = rng.standard_normal((O, C, K, K), dtype=np.float32) * 0.1
+    b = rng.standard_normal(O, dtype=np.float32)
+    dy = rng.standard_normal((N, O, H, W), dtype=np.float32)
+    y, dx, dw, db = np.empty_like(dy), np.empty_like(x), np.empty_like(w), np.empty_like(b)
+    keep = [ffi.from_buffer(a) for a in (x, w, b, dy, y, dx, dw, db)]   # NOTE: owns nothing
+    px, pw, pb, pdy, py, pdx, pdw, pdb = (ffi.cast("float *", k) for k in keep)
+    null = ffi.NULL
+    geom = (N, C, H, W, O, 1, K, K, 1, 1, 1, 1, 1, 1, H, W)  # groups, kernel, stride, pad, dil, out
+
+    parts = {
+        "forward": lambda: lib.conv2d_forward_f32(py, px, pw, pb, *geom),
+        "dx": lambda: lib.conv2d_backward_f32(pdx, null, null, pdy, px, pw, *geom),
+        "dW + db": lambda: lib.conv2d_backward_f32(null, pdw, pdb, pdy, px, pw, *geom),
+        "dx + dW + db": lambda: lib.conv2d_backward_f32(pdx, pdw, pdb, pdy, px, pw, *geom),
+    }
+    print(f"conv2d x {x.shape}, W {w.shape}, padding 1, {args.threads} thread(s); "
+          f"best of {args.repeat} calls")
+    for name, fn in parts.items():
+        print(f"  minisinga {name:13s} {best_ms(fn, args.repeat):7.2f} ms")
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return
+    torch.set_num_threads(args.threads)
+    tx, tw, tb = (torch.from_numpy(a).requires_grad_() for a in (x, w, b))
+    tdy = torch.from_numpy(dy)
+
+    def t_forward():
+        with torch.no_grad():
+            F.conv2d(tx, tw, tb, padding=1)
+
+    def t_all():
+        torch.autograd.grad(F.conv2d(tx, tw, tb, padding=1), (tx, tw, tb), tdy)
+
+    print(f"  torch     {'forward':13s} {best_ms(t_forward, args.repeat):7.2f} ms")
+    print(f"  torch     {'fwd + all bwd':13s} {best_ms(t_all, args.repeat):7.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
