@@ -217,7 +217,7 @@ static int forward_stride1(T *y, const T *x, const T *w, const T *b, int64_t N, 
                         for (int64_t j = 0; j < KW; j++)
                             brows[(c * KH + i) * KW + j] =
                                 xp + ((g * Cg + c) * Hp + i * DH) * Wp + j * DW;
-                FN(gemm_brows)(yp, w + g * Og * K, brows, Og, OH * Wp, K);
+                FN(gemm_brows)(yp, w + g * Og * K, brows, Og, OH * Wp, K, (T)0);
                 for (int64_t o = 0; o < Og; o++) {
                     const T bias = b != NULL ? b[g * Og + o] : (T)0;
                     for (int64_t oh = 0; oh < OH; oh++) {
@@ -448,6 +448,94 @@ static int backward_weight(T *dw, const T *dy, const T *x, int64_t N, int64_t C,
     return failed ? -1 : 0;
 }
 
+/* Stride 1 and no column dilation: dw without im2row.  Pad the image with its
+ * channels last, xtp[(hp*Wp + wp)*Cg + c] = x[c, hp - PT, wp - PL] (0 outside x),
+ * and let dy's rows be Wp wide, dyp[o, oh*Wp + ow] (0 for ow >= OW), as in
+ * forward_stride1.  For kernel row i, the KW taps of output pixel p = oh*Wp + ow
+ * are the KW*Cg values at xtp + (p + i*DH*Wp)*Cg: one run.  So
+ *     dw[:, (c, i, :)] in (j, c) order (Og, KW*Cg) += dyp (Og, OH*Wp) @ B_i,
+ *     B_i[p, :] = that run,
+ * is one gemm_brows per kernel row, and the micro-kernel reads B_i's rows in place.
+ * The rows of the dropped columns (ow >= OW) point at zeros, not into the image:
+ * their dyp is 0, and 0 * inf would otherwise put a NaN into dw.  The images are
+ * summed in MS_CONV_CHUNKS fixed chunks, as in backward_weight. */
+static int backward_weight_stride1(T *dw, const T *dy, const T *x, int64_t N, int64_t C,
+                                   int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH,
+                                   int64_t KW, int64_t PT, int64_t PL, int64_t DH,
+                                   int64_t OH, int64_t OW)
+{
+    const int64_t Og = O / G, Cg = C / G, K = Cg * KH * KW, wsize = O * K;
+    const int64_t Hp = OH + DH * (KH - 1), Wp = OW + KW - 1, L = OH * Wp, R = KW * Cg;
+    const int64_t chunks = N < MS_CONV_CHUNKS ? N : MS_CONV_CHUNKS;
+    int failed = 0;
+    /* one partial dw per chunk, laid out (g, i, o, j, c): a GEMM's output is one block */
+    T *part = calloc((size_t)(chunks * wsize + 1), sizeof(T));
+    if (part == NULL)
+        return -1;
+#pragma omp parallel if (chunks > 1 && N * O * OH * OW * K > MS_CONV_PAR_MIN)
+    {
+        T *xtp = malloc((size_t)(Hp * Wp * Cg + 1) * sizeof(T));
+        T *dyp = malloc((size_t)(Og * L + 1) * sizeof(T));
+        T *zeros = calloc((size_t)(R + 1), sizeof(T));
+        const T **brows = malloc((size_t)(L + 1) * sizeof(T *));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            if (xtp == NULL || dyp == NULL || zeros == NULL || brows == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int64_t n = ch * N / chunks; n < (ch + 1) * N / chunks; n++) {
+                const T beta = n == ch * N / chunks ? (T)0 : (T)1; /* first image: write */
+                for (int64_t g = 0; g < G; g++) {
+                    const T *xg = x + (n * C + g * Cg) * H * W;
+                    const T *dyg = dy + (n * O + g * Og) * OH * OW;
+                    for (int64_t hp = 0; hp < Hp; hp++) /* xtp, by padded pixel */
+                        for (int64_t wp = 0; wp < Wp; wp++) {
+                            const int64_t h = hp - PT, w = wp - PL;
+                            const int inside = h >= 0 && h < H && w >= 0 && w < W;
+                            T *dst = xtp + (hp * Wp + wp) * Cg;
+                            for (int64_t c = 0; c < Cg; c++)
+                                dst[c] = inside ? xg[(c * H + h) * W + w] : (T)0;
+                        }
+                    for (int64_t o = 0; o < Og; o++)
+                        for (int64_t oh = 0; oh < OH; oh++)
+                            for (int64_t ow = 0; ow < Wp; ow++)
+                                dyp[(o * OH + oh) * Wp + ow] =
+                                    ow < OW ? dyg[(o * OH + oh) * OW + ow] : (T)0;
+                    for (int64_t i = 0; i < KH; i++) {
+                        for (int64_t oh = 0; oh < OH; oh++)
+                            for (int64_t ow = 0; ow < Wp; ow++) {
+                                const int64_t q = oh * Wp + ow;
+                                brows[q] = ow < OW ? xtp + (q + i * DH * Wp) * Cg : zeros;
+                            }
+                        FN(gemm_brows)(part + ch * wsize + (g * KH + i) * Og * R, dyp, brows,
+                                       Og, R, L, beta);
+                    }
+                }
+            }
+        }
+        free(xtp);
+        free(dyp);
+        free(zeros);
+        free(brows);
+    }
+    /* dw[g*Og + o, c, i, j] = the chunks' part[g, i, o, j, c], added in chunk order */
+    for (int64_t g = 0; g < G; g++)
+        for (int64_t o = 0; o < Og; o++)
+            for (int64_t c = 0; c < Cg; c++)
+                for (int64_t i = 0; i < KH; i++)
+                    for (int64_t j = 0; j < KW; j++) {
+                        const int64_t at = ((g * KH + i) * Og + o) * R + j * Cg + c;
+                        T sum = part[at];
+                        for (int64_t ch = 1; ch < chunks; ch++)
+                            sum += part[ch * wsize + at];
+                        dw[(((g * Og + o) * Cg + c) * KH + i) * KW + j] = sum;
+                    }
+    free(part);
+    return failed ? -1 : 0;
+}
+
 /* The gradients that are not NULL (each is written):
  *   dx by backward_data, dw by backward_weight (one pass over the images each: doing
  *   both per image would keep two image-sized buffers, dcol and rows, fighting over
@@ -467,9 +555,14 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                                            PL, DH, DW, OH, OW) != 0) {
         return -1;
     }
-    if (dw != NULL && backward_weight(dw, dy, x, N, C, H, W, O, G, KH, KW, SH, SW, PT, PL,
-                                      DH, DW, OH, OW) != 0)
+    if (dw != NULL && SH == 1 && SW == 1 && DW == 1) {
+        if (backward_weight_stride1(dw, dy, x, N, C, H, W, O, G, KH, KW, PT, PL, DH, OH,
+                                    OW) != 0)
+            return -1;
+    } else if (dw != NULL && backward_weight(dw, dy, x, N, C, H, W, O, G, KH, KW, SH, SW,
+                                             PT, PL, DH, DW, OH, OW) != 0) {
         return -1;
+    }
     if (db != NULL) {
         /* db[o] = sum over n of the row sums dy[n, o, :] (in double, ms_sum.h) */
         for (int64_t o = 0; o < O; o++) {

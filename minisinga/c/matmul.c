@@ -538,25 +538,29 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
 /* --8<-- [end:gemm_batched] */
 
 /* --8<-- [start:gemm_brows] */
-/* C (M, N) = A (M, K) @ B (K, N), with B given by the addresses of its rows:
- * B[p, j] = brows[p][j].  The rows need not be evenly spaced, nor apart: this is
- * what lets convolution skip im2col (conv.c), since each row of the im2col matrix
- * of a stride-1 convolution is a run of the padded input, starting at a shifted
- * address.  Packing copies the rows into the micro-kernel's panels exactly as it
- * would copy the rows of a plain matrix.  (Not part of the Python interface:
- * declared in ms_gemm.h for the kernel files.) */
+/* C (M, N) = A (M, K) @ B (K, N) + beta * C, with B given by the addresses of its
+ * rows: B[p, j] = brows[p][j].  The rows need not be evenly spaced, nor apart: this
+ * is what lets convolution skip im2col (conv.c), since each row of the im2col
+ * matrix of a stride-1 convolution is a run of the padded input, starting at a
+ * shifted address.  The packing (or, for a single block of rows, the micro-kernel
+ * itself) reads the rows where they lie.  C is not read when beta == 0.  (Not part
+ * of the Python interface: declared in ms_gemm.h for the kernel files.) */
 void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
-                    int64_t K)
+                    int64_t K, T beta)
 {
     if (M <= 0 || N <= 0)
         return;
-    if (K > 0 && gemm_packed(C, A, NULL, brows, M, N, K, K, 1, 0, 0, (T)1, (T)0) == 0)
+    if (K <= 0) {
+        scale_C(C, M, N, beta);
         return;
-    /* no buffers (or K == 0): the i-k-j loop */
+    }
+    if (gemm_packed(C, A, NULL, brows, M, N, K, K, 1, 0, 0, (T)1, beta) == 0)
+        return;
+    /* no buffers: the i-k-j loop */
     for (int64_t i = 0; i < M; i++) {
         T *c = C + i * N;
         for (int64_t j = 0; j < N; j++)
-            c[j] = (T)0;
+            c[j] = (beta == (T)0) ? (T)0 : beta * c[j];
         for (int64_t p = 0; p < K; p++) {
             const T a = A[i * K + p], *b = brows[p];
             for (int64_t j = 0; j < N; j++)

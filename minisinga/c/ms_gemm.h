@@ -4,8 +4,9 @@
 #ifndef MS_GEMM_H
 #define MS_GEMM_H
 
-/* C (M, N) = A (M, K) @ B (K, N) with B[p, j] = brows[p][j] (C is written). */
+/* C (M, N) = A (M, K) @ B (K, N) + beta * C with B[p, j] = brows[p][j]
+ * (C is not read when beta == 0). */
 void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
-                    int64_t K);
+                    int64_t K, T beta);
 
 #endif /* MS_GEMM_H */
