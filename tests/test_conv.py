@@ -178,6 +178,32 @@ def test_conv2d_weight_gradient_is_a_correlation_with_the_input():
     np.testing.assert_allclose(np_of(g[wt]), want, rtol=1e-12, atol=1e-12)
 
 
+def test_conv_weight_gradient_keeps_an_infinity_where_it_belongs():
+    # The stride-1 kernels compute some dropped output columns (rows padded to the
+    # padded image's width); for dW those must multiply zeros, never image values:
+    # 0 * inf would put a NaN into entries whose true value is finite.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 7))
+    x[0, 1, 0, 0] = np.inf          # read by a dropped column of the row above
+    x[1, 2, 3, 6] = -np.inf         # the last column of a row
+    W = rng.standard_normal((4, 3, 3, 3))
+    dy = rng.standard_normal((2, 4, 6, 7))
+    autograd.training = True
+    xt, wt = T64(x, stores_grad=True), T64(W, stores_grad=True)
+    y = autograd.conv2d(xt, wt, padding=1)
+    dW = np_of(autograd.gradients(y, T64(dy))[wt])
+    # dW[o, c, i, j] = sum_{n, p, q} dy[n, o, p, q] * xpad[n, c, p + i, q + j]
+    xpad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    with np.errstate(invalid="ignore"):
+        want = np.einsum("nopq,ncpqij->ocij", dy,
+                         np.lib.stride_tricks.sliding_window_view(xpad, (3, 3), axis=(2, 3)))
+    np.testing.assert_array_equal(np.isnan(dW), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(dW), np.isinf(want))
+    finite = np.isfinite(want)
+    assert finite[:, 0].all() and not finite.all()   # channel 0 holds no infinity
+    np.testing.assert_allclose(dW[finite], want[finite], rtol=1e-10, atol=1e-10)
+
+
 # ------------------------------------------------------------------ pooling
 POOL_CONFIGS = [
     # (x shape, kernel, stride, padding as given, pads (t, b, l, r))
