@@ -181,6 +181,21 @@ class CppCPU(Device):
         finally:
             _ms_free(ptr)
 
+    def memory_stats(self) -> dict[str, int]:
+        """As :meth:`Device.memory_stats`, plus ``cached_bytes``: memory of freed
+        blocks that ``ms_free`` keeps to hand out again for the same size (up to
+        256 MiB, minisinga/c/core.c), which the process still holds.
+        :meth:`empty_cache` gives it back to the system."""
+        stats = super().memory_stats()
+        stats["cached_bytes"] = int(lib.ms_cache_bytes())
+        return stats
+
+    def empty_cache(self) -> None:
+        """Return the freed blocks kept for reuse to the system (``cached_bytes``
+        drops to 0).  Tensors in use are not touched; the next allocations of those
+        sizes simply come from the system again, as on the first step."""
+        lib.ms_empty_cache()
+
     def kernel(self, name: str, dtype: int):
         return cpu_kernel(name, dtype)
 

@@ -7,7 +7,7 @@ Under AddressSanitizer the cache is compiled out, so these tests skip there.
 import numpy as np
 import pytest
 
-from minisinga import tensor
+from minisinga import device, tensor
 from minisinga._lib import ffi, lib
 
 pytestmark = pytest.mark.skipif(bool(lib.ms_sanitized()),
@@ -98,3 +98,13 @@ def test_alloc_is_64_byte_aligned_for_every_size():
 def test_free_null_is_a_no_op():
     lib.ms_free(ffi.NULL)
     assert lib.ms_cache_bytes() == 0
+
+
+def test_device_reports_and_empties_the_cache():
+    dev = device.get_default_device()
+    t = tensor.from_numpy(np.zeros((1024, 256), np.float32))      # 1 MiB
+    assert dev.memory_stats()["cached_bytes"] == 0
+    del t
+    assert dev.memory_stats()["cached_bytes"] == MiB
+    dev.empty_cache()
+    assert dev.memory_stats()["cached_bytes"] == 0
