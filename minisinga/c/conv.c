@@ -157,7 +157,7 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
  * dropped): then that row of col is simply the run of OH*Wp values of xp starting at
  * xp[c, i*DH, j*DW] -- an address, no copy.  So
  *     yp (Og, OH*Wp) = w[g] (Og, K) @ B,   B[(c, i, j), :] = that run,
- * is one gemm_brows (matmul.c), which packs B's rows straight from xp, and
+ * is one gemm_brows (matmul.c), which reads B's rows straight from xp, and
  *     y[n, o, oh, ow] = yp[o, oh*Wp + ow] + b[o]   for ow < OW.
  * Compared with im2col + gemm this skips writing col (KH*KW copies of the image) and
  * reading it back, for (Wp - OW) / OW more multiply-adds (7% for 28 columns, 3x3).

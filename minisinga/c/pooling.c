@@ -7,6 +7,7 @@
  * maximum and is not counted in an average.  Python checks that every window
  * holds at least one real cell (padding smaller than the kernel).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "minisinga.h"
@@ -110,13 +111,17 @@ static void pad_plane(T *restrict xp, const T *restrict plane, const int32_t *ce
 }
 
 /* Max pooling, stride 1 (the rules of max_pool2d_forward: the first maximum in
- * row-major window order wins, the first NaN wins, padding never does).
+ * row-major window order wins, the first NaN wins, padding never does).  Returns -1
+ * (the caller then takes the row loops) without memory, or when the padded plane
+ * has 2^31 entries or more.
  * yb, ab: the running maximum and its xp entry, per output; -1: none yet. */
 static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
                             int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                             int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    if (g.size > INT32_MAX) /* the padded plane outgrows the 32-bit cell numbers */
+        return -1;
     int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
     if (cell_of == NULL)
         return -1;
