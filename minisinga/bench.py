@@ -256,6 +256,11 @@ def np_avgpool3_backward(dy, count):
     return dxp[:, :, 1:-1, 1:-1]
 
 
+def _torch_device(dev) -> str:
+    """PyTorch's device for minisinga's ``dev`` (None or a CPU device: "cpu")."""
+    return "cpu" if dev is None or dev.is_cpu() else "cuda"
+
+
 # ============================================================================ tiny MLP
 def _tiny_data():
     rng = _rng()
@@ -273,9 +278,13 @@ def _mnist_batch(batch: int):
     return x[:batch].astype(np.float32), y[:batch].astype(np.int32)
 
 
-def mlp_steps(workload: str, lib: str) -> Step | None:
+def mlp_steps(workload: str, lib: str, dev=None) -> Step | None:
     """A training step of tiny_mlp (2 -> 3 -> 2, SGD 0.05, one-hot targets) or
-    mnist_mlp (784 -> 256 -> 10, batch 64, SGD 0.05 momentum 0.9)."""
+    mnist_mlp (784 -> 256 -> 10, batch 64, SGD 0.05 momentum 0.9).
+
+    ``dev``: where minisinga and PyTorch run; None is the CPU, a minisinga GPU
+    device runs torch on ``"cuda"`` (tools/gpu_bench.py).  The torch and
+    minisinga steps return their loss tensor (for checking; NumPy's: None)."""
     if workload == "tiny_mlp":
         x, t = _tiny_data()
         sizes, lr, momentum = (2, 3, 2), 0.05, 0.0
@@ -316,14 +325,17 @@ def mlp_steps(workload: str, lib: str) -> Step | None:
         with torch.no_grad():
             net[0].weight.copy_(torch.from_numpy(w0.T.copy()))
             net[2].weight.copy_(torch.from_numpy(w1.T.copy()))
+        net.to(_torch_device(dev))
         sgd = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-        tx = torch.from_numpy(x)
-        tt = torch.from_numpy(t.astype(np.int64) if t.ndim == 1 else t)
+        tx = torch.from_numpy(x).to(_torch_device(dev))
+        tt = torch.from_numpy(t.astype(np.int64) if t.ndim == 1 else t).to(_torch_device(dev))
 
         def step():
             sgd.zero_grad()
-            F.cross_entropy(net(tx), tt).backward()
+            loss = F.cross_entropy(net(tx), tt)
+            loss.backward()
             sgd.step()
+            return loss
         return step
 
     if lib.startswith("minisinga"):
@@ -348,21 +360,24 @@ def mlp_steps(workload: str, lib: str) -> Step | None:
 
         m = MLP()
         m.optimizer = opt.SGD(lr=lr, momentum=momentum)
-        tx = tensor.Tensor(data=x, requires_grad=False)
-        tt = tensor.Tensor(data=t, requires_grad=False)
+        tx = tensor.Tensor(data=x, device=dev, requires_grad=False)
+        tt = tensor.Tensor(data=t, device=dev, requires_grad=False)
         m.compile([tx], is_train=True, use_graph=lib == "minisinga-graph")
         m.linear1.W.copy_from_numpy(w0)
         m.linear2.W.copy_from_numpy(w1)
 
         def step():
-            m(tx, tt)
+            return m(tx, tt)[1]
         return step
     return None
 
 
 # ============================================================================ CNN
-def cnn_steps(lib: str, batch: int = 32) -> Step | None:
-    """A training step of examples/cnn_ops.py's CNN (batch 32, SGD lr 0.003)."""
+def cnn_steps(lib: str, batch: int = 32, dev=None) -> Step | None:
+    """A training step of examples/cnn_ops.py's CNN (batch 32, SGD lr 0.003).
+
+    ``dev`` as for ``mlp_steps``.  minisinga's parameters come from the device's
+    random numbers after ``set_rand_seed(0)``, the same on every device."""
     x, t = _mnist_batch(batch)
     x = x.reshape(batch, 1, 28, 28)
     lr = 0.003
@@ -393,18 +408,21 @@ def cnn_steps(lib: str, batch: int = 32) -> Step | None:
                 y = self.pooling2(self.bn2(F.relu(y)))
                 return self.linear(torch.flatten(y, 1))
 
-        net = CNN()
+        net = CNN().to(_torch_device(dev))
         sgd = torch.optim.SGD(net.parameters(), lr=lr)
-        tx, tt = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
+        tx = torch.from_numpy(x).to(_torch_device(dev))
+        tt = torch.from_numpy(t.astype(np.int64)).to(_torch_device(dev))
 
         def step():
             sgd.zero_grad()
-            F.cross_entropy(net(tx), tt).backward()
+            loss = F.cross_entropy(net(tx), tt)
+            loss.backward()
             sgd.step()
+            return loss
         return step
 
     if lib.startswith("minisinga"):
-        from . import autograd, model, opt, tensor
+        from . import autograd, device, model, opt, tensor
 
         class CNN(model.Model):
             """examples/cnn_ops.py's CNN (the same layers and forward) as a Model."""
@@ -432,14 +450,15 @@ def cnn_steps(lib: str, batch: int = 32) -> Step | None:
                 self.optimizer(loss)
                 return out, loss
 
+        (dev or device.get_default_device()).set_rand_seed(0)
         m = CNN()
         m.optimizer = opt.SGD(lr=lr)
-        tx = tensor.Tensor(data=x, requires_grad=False)
-        tt = tensor.Tensor(data=t, requires_grad=False)
+        tx = tensor.Tensor(data=x, device=dev, requires_grad=False)
+        tt = tensor.Tensor(data=t, device=dev, requires_grad=False)
         m.compile([tx], is_train=True, use_graph=lib == "minisinga-graph")
 
         def step():
-            m(tx, tt)
+            return m(tx, tt)[1]
         return step
     return None
 

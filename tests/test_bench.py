@@ -34,3 +34,35 @@ def test_numpy_conv_reference_matches_minisinga():
     b = rng.standard_normal(4)
     y, _ = bench.np_conv_forward(x, w, b)
     np.testing.assert_allclose(y, np_conv2d(x, w, b, padding=1), rtol=1e-10, atol=1e-12)
+
+
+def test_gpu_bench_smoke_test_on_the_emulated_device(tmp_path):
+    """tools/gpu_bench.py (what tools/gpu_check.sh runs on a GPU) works end to end on
+    the emulated device: every row's result checked against its reference, the
+    training steps' losses equal to the CPU's, the summary table written.  GPU
+    time is rare; a script that breaks there wastes it."""
+    import os
+    import shutil
+
+    import pytest
+
+    from minisinga import gpu
+    if not shutil.which("g++"):
+        pytest.skip("no g++ to build the emulated CUDA kernels")
+    gpu.emulated_gpu()  # build it here, so that a build failure names itself
+    table = tmp_path / "bench.txt"
+    script = os.path.join(os.path.dirname(__file__), "..", "tools", "gpu_bench.py")
+    cmd = [sys.executable, script, "--emulated", "--out", str(table),
+           "--workloads", "matmul", "memory", "twins", "mlp"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    rows = {}
+    for line in table.read_text().splitlines()[3:]:
+        cells = line.split()
+        unit = next(i for i, c in enumerate(cells) if c in ("TFLOP/s", "GB/s", "steps/s"))
+        rows[" ".join(cells[:unit - 4])] = float(cells[-1])   # op name -> rel.err
+    assert {"matmul f32", "matmul f64", "add", "softmax", "im2col 3x3", "adam_update",
+            "mlp step", "mlp graph step"} <= set(rows)
+    assert all(err <= 1e-4 for err in rows.values()), rows
+    # the emulated GPU runs the CUDA kernels in the C kernels' order: the same losses
+    assert rows["mlp step"] == 0.0 and rows["mlp graph step"] == 0.0

@@ -1,6 +1,6 @@
 """GPU benchmarks: minisinga's handwritten CUDA kernels against PyTorch.
 
-    python3 tools/gpu_bench.py [--out FILE] [--quick] [--emulated]
+    python3 tools/gpu_bench.py [--out FILE] [--quick] [--emulated] [--workloads ...]
 
 Matrix products (float32 at 1024, 2048, 4096; float64 at 2048) against
 torch.matmul, i.e. cuBLAS, with TF32 switched OFF so both do true float32
@@ -8,12 +8,17 @@ arithmetic; then memory-bound kernels (add, relu, a whole-tensor sum, softmax
 over rows, uniform random numbers) in GB/s against the matching torch call;
 then the twins of conv.c, pooling.c, batchnorm.c and optim.c (im2col,
 max_pool2d, batchnorm training forward, adam_update) in GB/s against
-F.unfold, F.max_pool2d, F.batch_norm and torch's fused Adam.
+F.unfold, F.max_pool2d, F.batch_norm and torch's fused Adam; last, whole
+training steps of ``minisinga.bench``'s mnist_mlp (784 -> 256 -> 10, batch 64)
+and cnn (examples/cnn_ops.py's network, batch 32) in minisinga eager and
+graph mode against PyTorch eager on CUDA, in steps/s (``--workloads``
+picks the parts).
 
 Every kernel is checked before it is timed: its output is first filled with
 NaN (so an element it fails to write shows), then compared with a float64
 reference by ||out - ref|| / ||ref|| (for the newer twins: the C kernel run in
-float64 on the same inputs; an int32 output such as argmax must be equal).
+float64 on the same inputs; an int32 output such as argmax must be equal;
+a training step: its first two losses against the CPU's).
 Timing: the host clock around a batch of launches closed by a device
 synchronisation, after a warm-up; the median of 5 batches.  Prints each row
 as it goes and a summary table last.
@@ -37,8 +42,18 @@ except ImportError:  # the table then has no torch column
     torch = None
 
 
-def timeit(run, sync, target_s: float = 0.05) -> float:
-    """Median seconds per call of run(), over 5 batches of about target_s."""
+WORKLOADS = ("matmul", "memory", "twins", "mlp", "cnn")
+
+
+#: --emulated: one timed call after the two untimed ones (the times mean nothing there)
+SMOKE = False
+
+
+def timeit(run, sync, target_s: float = 0.05, batches: int = 5) -> float:
+    """Median seconds per call of run(), over ``batches`` batches of about target_s
+    (after two untimed calls)."""
+    if SMOKE:
+        target_s, batches = 0.0, 1
     run()
     sync()
     t = time.perf_counter()
@@ -47,7 +62,7 @@ def timeit(run, sync, target_s: float = 0.05) -> float:
     one = max(time.perf_counter() - t, 1e-7)
     reps = max(1, min(1000, int(target_s / one)))
     times = []
-    for _ in range(5):
+    for _ in range(batches):
         sync()
         t = time.perf_counter()
         for _ in range(reps):
@@ -72,7 +87,7 @@ ROWS: list[tuple] = []
 
 def report(op, size, ms_s, torch_s, unit, amount, err):
     """amount: flops (unit TFLOP/s) or bytes (unit GB/s) per call."""
-    scale = 1e12 if unit == "TFLOP/s" else 1e9
+    scale = {"TFLOP/s": 1e12, "GB/s": 1e9}.get(unit, 1.0)
     ours = amount / ms_s / scale
     theirs = amount / torch_s / scale if torch_s else float("nan")
     ratio = ours / theirs if torch_s else float("nan")
@@ -277,17 +292,57 @@ def bench_new_twins(g, rng, quick: bool, use_torch: bool):
            rel_err(got[tensor.float32], got[tensor.float64]))
 
 
+def loss_of(t) -> float:
+    """The number in a one-element loss tensor (minisinga's or torch's)."""
+    if torch is not None and isinstance(t, torch.Tensor):
+        return float(t.item())
+    return float(t.to_numpy().reshape(-1)[0])
+
+
+def bench_training(g, workload: str, emulated: bool):
+    """A whole training step (forward, backward, SGD) of ``minisinga.bench``'s
+    mnist_mlp or cnn workload on the GPU: minisinga eager and graph mode against
+    PyTorch eager on CUDA, in steps/s.  Checked first: the losses of the first
+    two steps on the GPU against the same model's on the CPU (same data, same
+    initial parameters); rel.err is the larger difference, relative to the
+    CPU's loss or to 1 where the loss is below 1 (after one step on one image
+    the CNN's loss can be 1e-8)."""
+    from minisinga import bench
+    batch = 1 if emulated else 32
+
+    def make(lib, dev):
+        if workload == "mnist_mlp":
+            return bench.mlp_steps(workload, lib, dev)
+        return bench.cnn_steps(lib, batch, dev)
+
+    cpu_losses = [loss_of(s) for s in (lambda st: (st(), st()))(make("minisinga", None))]
+    theirs = None
+    if torch is not None:
+        tstep = make("torch", g)
+        theirs = timeit(tstep, torch.cuda.synchronize, target_s=0.2)
+    size = "64x784" if workload == "mnist_mlp" else f"{batch}x1x28x28"   # the batch
+    for lib in ("minisinga", "minisinga-graph"):
+        step = make(lib, g)
+        losses = [loss_of(step()), loss_of(step())]
+        err = max(abs(a - b) / max(abs(b), 1.0) for a, b in zip(losses, cpu_losses))
+        ours = timeit(step, g.sync, target_s=0.2)
+        name = ("mlp" if workload == "mnist_mlp" else "cnn") + (" graph" if "graph" in lib else "")
+        report(f"{name} step", size, ours, theirs, "steps/s", 1.0, err)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", help="also write the summary table to this file")
     ap.add_argument("--quick", action="store_true", help="smaller sizes")
+    ap.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS),
+                    help="which parts to run (default: all)")
     ap.add_argument("--emulated", action="store_true",
                     help="a smoke test of this script without a GPU: tiny sizes on the "
                          "emulated device, no torch (the timings mean nothing)")
     args = ap.parse_args()
-    global torch
+    global torch, SMOKE
     if args.emulated:
-        torch = None
+        torch, SMOKE = None, True
         g = gpu.emulated_gpu()
     elif device.get_num_gpus() == 0:
         print("no GPU:", gpu.why_unavailable())
@@ -296,6 +351,7 @@ def main() -> int:
         g = device.create_cuda_gpu()
     if torch is not None:
         torch.backends.cuda.matmul.allow_tf32 = False  # cuBLAS in true float32
+        torch.backends.cudnn.allow_tf32 = False  # and cuDNN's convolutions
         print(f"torch {torch.__version__}, TF32 off; GPU: {torch.cuda.get_device_name(0)}")
     rng = np.random.default_rng(0)
     if args.emulated:
@@ -304,11 +360,18 @@ def main() -> int:
         sizes, size64, mem = [512, 1024], 1024, 1 << 22
     else:
         sizes, size64, mem = [1024, 2048, 4096], 2048, 1 << 26
-    for n in sizes:
-        bench_matmul(g, n, tensor.float32, rng)
-    bench_matmul(g, size64, tensor.float64, rng)
-    bench_memory(g, mem, rng)
-    bench_new_twins(g, rng, quick=args.quick or args.emulated, use_torch=torch is not None)
+    todo = set(args.workloads)
+    if "matmul" in todo:
+        for n in sizes:
+            bench_matmul(g, n, tensor.float32, rng)
+        bench_matmul(g, size64, tensor.float64, rng)
+    if "memory" in todo:
+        bench_memory(g, mem, rng)
+    if "twins" in todo:
+        bench_new_twins(g, rng, quick=args.quick or args.emulated, use_torch=torch is not None)
+    for workload in ("mnist_mlp", "cnn"):
+        if workload.split("_")[-1] in todo:
+            bench_training(g, workload, args.emulated)
 
     lines = ["", "== summary: minisinga CUDA kernels vs torch (ratio > 1: minisinga faster)",
              f"{'op':<14} {'size':<12} {'ms':>9} {'minisinga':>10} {'torch':>10} "

@@ -8,7 +8,13 @@
 # fetch them and the exact device `run` call).  Logs go to $OUT (or
 # /tmp/minisinga-gpu-check).  Exit status: 0 when the build, the tests and
 # the benchmarks' correctness checks all pass.
+#
+#   bash tools/gpu_check.sh --emulated   # a rehearsal without a GPU: the same
+#       steps, the tests on the emulated device, the benchmarks' smoke test
+#       (no CNN step: minutes there); checks this script, not the GPU.
 set -uo pipefail
+EMULATED=0
+[ "${1:-}" = "--emulated" ] && EMULATED=1
 cd "$(dirname "$0")/.."
 LOG="${OUT:-/tmp/minisinga-gpu-check}"
 mkdir -p "$LOG"
@@ -45,20 +51,28 @@ if [ $BUILD_RC -ne 0 ]; then
     exit 1
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+TEST_DEVICES=cuda
+BENCH_ARGS=()
+if [ $EMULATED -eq 1 ]; then
+    echo "REHEARSAL: the emulated device stands in for the GPU"
+    TEST_DEVICES=emulated
+    BENCH_ARGS=(--emulated --workloads matmul memory twins mlp)
+else
 # all-skipped GPU tests would look like a pass: insist on a visible GPU
 python3 -c "
 import sys
 from minisinga import device, gpu
 print('GPUs:', device.get_num_gpus(), gpu.why_unavailable())
 sys.exit(0 if device.get_num_gpus() > 0 else 1)" || { echo "NO GPU VISIBLE: stopping"; exit 1; }
+fi
 
-step "GPU tests (tests/test_cuda*.py on the cuda device)"
+step "GPU tests (tests/test_cuda*.py on the $TEST_DEVICES device)"
 # test_cuda.py: every kernel twin through the operation registry, plus hard
 # shapes; test_cuda_kernels.py: the conv / pooling / batchnorm / mathfn /
 # indexing twins in long rows, many blocks, ties, against the C kernels;
 # test_cuda_model.py: graph mode, the optimizers and checkpoints on the GPU.
 T0=$(date +%s)
-MINISINGA_TEST_DEVICES=cuda timeout 420 python3 -m pytest tests/test_cuda.py \
+MINISINGA_TEST_DEVICES=$TEST_DEVICES timeout 420 python3 -m pytest tests/test_cuda.py \
     tests/test_cuda_kernels.py tests/test_cuda_model.py -q -rfE --tb=short \
     -p no:cacheprovider 2>&1 | tee "$LOG/pytest.log" | grep -v "^SKIPPED"
 TEST_RC=${PIPESTATUS[0]}
@@ -67,7 +81,7 @@ TEST_LINE=$(tail -1 "$LOG/pytest.log")
 
 step "benchmarks (tools/gpu_bench.py)"
 T0=$(date +%s)
-timeout 240 python3 tools/gpu_bench.py --out "$LOG/bench.txt" 2>&1 | tee "$LOG/bench.log"
+timeout 240 python3 tools/gpu_bench.py "${BENCH_ARGS[@]}" --out "$LOG/bench.txt" 2>&1 | tee "$LOG/bench.log"
 BENCH_RC=${PIPESTATUS[0]}
 BENCH_S=$(( $(date +%s) - T0 ))
 
