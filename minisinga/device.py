@@ -13,6 +13,7 @@ import weakref
 
 import numpy as np
 
+from . import dtypes
 from ._lib import cpu_kernel, ffi, lib
 
 _MAX_SEED = 2**64 - 1
@@ -283,6 +284,6 @@ def create_cuda_gpus_on(ids) -> list[Device]:
 
 def create_cuda_gpus(num: int) -> list[Device]:
     """The CudaGPU devices of the first ``num`` GPUs."""
-    if isinstance(num, bool) or not isinstance(num, int) or num < 0:
+    if not dtypes.is_int(num) or num < 0:
         raise ValueError(f"num: expected an int >= 0, got {num!r}")
-    return create_cuda_gpus_on(list(range(num)))
+    return create_cuda_gpus_on(list(range(int(num))))

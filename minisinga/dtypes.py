@@ -24,6 +24,17 @@ _BY_NAME = {info[0]: code for code, info in _INFO.items()}
 FLOAT_TYPES = (float32, float64)
 
 
+def is_int(v) -> bool:
+    """True for a Python or NumPy integer (``3``, ``np.int64(3)``), False for a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def is_number(v) -> bool:
+    """True for a Python or NumPy integer or float, False for a bool."""
+    return isinstance(v, (int, float, np.integer, np.floating)) and \
+        not isinstance(v, (bool, np.bool_))
+
+
 def as_dtype(dtype, argname: str = "dtype") -> int:
     """Normalise ``dtype`` (a code, NumPy dtype or name) to minisinga's code."""
     if type(dtype) is int and dtype in _INFO:  # the common case: a code already

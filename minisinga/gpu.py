@@ -232,8 +232,9 @@ _GPUS: dict[int, CudaGPU] = {}
 
 def get_gpu(ordinal: int) -> CudaGPU:
     """The one CudaGPU object of GPU ``ordinal``; a clear error if there is none."""
-    if isinstance(ordinal, bool) or not isinstance(ordinal, int):
+    if not dtypes.is_int(ordinal):
         raise TypeError(f"id: expected a GPU ordinal (an int >= 0), got {ordinal!r}")
+    ordinal = int(ordinal)
     reason = why_unavailable()
     if reason:
         raise RuntimeError(f"cannot create CUDA GPU {ordinal}: {reason}")

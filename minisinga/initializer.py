@@ -117,7 +117,7 @@ def orthogonal(t: Tensor, gain: float = 1.0) -> Tensor:
     distributed (Haar).  The QR runs in NumPy on the host (see module docstring).
     """
     _check_tensor("orthogonal", t, min_ndim=2)
-    if isinstance(gain, bool) or not isinstance(gain, (int, float)):
+    if not dtypes.is_number(gain):
         raise TypeError(f"initializer.orthogonal: gain must be a number, got {gain!r}")
     rows = t.shape[0]
     cols = math.prod(t.shape[1:])

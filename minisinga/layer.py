@@ -315,7 +315,7 @@ class Dropout(Layer):
 
     def __init__(self, ratio: float = 0.5):
         super().__init__()
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
+        if not dtypes.is_number(ratio) or not 0 <= ratio < 1:
             raise ValueError(f"Dropout: ratio must be a number in [0, 1), got {ratio!r}")
         self.ratio = float(ratio)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from . import autograd
+from . import autograd, dtypes
 from .layer import Layer, _make_param, _positive_int
 from .ops.batchnorm import _BatchNorm2d
 from .ops.conv import _Conv2d, int_pair
@@ -276,7 +276,7 @@ class _Pool1d(Pooling2d):
         kind = type(self).__name__
         k = _positive_int(kind, "kernel_size", kernel_size)
         s = k if stride is None else _positive_int(kind, "stride", stride)
-        if isinstance(padding, bool) or not isinstance(padding, int):
+        if not dtypes.is_int(padding):
             raise TypeError(f"{kind}: padding must be an int, got {padding!r}")
         super().__init__((1, k), (1, s), (0, padding), self.is_max, pad_mode)
 

@@ -297,8 +297,12 @@ class Tensor:
         if isinstance(other, (bool, np.bool_)) or not isinstance(
                 other, (int, float, np.integer, np.floating)):
             raise TypeError(f"unsupported operand: a Tensor and a {type(other).__name__}")
-        return Tensor(data=np.asarray(other, dtype=dtypes.to_numpy(self.dtype)), dtype=self.dtype,
-                      device=self.device, requires_grad=False)
+        try:
+            value = np.asarray(other, dtype=dtypes.to_numpy(self.dtype))
+        except OverflowError:
+            raise OverflowError(f"the number {other!r} does not fit in the tensor's dtype "
+                                f"{dtypes.name(self.dtype)}") from None
+        return Tensor(data=value, dtype=self.dtype, device=self.device, requires_grad=False)
 
     def __add__(self, other):
         from . import autograd

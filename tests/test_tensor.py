@@ -208,3 +208,38 @@ def test_big_tensor_memory_returned_on_delete():
     after = _rss_bytes()
     assert during - before > 200 * 2**20
     assert after - before < 32 * 2**20
+
+
+# ---------------------------------------------------------------------- NumPy integers
+def test_numpy_integers_work_wherever_an_int_is_asked():
+    """Axes, sizes and counts often come out of NumPy (``x.ndim - 1``, ``np.argmax``):
+    an ``np.int64`` must act like the ``int`` it holds; a bool or a float is refused."""
+    from minisinga import autograd
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    t = tensor.from_numpy(a)
+    i64, i32 = np.int64, np.int32
+    checks = [
+        (autograd.reduce_sum(t, i64(1)), a.sum(1, keepdims=True)),
+        (autograd.reduce_sum(t, [i64(0), i32(2)]), a.sum((0, 2), keepdims=True)),
+        (autograd.cat((t, t), i64(-1)), np.concatenate((a, a), -1)),
+        (autograd.flatten(t, i32(2)), a.reshape(6, 4)),
+        (autograd.unsqueeze(t, i64(0)), a[None]),
+        (autograd.transpose(t, (i64(2), 0, 1)), a.transpose(2, 0, 1)),
+        (autograd.reshape(t, (i64(6), i32(4))), a.reshape(6, 4)),
+    ]
+    for got, want in checks:
+        np.testing.assert_array_equal(tensor.to_numpy(got), want)
+    sm = tensor.to_numpy(autograd.softmax(t, axis=i64(2)))
+    np.testing.assert_allclose(sm.sum(2), np.ones((2, 3)), rtol=1e-6)
+    for bad in (True, 1.0, np.float64(1.0), np.bool_(True)):
+        with pytest.raises(TypeError, match="axis must be an int"):
+            autograd.softmax(t, axis=bad)
+
+
+def test_a_number_too_large_for_the_dtype_says_so():
+    t = tensor.from_numpy(np.ones(3, np.float32))
+    with pytest.raises(OverflowError, match="does not fit in the tensor's dtype float32"):
+        t + 10**400
+    ti = tensor.from_numpy(np.ones(3, np.int32))
+    with pytest.raises(OverflowError, match="does not fit in the tensor's dtype int32"):
+        ti * 2**40

@@ -31,8 +31,9 @@ def check_float(opname: str, *xs: CTensor, names=None) -> None:
 
 def normalize_axis(opname: str, axis, ndim: int, argname: str = "axis") -> int:
     """An axis in [-ndim, ndim) as a non-negative int."""
-    if isinstance(axis, bool) or not isinstance(axis, int):
+    if not dtypes.is_int(axis):
         raise TypeError(f"{opname}: {argname} must be an int, got {axis!r}")
+    axis = int(axis)
     if not -ndim <= axis < ndim:
         raise ValueError(f"{opname}: {argname}={axis} is out of range for a tensor with "
                          f"{ndim} dimensions (expected -{ndim} <= {argname} < {ndim})")
@@ -41,7 +42,7 @@ def normalize_axis(opname: str, axis, ndim: int, argname: str = "axis") -> int:
 
 def normalize_axes(opname: str, axes, ndim: int, argname: str = "axes") -> list[int]:
     """A list of distinct axes (ints or one int), each normalised."""
-    if isinstance(axes, int) and not isinstance(axes, bool):
+    if dtypes.is_int(axes):
         axes = [axes]
     out = [normalize_axis(opname, a, ndim, argname) for a in axes]
     if len(set(out)) != len(out):

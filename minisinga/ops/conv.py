@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
@@ -41,8 +41,7 @@ Padding = int | tuple[int, int] | tuple[int, int, int, int]
 
 
 # ---------------------------------------------------------------------- geometry
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+_is_int = dtypes.is_int
 
 
 def int_pair(where: str, name: str, value, minimum: int) -> tuple[int, int]:

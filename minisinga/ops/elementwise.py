@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
@@ -444,7 +444,7 @@ class Dropout(autograd.Operation):
 
     def __init__(self, ratio: float = 0.5):
         super().__init__()
-        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
+        if not dtypes.is_number(ratio) or not 0 <= ratio < 1:
             raise ValueError(f"dropout: ratio must be a number in [0, 1), got {ratio!r}")
         self.ratio = float(ratio)
 

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..tensor import normalize_perm
 from ..testing import OpInfo, Sample, register
@@ -97,11 +97,10 @@ class Flatten(_View):
 
     def new_shape(self, shape):
         ndim = len(shape)
-        if isinstance(self.axis, bool) or not isinstance(self.axis, int) or \
-                not -ndim <= self.axis <= ndim:
+        if not dtypes.is_int(self.axis) or not -ndim <= self.axis <= ndim:
             raise ValueError(f"flatten: axis={self.axis!r} out of range for shape {shape} "
                              f"(expected {-ndim} <= axis <= {ndim})")
-        axis = self.axis + ndim if self.axis < 0 else self.axis
+        axis = int(self.axis) + ndim if self.axis < 0 else int(self.axis)
         return (math.prod(shape[:axis]), math.prod(shape[axis:]))
 # --8<-- [end:Flatten]
 
@@ -145,7 +144,7 @@ class Unsqueeze(_View):
         self.axis = axis
 
     def new_shape(self, shape):
-        axes = [self.axis] if isinstance(self.axis, int) else list(self.axis)
+        axes = [self.axis] if dtypes.is_int(self.axis) else list(self.axis)
         out_ndim = len(shape) + len(axes)
         axes = normalize_axes("unsqueeze", axes, out_ndim, "axis")
         out, it = [], iter(shape)
@@ -257,12 +256,12 @@ class Split(autograd.Operation):
         parts = self.parts
         if parts is None:
             n = self.num_output
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1 or size % n:
+            if not dtypes.is_int(n) or n < 1 or size % n:
                 raise ValueError(f"split: cannot split axis {axis} of size {size} into "
                                  f"num_output={self.num_output} equal parts")
-            parts = [size // self.num_output] * self.num_output
+            parts = [size // int(n)] * int(n)
         if not isinstance(parts, (list, tuple)) or not parts or any(
-                isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in parts):
+                not dtypes.is_int(p) for p in parts):
             raise TypeError(f"split: parts must be a non-empty list of ints, got {parts!r}")
         parts = [int(p) for p in parts]
         if any(p < 0 for p in parts) or sum(parts) != size:
