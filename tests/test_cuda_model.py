@@ -18,7 +18,7 @@ import shutil
 
 import numpy as np
 import pytest
-from test_model import MLP, mnist_batch
+from test_model import MLP, train_mlp
 from test_opt import GRADS, P0, adagrad_ref, adam_ref, rmsprop_ref, sgd_ref
 
 from minisinga import device, gpu, opt, tensor
@@ -36,7 +36,7 @@ DEVICES = [p for p in [
                  marks=pytest.mark.skipif(bool(NO_GPU), reason=f"no GPU: {NO_GPU}")),
 ] if p.id in _WANTED]
 
-BATCH = 16
+BATCH, SIZE = 16, 32   # the MLP's batch and hidden layer on the devices
 
 
 @pytest.fixture(params=DEVICES)
@@ -48,26 +48,14 @@ def params_of(m):
     return {k: v.to_numpy() for k, v in m.get_states().items()}
 
 
-def train(dev, steps, use_graph=False, make_opt=None, model_and_opt=None, first_batch=0):
-    """The user's MLP loop on ``dev``: returns (model, optimizer, losses)."""
-    if model_and_opt is None:
-        dev.set_rand_seed(0)
-        m = MLP(perceptron_size=32)
-        o = make_opt() if make_opt else opt.SGD(lr=0.05, momentum=0.9, weight_decay=1e-4)
-        m.set_optimizer(o)
-    else:
-        m, o = model_and_opt
-    tx = Tensor((BATCH, 1, 28, 28), dev, tensor.float32)
-    ty = Tensor((BATCH, 10), dev, tensor.int32)
-    m.compile([tx], is_train=True, use_graph=use_graph)
-    losses = []
-    for b in range(first_batch, first_batch + steps):
-        x, y = mnist_batch(b, batch_size=BATCH)
-        tx.copy_from_numpy(x)
-        ty.copy_from_numpy(y)
-        _, loss = m(tx, ty)
-        losses.append(float(loss.to_numpy()[0]))
-    return m, o, losses
+def train(dev, steps, use_graph=False, make_opt=None, model_and_opt=None, first_batch=0,
+          **kwargs):
+    """The user's MLP loop (tests/test_model.py) on ``dev``, small enough for the
+    emulated GPU: returns (model, optimizer, losses)."""
+    make_opt = make_opt or (lambda: opt.SGD(lr=0.05, momentum=0.9, weight_decay=1e-4))
+    return train_mlp(steps, use_graph=use_graph, make_opt=make_opt, first_batch=first_batch,
+                     model_and_opt=model_and_opt, dev=dev, perceptron_size=SIZE, batch=BATCH,
+                     **kwargs)
 
 
 # ---------------------------------------------------------------------- memory books
@@ -180,7 +168,7 @@ def test_checkpoint_round_trip_keeps_the_device(dev, tmp_path):
     saved = params_of(m)
 
     dev.set_rand_seed(123)   # another initialisation, overwritten by the load
-    fresh, fresh_opt = MLP(perceptron_size=32), make()
+    fresh, fresh_opt = MLP(perceptron_size=SIZE), make()
     fresh.set_optimizer(fresh_opt)
     fresh.compile([Tensor((BATCH, 1, 28, 28), dev, tensor.float32)], is_train=True)
     aux = fresh.load_states(path)
@@ -196,3 +184,64 @@ def test_checkpoint_round_trip_keeps_the_device(dev, tmp_path):
     assert all(s.device is dev for s in fresh_opt.get_states().values())
     for k, v in params_of(m).items():
         np.testing.assert_array_equal(params_of(fresh)[k], v, err_msg=k)
+
+
+# ---------------------------------------------------------------------- across devices
+def test_a_model_initialised_on_the_device_equals_the_cpus(dev):
+    """The same seed gives the same parameters on every device (Philox; the
+    Gaussian's log and cos may differ from glibc's in the last bits on a GPU)."""
+    models = []
+    for d in (device.get_default_device(), dev):
+        d.set_rand_seed(7)
+        m = MLP(perceptron_size=SIZE)
+        m.compile([Tensor((BATCH, 1, 28, 28), d, tensor.float32)], is_train=False)
+        assert all(p.device is d for p in m.get_params().values())
+        models.append(params_of(m))
+    cpu, on_dev = models
+    assert set(cpu) == set(on_dev)
+    for k, v in cpu.items():
+        if k.endswith(".W"):
+            assert np.abs(v).max() > 0, k   # drawn, not left at zero (biases start at 0)
+        np.testing.assert_allclose(on_dev[k], v, rtol=2e-6, atol=1e-7, err_msg=k)
+
+
+@pytest.mark.parametrize("direction", ["device-to-cpu", "cpu-to-device"])
+def test_a_checkpoint_moves_between_the_cpu_and_the_device(dev, tmp_path, direction):
+    """Train on one device, save; load into a model on the other: the same
+    parameters and optimizer state, there, and the next steps' losses agree."""
+    cpu = device.get_default_device()
+    src, dst = (dev, cpu) if direction == "device-to-cpu" else (cpu, dev)
+    path = str(tmp_path / "moved.zip")
+    make = lambda: opt.SGD(lr=0.05, momentum=0.9)  # noqa: E731
+    m, o, _ = train(src, 2, make_opt=make, save_to=path)
+
+    dst.set_rand_seed(99)   # another initialisation, overwritten by the load
+    moved, moved_opt = MLP(perceptron_size=SIZE), make()
+    moved.set_optimizer(moved_opt)
+    _, _, loss_moved = train(dst, 2, model_and_opt=(moved, moved_opt), first_batch=2,
+                             load_from=path)
+    _, _, loss_src = train(src, 2, model_and_opt=(m, o), first_batch=2)
+    assert all(p.device is dst for p in moved.get_params().values())
+    assert all(s.device is dst for s in moved_opt.get_states().values())
+    np.testing.assert_allclose(loss_moved, loss_src, rtol=1e-5)
+    for k, v in params_of(m).items():
+        np.testing.assert_allclose(params_of(moved)[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
+
+
+@pytest.mark.parametrize("use_graph", [False, True], ids=["eager", "graph"])
+def test_resuming_on_the_device_continues_exactly(dev, tmp_path, use_graph):
+    """tests/test_checkpoint.py's exact-resumption check on the device: four
+    steps, or two, a checkpoint, a fresh model and optimizer, and two more, end
+    on the same bits (Adam's step counter and decayed rate included)."""
+    make = lambda: opt.Adam(lr=opt.ExponentialDecay(0.002, decay_steps=3,  # noqa: E731
+                                                    decay_rate=0.8))
+    straight, _, _ = train(dev, 4, use_graph=use_graph, make_opt=make)
+    path = str(tmp_path / "half.zip")
+    train(dev, 2, use_graph=use_graph, make_opt=make, save_to=path)
+    dev.set_rand_seed(123)
+    fresh, fresh_opt = MLP(perceptron_size=SIZE), make()
+    fresh.set_optimizer(fresh_opt)
+    resumed, _, _ = train(dev, 2, use_graph=use_graph, model_and_opt=(fresh, fresh_opt),
+                          first_batch=2, load_from=path)
+    for k, v in params_of(straight).items():
+        np.testing.assert_array_equal(params_of(resumed)[k], v, err_msg=k)

@@ -54,25 +54,28 @@ def mnist_batch(b, batch_size=BATCH, one_hot=True):
 
 
 def train_mlp(steps, use_graph=False, sequential=False, seed=0, make_opt=None, first_batch=0,
-              model_and_opt=None, save_to=None, load_from=None):
-    """The user's loop: returns (model, optimizer, losses)."""
-    dev = device.get_default_device()
+              model_and_opt=None, save_to=None, load_from=None, dev=None,
+              perceptron_size=100, batch=BATCH):
+    """The user's loop on ``dev`` (None: the default CPU device): returns (model,
+    optimizer, losses).  tests/test_cuda_model.py runs it on GPU devices with a
+    smaller MLP and batch (the emulated GPU is slow)."""
+    dev = dev or device.get_default_device()
     if model_and_opt is None:
         dev.set_rand_seed(seed)
-        m = MLP()
+        m = MLP(perceptron_size=perceptron_size)
         sgd = make_opt() if make_opt else opt.SGD(lr=0.005, momentum=0.9, weight_decay=1e-5)
         m.set_optimizer(sgd)
     else:
         m, sgd = model_and_opt
-    tx = tensor.Tensor((BATCH, 1, 28, 28), dev, tensor.float32)
-    ty = tensor.Tensor((BATCH, 10), dev, tensor.int32)
+    tx = tensor.Tensor((batch, 1, 28, 28), dev, tensor.float32)
+    ty = tensor.Tensor((batch, 10), dev, tensor.int32)
     m.compile([tx], is_train=True, use_graph=use_graph, sequential=sequential)
     if load_from is not None:
         aux = m.load_states(fpath=load_from)
         sgd.set_states(aux)
     losses = []
     for b in range(first_batch, first_batch + steps):
-        x, y = mnist_batch(b)
+        x, y = mnist_batch(b, batch_size=batch)
         tx.copy_from_numpy(x)
         ty.copy_from_numpy(y)
         out, loss = m(tx, ty)
