@@ -513,6 +513,24 @@ def test_every_mirrored_c_kernel_has_a_launcher_of_the_same_type():
 
 
 @needs_module
+def test_cuda_module_carries_its_runtime_and_machine_code():
+    """The module loads where only the NVIDIA driver is installed: the CUDA
+    runtime is linked in statically (no libcudart.so among its dependencies) and
+    the fat binary holds machine code for each architecture of the build
+    (sm_80, sm_90) plus PTX the driver can compile for newer GPUs."""
+    from minisinga import _cuda
+    data = open(_cuda.__file__, "rb").read()
+    assert b"libcudart.so" not in data
+    assert b".nv_fatbin" in data
+    flags = _build_cuda.nvcc_flags()
+    codes = [f.split("code=")[1] for f in flags if f.startswith("arch=")]
+    assert any(c.startswith("compute_") for c in codes) and any(c.startswith("sm_") for c in codes)
+    if "MINISINGA_CUDA_ARCHS" not in os.environ:   # the build used these defaults
+        for code in codes:
+            assert code.encode() in data, code
+
+
+@needs_module
 def test_cuda_errors_become_runtime_errors_naming_the_call():
     if not NO_GPU:
         pytest.skip("covered by test_gpu_errors_are_clear on a GPU")
