@@ -147,7 +147,7 @@ def main(argv=None) -> dict:
     if steps_per_epoch == 0:
         raise SystemExit(f"--batch-size {bs} is larger than the {len(x_train)} training digits")
 
-    device.set_rand_seed(args.seed)
+    dev.set_rand_seed(args.seed)   # the model draws its parameters on its own device
     net = MODELS[args.model]()
     sgd = opt.SGD(lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
     net.set_optimizer(sgd)

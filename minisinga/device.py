@@ -218,7 +218,10 @@ def create_cpu_device() -> CppCPU:
 
 
 def set_rand_seed(seed: int) -> None:
-    """Seed the default device's random stream (an int in [0, 2**64))."""
+    """Seed the default CPU device's random stream (an int in [0, 2**64)).
+
+    Each device has its own stream: a model built on a GPU draws its parameters
+    there, so seed that device (``gpu.set_rand_seed(seed)``)."""
     _default_device.set_rand_seed(seed)
 
 

@@ -44,6 +44,32 @@ def test_first_five_losses_are_pinned(model, tmp_path):
     np.testing.assert_allclose(losses, pins[model], rtol=1e-4, atol=1e-5)
 
 
+def test_the_gpu_option_trains_the_cpus_model(tmp_path, monkeypatch):
+    """``--device gpu`` with the emulated GPU standing in for a real one: the
+    seed reaches the device the model lives on, so its losses are the CPU's
+    (the model's parameters come from that device's random numbers)."""
+    import shutil
+
+    from minisinga import gpu
+    if not shutil.which("g++"):
+        pytest.skip("no g++ to build the emulated CUDA kernels")
+    full = train.load_mnist
+
+    def small_test_set(data=None):   # the emulator is slow: 64 test digits
+        x, y, xt, yt = full(data)
+        return x, y, xt[:64], yt[:64]
+
+    monkeypatch.setattr(train, "load_mnist", small_test_set)
+    args = ["--model", "mlp", "--max-steps", "3", "--limit", "96", "--batch-size", "32",
+            "--seed", "3", "--checkpoint", ""]
+    cpu = run_train(tmp_path, *args)
+    monkeypatch.setattr(train, "make_device", lambda name: gpu.emulated_gpu())
+    emulated = run_train(tmp_path, *args, "--device", "gpu")
+    assert all(p.device is gpu.emulated_gpu() for p in emulated["model"].get_params().values())
+    np.testing.assert_allclose(emulated["losses"], cpu["losses"], rtol=1e-5)
+    assert emulated["accuracies"] == cpu["accuracies"]
+
+
 @pytest.mark.parametrize("graph", [True, False])
 def test_resume_equals_straight_training(graph, tmp_path):
     common = ["--model", "mlp", "--limit", "256", "--batch-size", "32", "--seed", "3"]
