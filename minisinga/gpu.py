@@ -7,9 +7,9 @@ device pointers and launches ``relu_forward_kernel_f32`` on the GPU.  So a
 ``CudaGPU`` hands out those launchers from ``kernel(name, dtype)`` exactly as
 the CPU hands out its C functions, and every operation runs unchanged on it.
 
-What the GPU adds is here: which GPU is current, ``cudaMalloc``/``cudaFree``
-memory freed when the last reference goes, copies to and from the host, and
-errors.  Every CUDA call is checked in C; after each call Python asks whether
+What the GPU adds is here: which GPU is current, ``cudaMalloc`` memory that
+goes back to a block cache (``BlockCache``) when the last reference goes,
+copies to and from the host, and errors.  Every CUDA call is checked in C; after each call Python asks whether
 an error is waiting and raises it as ``RuntimeError("cudaMalloc failed: out of
 memory ...")``.  A kernel that faults while running is reported by the next
 call that waits for the GPU (a copy, ``sync()``), unless
@@ -81,7 +81,123 @@ def set_blocking_launches(on: bool) -> None:
 _current = threading.local()
 
 
-class CudaGPU(Device):
+class BlockCache:
+    """Freed device blocks kept for reuse, by size: a GPU's caching allocator.
+
+    ``cudaFree`` waits for everything queued on the GPU, and ``cudaMalloc`` is
+    slow too; an eager training step makes and drops dozens of tensors, so
+    freeing each would stall the GPU dozens of times a step.  Instead a freed
+    block goes here (``give``) and the next request of the same size takes it
+    back (``take``), as PyTorch's caching allocator does.  Sizes are rounded up
+    to ``GRAIN`` bytes so that near sizes share blocks.  The cache holds at most
+    ``limit`` bytes; past that a freed block is released at once.  Reuse is safe
+    without any synchronisation because every kernel and copy runs on the one
+    default stream, in order: a kernel that writes the new tensor runs after the
+    kernels that read the old one.
+
+    ``release(ptr)`` really frees a block (``cudaFree``)."""
+
+    GRAIN = 512
+
+    def __init__(self, release, limit: int):
+        self._release = release
+        self._free: dict[int, list] = {}   # size -> raw pointers of freed blocks
+        self.bytes = 0                     # bytes held in ``_free``
+        self.limit = limit
+
+    @classmethod
+    def size_of(cls, nbytes: int) -> int:
+        """The size of the block that holds ``nbytes`` (a multiple of GRAIN, >= GRAIN)."""
+        return max(1, -(-nbytes // cls.GRAIN)) * cls.GRAIN
+
+    def take(self, size: int):
+        """A freed block of ``size`` bytes, or None."""
+        blocks = self._free.get(size)
+        if not blocks:
+            return None
+        self.bytes -= size
+        return blocks.pop()
+
+    def give(self, ptr, size: int) -> None:
+        """Keep the freed block ``ptr`` of ``size`` bytes, or release it if the
+        cache is full."""
+        if self.bytes + size > self.limit:
+            self._release(ptr)
+            return
+        self._free.setdefault(size, []).append(ptr)
+        self.bytes += size
+
+    def empty(self) -> None:
+        """Release every kept block."""
+        free, self._free, self.bytes = self._free, {}, 0
+        for blocks in free.values():
+            for ptr in blocks:
+                self._release(ptr)
+
+
+class _CachingDevice(Device):
+    """A device whose memory comes from ``_raw_alloc``/``_raw_free`` through a
+    ``BlockCache`` (the GPUs).  Subclasses set ``_gc`` (their ffi's ``gc``)."""
+
+    #: The most bytes of freed blocks a device keeps for reuse.
+    cache_limit = 4 << 30
+
+    def __init__(self, seed: int = 0):
+        super().__init__(seed)
+        self._cache = BlockCache(self._raw_free, self.cache_limit)
+
+    def _raw_alloc(self, size: int):
+        raise NotImplementedError
+
+    def _raw_free(self, ptr) -> None:
+        raise NotImplementedError
+
+    def alloc(self, nbytes: int):
+        """A block of at least ``nbytes``, freed (to the cache) when the returned
+        object is collected."""
+        size = BlockCache.size_of(nbytes)
+        ptr = self._cache.take(size)
+        if ptr is None:
+            ptr = self._raw_alloc(size)
+            if ptr is None:
+                # Out of memory: unreachable tensors may still hold blocks, and the
+                # cache holds freed ones; give all of them back and try once more.
+                gc.collect()
+                self._cache.empty()
+                ptr = self._raw_alloc(size)
+                if ptr is None:
+                    self._out_of_memory(nbytes)
+        return self._track(self._gc(ptr, self._free), nbytes)
+
+    def _out_of_memory(self, nbytes: int):
+        raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
+
+    def _free(self, ptr) -> None:
+        # The destructor of a block: bookkeeping first, then to the cache.  It
+        # must not raise (a destructor), and at exit the runtime may be unloading.
+        block = self._blocks.pop(ptr, None)
+        if block is not None:
+            self._bytes_in_use -= block[1]
+            cache = self._cache   # NOTE: no module globals here (gone at exit)
+            cache.give(ptr, cache.size_of(block[1]))
+        else:   # not in the books: release it rather than guess its size
+            self._raw_free(ptr)
+
+    def memory_stats(self) -> dict[str, int]:
+        """As :meth:`Device.memory_stats`, plus ``cached_bytes``: freed blocks kept
+        for reuse (see :class:`BlockCache`), which the device still holds.
+        :meth:`empty_cache` releases them."""
+        stats = super().memory_stats()
+        stats["cached_bytes"] = self._cache.bytes
+        return stats
+
+    def empty_cache(self) -> None:
+        """Release the freed blocks kept for reuse (``cached_bytes`` drops to 0),
+        for another program on the GPU, say.  Tensors in use are not touched."""
+        self._cache.empty()
+
+
+class CudaGPU(_CachingDevice):
     """One CUDA GPU.  ``id()`` is its ordinal (0, 1, ...).
 
     Like the CPU, it owns a Philox random stream (seed, counter): the same seed
@@ -91,8 +207,9 @@ class CudaGPU(Device):
     the same device object)."""
 
     def __init__(self, ordinal: int, seed: int = 0):
-        super().__init__(seed)
         self._id = ordinal
+        super().__init__(seed)
+        self._gc = ffi.gc
         self._kernels: dict[tuple[str, int], object] = {}
 
     def id(self) -> int:
@@ -110,31 +227,28 @@ class CudaGPU(Device):
             _current.id = self._id
 
     # -- memory -------------------------------------------------------------------------
-    def alloc(self, nbytes: int):
-        """``nbytes`` of device memory (cudaMalloc), freed by cudaFree when the
-        returned object is collected."""
+    # alloc, free and the cache: _CachingDevice.  Below, the raw cudaMalloc/cudaFree.
+    def _raw_alloc(self, size: int):
+        """``size`` bytes of device memory (cudaMalloc), or None when it fails
+        (CUDA's message kept for ``_out_of_memory``)."""
         self.activate()
-        ptr = lib.ms_cuda_malloc(nbytes)
+        ptr = lib.ms_cuda_malloc(size)
         if ptr == ffi.NULL:
-            lib.ms_cuda_take_error(ffi.NULL, 0)
-            gc.collect()  # unreachable tensors may still hold device memory
-            ptr = lib.ms_cuda_malloc(nbytes)
-            if ptr == ffi.NULL:
-                check_error()
-                raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
-        # NOTE: bind cudaFree now; at interpreter exit this module's globals
-        # may be gone before the last tensors are collected.
-        return self._track(ffi.gc(ptr, functools.partial(self._free, lib.ms_cuda_free)),
-                           nbytes)
+            msg = ffi.new("char[256]")
+            lib.ms_cuda_take_error(msg, 256)
+            self._alloc_error = ffi.string(msg).decode()
+            return None
+        return ptr
 
-    def _free(self, cuda_free, ptr) -> None:
-        # The destructor of a block: bookkeeping first (Device._untrack), then
-        # cudaFree on this GPU.  Its status is ignored: a destructor cannot
-        # raise, and at exit the runtime may be unloading.
-        try:
-            self._untrack(ptr)
-        finally:
-            cuda_free(ptr, self._id)
+    def _out_of_memory(self, nbytes: int):
+        raise RuntimeError(f"{self._alloc_error} ({nbytes} bytes on {self})")
+
+    def _raw_free(self, ptr, _cuda_free=lib.ms_cuda_free if lib is not None else None) -> None:
+        # cudaFree on this GPU (ms_cuda_free switches to it and back).  Its status
+        # is ignored: this runs in destructors, and at exit the runtime may be
+        # unloading.  NOTE: bound as a default argument, because at interpreter
+        # exit this module's globals may be gone before the last tensors are.
+        _cuda_free(ptr, self._id)
 
     def copy_from_host(self, dst, src, nbytes: int) -> None:
         """cudaMemcpy ``nbytes`` from host address ``src`` to device address ``dst``."""
@@ -249,7 +363,7 @@ def get_gpu(ordinal: int) -> CudaGPU:
 
 
 # ------------------------------------------------------------------ the emulated GPU
-class EmulatedGPU(Device):
+class EmulatedGPU(_CachingDevice):
     """The CUDA kernels of minisinga/cuda run on the CPU, for testing them
     without a GPU (and without nvcc): the same .cu files compiled by g++ under
     minisinga/cuda/emulate.h, where a launch runs its blocks one after another
@@ -267,6 +381,7 @@ class EmulatedGPU(Device):
 
     def __init__(self, emu_lib, emu_ffi, seed: int = 0):
         super().__init__(seed)
+        self._gc = c_ffi.gc
         self._lib = emu_lib
         self._ffi = emu_ffi
         self._kernels: dict[tuple[str, int], object] = {}
@@ -282,21 +397,15 @@ class EmulatedGPU(Device):
     def __repr__(self) -> str:
         return "EmulatedGPU"
 
-    # -- memory: host memory, tracked, freed through the device ------------------
-    def alloc(self, nbytes: int):
-        """``nbytes`` of host memory standing for device memory (ms_alloc)."""
-        if nbytes > 2**63 - 64:
-            raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
-        ptr = c_lib.ms_alloc(nbytes)
-        if ptr == c_ffi.NULL:
-            raise MemoryError(f"could not allocate {nbytes} bytes on {self}")
-        return self._track(c_ffi.gc(ptr, self._free, size=nbytes), nbytes)
+    # -- memory: host memory (ms_alloc) through the GPUs' BlockCache ------------
+    def _raw_alloc(self, size: int):
+        if size > 2**63 - 64:
+            return None
+        ptr = c_lib.ms_alloc(size)
+        return None if ptr == c_ffi.NULL else ptr
 
-    def _free(self, ptr, _ms_free=c_lib.ms_free) -> None:
-        try:
-            self._untrack(ptr)
-        finally:
-            _ms_free(ptr)
+    def _raw_free(self, ptr, _ms_free=c_lib.ms_free) -> None:
+        _ms_free(ptr)
 
     def copy_from_host(self, dst, src, nbytes: int) -> None:
         """Copy ``nbytes`` from host address ``src`` into this device's ``dst``."""

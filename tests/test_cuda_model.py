@@ -245,3 +245,73 @@ def test_resuming_on_the_device_continues_exactly(dev, tmp_path, use_graph):
                           first_batch=2, load_from=path)
     for k, v in params_of(straight).items():
         np.testing.assert_array_equal(params_of(resumed)[k], v, err_msg=k)
+
+
+# ---------------------------------------------------------------------- the block cache
+def test_block_cache_keeps_freed_blocks_by_size_up_to_its_limit():
+    released = []
+    cache = gpu.BlockCache(released.append, limit=2048)
+    assert [cache.size_of(n) for n in (0, 1, 512, 513, 1024)] == [512, 512, 512, 1024, 1024]
+    assert cache.take(512) is None
+    cache.give("a", 512)
+    cache.give("b", 1024)
+    assert cache.bytes == 1536 and not released
+    cache.give("c", 1024)               # would pass the limit: released at once
+    assert released == ["c"] and cache.bytes == 1536
+    assert cache.take(1024) == "b" and cache.take(1024) is None
+    assert cache.bytes == 512
+    cache.give("d", 512)
+    cache.empty()
+    assert sorted(released) == ["a", "c", "d"] and cache.bytes == 0
+    assert cache.take(512) is None
+
+
+def test_a_gpu_reuses_freed_blocks_and_keeps_its_books(dev):
+    """A freed block goes to the device's cache, and the next tensor of that size
+    gets it back; the books count only live tensors; empty_cache releases."""
+    gc.collect()
+    dev.empty_cache()
+    start = dev.memory_stats()
+    assert start["cached_bytes"] == 0
+    t = Tensor((1000,), dev, tensor.float32)          # 4000 bytes: a 4096-byte block
+    first = address_of(t.data.ptr)
+    del t
+    gc.collect()
+    stats = dev.memory_stats()
+    assert stats["cached_bytes"] == 4096
+    assert stats["bytes_in_use"] == start["bytes_in_use"]
+    u = Tensor((1010,), dev, tensor.float32)          # 4040 bytes: the same block size
+    assert address_of(u.data.ptr) == first
+    assert dev.memory_stats()["cached_bytes"] == 0
+    assert dev.block_at(first)[1] == 4040              # the books hold the requested size
+    u.copy_from_numpy(np.arange(1010, dtype=np.float32))
+    np.testing.assert_array_equal(u.to_numpy(), np.arange(1010, dtype=np.float32))
+    del u
+    gc.collect()
+    dev.empty_cache()
+    assert dev.memory_stats()["cached_bytes"] == 0
+
+
+def test_out_of_memory_frees_the_cache_and_collects_before_giving_up(monkeypatch):
+    """The first failed allocation empties the cache (after a gc.collect, which
+    may free more) and tries again; a second failure is a clear error."""
+    if NO_CXX:
+        pytest.skip(NO_CXX)
+    dev = gpu.emulated_gpu()
+    t = Tensor((300,), dev, tensor.float64)
+    del t
+    gc.collect()
+    assert dev.memory_stats()["cached_bytes"] > 0
+    real, calls = dev._raw_alloc, []
+
+    def fail_first(size):
+        calls.append(size)
+        return None if len(calls) == 1 else real(size)
+
+    monkeypatch.setattr(dev, "_raw_alloc", fail_first)
+    big = Tensor((100_000,), dev, tensor.float32)     # no cached block of this size
+    assert len(calls) == 2 and dev.memory_stats()["cached_bytes"] == 0
+    del big
+    monkeypatch.setattr(dev, "_raw_alloc", lambda size: None)
+    with pytest.raises(MemoryError, match="could not allocate 8 bytes on EmulatedGPU"):
+        Tensor((2,), dev, tensor.float32)
