@@ -371,7 +371,18 @@ def test_random_numbers_match_the_cpu(dev, dtype):
         cpu_kernel(name, dtype)(b.ptr, n, *scalars, seed, offset)
         got, want = _np(a), b.numpy()
         if name == "random_gaussian" and not dev.is_cpu():
-            np.testing.assert_allclose(got, want, rtol=4 * np.finfo(got.dtype).eps, atol=0)
+            # NOTE: CUDA's log and cos may differ from glibc's in the last bits,
+            # so z differs by a few of ITS ulps, and y = mean + std * z by a few
+            # ulps of std * z: near y = 0 (z = -mean / std) that is a large
+            # relative error of y.  Allow 8 ulps of |y| + std |z|.  (On the
+            # emulated device, glibc on both sides: identical.)
+            mean, std = scalars
+            eps = np.finfo(got.dtype).eps
+            g64, w64 = got.astype(np.float64), want.astype(np.float64)
+            tol = 8 * eps * (np.abs(w64) + std * np.abs((w64 - mean) / std))
+            worst = np.argmax(np.abs(g64 - w64) - tol)
+            assert np.all(np.abs(g64 - w64) <= tol), \
+                f"random_gaussian on {dev}: element {worst}: {g64[worst]!r} vs {w64[worst]!r}"
         else:
             np.testing.assert_array_equal(got, want, err_msg=f"{name} on {dev}")
 

@@ -182,7 +182,10 @@ static void emu_fail(const char *what)
 void ms_emu_launch(dim3 grid, dim3 block, const std::function<void()> &body)
 {
     unsigned n = block.x * block.y * block.z;
-    if (n == 0 || n > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0) {
+    /* a GPU's limits: 1024 threads a block (z at most 64), grid y and z at
+     * most 65535, x at most 2^31 - 1; a launch past them fails there */
+    if (n == 0 || n > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
+        grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535) {
         emu_fail("launch (bad grid or block size)");
         return;
     }

@@ -7,8 +7,10 @@
  *   2. loss_finish_kernel, one block, adds the partials in a fixed order and
  *      writes loss[0] = total / divisor.
  * (Launches on one stream run in order, so the partials are never shared by
- * two losses at once.)  Backward kernels are elementwise; their scalar dy is
- * read on the host, as in C. */
+ * two losses at once -- as long as one host thread launches them: two threads
+ * calling loss launchers on one GPU together could interleave their passes.
+ * minisinga runs kernels from one thread.)  Backward kernels are elementwise;
+ * their scalar dy is read on the host, as in C. */
 #include "ms_cuda.h"
 
 /* --8<-- [start:loss_finish] */
