@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tools/gpu_check.sh -- on a fresh GPU machine: build minisinga with its CUDA
-# backend, run the GPU tests, run the GPU benchmarks, print a summary last.
+# backend, run the GPU tests, run the GPU benchmarks, train the README's example
+# on the GPU and on the CPU, print a summary last.
 #
 # Needs python3 with numpy (torch for the benchmark comparison, pytest for the
 # tests), nvcc, and cffi + pycparser: when python3 cannot import cffi, the
 # wheels are installed from .whl/ (see minisinga/cuda/README.md for how to
 # fetch them and the exact device `run` call).  Logs go to $OUT (or
-# /tmp/minisinga-gpu-check).  Exit status: 0 when the build, the tests and
-# the benchmarks' correctness checks all pass.
+# /tmp/minisinga-gpu-check).  Exit status: 0 when the build, the tests, the
+# benchmarks' correctness checks and the example trainings all pass.
 #
 #   bash tools/gpu_check.sh --emulated   # a rehearsal without a GPU: the same
 #       steps, the tests on the emulated device, the benchmarks' smoke test
@@ -85,6 +86,25 @@ timeout 240 python3 tools/gpu_bench.py "${BENCH_ARGS[@]}" --out "$LOG/bench.txt"
 BENCH_RC=${PIPESTATUS[0]}
 BENCH_S=$(( $(date +%s) - T0 ))
 
+step "example: examples/train.py (the CNN, 2 epochs, graph mode) on the GPU, then the CPU"
+# The README's training with one option changed: the same model, seed and data
+# order on both devices, so the two accuracies should agree closely.
+T0=$(date +%s)
+EX_RC=0
+EX_DETAIL="skipped in the rehearsal (the CNN is too slow on the emulated device)"
+if [ $EMULATED -eq 0 ]; then
+    for dev in gpu cpu; do
+        timeout 150 python3 examples/train.py --device $dev --quiet --plot "" \
+            --checkpoint "/tmp/ms_example_$dev.zip" 2>&1 | tee "$LOG/example_$dev.log"
+        rc=${PIPESTATUS[0]}
+        [ $rc -ne 0 ] && EX_RC=$rc
+    done
+    acc() { grep -o 'final test accuracy [0-9.]* after [0-9]* steps in [0-9.]* s' \
+        "$LOG/example_$1.log" 2>/dev/null | sed 's/final test //; s/after [0-9]* steps //' || echo "none"; }
+    EX_DETAIL="gpu: $(acc gpu); cpu: $(acc cpu)"
+fi
+EX_S=$(( $(date +%s) - T0 ))
+
 # The benchmark table first, then the table of the steps: the last lines
 # printed say whether the check passed.
 step "summary"
@@ -98,6 +118,8 @@ printf '%-11s | %-6s | %5s | %7s | %s\n' "GPU tests" "$(ok $TEST_RC)" "$TEST_RC"
     "$TEST_LINE"
 printf '%-11s | %-6s | %5s | %7s | %s\n' "benchmarks" "$(ok $BENCH_RC)" "$BENCH_RC" \
     "$BENCH_S" "correctness checked before timing; table above"
+printf '%-11s | %-6s | %5s | %7s | %s\n' "example" "$(ok $EX_RC)" "$EX_RC" "$EX_S" \
+    "$EX_DETAIL"
 printf '%-11s | %-6s | %5s | %7s | %s\n' "total" "" "" "$(( $(date +%s) - START ))" \
     "logs in $LOG"
-[ $TEST_RC -eq 0 ] && [ $BENCH_RC -eq 0 ]
+[ $TEST_RC -eq 0 ] && [ $BENCH_RC -eq 0 ] && [ $EX_RC -eq 0 ]
