@@ -249,8 +249,11 @@ FLOATS = [pytest.param(tensor.float32, id="f32"), pytest.param(tensor.float64, i
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("ta, tb", [(0, 0), (0, 1), (1, 0), (1, 1)])
-@pytest.mark.parametrize("m, n, k", [(130, 67, 19), (5, 129, 1), (1, 1, 300), (7, 3, 0)])
+@pytest.mark.parametrize("m, n, k", [(130, 67, 19), (5, 129, 1), (1, 1, 300), (7, 3, 0),
+                                     (9, 5, 1100), (130, 3, 1543)])
 def test_gemm_transposes_alpha_beta_and_tile_edges(dev, dtype, ta, tb, m, n, k):
+    """Tile edges in M, N and K; the last two shapes have few tiles and a long K,
+    so matmul.cu splits K (2 and 3 chunks, the last one short)."""
     rng = np.random.default_rng(m * n + k)
     a = rng.uniform(-1, 1, (k, m) if ta else (m, k))
     b = rng.uniform(-1, 1, (n, k) if tb else (k, n))
@@ -267,6 +270,27 @@ def test_gemm_transposes_alpha_beta_and_tile_edges(dev, dtype, ta, tb, m, n, k):
     C = _ct(np.full((m, n), np.nan), dev, dtype)
     gemm(C.ptr, A.ptr, B.ptr, m, n, k, ta, tb, 1.5, 0.0)
     np.testing.assert_allclose(_np(C), 1.5 * opa @ opb, **tol)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_split_gemm_is_deterministic_and_reuses_its_scratch(dev, dtype):
+    """A split product gives the same bits every time, also after a larger one
+    has grown the scratch buffer of partial products and a smaller one reuses it."""
+    rng = np.random.default_rng(3)
+    gemm = dev.kernel("gemm", dtype)
+    results = []
+    for m, n, k in [(4, 6, 2048), (16, 40, 4096), (4, 6, 2048)]:
+        a, b = rng.uniform(-1, 1, (m, k)), rng.uniform(-1, 1, (k, n))
+        if len(results) == 2:
+            a, b = first
+        C, A, B = _ct(np.full((m, n), np.nan), dev, dtype), _ct(a, dev, dtype), _ct(b, dev, dtype)
+        gemm(C.ptr, A.ptr, B.ptr, m, n, k, 0, 0, 1.0, 0.0)
+        results.append(_np(C))
+        if len(results) == 1:
+            first = a, b
+        tol = 1e-11 if dtype == tensor.float64 else 1e-4
+        np.testing.assert_allclose(results[-1], a @ b, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(results[2], results[0])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -108,6 +108,37 @@ extern "C" int ms_cuda_free(void *p, int device)
     return st;
 }
 
+/* One scratch buffer per (GPU, slot); see ms_cuda.h.  Grown by half again
+ * past the request, so a run of slowly growing requests reallocates rarely. */
+#define MS_SCRATCH_GPUS 64
+static void *scratch_buf[MS_SCRATCH_GPUS][MS_SCRATCH_SLOTS];
+static size_t scratch_cap[MS_SCRATCH_GPUS][MS_SCRATCH_SLOTS];
+
+void *ms_cuda_scratch(int slot, int64_t nbytes)
+{
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= MS_SCRATCH_GPUS ||
+        slot < 0 || slot >= MS_SCRATCH_SLOTS || nbytes < 0) {
+        cudaGetLastError();
+        return NULL;
+    }
+    size_t need = nbytes > 0 ? (size_t)nbytes : 1;
+    if (scratch_cap[dev][slot] >= need)
+        return scratch_buf[dev][slot];
+    if (scratch_buf[dev][slot] != NULL)
+        cudaFree(scratch_buf[dev][slot]); /* waits for the kernels still using it */
+    scratch_buf[dev][slot] = NULL;
+    scratch_cap[dev][slot] = 0;
+    size_t cap = need + need / 2;
+    if (cudaMalloc(&scratch_buf[dev][slot], cap) != cudaSuccess) {
+        cudaGetLastError(); /* out of memory is an answer here, not an error */
+        scratch_buf[dev][slot] = NULL;
+        return NULL;
+    }
+    scratch_cap[dev][slot] = cap;
+    return scratch_buf[dev][slot];
+}
+
 extern "C" void ms_cuda_memcpy_h2d(void *dst, const void *src, int64_t nbytes)
 {
     if (nbytes > 0)

@@ -240,6 +240,24 @@ extern "C" int ms_cuda_error_pending(void) { return err_code != 0; }
 /* as core.cu's (the implementation unit includes ms_cuda.h first) */
 extern "C" int ms_cuda_max_ndim(void) { return MS_MAX_NDIM; }
 
+/* one emulated GPU: one buffer per slot, grown as in core.cu */
+void *ms_cuda_scratch(int slot, int64_t nbytes)
+{
+    static void *buf[MS_SCRATCH_SLOTS];
+    static size_t cap[MS_SCRATCH_SLOTS];
+    if (slot < 0 || slot >= MS_SCRATCH_SLOTS || nbytes < 0)
+        return NULL;
+    size_t need = nbytes > 0 ? (size_t)nbytes : 1;
+    if (cap[slot] < need) {
+        free(buf[slot]);
+        cap[slot] = need + need / 2;
+        buf[slot] = malloc(cap[slot]);
+        if (buf[slot] == NULL)
+            cap[slot] = 0;
+    }
+    return buf[slot];
+}
+
 extern "C" int ms_cuda_take_error(char *msg, int size)
 {
     int code = err_code;

@@ -16,7 +16,17 @@
  *   tx + 16 b (a, b < 8): neighbouring threads read neighbouring words of
  *   Bs (no bank conflicts) and write neighbouring elements of C (coalesced).
  * The batched version runs product z = blockIdx.z (grid-stride) at
- * A + z strideA, B + z strideB, C + z strideC. */
+ * A + z strideA, B + z strideB, C + z strideC.
+ *
+ * Split K.  A product with few tiles of C and a long K (a linear layer
+ * reading a flattened image: (32, 25088) @ (25088, 10) is ONE tile) would keep
+ * one block walking 3,136 slabs while the rest of the GPU idles.  Then K is
+ * cut into `splits` chunks of `kchunk`: block z = p * splits + s computes
+ * product p over chunk s and writes its raw tile to a scratch buffer of
+ * partial products, and a second kernel adds the chunks in order
+ * (s = 0, 1, ...) and applies alpha and beta.  The order is fixed, so a rerun
+ * gives the same bits; it is not the one-chunk order, so the last bits may
+ * differ from an unsplit product's. */
 #include "ms_cuda.h"
 
 #define BM 128
@@ -25,21 +35,26 @@
 #define TM 8 /* rows of C per thread */
 #define TN 8 /* columns of C per thread */
 #define GEMM_THREADS 256 /* (BM / TM) * (BN / TN) */
+#define SPLITK_BLOCKS 128 /* split K until about this many blocks (a wave on an H100) */
+#define SPLITK_MIN_K 512  /* ... but give each chunk at least this much of K */
 
 /* --8<-- [start:gemm_kernel] */
 __global__ void __launch_bounds__(GEMM_THREADS)
 FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t N,
                 int64_t K, int transA, int transB, T alpha, T beta, int64_t strideA,
-                int64_t strideB, int64_t strideC)
+                int64_t strideB, int64_t strideC, int64_t splits, int64_t kchunk, T *partial)
 {
     __shared__ T As[BK][BM]; /* As[k][i] = op(A)[row0 + i, k0 + k] */
     __shared__ T Bs[BK][BN]; /* Bs[k][j] = op(B)[k0 + k, col0 + j] */
     const int tid = threadIdx.x;
     const int tx = tid % 16, ty = tid / 16;
 
-    for (int64_t z = blockIdx.z; z < batch; z += gridDim.z) {
-        const T *Az = A + z * strideA, *Bz = B + z * strideB;
-        T *Cz = C + z * strideC;
+    for (int64_t z = blockIdx.z; z < batch * splits; z += gridDim.z) {
+        const int64_t p = z / splits;                  /* the product */
+        const int64_t kbeg = (z % splits) * kchunk;    /* its chunk of K */
+        const int64_t kend = kbeg + kchunk < K ? kbeg + kchunk : K;
+        const T *Az = A + p * strideA, *Bz = B + p * strideB;
+        T *Cz = C + p * strideC;
         for (int64_t row0 = (int64_t)blockIdx.y * BM; row0 < M; row0 += (int64_t)gridDim.y * BM) {
             int64_t col0 = (int64_t)blockIdx.x * BN;
             T acc[TM][TN];
@@ -47,18 +62,18 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
                 for (int b = 0; b < TN; b++)
                     acc[a][b] = (T)0;
 
-            for (int64_t k0 = 0; k0 < K; k0 += BK) {
+            for (int64_t k0 = kbeg; k0 < kend; k0 += BK) {
                 /* 1. The block copies the slab into shared memory: BM * BK = 1024
                  *    elements of each operand, 4 per thread, zero outside the
-                 *    matrix.  Consecutive threads take consecutive addresses of
-                 *    the operand as stored. */
+                 *    matrix (and its chunk of K).  Consecutive threads take
+                 *    consecutive addresses of the operand as stored. */
                 for (int e = tid; e < BM * BK; e += GEMM_THREADS) {
                     int i, k;
                     if (transA) { k = e / BM; i = e % BM; } /* A stored (K, M) */
                     else        { i = e / BK; k = e % BK; } /* A stored (M, K) */
                     int64_t gi = row0 + i, gk = k0 + k;
                     T v = (T)0;
-                    if (gi < M && gk < K)
+                    if (gi < M && gk < kend)
                         v = transA ? Az[gk * M + gi] : Az[gi * K + gk];
                     As[k][i] = v;
                 }
@@ -68,7 +83,7 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
                     else        { k = e / BN; j = e % BN; } /* B stored (K, N) */
                     int64_t gj = col0 + j, gk = k0 + k;
                     T v = (T)0;
-                    if (gj < N && gk < K)
+                    if (gj < N && gk < kend)
                         v = transB ? Bz[gj * K + gk] : Bz[gk * N + gj];
                     Bs[k][j] = v;
                 }
@@ -93,6 +108,23 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
                 __syncthreads(); /* the slab is overwritten next */
             }
 
+            /* 3'. Split: the raw tile goes to partial product z (M x N);
+             *     gemm_splitk_sum_kernel finishes it. */
+            if (partial != NULL) {
+                T *Pz = partial + z * M * N;
+#pragma unroll
+                for (int a = 0; a < TM; a++) {
+                    int64_t gi = row0 + ty + 16 * a;
+#pragma unroll
+                    for (int b = 0; b < TN; b++) {
+                        int64_t gj = col0 + tx + 16 * b;
+                        if (gi < M && gj < N)
+                            Pz[gi * N + gj] = acc[a][b];
+                    }
+                }
+                continue;
+            }
+
             /* 3. C = alpha * acc + beta * C  (C not read when beta == 0) */
 #pragma unroll
             for (int a = 0; a < TM; a++) {
@@ -111,6 +143,19 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
 }
 /* --8<-- [end:gemm_kernel] */
 
+/* C = alpha * (partial 0 + partial 1 + ... + partial splits-1) + beta * C,
+ * the chunks added in order (C not read when beta == 0). */
+__global__ void FN(gemm_splitk_sum_kernel)(T *C, const T *partial, int64_t splits, int64_t MN,
+                                           T alpha, T beta)
+{
+    MS_FOR_EACH(i, MN) {
+        T acc = partial[i];
+        for (int64_t s = 1; s < splits; s++)
+            acc += partial[s * MN + i];
+        C[i] = (beta == (T)0) ? alpha * acc : alpha * acc + beta * C[i];
+    }
+}
+
 /* --8<-- [start:gemm_batched] */
 extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t N,
                       int64_t K, int transA, int transB, T alpha, T beta, int64_t strideA,
@@ -123,10 +168,29 @@ extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, in
         ms_cuda_check(cudaErrorInvalidValue, "gemm (N too large for one grid)");
         return;
     }
+    /* Split K when one product has too few tiles to fill the GPU (see the top). */
+    int64_t splits = 1, kchunk = K;
+    T *partial = NULL;
+    if (batch == 1 && tiles_m * tiles_n < SPLITK_BLOCKS && K >= 2 * SPLITK_MIN_K) {
+        int64_t want = (SPLITK_BLOCKS + tiles_m * tiles_n - 1) / (tiles_m * tiles_n);
+        int64_t most = K / SPLITK_MIN_K;
+        splits = want < most ? want : most;
+        kchunk = ((K + splits - 1) / splits + BK - 1) / BK * BK; /* whole slabs */
+        splits = (K + kchunk - 1) / kchunk;
+        partial = (T *)ms_cuda_scratch(MS_SCRATCH_GEMM, splits * M * N * (int64_t)sizeof(T));
+        if (partial == NULL) { /* no scratch memory: one block per tile, as before */
+            splits = 1;
+            kchunk = K;
+        }
+    }
+    int64_t zs = batch * splits;
     dim3 grid((unsigned int)tiles_n, (unsigned int)(tiles_m < 65535 ? tiles_m : 65535),
-              (unsigned int)(batch < 65535 ? batch : 65535));
+              (unsigned int)(zs < 65535 ? zs : 65535));
     MS_LAUNCH(FN(gemm_kernel), grid, GEMM_THREADS, C, A, B, batch, M, N, K, transA, transB,
-              alpha, beta, strideA, strideB, strideC);
+              alpha, beta, strideA, strideB, strideC, splits, kchunk, partial);
+    if (partial != NULL)
+        MS_LAUNCH(FN(gemm_splitk_sum_kernel), ms_blocks(M * N), MS_THREADS, C, partial, splits,
+                  M * N, alpha, beta);
 }
 /* --8<-- [end:gemm_batched] */
 

@@ -150,6 +150,17 @@ static inline unsigned int ms_blocks(int64_t n)
 void ms_cuda_check(int status, const char *what);
 void ms_cuda_after_launch(const char *kernel);
 
+/* Scratch memory a launcher needs between its kernels (conv2d's columns and weight partials, the
+ * partial products of a split GEMM): at least nbytes on the current GPU, one
+ * buffer per slot and GPU, kept and reused by later calls, grown when too
+ * small.  cudaMalloc and cudaFree (which waits for the whole GPU) then run
+ * only when a buffer grows, not on every call.  Reuse is safe because every
+ * kernel runs on the one default stream, in order, and minisinga launches
+ * from one host thread at a time.  NULL (no error kept) when the memory
+ * cannot be had: the caller falls back or reports. */
+enum { MS_SCRATCH_GEMM = 0, MS_SCRATCH_COL = 1, MS_SCRATCH_PART = 2, MS_SCRATCH_SLOTS = 3 };
+void *ms_cuda_scratch(int slot, int64_t nbytes);
+
 /* Launch `kernel` on grid x block and check the launch.  The two levels make
  * FN(relu_forward_kernel) expand before it is turned into the name that an
  * error message shows ("relu_forward_kernel_f32 launch failed: ..."). */
