@@ -101,6 +101,30 @@ def test_im2col_and_col2im_match_the_cpu_bitwise(dev, dtype, geom):
     assert_bitwise(got, want, "col2im")
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_whole_convolution_over_chunks_of_images_and_groups(dev, dtype):
+    """conv2d_forward / conv2d_backward run a chunk of images per batched GEMM
+    (on the emulator the chunks are a few images: 5 images span 2-3 chunks), per
+    group; dw adds the images' products in order, db reduces in a block.  Against
+    the C kernels, to rounding (the GEMMs add in another order)."""
+    N, C, H, W, O, G, KH, KW = 5, 4, 10, 9, 6, 2, 3, 2
+    SH, SW, PT, PL, DH, DW = 1, 2, 1, 0, 1, 1
+    OH, OW = conv_geometry(H, W, KH, KW, SH, SW, PT, PT, PL, PL, DH, DW)
+    geom = (N, C, H, W, O, G, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (N, C, H, W))
+    w = rng.uniform(-1, 1, (O, C // G, KH, KW))
+    b = rng.uniform(-1, 1, O)
+    dy = rng.uniform(-1, 1, (N, O, OH, OW))
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == tensor.float64 else dict(rtol=2e-5, atol=2e-5)
+    got, want = run_both(dev, "conv2d_forward", dtype, [((N, O, OH, OW), None)], [x, w, b], geom)
+    np.testing.assert_allclose(got[0], want[0], **tol)
+    got, want = run_both(dev, "conv2d_backward", dtype,
+                         [((N, C, H, W), None), (w.shape, None), ((O,), None)], [dy, x, w], geom)
+    for g, wnt, name in zip(got, want, ("dx", "dw", "db")):
+        np.testing.assert_allclose(g, wnt, err_msg=name, **tol)
+
+
 # ---------------------------------------------------------------------- pooling
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("K, S, P", [(3, 1, 1), (3, 2, 1), (2, 3, 0)])
