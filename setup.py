@@ -42,7 +42,6 @@ setup(
     packages=find_packages(include=["minisinga", "minisinga.*"]),
     package_data={"minisinga": ["c/*.c", "c/*.h", "cuda/*.cu", "cuda/*.h",
                                 "datasets/*.npz", "datasets/*.md"]},
-    setup_requires=["cffi>=1.15"],
     cffi_modules=["minisinga/_build.py:ffibuilder"]
     + (["minisinga/_build_cuda.py:ffibuilder"] if _NVCC else []),
     cmdclass={"build_ext": BuildExt},
