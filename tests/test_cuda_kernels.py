@@ -151,6 +151,27 @@ def test_pooling_matches_the_cpu_bitwise(dev, dtype, K, S, P):
     assert_bitwise(got, want, "avg_pool2d_backward")
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("H, W", [(44, 46), (50, 45)], ids=["shared-memory", "global-memory"])
+def test_max_pool_backward_on_planes_of_both_sizes(dev, dtype, H, W):
+    """A plane of at most 2,048 cells is summed in shared memory by a block;
+    a larger one (50 x 45) by one thread in global memory.  Both add in the C
+    loop's order, ties included (every output of a 3 x 3 stride-1 window picks
+    among few values, so cells collect several outputs)."""
+    NC, K, S, P = 3, 3, 1, 1
+    OH, OW = H, W
+    rng = np.random.default_rng(5)
+    x = rng.integers(-2, 2, (NC, H, W)).astype(np.float64)
+    geom = (NC, H, W, OH, OW, K, K, S, S, P, P)
+    _, (_, argmax) = run_both(dev, "max_pool2d_forward", dtype,
+                              [((NC, OH, OW), None), ((NC, OH, OW), tensor.int32)], [x], geom)
+    assert len(np.unique(argmax)) < argmax.size / 2   # cells shared by many outputs
+    dy = rng.uniform(-1, 1, (NC, OH, OW))
+    got, want = run_both(dev, "max_pool2d_backward", dtype, [((NC, H, W), None)],
+                         [dy, argmax], (NC, H, W, OH, OW))
+    assert_bitwise(got, want, "max_pool2d_backward")
+
+
 # ---------------------------------------------------------------------- batchnorm
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("N, C, HW", [(3, 4, 200), (2, 3, 1), (600, 2, 1)])

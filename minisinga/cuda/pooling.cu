@@ -67,9 +67,41 @@ extern "C" void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_
 /* --8<-- [end:max_pool2d_forward] */
 
 /* --8<-- [start:max_pool2d_backward] */
-/* dx[p, argmax[p, oh, ow]] += dy[p, oh, ow]   (dx zeroed first by fill: it is written)
- * One thread per plane p: overlapping windows may share an argmax, and adding
- * in the order of o keeps the sum the C kernel's. */
+/* dx[p, argmax[p, oh, ow]] += dy[p, oh, ow]   (dx zeroed first: it is written)
+ * Overlapping windows may share an argmax, and adding in the order of o keeps
+ * the sum the C kernel's, so ONE thread adds a plane's outputs in order.
+ *
+ * Small planes (the usual case): one block per plane.  The block copies the
+ * plane's argmax and dy into shared memory (coalesced) and zeroes a shared
+ * copy of dx; thread 0 adds in order there (shared-memory latency, not global);
+ * the block writes dx back.  Larger planes: one thread per plane, in global
+ * memory (slow: each add waits for its loads). */
+#define MS_POOL_SHARED 2048 /* the most cells of a plane (and of its outputs) kept in shared memory */
+
+__global__ void FN(max_pool2d_backward_shared_kernel)(T *dx, const T *dy, const int32_t *argmax,
+                                                      int64_t NC, int64_t HW, int64_t OHW)
+{
+    __shared__ T plane[MS_POOL_SHARED];
+    __shared__ T g[MS_POOL_SHARED];
+    __shared__ int32_t idx[MS_POOL_SHARED];
+    for (int64_t p = blockIdx.x; p < NC; p += gridDim.x) {
+        for (int64_t e = threadIdx.x; e < HW; e += blockDim.x)
+            plane[e] = (T)0;
+        for (int64_t o = threadIdx.x; o < OHW; o += blockDim.x) {
+            g[o] = dy[p * OHW + o];
+            idx[o] = argmax[p * OHW + o];
+        }
+        __syncthreads();
+        if (threadIdx.x == 0)
+            for (int64_t o = 0; o < OHW; o++)
+                plane[idx[o]] += g[o];
+        __syncthreads();
+        for (int64_t e = threadIdx.x; e < HW; e += blockDim.x)
+            dx[p * HW + e] = plane[e];
+        __syncthreads(); /* the shared arrays are refilled for the next plane */
+    }
+}
+
 __global__ void FN(max_pool2d_backward_kernel)(T *dx, const T *dy, const int32_t *argmax,
                                                int64_t NC, int64_t H, int64_t W, int64_t OH,
                                                int64_t OW)
@@ -82,9 +114,17 @@ __global__ void FN(max_pool2d_backward_kernel)(T *dx, const T *dy, const int32_t
             plane[idx[o]] += g[o];
     }
 }
+
 extern "C" void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t NC,
                                         int64_t H, int64_t W, int64_t OH, int64_t OW)
 {
+    if (NC * H * W <= 0)
+        return;
+    if (H * W <= MS_POOL_SHARED && OH * OW <= MS_POOL_SHARED) {
+        MS_LAUNCH(FN(max_pool2d_backward_shared_kernel), (unsigned int)(NC < 65535 ? NC : 65535),
+                  128, dx, dy, argmax, NC, H * W, OH * OW);
+        return;
+    }
     FN(fill)(dx, (T)0, NC * H * W);
     if (NC * OH * OW > 0)
         MS_LAUNCH(FN(max_pool2d_backward_kernel), ms_blocks(NC), MS_THREADS, dx, dy, argmax, NC,
