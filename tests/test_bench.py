@@ -64,5 +64,5 @@ def test_gpu_bench_smoke_test_on_the_emulated_device(tmp_path):
     assert {"matmul f32", "matmul f64", "add", "softmax", "im2col 3x3", "adam_update",
             "mlp step", "mlp graph step"} <= set(rows)
     assert all(err <= 1e-4 for err in rows.values()), rows
-    # the emulated GPU runs the CUDA kernels in the C kernels' order: the same losses
-    assert rows["mlp step"] == 0.0 and rows["mlp graph step"] == 0.0
+    # the same model on the CPU: the same losses, up to the order of the GEMM's sums
+    assert rows["mlp step"] <= 1e-6 and rows["mlp graph step"] <= 1e-6

@@ -253,7 +253,7 @@ FLOATS = [pytest.param(tensor.float32, id="f32"), pytest.param(tensor.float64, i
                                      (9, 5, 1100), (130, 3, 1543)])
 def test_gemm_transposes_alpha_beta_and_tile_edges(dev, dtype, ta, tb, m, n, k):
     """Tile edges in M, N and K; the last two shapes have few tiles and a long K,
-    so matmul.cu splits K (2 and 3 chunks, the last one short)."""
+    so matmul.cu splits K (4 and 6 chunks, the last one short)."""
     rng = np.random.default_rng(m * n + k)
     a = rng.uniform(-1, 1, (k, m) if ta else (m, k))
     b = rng.uniform(-1, 1, (n, k) if tb else (k, n))

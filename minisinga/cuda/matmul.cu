@@ -36,7 +36,7 @@
 #define TN 8 /* columns of C per thread */
 #define GEMM_THREADS 256 /* (BM / TM) * (BN / TN) */
 #define SPLITK_BLOCKS 128 /* split K until about this many blocks (a wave on an H100) */
-#define SPLITK_MIN_K 512  /* ... but give each chunk at least this much of K */
+#define SPLITK_MIN_K 256  /* ... but give each chunk at least this much of K (32 slabs) */
 
 /* --8<-- [start:gemm_kernel] */
 __global__ void __launch_bounds__(GEMM_THREADS)
