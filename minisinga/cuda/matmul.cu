@@ -108,24 +108,10 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
                 __syncthreads(); /* the slab is overwritten next */
             }
 
-            /* 3'. Split: the raw tile goes to partial product z (M x N);
-             *     gemm_splitk_sum_kernel finishes it. */
-            if (partial != NULL) {
-                T *Pz = partial + z * M * N;
-#pragma unroll
-                for (int a = 0; a < TM; a++) {
-                    int64_t gi = row0 + ty + 16 * a;
-#pragma unroll
-                    for (int b = 0; b < TN; b++) {
-                        int64_t gj = col0 + tx + 16 * b;
-                        if (gi < M && gj < N)
-                            Pz[gi * N + gj] = acc[a][b];
-                    }
-                }
-                continue;
-            }
-
-            /* 3. C = alpha * acc + beta * C  (C not read when beta == 0) */
+            /* 3. C = alpha * acc + beta * C  (C not read when beta == 0).
+             *    Split: the raw tile goes to partial product z (M x N), and
+             *    gemm_splitk_sum_kernel finishes it. */
+            T *out = partial != NULL ? partial + z * M * N : Cz;
 #pragma unroll
             for (int a = 0; a < TM; a++) {
                 int64_t gi = row0 + ty + 16 * a;
@@ -133,8 +119,11 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
                 for (int b = 0; b < TN; b++) {
                     int64_t gj = col0 + tx + 16 * b;
                     if (gi < M && gj < N) {
-                        T *c = Cz + gi * N + gj;
-                        *c = (beta == (T)0) ? alpha * acc[a][b] : alpha * acc[a][b] + beta * *c;
+                        T *c = out + gi * N + gj;
+                        if (partial != NULL)
+                            *c = acc[a][b];
+                        else
+                            *c = (beta == (T)0) ? alpha * acc[a][b] : alpha * acc[a][b] + beta * *c;
                     }
                 }
             }
