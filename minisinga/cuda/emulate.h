@@ -83,8 +83,8 @@ int cudaMemcpyFromSymbol(void *dst, const S &symbol, size_t count, size_t offset
     return cudaSuccess;
 }
 
-/* Scratch buffers that a launcher allocates for itself (conv2d's col buffer):
- * host memory here. */
+/* Device memory a launcher allocates for itself is host memory here (the
+ * launchers now take theirs from ms_cuda_scratch, emulated further down). */
 typedef int cudaError_t;
 enum { cudaErrorMemoryAllocation = 2 };
 inline cudaError_t cudaMalloc(void **p, size_t nbytes)
