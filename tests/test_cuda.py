@@ -277,18 +277,16 @@ def test_split_gemm_is_deterministic_and_reuses_its_scratch(dev, dtype):
     """A split product gives the same bits every time, also after a larger one
     has grown the scratch buffer of partial products and a smaller one reuses it."""
     rng = np.random.default_rng(3)
+    small = rng.uniform(-1, 1, (4, 2048)), rng.uniform(-1, 1, (2048, 6))
+    large = rng.uniform(-1, 1, (16, 4096)), rng.uniform(-1, 1, (4096, 40))
+    tol = 1e-11 if dtype == tensor.float64 else 1e-4
     gemm = dev.kernel("gemm", dtype)
     results = []
-    for m, n, k in [(4, 6, 2048), (16, 40, 4096), (4, 6, 2048)]:
-        a, b = rng.uniform(-1, 1, (m, k)), rng.uniform(-1, 1, (k, n))
-        if len(results) == 2:
-            a, b = first
+    for a, b in (small, large, small):
+        (m, k), n = a.shape, b.shape[1]
         C, A, B = _ct(np.full((m, n), np.nan), dev, dtype), _ct(a, dev, dtype), _ct(b, dev, dtype)
         gemm(C.ptr, A.ptr, B.ptr, m, n, k, 0, 0, 1.0, 0.0)
         results.append(_np(C))
-        if len(results) == 1:
-            first = a, b
-        tol = 1e-11 if dtype == tensor.float64 else 1e-4
         np.testing.assert_allclose(results[-1], a @ b, rtol=tol, atol=tol)
     np.testing.assert_array_equal(results[2], results[0])
 
