@@ -305,6 +305,9 @@ def build_emulated(out_dir: Path = ROOT / OUT_DIR / "emulated", cxx: str = "g++"
     tests/test_cuda.py to check the kernels' logic where there is no GPU; it
     needs no nvcc.  core.cu (the real CUDA runtime calls) is left out."""
     out_dir = Path(out_dir)
+    sanitize = os.environ.get("MINISINGA_SANITIZE") == "1"
+    if sanitize:   # tools/sanitize.sh: the kernels' memory accesses checked by ASan
+        out_dir = out_dir.with_name(out_dir.name + "-asan")
     (out_dir / "obj").mkdir(parents=True, exist_ok=True)
     impl = out_dir / "emulate_impl.cpp"
     _write_if_changed(impl, '#include "ms_cuda.h"\n#define MS_EMU_IMPLEMENTATION\n'
@@ -313,6 +316,8 @@ def build_emulated(out_dir: Path = ROOT / OUT_DIR / "emulated", cxx: str = "g++"
              "-Wno-unknown-pragmas", "-DMS_CUDA_EMULATE",
              "-include", str(ROOT / CUDA_DIR / "emulate.h"),
              "-I", str(ROOT / C_DIR), "-I", str(ROOT / CUDA_DIR)]
+    if sanitize:
+        flags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
     sources = [impl] + [src for src in cuda_sources() if src.name != "core.cu"]
 
     inputs = _headers() + [ROOT / CUDA_DIR / "emulate.h"]
@@ -333,7 +338,8 @@ def build_emulated(out_dir: Path = ROOT / OUT_DIR / "emulated", cxx: str = "g++"
     with ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1)) as pool:
         objects = list(pool.map(run, sources))
     lib = out_dir / "libms_cuda_emulated.so"
-    subprocess.run([cxx, "-shared", "-o", str(lib)] + objects, check=True)
+    subprocess.run([cxx, "-shared", "-o", str(lib)] + objects
+                   + (["-fsanitize=address,undefined"] if sanitize else []), check=True)
     return lib
 
 NVCC = nvcc_or_none()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import threading
 
 from . import dtypes
@@ -95,20 +96,23 @@ class BlockCache:
     default stream, in order: a kernel that writes the new tensor runs after the
     kernels that read the old one.
 
-    ``release(ptr)`` really frees a block (``cudaFree``)."""
+    ``release(ptr)`` really frees a block (``cudaFree``).  ``grain=1`` and
+    ``limit=0`` turn the cache off: blocks of exactly the requested size, each
+    released when freed (the emulated GPU under the sanitizers, so that ASan
+    sees every access past a tensor's end and every use after free)."""
 
     GRAIN = 512
 
-    def __init__(self, release, limit: int):
+    def __init__(self, release, limit: int, grain: int = GRAIN):
         self._release = release
         self._free: dict[int, list] = {}   # size -> raw pointers of freed blocks
         self.bytes = 0                     # bytes held in ``_free``
         self.limit = limit
+        self.grain = grain
 
-    @classmethod
-    def size_of(cls, nbytes: int) -> int:
-        """The size of the block that holds ``nbytes`` (a multiple of GRAIN, >= GRAIN)."""
-        return max(1, -(-nbytes // cls.GRAIN)) * cls.GRAIN
+    def size_of(self, nbytes: int) -> int:
+        """The size of the block that holds ``nbytes`` (a multiple of the grain, >= it)."""
+        return max(1, -(-nbytes // self.grain)) * self.grain
 
     def take(self, size: int):
         """A freed block of ``size`` bytes, or None."""
@@ -142,9 +146,10 @@ class _CachingDevice(Device):
     #: The most bytes of freed blocks a device keeps for reuse.
     cache_limit = 4 << 30
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, exact_memory: bool = False):
         super().__init__(seed)
-        self._cache = BlockCache(self._raw_free, self.cache_limit)
+        self._cache = BlockCache(self._raw_free, 0, grain=1) if exact_memory else \
+            BlockCache(self._raw_free, self.cache_limit)
 
     def _raw_alloc(self, size: int):
         raise NotImplementedError
@@ -155,7 +160,7 @@ class _CachingDevice(Device):
     def alloc(self, nbytes: int):
         """A block of at least ``nbytes``, freed (to the cache) when the returned
         object is collected."""
-        size = BlockCache.size_of(nbytes)
+        size = self._cache.size_of(nbytes)
         ptr = self._cache.take(size)
         if ptr is None:
             ptr = self._raw_alloc(size)
@@ -379,8 +384,8 @@ class EmulatedGPU(_CachingDevice):
     is not thread-safe: use it from one thread.  Get it with
     ``emulated_gpu()``."""
 
-    def __init__(self, emu_lib, emu_ffi, seed: int = 0):
-        super().__init__(seed)
+    def __init__(self, emu_lib, emu_ffi, seed: int = 0, exact_memory: bool = False):
+        super().__init__(seed, exact_memory)
         self._gc = c_ffi.gc
         self._lib = emu_lib
         self._ffi = emu_ffi
@@ -463,4 +468,8 @@ def emulated_gpu() -> EmulatedGPU:
     path = _build_cuda.build_emulated()
     emu_ffi = FFI()
     emu_ffi.cdef(_build_cuda.preprocessed_header())
-    return EmulatedGPU(emu_ffi.dlopen(str(path)), emu_ffi)
+    # Under tools/sanitize.sh (MINISINGA_SANITIZE=1) the kernels are built with
+    # ASan and UBSan, and the memory is exact and never reused, so that ASan
+    # sees every access past a tensor's end and every use after free.
+    return EmulatedGPU(emu_ffi.dlopen(str(path)), emu_ffi,
+                       exact_memory=os.environ.get("MINISINGA_SANITIZE") == "1")

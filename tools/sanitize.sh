@@ -42,7 +42,11 @@ VPY="$WORK/venv/bin/python"
 "$VPY" -m pip install -q --upgrade pip
 # MINISINGA_CUDA=0: the nvcc-built module is not instrumented anyway, and
 # skipping it saves minutes; the CUDA kernels still run here, on the CPU
-# emulator that tests/test_cuda.py builds with g++.
+# emulator that tests/test_cuda.py builds with g++.  MINISINGA_SANITIZE=1 in
+# the test run (san below) builds that emulator with ASan and UBSan too, and
+# gives its tensors exact, never-reused memory (gpu.emulated_gpu): an access
+# past a tensor's end or after its free in a CUDA kernel is then reported, as
+# compute-sanitizer would on a GPU.
 (cd "$WORK/src" && MINISINGA_SANITIZE=1 MINISINGA_CUDA=0 "$VPY" -m pip install -q -e ".[test]")
 
 # Compilers that the tests start (g++ for the emulated CUDA kernels, gcc -E for
@@ -79,6 +83,7 @@ san() {
         OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" \
         PATH="$WORK/nosan:$PATH" \
         MINISINGA_CUDA=0 \
+        MINISINGA_SANITIZE=1 \
         "$@")
 }
 # Print every report file; fail if one holds an error (ASan/LSan "ERROR:", UBSan

@@ -240,7 +240,9 @@ extern "C" int ms_cuda_error_pending(void) { return err_code != 0; }
 /* as core.cu's (the implementation unit includes ms_cuda.h first) */
 extern "C" int ms_cuda_max_ndim(void) { return MS_MAX_NDIM; }
 
-/* one emulated GPU: one buffer per slot, grown as in core.cu */
+/* one emulated GPU: one buffer per slot, grown as in core.cu.  Under ASan
+ * (tools/sanitize.sh) every call gets a fresh buffer of exactly the size
+ * asked, so that an access past it is reported. */
 void *ms_cuda_scratch(int slot, int64_t nbytes)
 {
     static void *buf[MS_SCRATCH_SLOTS];
@@ -248,6 +250,12 @@ void *ms_cuda_scratch(int slot, int64_t nbytes)
     if (slot < 0 || slot >= MS_SCRATCH_SLOTS || nbytes < 0)
         return NULL;
     size_t need = nbytes > 0 ? (size_t)nbytes : 1;
+#ifdef __SANITIZE_ADDRESS__
+    free(buf[slot]);
+    buf[slot] = malloc(need);
+    cap[slot] = buf[slot] != NULL ? need : 0;
+    return buf[slot];
+#endif
     if (cap[slot] < need) {
         free(buf[slot]);
         cap[slot] = need + need / 2;
