@@ -37,7 +37,7 @@ def check_shape(shape, argname: str = "shape") -> tuple[int, ...]:
     except TypeError:
         raise TypeError(f"{argname}: expected a tuple of ints, got {shape!r}") from None
     for d in dims:
-        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+        if not dtypes.is_int(d):
             raise TypeError(f"{argname}: expected a tuple of ints, got {shape!r} "
                             f"(element {d!r} is a {type(d).__name__})")
         if d < 0:

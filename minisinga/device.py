@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import weakref
 
-import numpy as np
-
 from . import dtypes
 from ._lib import cpu_kernel, ffi, lib
 
@@ -20,7 +18,7 @@ _MAX_SEED = 2**64 - 1
 
 
 def _check_seed(seed) -> int:
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+    if not dtypes.is_int(seed):
         raise TypeError(f"seed: expected an int in [0, 2**64), got {seed!r} "
                         f"({type(seed).__name__})")
     if not 0 <= int(seed) <= _MAX_SEED:
@@ -232,7 +230,7 @@ def get_num_threads() -> int:
 
 def set_num_threads(n: int) -> None:
     """Limit the C kernels to ``n`` OpenMP threads (n >= 1)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not dtypes.is_int(n) or n < 1:
         raise ValueError(f"n: expected an int >= 1, got {n!r}")
     lib.ms_set_num_threads(int(n))
 

@@ -199,7 +199,7 @@ def _check_input(layer: Layer, x, ndim: int | None = None) -> Tensor:
 
 
 def _positive_int(layer: str, name: str, v) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+    if not dtypes.is_int(v) or v <= 0:
         raise ValueError(f"{layer}: {name} must be a positive int, got {v!r}")
     return int(v)
 

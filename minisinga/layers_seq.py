@@ -51,7 +51,7 @@ def _same_kind(layer: Layer, x: Tensor, ref: Tensor, what: str, ref_what: str) -
 
 
 def _number(layer: str, name: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+    if not dtypes.is_number(v):
         raise TypeError(f"{layer}: {name} must be a number, got {v!r}")
     return float(v)
 

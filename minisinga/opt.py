@@ -49,8 +49,7 @@ STEP_COUNTER = "step_counter"
 def _number(value, argname: str, *, low: float | None = None, low_open: bool = False,
             high: float | None = None, high_open: bool = False) -> float:
     """A finite real number within the given bounds, or a ValueError/TypeError naming it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
+    if not dtypes.is_number(value):
         raise TypeError(f"{argname}: expected a number, got {value!r} ({type(value).__name__})")
     value = float(value)
     if not math.isfinite(value):

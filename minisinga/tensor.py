@@ -43,7 +43,7 @@ def _check_device(device, argname: str = "device") -> Device:
 
 
 def _check_number(value, argname: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not dtypes.is_number(value):
         raise TypeError(f"{argname}: expected a number, got {value!r} ({type(value).__name__})")
     return value
 
@@ -294,8 +294,7 @@ class Tensor:
     def _operand(self, other) -> Tensor:
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (bool, np.bool_)) or not isinstance(
-                other, (int, float, np.integer, np.floating)):
+        if not dtypes.is_number(other):
             raise TypeError(f"unsupported operand: a Tensor and a {type(other).__name__}")
         try:
             value = np.asarray(other, dtype=dtypes.to_numpy(self.dtype))

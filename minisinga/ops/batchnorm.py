@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
@@ -47,7 +47,7 @@ class _BatchNorm2d(autograd.Operation):
                  where: str = "batchnorm_2d"):
         super().__init__()
         for name, v in (("momentum", momentum), ("eps", eps)):
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            if not dtypes.is_number(v):
                 raise TypeError(f"{where}: {name} must be a number, got {v!r}")
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{where}: momentum must be in [0, 1], got {momentum!r}")

@@ -41,17 +41,14 @@ Padding = int | tuple[int, int] | tuple[int, int, int, int]
 
 
 # ---------------------------------------------------------------------- geometry
-_is_int = dtypes.is_int
-
-
 def int_pair(where: str, name: str, value, minimum: int) -> tuple[int, int]:
     """An int or a 2-sequence of ints (each >= minimum) as (h, w)."""
-    vals = (value, value) if _is_int(value) else value
+    vals = (value, value) if dtypes.is_int(value) else value
     try:
         vals = tuple(vals)
     except TypeError:
         vals = None
-    if vals is None or len(vals) != 2 or not all(_is_int(v) for v in vals):
+    if vals is None or len(vals) != 2 or not all(dtypes.is_int(v) for v in vals):
         raise TypeError(f"{where}: {name} must be an int or a pair of ints (h, w), "
                         f"got {value!r}")
     if any(v < minimum for v in vals):
@@ -62,7 +59,7 @@ def int_pair(where: str, name: str, value, minimum: int) -> tuple[int, int]:
 def padding4(where: str, padding) -> tuple[int, int, int, int]:
     """padding as (top, bottom, left, right): from an int p (all four), a pair
     (ph, pw) (top = bottom = ph, left = right = pw) or a 4-tuple (t, b, l, r)."""
-    if _is_int(padding):
+    if dtypes.is_int(padding):
         vals = (padding,) * 4
     else:
         try:
@@ -71,7 +68,7 @@ def padding4(where: str, padding) -> tuple[int, int, int, int]:
             vals = ()
         if len(vals) == 2:
             vals = (vals[0], vals[0], vals[1], vals[1])
-    if len(vals) != 4 or not all(_is_int(v) for v in vals):
+    if len(vals) != 4 or not all(dtypes.is_int(v) for v in vals):
         raise TypeError(f"{where}: padding must be an int, a pair (ph, pw) or a 4-tuple "
                         f"(top, bottom, left, right) of ints, got {padding!r}")
     if any(v < 0 for v in vals):
@@ -150,7 +147,7 @@ class _Conv2d(autograd.Operation):
         self.dilation = int_pair(where, "dilation", dilation, 1)
         self.pads = padding4(where, padding)
         self.pad_mode = check_pad_mode(where, pad_mode, padding)
-        if not _is_int(group) or group < 1:
+        if not dtypes.is_int(group) or group < 1:
             raise ValueError(f"{where}: group must be a positive int, got {group!r}")
         self.group = int(group)
 

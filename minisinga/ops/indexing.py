@@ -57,7 +57,7 @@ def _int_list(opname: str, argname: str, values, length: int | None = None) -> l
     except TypeError:
         raise TypeError(f"{opname}: {argname} must be a list of ints, got {values!r}") from None
     for v in out:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        if not dtypes.is_int(v):
             raise TypeError(f"{opname}: {argname} must be a list of ints, got {values!r}")
     if length is not None and len(out) != length:
         raise ValueError(f"{opname}: {argname} must have {length} entries, got {len(out)} "
@@ -309,8 +309,7 @@ class Pad(_IndexGather):
             raise ValueError(f"pad: mode must be one of {self.MODES}, got {mode!r}")
         if pads is None:
             raise ValueError("pad: pads is required ([begin_0, ..., end_0, ...])")
-        if isinstance(constant, bool) or not isinstance(constant, (int, float, np.integer,
-                                                                   np.floating)):
+        if not dtypes.is_number(constant):
             raise TypeError(f"pad: constant must be a number, got {constant!r}")
         self.mode, self.constant = mode, float(constant)
         self.pads = _int_list("pad", "pads", pads)
@@ -477,7 +476,7 @@ class _Rearrange(autograd.Operation):
 
     def __init__(self, blocksize: int, mode: str = "DCR"):
         super().__init__()
-        if isinstance(blocksize, bool) or not isinstance(blocksize, (int, np.integer)) or \
+        if not dtypes.is_int(blocksize) or \
                 blocksize < 1:
             raise ValueError(f"{self.opname}: blocksize must be an int >= 1, got {blocksize!r}")
         if mode not in ("DCR", "CRD"):
@@ -722,7 +721,7 @@ class OneHot(_Constant):
             depth = _host(depth.data).reshape(-1)[0]
         if isinstance(depth, (float, np.floating)) and float(depth) == int(depth):
             depth = int(depth)
-        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+        if not dtypes.is_int(depth) or depth < 1:
             raise ValueError(f"onehot: depth must be a whole number >= 1, got {depth!r}")
         self.axis, self.depth = axis, int(depth)
         self.off, self.on = float(values[0]), float(values[1])
@@ -834,8 +833,7 @@ class ConstantOfShape(_Constant):
         super().__init__()
         if isinstance(value, Tensor):
             value = _host(value.data).reshape(-1)[0]
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, (int, float, np.integer, np.floating)):
+        if not dtypes.is_number(value):
             raise TypeError(f"constant_of_shape: value must be a number, got {value!r}")
         self.value = float(value)
 

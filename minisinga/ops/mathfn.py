@@ -348,7 +348,7 @@ class RankingLoss(autograd.Operation):
 
     def __init__(self, M: float = 0.2):
         super().__init__()
-        if isinstance(M, bool) or not isinstance(M, (int, float, np.integer, np.floating)):
+        if not dtypes.is_number(M):
             raise TypeError(f"ranking_loss: M must be a number, got {M!r}")
         self.M = float(M)
 

@@ -22,7 +22,7 @@ __all__ = ["Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", 
 def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
     """ONNX reshape rules: 0 copies the input's dimension, one -1 is inferred."""
     try:
-        bad = [s for s in shape if isinstance(s, bool) or not isinstance(s, (int, np.integer))]
+        bad = [s for s in shape if not dtypes.is_int(s)]
     except TypeError:
         bad = [shape]
     if bad:  # NOTE: int(2.7) would silently truncate; refuse instead
