@@ -31,13 +31,18 @@ How the pieces fit:
 Environment switches (read at build time):
 
 ``MINISINGA_CUDA=0``  never build the CUDA module.
-``MINISINGA_CUDA=1``  the CUDA module is required: a missing nvcc is an error.
-(unset)               build it when nvcc is found, else skip with one message.
+``MINISINGA_CUDA=1``  the CUDA module is required: a missing nvcc is an error
+                      (CI sets it, so the CUDA sources compile on every run).
+(unset)               build it when nvcc is found AND an NVIDIA driver is present
+                      (a GPU this machine could run it on), else skip; one line
+                      says which and why.  Compiling the kernels takes minutes,
+                      wasted on a machine that has nvcc but no GPU.
 ``MINISINGA_CUDA_ARCHS``  replaces the default ``80,90`` list of machine-code
                       targets (PTX is always added for the last one).
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
@@ -83,6 +88,20 @@ def find_nvcc() -> str | None:
     return None
 
 
+def nvidia_driver_present() -> bool:
+    """Whether this machine has an NVIDIA driver, i.e. a GPU the module could run on.
+
+    The kernel driver shows itself in /proc/driver/nvidia; in a container the
+    user-space driver library libcuda.so.1 is mounted in.  Either will do."""
+    if Path("/proc/driver/nvidia/version").exists():
+        return True
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
 def nvcc_or_none(announce: bool = False) -> str | None:
     """nvcc's path when the CUDA module should be built, else None.
 
@@ -93,6 +112,12 @@ def nvcc_or_none(announce: bool = False) -> str | None:
             print("minisinga: MINISINGA_CUDA=0: building without the CUDA backend")
         return None
     nvcc = find_nvcc()
+    if nvcc is not None and switch == "" and not nvidia_driver_present():
+        if announce:
+            print(f"minisinga: nvcc found ({nvcc}) but no NVIDIA driver here: building "
+                  "without the CUDA backend (minisinga._cuda), which could not run; "
+                  "set MINISINGA_CUDA=1 to build it anyway")
+        return None
     if nvcc is None:
         if switch == "1":
             raise RuntimeError(
@@ -103,6 +128,10 @@ def nvcc_or_none(announce: bool = False) -> str | None:
             print("minisinga: nvcc not found: building without the CUDA backend "
                   "(minisinga._cuda); set MINISINGA_CUDA=1 to require it")
         return None
+    if announce:
+        why = "MINISINGA_CUDA=1" if switch == "1" else "nvcc and an NVIDIA driver found"
+        print(f"minisinga: building the C kernels (minisinga._C) and the CUDA kernels "
+              f"(minisinga._cuda, {why}; compiling them takes a few minutes)")
     return nvcc
 
 

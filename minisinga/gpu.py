@@ -54,9 +54,9 @@ def num_gpus() -> int:
 def why_unavailable() -> str:
     """Why no GPU can be used here (an empty string when one can)."""
     if lib is None:
-        return (f"minisinga was built without its CUDA module ({_IMPORT_ERROR}); rebuild "
-                "on a machine with nvcc (`pip install -e .`, or MINISINGA_CUDA=1 to "
-                "require it)")
+        return (f"minisinga was built without its CUDA module ({_IMPORT_ERROR}); it is "
+                "built where nvcc and an NVIDIA driver are found (`pip install -e .`; "
+                "MINISINGA_CUDA=1 builds it without a driver too)")
     if num_gpus() == 0:
         return "the CUDA runtime finds no GPU (or no NVIDIA driver) on this machine"
     return ""

@@ -97,3 +97,21 @@ def training_mode():
     """``autograd.training = True`` for one test (put back after it by the fixture
     above); a module asks for it with ``pytestmark = pytest.mark.usefixtures(...)``."""
     autograd.training = True
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per distinct skip reason, with its count, instead of one line per
+    test location (pyproject's addopts leave skips out of ``-r``).  A machine with
+    no GPU skips the same way in dozens of places; that is one fact, one line."""
+    from collections import Counter
+
+    reasons = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reasons[reason.removeprefix("Skipped: ")] += 1
+    if not reasons:
+        return
+    terminalreporter.section("skipped, by reason", sep="-")
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"{count:5d} skipped: {reason}")

@@ -518,7 +518,7 @@ def test_bad_gpu_arguments():
 
 
 needs_module = pytest.mark.skipif(not gpu.available(),
-                                  reason="minisinga._cuda not built (no nvcc when installing)")
+                                  reason="minisinga._cuda not built (no nvcc or no NVIDIA driver when installing)")
 
 
 @needs_module
