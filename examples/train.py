@@ -9,10 +9,14 @@ minisinga (8,000 training and 2,000 held-out digits), shows a progress bar with
 the loss and throughput, prints the test accuracy after each epoch, and at the
 end writes a checkpoint and a plot of the training loss and test accuracy.
 
+Outputs go to a folder per model, ``runs/<model>/`` under the current folder
+(git ignores ``runs/``): ``checkpoint.zip`` (written after every epoch) and
+``training.png``.  ``--resume`` continues from that checkpoint; ``--epochs`` is
+the total to reach, so a finished two-epoch run continues with ``--epochs 3``.
+
 Options: --model mlp|cnn, --epochs, --batch-size, --lr, --device cpu|gpu,
 --no-graph, --data DIR (the full MNIST as IDX files; also MINISINGA_MNIST_DIR),
---checkpoint PATH (written after every epoch) with --resume, --plot PATH,
---seed.
+--out DIR, --checkpoint PATH, --resume, --plot PATH, --seed.
 """
 from __future__ import annotations
 
@@ -48,12 +52,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-graph", action="store_true", help="run eagerly (no graph replay)")
     p.add_argument("--data", default=None,
                    help="folder with the full MNIST IDX files (default: the shipped subset)")
-    p.add_argument("--checkpoint", default="checkpoint.zip",
-                   help="written after every epoch ('' to disable)")
+    p.add_argument("--out", default=None,
+                   help="folder for the checkpoint and the plot (default: runs/<model>)")
+    p.add_argument("--checkpoint", default=None,
+                   help="written after every epoch (default: OUT/checkpoint.zip; '' to disable)")
     p.add_argument("--resume", action="store_true",
-                   help="continue from --checkpoint (model, optimizer, epoch) instead of "
-                        "starting afresh")
-    p.add_argument("--plot", default="training.png", help="PNG of loss and accuracy ('' to skip)")
+                   help="continue from --checkpoint (model, optimizer, epoch) up to --epochs "
+                        "epochs in all, instead of starting afresh")
+    p.add_argument("--plot", default=None,
+                   help="PNG of loss and accuracy (default: OUT/training.png; '' to skip)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="use only this many training digits")
     p.add_argument("--max-steps", type=int, default=None,
@@ -65,7 +72,58 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.lr <= 0:
         p.error("--lr must be > 0")
+    out = args.out if args.out is not None else os.path.join("runs", args.model)
+    if args.checkpoint is None:
+        args.checkpoint = os.path.join(out, "checkpoint.zip")
+    if args.plot is None:
+        args.plot = os.path.join(out, "training.png")
     return args
+
+
+# The checkpoint records which model wrote it (as the code points of its name:
+# aux states are tensors), so --resume can tell a wrong --model from damage.
+def _encode_name(name: str):
+    return tensor.from_numpy(np.array([ord(c) for c in name], dtype=np.int32))
+
+
+def _decode_name(t) -> str:
+    return "".join(chr(int(c)) for c in tensor.to_numpy(t))
+
+
+def resume(args, net, sgd):
+    """Load --checkpoint into net and sgd; returns (epochs done, losses, accuracies).
+
+    Every way this can go wrong that a user meets ends the program with one
+    sentence and what to do instead, never a traceback."""
+    path, fresh = args.checkpoint, f"python examples/train.py --model {args.model}"
+    if not path:
+        raise SystemExit("--resume needs a checkpoint, but --checkpoint is ''")
+    if not os.path.exists(path):
+        raise SystemExit(f"--resume: there is no checkpoint at {path}; train without --resume "
+                         f"first ({fresh}), or point --checkpoint at one")
+    try:
+        aux = net.load_states(path)
+    except (KeyError, ValueError) as err:
+        why = err.args[0] if err.args else err   # a KeyError's str() adds quotes
+        raise SystemExit(f"--resume: {path} cannot be loaded into the {args.model} model "
+                         f"({why}). If another model wrote it, pass that --model; or train "
+                         f"afresh without --resume ({fresh}).") from None
+    written_by = _decode_name(aux.pop("train.model")) if "train.model" in aux else args.model
+    if written_by != args.model:   # same state names, other model: refuse all the same
+        raise SystemExit(f"--resume: {path} was written by the {written_by} model, not "
+                         f"{args.model}; pass --model {written_by}, or train afresh")
+    done = int(tensor.to_numpy(aux.pop("train.epoch"))[0])
+    losses = list(tensor.to_numpy(aux.pop("train.losses"))) if "train.losses" in aux else []
+    accuracies = list(tensor.to_numpy(aux.pop("train.accuracies"))) \
+        if "train.accuracies" in aux else []
+    if done >= args.epochs:
+        last = f" (test accuracy {accuracies[-1]:.4f})" if accuracies else ""
+        raise SystemExit(f"--resume: {path} has already trained {done} epoch(s){last}, and "
+                         f"--epochs {args.epochs} is the total to reach; ask for more, "
+                         f"e.g. --resume --epochs {done + 1}")
+    sgd.set_states(aux)
+    print(f"resumed from {path} after epoch {done}")
+    return done, losses, accuracies
 
 
 def make_device(name: str):
@@ -111,24 +169,48 @@ class _Progress:
             self.bar.close()
 
 
-def plot(path: str, losses, accuracies, steps_per_epoch: int) -> str:
-    """Write a PNG of the training loss and test accuracy; returns a status line."""
+def smooth(values, width: int):
+    """Moving average over the last ``width`` values (fewer at the start)."""
+    sums = np.cumsum(np.asarray(values, dtype=np.float64))
+    out = np.empty_like(sums)
+    out[:width] = sums[:width] / np.arange(1, min(width, len(sums)) + 1)
+    out[width:] = (sums[width:] - sums[:-width]) / width
+    return out
+
+
+def plot(path: str, losses, accuracies, steps_per_epoch: int, model: str = "") -> str:
+    """Write a PNG of the training loss and test accuracy; returns a status line.
+
+    The raw loss of every step is drawn faint, its moving average on top; the
+    accuracy axis spans at least 10 points, so that two epochs 1.5 points apart
+    do not look like a cliff."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return "plot skipped: matplotlib is not installed (pip install matplotlib)"
-    fig, ax1 = plt.subplots(figsize=(7, 4))
-    ax1.plot(np.arange(1, len(losses) + 1), losses, lw=0.8, label="training loss")
-    ax1.set_xlabel("step")
-    ax1.set_ylabel("loss")
+    steps = np.arange(1, len(losses) + 1)
+    width = max(1, len(losses) // 50)
+    fig, ax1 = plt.subplots(figsize=(7, 4.2))
+    ax1.plot(steps, losses, lw=0.6, alpha=0.25, color="tab:blue", label="loss of each step")
+    ax1.plot(steps, smooth(losses, width), lw=1.6, color="tab:blue",
+             label=f"loss, mean of {width} steps")
+    ax1.set_xlabel("training step")
+    ax1.set_ylabel("training loss", color="tab:blue")
+    ax1.set_ylim(bottom=0)
     ax2 = ax1.twinx()
     epochs_at = [steps_per_epoch * (i + 1) for i in range(len(accuracies))]
-    ax2.plot(epochs_at, accuracies, "o-", color="tab:orange", label="test accuracy")
-    ax2.set_ylabel("test accuracy")
-    fig.legend(loc="upper center", ncol=2, frameon=False)
-    fig.tight_layout()
+    acc = 100 * np.asarray(accuracies, dtype=np.float64)
+    ax2.plot(epochs_at, acc, "o-", color="tab:orange", label="test accuracy (after each epoch)")
+    low = min(90.0, float(acc.min()) - 2) if len(acc) else 90.0
+    ax2.set_ylim(max(0.0, low), 100)
+    ax2.set_ylabel("test accuracy (%)", color="tab:orange")
+    final = f", final test accuracy {acc[-1]:.2f}%" if len(acc) else ""
+    ax1.set_title(f"{model or 'model'} on handwritten digits: {len(losses)} steps{final}")
+    handles = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return f"plot written to {path}"
@@ -160,15 +242,10 @@ def main(argv=None) -> dict:
 
     first_epoch, losses, accuracies = 0, [], []
     if args.resume:
-        if not args.checkpoint or not os.path.exists(args.checkpoint):
-            raise SystemExit(f"--resume: no checkpoint at {args.checkpoint!r}")
-        aux = net.load_states(args.checkpoint)
-        first_epoch = int(tensor.to_numpy(aux.pop("train.epoch"))[0])
-        losses = list(tensor.to_numpy(aux.pop("train.losses"))) if "train.losses" in aux else []
-        accuracies = list(tensor.to_numpy(aux.pop("train.accuracies"))) \
-            if "train.accuracies" in aux else []
-        sgd.set_states(aux)
-        print(f"resumed from {args.checkpoint} after epoch {first_epoch}")
+        first_epoch, losses, accuracies = resume(args, net, sgd)
+    for path in (args.checkpoint, args.plot):
+        if path and os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
 
     start, steps = time.perf_counter(), 0
     for epoch in range(first_epoch, args.epochs):
@@ -195,17 +272,20 @@ def main(argv=None) -> dict:
             aux["train.epoch"] = tensor.from_numpy(np.array([epoch + 1], dtype=np.int32))
             aux["train.losses"] = tensor.from_numpy(np.array(losses, dtype=np.float32))
             aux["train.accuracies"] = tensor.from_numpy(np.array(accuracies, dtype=np.float32))
+            aux["train.model"] = _encode_name(args.model)
             net.save_states(args.checkpoint, aux_states=aux)
         if args.max_steps and steps >= args.max_steps:
             break
     seconds = time.perf_counter() - start
     if accuracies:
-        print(f"final test accuracy {accuracies[-1]:.4f} after {len(losses)} steps "
-              f"in {seconds:.1f} s")
+        print(f"final test accuracy {accuracies[-1]:.4f} after {len(accuracies)} epoch(s), "
+              f"{len(losses)} steps in all")
+        before = f"; {len(losses) - steps} steps before it" if len(losses) > steps else ""
+        print(f"this run: {steps} steps in {seconds:.1f} s (training and evaluation){before}")
     if args.checkpoint:
         print(f"checkpoint written to {args.checkpoint}")
     if args.plot and losses:
-        print(plot(args.plot, losses, accuracies, steps_per_epoch))
+        print(plot(args.plot, losses, accuracies, steps_per_epoch, args.model))
     return {"losses": losses, "accuracies": accuracies, "seconds": seconds, "model": net}
 
 
