@@ -3,6 +3,7 @@
     python -m minisinga.notebooks list                      # the chapters, one a line
     python -m minisinga.notebooks build                     # all of them, into notebooks/
     python -m minisinga.notebooks build ops/activations.md --out /tmp/nb --execute
+    python -m minisinga.notebooks build --force             # overwrite existing ones
 
 The Markdown under ``docs/`` is the only copy: a notebook is generated from it on
 demand (``notebooks/`` is ignored by git), never edited and kept in sync by hand.
@@ -318,10 +319,14 @@ def build_notebook(chapter: Chapter, root: Path = ROOT, notebooks: set[str] | No
     return nb
 
 
-def build(out: Path = DEFAULT_OUT, pages: list[str] | None = None,
-          root: Path = ROOT) -> list[Path]:
+def build(out: Path = DEFAULT_OUT, pages: list[str] | None = None, root: Path = ROOT,
+          force: bool = False) -> tuple[list[Path], list[Path]]:
     """Write the notebooks of ``pages`` (default: every chapter) under ``out``, laid out
-    as docs/ is (``out/ops/activations.ipynb``); returns their paths."""
+    as docs/ is (``out/ops/activations.ipynb``).
+
+    A notebook that already exists is kept, since the student may have worked in it,
+    unless ``force``.  Returns (the paths written, the paths kept).
+    """
     import nbformat
 
     every = chapters(root)
@@ -334,14 +339,17 @@ def build(out: Path = DEFAULT_OUT, pages: list[str] | None = None,
                                 "of mkdocs.yml's nav (python -m minisinga.notebooks list), "
                                 f"without {', '.join(SKIPPED)}")
         chosen = [by_page[p] for p in pages]
-    written = []
+    written, kept = [], []
     for chapter in chosen:
         nb = build_notebook(chapter, root, {c.page for c in every})
         path = Path(out) / chapter.notebook
+        if path.exists() and not force:
+            kept.append(path)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
         written.append(path)
-    return written
+    return written, kept
 
 
 def execute(path: Path, timeout: int = 600):
@@ -369,8 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("pages", nargs="*", help="pages under docs/ (default: every chapter)")
     b.add_argument("--out", type=Path, default=DEFAULT_OUT,
                    help=f"output folder (default: {DEFAULT_OUT})")
+    b.add_argument("--force", action="store_true",
+                   help="overwrite notebooks that exist (and the changes made in them)")
     b.add_argument("--execute", action="store_true",
-                   help="also run each notebook and save its outputs")
+                   help="also run each notebook written and save its outputs")
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -379,10 +389,14 @@ def main(argv: list[str] | None = None) -> int:
             for page, why in SKIPPED.items():
                 print(f"(no notebook for {page}: {why})")
             return 0
-        for path in build(args.out, args.pages):
+        written, kept = build(args.out, args.pages, force=args.force)
+        for path in written:
             if args.execute:
                 execute(path)
             print(path)
+        if kept:
+            print(f"kept {len(kept)} notebook(s) that already exist in {args.out}, and "
+                  "the changes you made in them; --force writes them again from the docs")
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
