@@ -395,8 +395,8 @@ def main(argv: list[str] | None = None) -> int:
                 execute(path)
             print(path)
         if kept:
-            print(f"kept {len(kept)} notebook(s) that already exist in {args.out}, and "
-                  "the changes you made in them; --force writes them again from the docs")
+            print(f"kept {len(kept)} notebook(s) already in {args.out}, as they are (you "
+                  "may have worked in them); --force writes them again from the docs")
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
