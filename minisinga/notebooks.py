@@ -25,6 +25,10 @@ How a page becomes a notebook (the same reading of the page as tests/test_docs.p
 * a heading's ``{#anchor}`` becomes an HTML anchor, links to other chapters point at
   their notebooks, and a picture the page shows is attached to its cell.
 
+Why not jupytext's Markdown reader: it makes every fenced block a code cell (a bash
+block becomes ``%%bash``, a ``norun`` fragment runs) and knows nothing of includes,
+tabs or admonitions; the reading above is short and is the one the docs test uses.
+
 This module is optional: ``import minisinga`` never imports it, and nbformat (and,
 for ``--execute``, nbclient and ipykernel) are imported only when it runs.
 """
