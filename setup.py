@@ -90,6 +90,10 @@ setup(
         # the site itself (docs/hooks/offline.py) so formulas need no network.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "mkdocstrings[python]>=0.24",
                  "django-static-mathjax>=3.2"],
+        # every chapter as a Jupyter notebook (minisinga/notebooks.py): nbformat writes
+        # them, nbclient and ipykernel run them (tests/test_notebooks.py), notebook
+        # (Jupyter Notebook 7, with JupyterLab) opens them
+        "notebooks": ["nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25", "notebook>=7"],
     },
     zip_safe=False,
 )
