@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 import sys
 import textwrap
 import time
@@ -405,8 +406,8 @@ def activation_curves():
 
 @figure
 def trig_curves():
-    """sin, cos, atan, sinh and their derivatives by backward."""
-    return _curves(["sin", "cos", "atan", "tanh", "asinh"], -3, 3, "trigonometric")
+    """sin, cos, atan, asinh and their derivatives by backward."""
+    return _curves(["sin", "cos", "atan", "asinh"], -3, 3, "trigonometric")
 
 
 # ----------------------------------------------------------------------------- Jacobians
@@ -847,11 +848,11 @@ def record_training() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         args = TRAINING_ARGS + ["--checkpoint", str(Path(folder) / "c.zip")]
         result = train.main(args)
-    record = {"command": "python examples/train.py " + " ".join(TRAINING_ARGS),
+    record = {"command": "python examples/train.py " + shlex.join(TRAINING_ARGS),
               "losses": [round(float(v), 5) for v in result["losses"]],
               "accuracies": [round(float(v), 4) for v in result["accuracies"]]}
     TRAINING_RECORD.parent.mkdir(exist_ok=True)
-    TRAINING_RECORD.write_text(json.dumps(record, indent=0) + "\n")
+    TRAINING_RECORD.write_text(json.dumps(record) + "\n")
     return record
 
 
