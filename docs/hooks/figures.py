@@ -222,8 +222,7 @@ def _col2im(col, h, w, k):
     """minisinga's col2im kernel (im2col's adjoint) back onto an (H, W) image."""
     import numpy as np
 
-    from minisinga import tensor
-    from minisinga import backend
+    from minisinga import backend, tensor
     from minisinga.ctensor import CTensor
     oh, ow = h - k + 1, w - k + 1
     cc = tensor.Tensor(data=col, dtype=tensor.float64).data
