@@ -922,14 +922,25 @@ def generate() -> dict[str, str]:
     return out
 
 
+# The files a figure reads besides the imported code: a rebuild by `mkdocs serve`
+# draws again only when one of them changed (the imported code cannot change
+# within one process).
+_READS = ["docs/performance/matmul-ladder.md", "docs/performance/benchmarks.md",
+          "docs/data/training-curve.json", "minisinga/c/matmul.c", "minisinga/cuda/matmul.cu"]
+_cache: dict = {}
+
+
 def on_files(files, config):
     """mkdocs: add figures/<name>.svg for every figure to the site's files."""
     from mkdocs.structure.files import File
     _plt()    # fail here, clearly, where matplotlib is missing
-    start = time.perf_counter()
-    for name, svg in generate().items():
+    key = tuple((ROOT / f).stat().st_mtime_ns for f in _READS)
+    if _cache.get("key") != key:
+        start = time.perf_counter()
+        _cache.update(key=key, svgs=generate())
+        print(f"INFO    -  figures: {len(FIGURES)} drawn in {time.perf_counter() - start:.1f} s")
+    for name, svg in _cache["svgs"].items():
         files.append(File.generated(config, f"figures/{name}.svg", content=svg.encode()))
-    print(f"INFO    -  figures: {len(FIGURES)} drawn in {time.perf_counter() - start:.1f} s")
     return files
 
 
