@@ -201,7 +201,8 @@ def _layout(g: _Graph) -> tuple[dict, list, float, float]:
     2. Edges spanning several layers get invisible waypoints, one per layer.
     3. Order within a layer: a few sweeps sorting by the barycentre (mean
        position) of the neighbours in the layer above, then below.
-    4. x: each node at its neighbours' mean x, pushed apart to avoid overlap.
+    4. x: each node at the mean x of its computed inputs (parameters and other
+       sources only where there are none), pushed apart to avoid overlap.
     """
     preds = {n: [] for n in g.nodes}
     succs = {n: [] for n in g.nodes}
@@ -256,8 +257,10 @@ def _layout(g: _Graph) -> tuple[dict, list, float, float]:
     for row in rows:
         height = max(size[n][1] for n in row)
         want = []
-        for n in row:                               # the mean x of the inputs
-            xs = [x[p] for p in up[n] if p in x]
+        for n in row:       # the mean x of the inputs (of the computed ones, if any:
+            xs = [x[p] for p in up[n] if p in x]    # so a chain of operations stays straight)
+            inner = [x[p] for p in up[n] if p in x and (p not in g.nodes or preds[p])]
+            xs = inner or xs
             want.append(sum(xs) / len(xs) if xs else None)
         cur = -math.inf                             # right edge of the last node placed
         for n, w in zip(row, want):                 # left to right, no overlap
