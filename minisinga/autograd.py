@@ -50,7 +50,9 @@ class Operation:
 
     Attributes set by ``__call__``: ``src`` (for each input: its creator, the
     index of the input among that creator's outputs, the input itself when it
-    stores its gradient, whether it requires grad, and its shape),
+    stores its gradient or is data that needs none, whether it requires grad,
+    and its shape), ``output_shapes`` and ``output_dtypes`` (minisinga.viz
+    draws the graph from these),
     ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
     input, that ``backward`` may consult to skip work).
     """
@@ -101,8 +103,8 @@ class Operation:
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
                             x if x.stores_grad else None, True, data.shape))
-            else:  # data: the backward pass never follows this edge
-                src.append((x.creator, None, None, False, data.shape))
+            else:  # data: the backward pass never follows this edge (x is kept for viz)
+                src.append((x.creator, None, x, False, data.shape))
         self.needs_input_grad = needs = tuple(needs)
         self.requires_grad = requires_grad = record and True in needs
         ys = self.forward(*datas)
@@ -117,13 +119,16 @@ class Operation:
                 y = outs[0]
                 self.y_id2idx = {id(y): 0}
                 self.output_shapes = (y.data.shape,)
+                self.output_dtypes = (y.data.dtype,)
                 return outs
             self.y_id2idx = index = {}
-            shapes = []
+            shapes, kinds = [], []
             for i, y in enumerate(outs):
                 index[id(y)] = i
                 shapes.append(y.data.shape)
+                kinds.append(y.data.dtype)
             self.output_shapes = tuple(shapes)
+            self.output_dtypes = tuple(kinds)
         return outs
 
     def forward(self, *xs: CTensor):
@@ -176,6 +181,7 @@ class Dummy(Operation):
         self.requires_grad = False
         self.y_id2idx = {id(tensor): 0}
         self.output_shapes = (tensor.shape,)
+        self.output_dtypes = (tensor.dtype,)
 
 
 def _as_dy(y: Tensor, dy) -> CTensor:
