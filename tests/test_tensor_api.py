@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 
-from minisinga import autograd, gpu, layer, tensor
+from minisinga import autograd, gpu, layer, opt, tensor
 from minisinga.tensor import Tensor
 
 
@@ -374,3 +374,49 @@ def test_placeholder_and_random_fill_functions():
     assert tensor.uniform(2.0, 3.0, t) is t and 2.0 <= tensor.to_numpy(t).min()
     assert tensor.to_numpy(tensor.bernoulli(1.0, t)).min() == 1.0
     assert tensor.gaussian(0.0, 0.0, t) is t and not tensor.to_numpy(t).any()
+
+
+# ============================================================ the Operation contract
+def test_gradients_are_keyed_by_id_as_in_singa(training):
+    w = param([1.0, 2.0])
+    b = param([0.5, 0.5])
+    grads = autograd.gradients(autograd.reduce_sum(w * w + b))
+    assert set(grads) == {id(w), id(b)}                  # SINGA: {id(param): grad}
+    np.testing.assert_array_equal(tensor.to_numpy(grads[id(w)]), [2.0, 4.0])
+    assert grads[w] is grads[id(w)] and w in grads and grads.get(b) is grads[id(b)]
+    assert set(map(id, grads.params())) == {id(w), id(b)}
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: autograd.SoftMaxCrossEntropy(t),
+    lambda t: autograd.MeanSquareError(t.as_type(tensor.float64)),
+])
+def test_a_loss_backward_defaults_to_dy_one(training, make):
+    x = param([[0.2, -0.4, 1.0], [0.3, 0.1, -0.5]])
+    t = Tensor(data=np.array([[0, 1, 0], [1, 0, 0]], np.int32))
+    op = make(t)
+    op(x)
+    default, two = op.backward(), op.backward(2.0)
+    np.testing.assert_allclose(tensor.to_numpy(Tensor(data=two)),
+                               2 * tensor.to_numpy(Tensor(data=default)), rtol=1e-12)
+    assert np.abs(tensor.to_numpy(Tensor(data=default))).sum() > 0
+
+
+@pytest.mark.parametrize("Op", [autograd.Max, autograd.Min])
+def test_one_input_min_max_backward_returns_the_tensor(training, Op):
+    x = param([1.0, -2.0])
+    op = Op()
+    op(x)
+    dy = Tensor(data=np.array([3.0, 4.0]), dtype=tensor.float64).data
+    dx = op.backward(dy)
+    assert not isinstance(dx, tuple)
+    np.testing.assert_array_equal(tensor.to_numpy(Tensor(data=dx)), [3.0, 4.0])
+
+
+def test_set_states_takes_a_plain_step_count():
+    sgd = opt.SGD(lr=opt.ExponentialDecay(0.1, 1, 0.5))
+    sgd.set_states({"step_counter": 5})
+    assert sgd.get_states()["step_counter"].item() == 5.0
+    assert sgd.lr_value.item() == pytest.approx(0.1 * 0.5 ** 5)
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        sgd.set_states({"step_counter": -1})
