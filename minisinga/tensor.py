@@ -374,6 +374,10 @@ class Tensor:
             return other
         if not dtypes.is_number(other):
             raise TypeError(f"unsupported operand: a Tensor and a {type(other).__name__}")
+        if self.dtype == int32 and isinstance(other, (float, np.floating)):
+            # int32 and a float number: a float32 operand (never truncated to an int)
+            return Tensor(data=np.asarray(other, np.float32), device=self.device,
+                          requires_grad=False)
         try:
             value = np.asarray(other, dtype=dtypes.to_numpy(self.dtype))
         except OverflowError:

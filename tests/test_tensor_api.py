@@ -420,3 +420,89 @@ def test_set_states_takes_a_plain_step_count():
     assert sgd.lr_value.item() == pytest.approx(0.1 * 0.5 ** 5)
     with pytest.raises(ValueError, match="finite number >= 0"):
         sgd.set_states({"step_counter": -1})
+
+
+# ============================================================ int32 arithmetic
+def I(values):
+    return Tensor(data=np.asarray(values, dtype=np.int32))
+
+
+def test_int32_arithmetic_with_broadcasting_stays_int32():
+    a = np.array([[1, -2, 3], [4, 5, -6]], np.int32)
+    b = np.array([10, 20, 30], np.int32)
+    for got, want in ((I(a) + I(b), a + b), (I(a) - I(b), a - b), (I(a) * I(b), a * b),
+                      (I(a) + 7, a + 7), (3 - I(a), 3 - a), (I(a) * -2, a * -2)):
+        assert got.dtype == tensor.int32
+        np.testing.assert_array_equal(tensor.to_numpy(got), want)
+
+
+def test_int32_wraps_around_like_numpy():
+    big = np.array([2**31 - 1, -2**31], np.int32)
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(tensor.to_numpy(I(big) + I([1, -1])),
+                                      big + np.array([1, -1], np.int32))
+        np.testing.assert_array_equal(tensor.to_numpy(I(big) + I([1, -1])), [-2**31, 2**31 - 1])
+        np.testing.assert_array_equal(tensor.to_numpy(I(big) * I([2, 2])), big * np.int32(2))
+
+
+def test_int32_with_floats_becomes_float():
+    a = np.array([1, 2, 3], np.int32)
+    f = np.array([0.5, 0.25, 2.0], np.float32)
+    for got, want in ((I(a) + Tensor(data=f), a + f), (Tensor(data=f) - I(a), f - a),
+                      (I(a) + 0.5, a + np.float32(0.5)), (I(a) / I([2, 2, 2]), a / 2)):
+        assert got.dtype == tensor.float32
+        np.testing.assert_allclose(tensor.to_numpy(got), want)
+    t = I(a)
+    with pytest.raises(ValueError, match="dtype float32 but the tensor has shape"):
+        t += 0.5                     # never silently truncated
+    t += 2
+    np.testing.assert_array_equal(tensor.to_numpy(t), a + 2)
+
+
+def test_int32_comparisons():
+    a = I([[1, 5, 3], [4, 2, 6]])
+    b = I([3, 2, 3])
+    np.testing.assert_array_equal(tensor.to_numpy(a <= b), [[1, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(tensor.to_numpy(a >= b), [[0, 1, 1], [1, 1, 1]])
+    np.testing.assert_array_equal(tensor.to_numpy(a == b), [[0, 0, 1], [0, 1, 0]])
+    np.testing.assert_array_equal(tensor.to_numpy(a != b), [[1, 1, 0], [1, 0, 1]])
+    np.testing.assert_array_equal(tensor.to_numpy(a < 4), [[1, 0, 1], [0, 1, 0]])
+    assert (a > b).dtype == tensor.int32
+    np.testing.assert_array_equal(tensor.to_numpy(a > Tensor(data=np.float32([2.5]))),
+                                  [[0, 1, 1], [1, 0, 1]])
+
+
+def test_int32_on_the_emulated_gpu(emulated):
+    a = Tensor(data=np.array([[1, -2], [3, 4]], np.int32), device=emulated)
+    b = Tensor(data=np.array([5, 6], np.int32), device=emulated)
+    np.testing.assert_array_equal(tensor.to_numpy(a + b), [[6, 4], [8, 10]])
+    np.testing.assert_array_equal(tensor.to_numpy(a * b - a), [[4, -10], [12, 20]])
+    np.testing.assert_array_equal(tensor.to_numpy(a <= b), [[1, 1], [1, 1]])
+    np.testing.assert_array_equal(tensor.to_numpy(a == 3), [[0, 0], [1, 0]])
+
+
+def test_int32_mixed_with_a_float_parameter_trains(training):
+    w = param([0.5, -1.0])
+    mask = I([1, 0])
+    g = autograd.gradients(autograd.reduce_sum(w * mask))
+    np.testing.assert_array_equal(tensor.to_numpy(g[w]), [1.0, 0.0])
+
+
+# ============================================================ data-format spellings
+@pytest.mark.parametrize("spelling, axes", [
+    ("channels_first", (2, 3)), ("channel_first", (2, 3)), ("NCHW", (2, 3)),
+    ("channels_last", (1, 2)), ("channel_last", (1, 2)), ("NHWC", (1, 2)),
+])
+def test_globalaveragepool_accepts_singas_spellings(spelling, axes):
+    x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(2, 3, 4, 5)
+    want = x.mean(axis=axes, keepdims=True)
+    got = autograd.globalaveragepool(T(x), spelling)
+    np.testing.assert_allclose(tensor.to_numpy(got), want)
+    np.testing.assert_allclose(tensor.to_numpy(autograd.GlobalAveragePool(spelling)(T(x))[0]),
+                               want)
+
+
+@pytest.mark.parametrize("nonsense", ["channels_middle", "nchw", "", None, 1])
+def test_globalaveragepool_refuses_nonsense_clearly(nonsense):
+    with pytest.raises(ValueError, match=r"data_format must be 'channels_first'.*got"):
+        autograd.globalaveragepool(T(np.zeros((1, 2, 3, 3))), nonsense)
