@@ -423,15 +423,15 @@ def test_set_states_takes_a_plain_step_count():
 
 
 # ============================================================ int32 arithmetic
-def I(values):
+def ints(values):
     return Tensor(data=np.asarray(values, dtype=np.int32))
 
 
 def test_int32_arithmetic_with_broadcasting_stays_int32():
     a = np.array([[1, -2, 3], [4, 5, -6]], np.int32)
     b = np.array([10, 20, 30], np.int32)
-    for got, want in ((I(a) + I(b), a + b), (I(a) - I(b), a - b), (I(a) * I(b), a * b),
-                      (I(a) + 7, a + 7), (3 - I(a), 3 - a), (I(a) * -2, a * -2)):
+    for got, want in ((ints(a) + ints(b), a + b), (ints(a) - ints(b), a - b), (ints(a) * ints(b), a * b),
+                      (ints(a) + 7, a + 7), (3 - ints(a), 3 - a), (ints(a) * -2, a * -2)):
         assert got.dtype == tensor.int32
         np.testing.assert_array_equal(tensor.to_numpy(got), want)
 
@@ -439,20 +439,20 @@ def test_int32_arithmetic_with_broadcasting_stays_int32():
 def test_int32_wraps_around_like_numpy():
     big = np.array([2**31 - 1, -2**31], np.int32)
     with np.errstate(over="ignore"):
-        np.testing.assert_array_equal(tensor.to_numpy(I(big) + I([1, -1])),
+        np.testing.assert_array_equal(tensor.to_numpy(ints(big) + ints([1, -1])),
                                       big + np.array([1, -1], np.int32))
-        np.testing.assert_array_equal(tensor.to_numpy(I(big) + I([1, -1])), [-2**31, 2**31 - 1])
-        np.testing.assert_array_equal(tensor.to_numpy(I(big) * I([2, 2])), big * np.int32(2))
+        np.testing.assert_array_equal(tensor.to_numpy(ints(big) + ints([1, -1])), [-2**31, 2**31 - 1])
+        np.testing.assert_array_equal(tensor.to_numpy(ints(big) * ints([2, 2])), big * np.int32(2))
 
 
 def test_int32_with_floats_becomes_float():
     a = np.array([1, 2, 3], np.int32)
     f = np.array([0.5, 0.25, 2.0], np.float32)
-    for got, want in ((I(a) + Tensor(data=f), a + f), (Tensor(data=f) - I(a), f - a),
-                      (I(a) + 0.5, a + np.float32(0.5)), (I(a) / I([2, 2, 2]), a / 2)):
+    for got, want in ((ints(a) + Tensor(data=f), a + f), (Tensor(data=f) - ints(a), f - a),
+                      (ints(a) + 0.5, a + np.float32(0.5)), (ints(a) / ints([2, 2, 2]), a / 2)):
         assert got.dtype == tensor.float32
         np.testing.assert_allclose(tensor.to_numpy(got), want)
-    t = I(a)
+    t = ints(a)
     with pytest.raises(ValueError, match="dtype float32 but the tensor has shape"):
         t += 0.5                     # never silently truncated
     t += 2
@@ -460,8 +460,8 @@ def test_int32_with_floats_becomes_float():
 
 
 def test_int32_comparisons():
-    a = I([[1, 5, 3], [4, 2, 6]])
-    b = I([3, 2, 3])
+    a = ints([[1, 5, 3], [4, 2, 6]])
+    b = ints([3, 2, 3])
     np.testing.assert_array_equal(tensor.to_numpy(a <= b), [[1, 0, 1], [0, 1, 0]])
     np.testing.assert_array_equal(tensor.to_numpy(a >= b), [[0, 1, 1], [1, 1, 1]])
     np.testing.assert_array_equal(tensor.to_numpy(a == b), [[0, 0, 1], [0, 1, 0]])
@@ -483,7 +483,7 @@ def test_int32_on_the_emulated_gpu(emulated):
 
 def test_int32_mixed_with_a_float_parameter_trains(training):
     w = param([0.5, -1.0])
-    mask = I([1, 0])
+    mask = ints([1, 0])
     g = autograd.gradients(autograd.reduce_sum(w * mask))
     np.testing.assert_array_equal(tensor.to_numpy(g[w]), [1.0, 0.0])
 
