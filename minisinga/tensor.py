@@ -29,7 +29,7 @@ __all__ = [
     "square", "ceil", "sign", "sigmoid", "tanh", "softmax", "pow", "lt", "le", "gt", "ge",
     "eq", "add", "sub", "eltwise_mult", "div", "axpy", "add_column", "add_row",
     "sum_columns", "sum_rows", "sum", "average", "mult", "repeat", "tensordot", "einsum",
-    "copy_data_to_from", "copy_from_numpy", "bernoulli", "gaussian", "uniform",
+    "copy_data_to_from", "copy_from_numpy", "bernoulli", "gaussian", "uniform", "dtype_name",
 ]
 
 _counter = 0
@@ -300,6 +300,14 @@ class Tensor:
         self.data = backend.cast(self.data, _singa_dtype(dtype))
         return self
 
+    def reset_like(self, t: Tensor) -> Tensor:
+        """Take ``t``'s shape, element type and device, with new zero-filled memory
+        (SINGA's ``reset_like``); returns self."""
+        _check_tensor(t)
+        self.data = CTensor(t.shape, t.dtype, t.device)
+        backend.fill(self.data, 0)
+        return self
+
     def is_transpose(self) -> bool:
         """Always False: minisinga's transposes are compact copies, never strided views."""
         return False
@@ -417,6 +425,14 @@ class Tensor:
         from . import autograd
         return autograd.div(self._operand(other), self)
 
+    __rdiv__ = __rtruediv__  # SINGA's (Python 2) spelling
+
+    def __floordiv__(self, other):
+        """``t // x``: the quotient rounded down (SINGA: divide, then floor); its
+        gradient is 0 (floor is piecewise constant)."""
+        from . import autograd
+        return autograd.floor(autograd.div(self, self._operand(other)))
+
     def __pow__(self, other):
         from . import autograd
         return autograd.pow(self, self._operand(other))
@@ -507,6 +523,8 @@ class Tensor:
     def __itruediv__(self, other):
         from . import autograd
         return self._inplace(other, "/", autograd.Div, autograd.div)
+
+    __idiv__ = __itruediv__  # SINGA's (Python 2) spelling
     # --8<-- [end:inplace]
 
     # -- comparisons: 1.0 / 0.0 tensors, constants for autograd (SINGA's rule) -------------
@@ -728,6 +746,9 @@ def sizeof(dtype) -> int:
     """Bytes per element of ``dtype``."""
     return dtypes.itemsize(dtypes.as_dtype(dtype))
 
+
+#: The name of each element type code (SINGA's ``dtype_name``).
+dtype_name = {float32: "float32", float64: "float64", int32: "int32"}
 
 #: SINGA's name for a Tensor that stands for an input (``Model.compile([PlaceHolder(...)])``).
 PlaceHolder = Tensor

@@ -506,3 +506,34 @@ def test_globalaveragepool_accepts_singas_spellings(spelling, axes):
 def test_globalaveragepool_refuses_nonsense_clearly(nonsense):
     with pytest.raises(ValueError, match=r"data_format must be 'channels_first'.*got"):
         autograd.globalaveragepool(T(np.zeros((1, 2, 3, 3))), nonsense)
+
+
+def test_batchnorm_operation_is_shaped_like_singas(training):
+    rng = np.random.default_rng(0)
+    x = param(rng.uniform(-1, 2, (3, 2, 2, 2)))
+    scale, bias = param([1.0, 2.0]), param([0.0, 0.5])
+    rm, rv = f64([0.5, -0.5]), f64([2.0, 3.0])
+    op = autograd._BatchNorm2d(rm, rv, momentum=0.9)     # the statistics on the operation
+    y = op(x, scale, bias)[0]                             # three inputs
+    assert op.running_mean is rm and op.running_var is rv
+    mean = tensor.to_numpy(x).mean(axis=(0, 2, 3))
+    np.testing.assert_allclose(tensor.to_numpy(rm), 0.1 * np.array([0.5, -0.5]) + 0.9 * mean)
+    g = autograd.gradients(autograd.reduce_sum(y * y))
+    assert set(g) == {id(x), id(scale), id(bias)}
+    op2 = autograd._BatchNorm2d(f64([0.0, 0.0]), f64([1.0, 1.0]))
+    y2 = op2(x, scale, bias)[0]
+    dxs = op2.backward(Tensor(data=np.ones(y2.shape), dtype=tensor.float64).data)
+    assert len(dxs) == 3                                  # dx, dscale, dbias: SINGA's three
+
+
+def test_floordiv_reset_like_and_old_spellings():
+    a = Tensor(data=np.array([7.0, -7.0, 6.5], np.float32))
+    np.testing.assert_array_equal(tensor.to_numpy(a // 2), [3.0, -4.0, 3.0])
+    np.testing.assert_allclose(tensor.to_numpy(Tensor.__rdiv__(a, 1.0)), 1.0 / np.array([7, -7, 6.5]),
+                               rtol=1e-6)
+    Tensor.__idiv__(a, 2.0)
+    np.testing.assert_array_equal(tensor.to_numpy(a), [3.5, -3.5, 3.25])
+    like = Tensor((2, 2), dtype=tensor.int32)
+    assert a.reset_like(like) is a and a.shape == (2, 2) and a.dtype == tensor.int32
+    assert not tensor.to_numpy(a).any()
+    assert tensor.dtype_name[tensor.int32] == "int32"

@@ -42,7 +42,9 @@ class _Broadcasting(autograd.Operation):
         opname = type(self).__name__.lower()
         if a.dtype == _INT32 or b.dtype == _INT32:  # integer data: see int32_operands
             a, b = int32_operands(opname, a, b, self.int_kernel)
-        if a.dtype != _INT32:
+            if a.dtype != _INT32:
+                check_float(opname, a, b, names=["a", "b"])
+        else:
             check_float(opname, a, b, names=["a", "b"])
         shape = backend.broadcast_shape(a.shape, b.shape, opname)
         self.a_shape, self.b_shape = a.shape, b.shape
