@@ -16,10 +16,10 @@ class Softplus(autograd.Operation):
     """
 
     def forward(self, x):
-        raise NotImplementedError("activations.1: write Softplus.forward (docs/ops/activations.md#softplus)")
+        raise NotImplementedError("activations.1: write Softplus.forward (docs/ops/activations.md)")
 
     def backward(self, dy):
-        raise NotImplementedError("activations.1: write Softplus.backward (docs/ops/activations.md#softplus)")
+        raise NotImplementedError("activations.1: write Softplus.backward (docs/ops/activations.md)")
 
 
 def softmax_backward(y: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -28,7 +28,7 @@ def softmax_backward(y: np.ndarray, dy: np.ndarray) -> np.ndarray:
 
     Read: docs/ops/activations.md#softmax.
     """
-    raise NotImplementedError("activations.2: write softmax_backward (docs/ops/activations.md#softmax)")
+    raise NotImplementedError("activations.2: write softmax_backward (docs/ops/activations.md)")
 
 
 class LeakyRelu(autograd.Operation):
@@ -39,10 +39,10 @@ class LeakyRelu(autograd.Operation):
     """
 
     def __init__(self, a: float = 0.01):
-        raise NotImplementedError("activations.3: write LeakyRelu.__init__ (docs/ops/activations.md#leakyrelu)")
+        raise NotImplementedError("activations.3: write LeakyRelu.__init__ (docs/ops/activations.md)")
 
     def forward(self, x):
-        raise NotImplementedError("activations.3: write LeakyRelu.forward (docs/ops/activations.md#leakyrelu)")
+        raise NotImplementedError("activations.3: write LeakyRelu.forward (docs/ops/activations.md)")
 
     def backward(self, dy):
-        raise NotImplementedError("activations.3: write LeakyRelu.backward (docs/ops/activations.md#leakyrelu)")
+        raise NotImplementedError("activations.3: write LeakyRelu.backward (docs/ops/activations.md)")

@@ -15,7 +15,7 @@ def softmax_cross_entropy_grad(x: np.ndarray, t: np.ndarray) -> np.ndarray:
 
     Read: docs/ops/losses.md#softmax_cross_entropy.
     """
-    raise NotImplementedError("losses.1: write softmax_cross_entropy_grad (docs/ops/losses.md#softmax_cross_entropy)")
+    raise NotImplementedError("losses.1: write softmax_cross_entropy_grad (docs/ops/losses.md)")
 
 
 def logsumexp(x: np.ndarray) -> np.ndarray:

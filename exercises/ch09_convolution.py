@@ -16,7 +16,7 @@ def conv_output_size(size: int, k: int, stride: int, pad_total: int, dilation: i
 
     Read: docs/ops/convolution.md#the-output-size.
     """
-    raise NotImplementedError("convolution.1: write conv_output_size (docs/ops/convolution.md#the-output-size)")
+    raise NotImplementedError("convolution.1: write conv_output_size (docs/ops/convolution.md)")
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int, pad: int) -> np.ndarray:
@@ -26,7 +26,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, pad: int) -> np.ndarray
 
     Read: docs/ops/convolution.md#lowering-onto-gemm-im2col.
     """
-    raise NotImplementedError("convolution.2: write im2col (docs/ops/convolution.md#lowering-onto-gemm-im2col)")
+    raise NotImplementedError("convolution.2: write im2col (docs/ops/convolution.md)")
 
 
 def same_pad(size: int, k: int, s: int, d: int, mode: str) -> tuple[int, int]:
@@ -35,4 +35,4 @@ def same_pad(size: int, k: int, s: int, d: int, mode: str) -> tuple[int, int]:
 
     Read: docs/ops/convolution.md#padding-modes-and-the-same-arithmetic.
     """
-    raise NotImplementedError("convolution.3: write same_pad (docs/ops/convolution.md#padding-modes-and-the-same-arithmetic)")
+    raise NotImplementedError("convolution.3: write same_pad (docs/ops/convolution.md)")

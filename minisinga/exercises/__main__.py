@@ -15,8 +15,7 @@ import argparse
 import sys
 import time
 
-from . import Workspace, all_exercises, find_folder, fingerprint, load_results, run_check, \
-    save_results
+from . import Workspace, all_exercises, find_folder, fingerprint, load_results, run_check, save_results
 
 
 def _status(ex, folder, results) -> str:

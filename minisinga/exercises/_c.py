@@ -17,8 +17,8 @@ from pathlib import Path
 
 from cffi import FFI
 
-from . import ExerciseFailed
 from .._lib import ffi as ms_ffi
+from . import ExerciseFailed
 
 _KEEP = []   # loaded libraries stay open for the life of the process
 
