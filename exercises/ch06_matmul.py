@@ -25,3 +25,12 @@ def gemm_backward(A, B, dy, alpha: float, transA: int, transB: int):
     Read: docs/ops/matmul.md.
     """
     raise NotImplementedError("matmul.2: write gemm_backward (docs/ops/matmul.md)")
+
+
+def add_bias_backward(dy: np.ndarray, axis: int) -> np.ndarray:
+    """matmul.3: dL/db of y = autograd.add_bias(x, b, axis) for x (M, N), given dy (M, N):
+    b (N,) is added to every row when axis = 0, b (M,) to every column when axis = 1.
+
+    Read: docs/ops/matmul.md#add_bias.
+    """
+    raise NotImplementedError("matmul.3: write add_bias_backward (docs/ops/matmul.md)")

@@ -25,3 +25,11 @@ def logsumexp(x: np.ndarray) -> np.ndarray:
     Read: docs/ops/losses.md.
     """
     raise NotImplementedError("losses.2: write logsumexp (docs/ops/losses.md)")
+
+
+def mse_grad(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """losses.3: dL/dx of L = autograd.mse_loss(x, t) (x and t of one shape).
+
+    Read: docs/ops/losses.md#mse_loss.
+    """
+    raise NotImplementedError("losses.3: write mse_grad (docs/ops/losses.md)")

@@ -25,3 +25,12 @@ def reduce_max_backward(x: np.ndarray, dy: np.ndarray) -> np.ndarray:
     Read: docs/ops/shapes.md#reduce_max.
     """
     raise NotImplementedError("shapes.2: write reduce_max_backward (docs/ops/shapes.md#reduce_max)")
+
+
+def cat_backward(dy: np.ndarray, sizes: list[int], axis: int) -> list[np.ndarray]:
+    """shapes.3: the gradients of the inputs of y = autograd.cat(xs, axis), given
+    dy and each input's size along ``axis``.
+
+    Read: docs/ops/shapes.md#cat.
+    """
+    raise NotImplementedError("shapes.3: write cat_backward (docs/ops/shapes.md)")

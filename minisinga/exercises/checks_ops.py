@@ -151,6 +151,21 @@ def _(ws):
             close(dB, want[1], f"dB (transA={ta}, transB={tb}, alpha=0.7)")
 
 
+@exercise("matmul.3", "ops/matmul.md", "add_bias's backward, along either axis", MATMUL,
+          ["add_bias_backward"],
+          hint="the bias is copied to every row (axis 0) or every column (axis 1), so its "
+               "gradient SUMS dy over the copies: dy.sum(axis=0) for axis 0, dy.sum(axis=1) "
+               "for axis 1 (a sum, not a mean)")
+def _(ws):
+    fn = ws.get(MATMUL, "add_bias_backward")
+    rng = np.random.default_rng(23)
+    x, dy = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    for axis, nb in ((0, 3), (1, 4)):
+        b = rng.standard_normal(nb)
+        want = grads(lambda a, c, axis=axis: autograd.add_bias(a, c, axis=axis), [x, b], dy=dy)[1]
+        close(fn(dy.copy(), axis), want, f"add_bias_backward(dy, axis={axis}): db")
+
+
 # ----------------------------------------------------------------------------- losses
 @exercise("losses.1", "ops/losses.md", "The gradient of softmax cross-entropy", LOSS,
           ["softmax_cross_entropy_grad"],
@@ -180,6 +195,18 @@ def _(ws):
     with np.errstate(all="ignore"):
         got = fn(x.copy())
     close(np.asarray(got).reshape(-1), want, "logsumexp(x) per row (rows with +-1000 added)")
+
+
+@exercise("losses.3", "ops/losses.md", "The gradient of the mean squared error", LOSS,
+          ["mse_grad"],
+          hint="minisinga's mse_loss is the mean over EVERY element of (x - t)^2, with no "
+               "1/2 (as SINGA): dx = 2 (x - t) / x.size")
+def _(ws):
+    fn = ws.get(LOSS, "mse_grad")
+    rng = np.random.default_rng(24)
+    x, t = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    want = grads(lambda a: autograd.mse_loss(a, t64(t, False)), [x])[0]
+    close(fn(x.copy(), t.copy()), want, "mse_grad(x, t)")
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -212,6 +239,24 @@ def _(ws):
     dy = np.array([[1.5], [-2.0], [0.25]])
     want = grads(lambda t: autograd.reduce_max(t, axes=[1], keepdims=1), [x], dy=dy)[0]
     close(fn(x.copy(), dy.copy()), want, "reduce_max_backward(x, dy) over axis 1 (with ties)")
+
+
+@exercise("shapes.3", "ops/shapes.md", "cat's backward: split dy back", SHAPES,
+          ["cat_backward"],
+          hint="input k's gradient is the slice of dy along axis from sum(sizes[:k]) to "
+               "sum(sizes[:k + 1]) (running offsets, starting at 0)")
+def _(ws):
+    fn = ws.get(SHAPES, "cat_backward")
+    rng = np.random.default_rng(25)
+    for axis, shapes in ((0, [(2, 3), (1, 3), (3, 3)]), (1, [(2, 1), (2, 4), (2, 2)])):
+        xs = [rng.standard_normal(s) for s in shapes]
+        dy = rng.standard_normal(np.concatenate(xs, axis=axis).shape)
+        want = grads(lambda *t, axis=axis: autograd.cat(list(t), axis), xs, dy=dy)
+        sizes = [s[axis] for s in shapes]
+        got = list(fn(dy.copy(), sizes, axis))
+        equal(len(got), len(xs), f"cat_backward(dy, {sizes}, axis={axis}): number of gradients")
+        for k, (g, w) in enumerate(zip(got, want)):
+            close(g, w, f"cat_backward(dy, {sizes}, axis={axis})[{k}]")
 
 
 # ----------------------------------------------------------------------------- convolution

@@ -12,3 +12,7 @@ def gemm_backward(A, B, dy, alpha, transA, transB):
     dopA = alpha * dy @ opB.T
     dopB = alpha * opA.T @ dy
     return (dopA.T if transA else dopA), (dopB.T if transB else dopB)
+
+
+def add_bias_backward(dy, axis):
+    return dy.sum(axis=axis)

@@ -16,3 +16,11 @@ def reduce_max_backward(x, dy):
     rows = np.arange(x.shape[0])
     dx[rows, np.argmax(x, axis=1)] = dy[:, 0]
     return dx
+
+
+def cat_backward(dy, sizes, axis):
+    out, start = [], 0
+    for size in sizes:
+        out.append(np.take(dy, range(start, start + size), axis=axis))
+        start += size
+    return out

@@ -331,12 +331,24 @@ WRONG = {
                                                      lambda a, b, dy: (dy @ b.T / len(a), a.T @ dy)})],
     "matmul.2": [("ignores the transposes", {("ch06_matmul.py", "gemm_backward"):
                                              _gemm_ignores_trans})],
+    "matmul.3": [("a mean, not a sum", {("ch06_matmul.py", "add_bias_backward"):
+                                        lambda dy, axis: dy.mean(axis=axis)}),
+                 ("the other axis", {("ch06_matmul.py", "add_bias_backward"):
+                                     lambda dy, axis: dy.sum(axis=1 - axis)})],
     "losses.1": [("no 1/N", {("ch07_losses.py", "softmax_cross_entropy_grad"): _sce_sum})],
     "losses.2": [("the naive formula overflows", {("ch07_losses.py", "logsumexp"):
                                                   lambda x: np.log(np.exp(x).sum(axis=1))})],
+    "losses.3": [("the 1/2 convention (no 2)", {("ch07_losses.py", "mse_grad"):
+                                                lambda x, t: (x - t) / x.size}),
+                 ("mean over the rows only", {("ch07_losses.py", "mse_grad"):
+                                              lambda x, t: 2 * (x - t) / len(x)})],
     "shapes.1": [("perm itself", {("ch08_shapes.py", "inverse_perm"): lambda perm: perm})],
     "shapes.2": [("ties share the gradient", {("ch08_shapes.py", "reduce_max_backward"):
                                               _reduce_max_ties})],
+    "shapes.3": [("every slice from offset 0", {("ch08_shapes.py", "cat_backward"):
+                                                lambda dy, sizes, axis: [
+                                                    np.take(dy, range(s), axis=axis)
+                                                    for s in sizes]})],
     "convolution.1": [("dilation forgotten", {("ch09_convolution.py", "conv_output_size"):
                                               lambda size, k, s, p, d: (size + p - k) // s + 1}),
                       ("off by one", {("ch09_convolution.py", "conv_output_size"):
