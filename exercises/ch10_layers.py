@@ -34,3 +34,12 @@ class Residual(layer.Layer):
 
     def forward(self, x):
         raise NotImplementedError("layers.2: write Residual.forward (docs/layers.md)")
+
+
+def count_parameters(model) -> int:
+    """layers.3: the number of trainable numbers (elements of parameters) in
+    ``model``, a Layer that has run once (so its parameters exist).
+
+    Read: docs/layers.md, "Parameters and states".
+    """
+    raise NotImplementedError("layers.3: write count_parameters (docs/layers.md)")

@@ -23,3 +23,12 @@ def grid_size(n: int, threads: int, max_blocks: int) -> int:
     Read: docs/cuda.md, "Elementwise kernels: a grid-stride loop".
     """
     raise NotImplementedError("cuda.2: write grid_size (docs/cuda.md)")
+
+
+def row_threads(length: int) -> int:
+    """cuda.3: threads per block for a kernel that reduces rows of ``length``
+    elements with one block per row (softmax, the losses, reduce_sum).
+
+    Read: docs/cuda.md, "Reductions: warp shuffles".
+    """
+    raise NotImplementedError("cuda.3: write row_threads (docs/cuda.md)")

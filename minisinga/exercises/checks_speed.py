@@ -103,6 +103,39 @@ def _(ws):
                              "best of several runs)")
 
 
+PACK = "ch12_matmul_ladder/pack.c"
+PACK_CDEF = "void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int kc, int mr);"
+
+
+@exercise("ladder.3", "performance/matmul-ladder.md", "Pack A into MR-tall panels", PACK,
+          hint="panel r (r = 0, MR, 2 MR, ...) holds rows r..r+MR-1 of the block k-major: "
+               "ap[r * kc + p * MR + i] = A[(i0 + r + i) * n + p0 + p], and 0 where r + i >= mc "
+               "(the ragged last panel is padded with zeros)")
+def _(ws):
+    ffi, lib = load_c(ws.text(PACK), PACK_CDEF)
+    rng = np.random.default_rng(42)
+    n = 20
+    A = rng.uniform(-1, 1, (n, n)).astype(np.float32)
+    for i0, p0, mc, kc, mr in [(0, 0, 8, 5, 4), (3, 2, 10, 7, 4), (5, 11, 9, 9, 6), (0, 0, 1, 1, 3)]:
+        panels = -(-mc // mr)
+        ap = np.full(panels * mr * kc, np.nan, dtype=np.float32)
+        lib.pack_A(ffi.from_buffer("float[]", ap), ffi.from_buffer("float[]", A), n, i0, p0,
+                   mc, kc, mr)
+        want = np.zeros((panels, kc, mr), dtype=np.float32)       # [panel, p, i]
+        for r in range(panels):
+            for i in range(mr):
+                if r * mr + i < mc:
+                    want[r, :, i] = A[i0 + r * mr + i, p0:p0 + kc]
+        bad = ~(ap == want.reshape(-1))
+        if bad.any():
+            k = int(np.argmax(bad))
+            r, p, i = np.unravel_index(k, want.shape)
+            raise ExerciseFailed(
+                f"pack_A(n={n}, i0={i0}, p0={p0}, mc={mc}, kc={kc}, MR={mr}): ap[{k}] (panel "
+                f"{r}, p = {p}, i = {i}) is {float(ap[k])!r}, expected {float(want.flat[k])!r} "
+                f"({int(bad.sum())} of {ap.size} wrong; ap was NaN before the call)")
+
+
 # ----------------------------------------------------------------------------- cuda
 def _launch_constants() -> tuple[int, int]:
     """MS_THREADS and MS_MAX_BLOCKS, read from minisinga/cuda/ms_cuda.h."""
@@ -143,3 +176,21 @@ def _(ws):
         want = 0 if n == 0 else min(-(-n // threads), cap)
         equal(int(fn(n, threads, cap)), want,
               f"grid_size(n={n}, threads={threads}, max_blocks={cap})")
+
+
+def _row_threads_reference():
+    """ms_row_threads from minisinga/cuda/ms_cuda.h, compiled as C."""
+    header = (Path(__file__).resolve().parent.parent / "cuda" / "ms_cuda.h").read_text()
+    body = re.search(r"static inline int ms_row_threads\(int64_t len\)\n\{.*?\n\}\n",
+                     header, re.S).group(0)
+    return load_c(body.replace("static inline ", ""), "int ms_row_threads(int64_t len);")[1]
+
+
+@exercise("cuda.3", "cuda.md", "Threads per block for a row reduction", CUDA, ["row_threads"],
+          hint="one block per row, a whole number of warps: the smallest power of two that "
+               "is >= the row length, but at least 32 (one warp) and at most 256")
+def _(ws):
+    fn = ws.get(CUDA, "row_threads")
+    ref = _row_threads_reference()
+    for length in (0, 1, 31, 32, 33, 64, 65, 100, 128, 129, 255, 256, 257, 10**6):
+        equal(int(fn(length)), int(ref.ms_row_threads(length)), f"row_threads({length})")

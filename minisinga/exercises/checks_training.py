@@ -69,6 +69,36 @@ def _(ws):
     close(lay(t64(x, grad=False)).to_numpy(), want, "Residual's output")
 
 
+@exercise("layers.3", "layers.md", "Parameters and states: count what trains", LAYERS,
+          ["count_parameters"],
+          hint="sum t.size() over layer.get_params().values(): the parameters only; "
+               "get_states() adds BatchNorm's running mean and variance, which do not train")
+def _(ws):
+    fn = ws.get(LAYERS, "count_parameters")
+    rng = np.random.default_rng(34)
+
+    class Net(layer.Layer):
+        def __init__(self):
+            super().__init__()
+            self.conv = layer.Conv2d(4, 3, padding=1)
+            self.bn = layer.BatchNorm2d(4)
+            self.fc = layer.Linear(5)
+
+        def forward(self, x):
+            return self.fc(autograd.relu(self.bn(self.conv(x))))
+
+    net = Net()
+    old = autograd.training
+    autograd.training = True
+    try:
+        net(t64(rng.standard_normal((2, 2, 6, 6)), grad=False))
+    finally:
+        autograd.training = old
+    # conv: 4*2*3*3 + 4; bn: scale 4 + bias 4; fc: 4*6*6*5 + 5
+    want = sum(t.size() for t in net.get_params().values())
+    equal(int(fn(net)), want, "count_parameters(Conv2d(4, 3) -> BatchNorm2d -> Linear(5))")
+
+
 def _run_rule(make, steps=3):
     """Three steps of a minisinga optimizer and of the student's rule, same gradients."""
     rng = np.random.default_rng(32)

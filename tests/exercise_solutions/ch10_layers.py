@@ -26,3 +26,7 @@ class Residual(layer.Layer):
 
     def forward(self, x):
         return autograd.add(x, self.fc2(autograd.relu(self.fc1(x))))
+
+
+def count_parameters(model):
+    return sum(t.size() for t in model.get_params().values())

@@ -360,6 +360,11 @@ WRONG = {
     "layers.1": [("tensors that are not parameters", {("ch10_layers.py", "Scale"):
                                                       _ScaleNotParams})],
     "layers.2": [("no skip connection", {("ch10_layers.py", "Residual"): _ResidualNoSkip})],
+    "layers.3": [("the states counted too", {("ch10_layers.py", "count_parameters"):
+                                             lambda m: sum(t.size() for t in
+                                                           m.get_states().values())}),
+                 ("tensors, not numbers", {("ch10_layers.py", "count_parameters"):
+                                           lambda m: len(m.get_params())})],
     "optimizers.1": [("no dampening", {("ch11_optimizers.py", "sgd_step"): _sgd_no_dampening}),
                      ("PyTorch's first step", {("ch11_optimizers.py", "sgd_step"):
                                                _sgd_pytorch_first})],
@@ -384,8 +389,17 @@ void matmul(int n, const float *A, const float *B, float *C)
 """}),
                  ("fast but wrong: A^T B",
                   _c(LADDER, "A[(size_t)i * n + k], a1", "A[(size_t)k * n + i], a1"))],
+    "ladder.3": [("no zero padding", _c("ch12_matmul_ladder/pack.c",
+                                        "(r + i < mc) ? A[(i0 + r + i) * n + p0 + p] : 0",
+                                        "A[(i0 + r + i) * n + p0 + p]")),
+                 ("row-major panels", _c("ch12_matmul_ladder/pack.c", "ap[r * kc + p * mr + i]",
+                                         "ap[r * kc + i * kc + p]"))],
     "cuda.1": [("a contiguous chunk per thread", {("ch13_cuda.py", "grid_stride_indices"): _chunked})],
     "cuda.2": [("rounded down", {("ch13_cuda.py", "grid_size"):
                                  lambda n, t, m: min(n // t, m)}),
                ("no cap", {("ch13_cuda.py", "grid_size"): lambda n, t, m: -(-n // t)})],
+    "cuda.3": [("no warp minimum", {("ch13_cuda.py", "row_threads"):
+                                    lambda n: min(1 << max(n - 1, 0).bit_length(), 256)}),
+               ("no cap at 256", {("ch13_cuda.py", "row_threads"):
+                                  lambda n: max(32, 1 << max(n - 1, 0).bit_length())})],
 }
