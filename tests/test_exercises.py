@@ -128,3 +128,11 @@ def test_default_folder_is_found_from_a_fresh_clone_and_minisinga_does_not_impor
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True).stdout.strip()
     assert Path(out) == STUBS
+
+
+def test_dir_after_the_command_and_the_line_of_a_crash_in_the_students_code(solved, capsys):
+    path = solved / "ch13_cuda.py"
+    path.write_text(path.read_text().replace("    t = 32\n", "    t = 32 // 0\n"))
+    assert main(["check", "cuda.3", "--dir", str(solved)]) == 1
+    out = capsys.readouterr().out
+    assert "your code raised ZeroDivisionError" in out and f"{path.resolve()}:" in out

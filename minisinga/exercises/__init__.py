@@ -173,9 +173,11 @@ def run_check(ex: Exercise, ws: Workspace) -> Result:
     except Exception as exc:  # the student's code raised: say what and where
         tb = exc.__traceback__
         where = ""
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename.startswith(str(ws.folder.resolve())):
-                where = f" (at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno})"
+        folder = ws.folder.resolve()
+        while tb is not None:   # the innermost line of the student's own files
+            path = Path(tb.tb_frame.f_code.co_filename).resolve()
+            if path.is_relative_to(folder):
+                where = f" (at {path}:{tb.tb_lineno})"
             tb = tb.tb_next
         return Result(ex.id, False, f"your code raised {type(exc).__name__}: {exc}{where}")
     return Result(ex.id, True)

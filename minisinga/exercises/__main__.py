@@ -12,6 +12,7 @@ any fails.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
 import time
 
@@ -76,10 +77,11 @@ def main(argv=None) -> int:
     parser.add_argument("--dir", help="the exercises folder (default: ./exercises, "
                         "else the repository's exercises/)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="one line per exercise: id, chapter, status, title")
+    p_list = sub.add_parser("list", help="one line per exercise: id, chapter, status, title")
     p_check = sub.add_parser("check", help="check your answers (default: all)")
     p_check.add_argument("ids", nargs="*", metavar="ID")
-    p_check.add_argument("--dir", dest="dir_after", help=argparse.SUPPRESS)
+    for p in (p_list, p_check):   # --dir also after the command
+        p.add_argument("--dir", dest="dir_after", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         folder = find_folder(getattr(args, "dir_after", None) or args.dir)
@@ -92,4 +94,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    # A crash in a student's C code (a segfault) kills the process: say where first.
+    faulthandler.enable()
     sys.exit(main())
