@@ -136,3 +136,21 @@ def test_dir_after_the_command_and_the_line_of_a_crash_in_the_students_code(solv
     assert main(["check", "cuda.3", "--dir", str(solved)]) == 1
     out = capsys.readouterr().out
     assert "your code raised ZeroDivisionError" in out and f"{path.resolve()}:" in out
+
+
+def test_the_checks_leave_no_public_operation_behind():
+    """test_ops's meta-test wants a registry entry for every public Operation of
+    minisinga: the checks' own wrappers must stay private (and the student's
+    modules are not minisinga's)."""
+    run_check(EXERCISES["backend.4"], Workspace(SOLUTIONS))
+    run_check(EXERCISES["autograd.1"], Workspace(SOLUTIONS))
+    from minisinga import autograd
+    seen, stack = set(), [autograd.Operation]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                stack.append(sub)
+    leaked = [c.__name__ for c in seen if c.__module__.startswith("minisinga.exercises")
+              and not c.__name__.startswith("_")]
+    assert not leaked, f"public Operations defined by the checks: {leaked}"

@@ -79,7 +79,7 @@ void square_backward(double *dx, const double *dy, const double *x, int64_t n);
 def _(ws):
     ffi, lib = load_c(ws.text("ch01_backend/square.c"), SQUARE_CDEF)
 
-    class StudentSquare(autograd.Operation):
+    class _StudentSquare(autograd.Operation):
         """Square on the student's kernels (outputs pre-filled with NaN)."""
 
         def forward(self, x):
@@ -95,7 +95,7 @@ def _(ws):
             return dx
 
     def square(x):
-        return StudentSquare()(x)[0]
+        return _StudentSquare()(x)[0]
 
     x = np.random.default_rng(2).uniform(-2, 2, (3, 5))
     close(forward(square, x), x * x, "square_forward: y")
