@@ -154,3 +154,11 @@ def test_the_checks_leave_no_public_operation_behind():
     leaked = [c.__name__ for c in seen if c.__module__.startswith("minisinga.exercises")
               and not c.__name__.startswith("_")]
     assert not leaked, f"public Operations defined by the checks: {leaked}"
+
+
+def test_exercises_come_in_the_order_of_the_docs_navigation():
+    import re
+    order = re.findall(r"^\s+- [^:\n]+: (\S+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), re.M)
+    assert "backend.md" in order and "cuda.md" in order
+    seen = [order.index(ex.page) for ex in EXERCISES.values()]
+    assert seen == sorted(seen), "list the exercises in the chapters' order"
