@@ -1,6 +1,8 @@
 """Checks of the first chapters: the backend, autograd, gradient checking."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import autograd, backend
@@ -17,6 +19,28 @@ GRADCHECK = "ch03_gradcheck.py"
 
 def _ctensor(arr) -> CTensor:
     return CTensor.from_numpy(np.asarray(arr, dtype=np.float64))
+
+
+def _strided_copy(x: np.ndarray, out_shape, strides, what: str) -> np.ndarray:
+    """backend.strided_copy with the student's shape and strides, checked first:
+    the kernel trusts its caller, and a wrong stride would read outside x."""
+    try:
+        out_shape = tuple(int(d) for d in out_shape)
+        strides = [int(s) for s in strides]
+    except (TypeError, ValueError) as exc:
+        raise ExerciseFailed(f"{what}: the shape and strides must be sequences of ints "
+                             f"({exc})") from None
+    if len(strides) != len(out_shape) or any(d < 0 for d in out_shape):
+        raise ExerciseFailed(f"{what}: {len(strides)} strides for the output shape {out_shape}")
+    if math.prod(out_shape):
+        lo = sum((d - 1) * st for d, st in zip(out_shape, strides) if st < 0)
+        hi = sum((d - 1) * st for d, st in zip(out_shape, strides) if st > 0)
+        if lo < 0 or hi >= x.size:
+            raise ExerciseFailed(
+                f"{what}: with output shape {out_shape} and strides {strides}, strided_copy "
+                f"would read element {hi if hi >= x.size else lo} of a tensor of {x.size} "
+                f"elements (shape {x.shape}): outside it")
+    return backend.strided_copy(_ctensor(x), out_shape, strides).numpy()
 
 
 # ----------------------------------------------------------------------------- backend
@@ -44,7 +68,7 @@ def _(ws):
         out_shape, strides = fn(shape, perm)
         equal(tuple(out_shape), tuple(np.transpose(x, perm).shape),
               f"transpose_strides({shape}, {perm}): the output shape")
-        got = backend.strided_copy(_ctensor(x), tuple(out_shape), list(strides)).numpy()
+        got = _strided_copy(x, out_shape, strides, f"transpose_strides({shape}, {perm})")
         close(got, np.transpose(x, perm),
               f"strided_copy with your strides for transpose {shape} by {perm}")
 
@@ -61,7 +85,7 @@ def _(ws):
         x = rng.standard_normal(shape)
         strides = list(fn(shape, out))
         equal(len(strides), len(out), f"broadcast_strides({shape}, {out}): number of strides")
-        got = backend.strided_copy(_ctensor(x), out, strides).numpy()
+        got = _strided_copy(x, out, strides, f"broadcast_strides({shape}, {out})")
         close(got, np.broadcast_to(x, out),
               f"strided_copy with your strides broadcasting {shape} to {out}")
 
