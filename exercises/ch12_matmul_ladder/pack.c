@@ -1,4 +1,4 @@
-/* ladder.3: packing, step 4 of the ladder (docs/performance/matmul-ladder.md).
+/* ladder.2: packing, step 4 of the ladder (docs/performance/matmul-ladder.md).
  *
  * Copy the block A[i0 : i0 + mc, p0 : p0 + kc] of the row-major n x n matrix A
  * into panels of mr rows, each stored k-major, so that the micro-kernel reads
@@ -7,7 +7,7 @@
  *   panel at row r (r = 0, mr, 2 mr, ...):
  *     ap[r * kc + p * mr + i] = A[i0 + r + i, p0 + p]     (0 where r + i >= mc)
  *
- *   python -m minisinga.exercises check ladder.3
+ *   python -m minisinga.exercises check ladder.2
  */
 
 void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int kc, int mr)

@@ -77,7 +77,7 @@ SPEED_N = 256
 SPEEDUP = 5.0
 
 
-@exercise("ladder.2", "performance/matmul-ladder.md", "Make the naive matmul 5x faster",
+@exercise("ladder.3", "performance/matmul-ladder.md", "Make the naive matmul 5x faster",
           LADDER, hint="step 2 of the ladder (loop order i-k-j, so the inner loop walks "
                        "rows of B and C and vectorises) is most of it; blocking and a "
                        "register-blocked micro-kernel (steps 3-5) give the rest")
@@ -107,7 +107,7 @@ PACK = "ch12_matmul_ladder/pack.c"
 PACK_CDEF = "void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int kc, int mr);"
 
 
-@exercise("ladder.3", "performance/matmul-ladder.md", "Pack A into MR-tall panels", PACK,
+@exercise("ladder.2", "performance/matmul-ladder.md", "Pack A into MR-tall panels", PACK,
           hint="panel r (r = 0, MR, 2 MR, ...) holds rows r..r+MR-1 of the block k-major: "
                "ap[r * kc + p * MR + i] = A[(i0 + r + i) * n + p0 + p], and 0 where r + i >= mc "
                "(the ragged last panel is padded with zeros)")

@@ -18,7 +18,7 @@ def _layer(ws, name):
     return cls
 
 
-@exercise("layers.1", "layers.md", "A layer with lazily made parameters: Scale", LAYERS,
+@exercise("layers.2", "layers.md", "A layer with lazily made parameters: Scale", LAYERS,
           ["Scale"],
           hint="in initialize(x) make self.gamma (ones) and self.beta (zeros) of shape "
                "(x.shape[1],) as Tensors with requires_grad=True, stores_grad=True (then "
@@ -50,7 +50,7 @@ def _(ws):
     close(got["beta"], dy.sum(axis=0), "dL/dbeta")
 
 
-@exercise("layers.2", "layers.md", "Compose layers: a residual block", LAYERS, ["Residual"],
+@exercise("layers.3", "layers.md", "Compose layers: a residual block", LAYERS, ["Residual"],
           hint="sublayers assigned as attributes get dotted names: self.fc1 = "
                "layer.Linear(hidden) in __init__, self.fc2 = layer.Linear(x.shape[1]) in "
                "initialize; forward returns x + fc2(relu(fc1(x))), the skip is the point")
@@ -69,7 +69,7 @@ def _(ws):
     close(lay(t64(x, grad=False)).to_numpy(), want, "Residual's output")
 
 
-@exercise("layers.3", "layers.md", "Parameters and states: count what trains", LAYERS,
+@exercise("layers.1", "layers.md", "Parameters and states: count what trains", LAYERS,
           ["count_parameters"],
           hint="sum t.size() over layer.get_params().values(): the parameters only; "
                "get_states() adds BatchNorm's running mean and variance, which do not train")

@@ -357,10 +357,10 @@ WRONG = {
                                                    _im2col_ijc})],
     "convolution.3": [("UPPER and LOWER swapped", {("ch09_convolution.py", "same_pad"):
                                                    _same_pad_swapped})],
-    "layers.1": [("tensors that are not parameters", {("ch10_layers.py", "Scale"):
+    "layers.2": [("tensors that are not parameters", {("ch10_layers.py", "Scale"):
                                                       _ScaleNotParams})],
-    "layers.2": [("no skip connection", {("ch10_layers.py", "Residual"): _ResidualNoSkip})],
-    "layers.3": [("the states counted too", {("ch10_layers.py", "count_parameters"):
+    "layers.3": [("no skip connection", {("ch10_layers.py", "Residual"): _ResidualNoSkip})],
+    "layers.1": [("the states counted too", {("ch10_layers.py", "count_parameters"):
                                              lambda m: sum(t.size() for t in
                                                            m.get_states().values())}),
                  ("tensors, not numbers", {("ch10_layers.py", "count_parameters"):
@@ -375,7 +375,7 @@ WRONG = {
                                                _SignSGDFixedLr})],
     "ladder.1": [("C not zeroed first", _c(LADDER, "    memset(C, 0, (size_t)n * n * sizeof(float));\n", "")),
                  ("the leftover rows forgotten", _c(LADDER, "for (; i < n; i++)", "for (; i < 0; i++)"))],
-    "ladder.2": [("the naive loop (right, but slow)", {(LADDER, None): """
+    "ladder.3": [("the naive loop (right, but slow)", {(LADDER, None): """
 void matmul(int n, const float *A, const float *B, float *C)
 {
     for (int i = 0; i < n; i++)
@@ -389,7 +389,7 @@ void matmul(int n, const float *A, const float *B, float *C)
 """}),
                  ("fast but wrong: A^T B",
                   _c(LADDER, "A[(size_t)i * n + k], a1", "A[(size_t)k * n + i], a1"))],
-    "ladder.3": [("no zero padding", _c("ch12_matmul_ladder/pack.c",
+    "ladder.2": [("no zero padding", _c("ch12_matmul_ladder/pack.c",
                                         "(r + i < mc) ? A[(i0 + r + i) * n + p0 + p] : 0",
                                         "A[(i0 + r + i) * n + p0 + p]")),
                  ("row-major panels", _c("ch12_matmul_ladder/pack.c", "ap[r * kc + p * mr + i]",

@@ -1,4 +1,4 @@
-/* Reference solution of ladder.1 and ladder.2: loop order i-k-j, four rows of
+/* Reference solution of ladder.1 and ladder.3: loop order i-k-j, four rows of
  * C at a time (each B row loaded once for four FMAs), blocked over k. */
 #include <string.h>
 

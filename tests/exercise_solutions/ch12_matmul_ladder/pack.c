@@ -1,4 +1,4 @@
-/* Reference solution of ladder.3 (dev/gemm_ladder/step4_packing.c's pack_A). */
+/* Reference solution of ladder.2 (dev/gemm_ladder/step4_packing.c's pack_A). */
 
 void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int kc, int mr)
 {
