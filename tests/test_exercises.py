@@ -131,7 +131,7 @@ def test_default_folder_is_found_from_a_fresh_clone_and_minisinga_does_not_impor
 
 
 def test_dir_after_the_command_and_the_line_of_a_crash_in_the_students_code(solved, capsys):
-    path = solved / "ch13_cuda.py"
+    path = solved / "ch19_cuda.py"
     path.write_text(path.read_text().replace("    t = 32\n", "    t = 32 // 0\n"))
     assert main(["check", "cuda.3", "--dir", str(solved)]) == 1
     out = capsys.readouterr().out

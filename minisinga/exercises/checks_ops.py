@@ -14,7 +14,7 @@ ACT = "ch05_activations.py"
 MATMUL = "ch06_matmul.py"
 LOSS = "ch07_losses.py"
 SHAPES = "ch08_shapes.py"
-CONV = "ch09_convolution.py"
+CONV = "ch13_convolution.py"
 
 
 def _operation(ws, file, name):

@@ -11,8 +11,8 @@ from . import ExerciseFailed, exercise
 from ._c import load_c
 from ._util import equal
 
-LADDER = "ch12_matmul_ladder/matmul.c"
-CUDA = "ch13_cuda.py"
+LADDER = "ch18_matmul_ladder/matmul.c"
+CUDA = "ch19_cuda.py"
 
 MATMUL_CDEF = "void matmul(int n, const float *A, const float *B, float *C);"
 
@@ -103,7 +103,7 @@ def _(ws):
                              "best of several runs)")
 
 
-PACK = "ch12_matmul_ladder/pack.c"
+PACK = "ch18_matmul_ladder/pack.c"
 PACK_CDEF = "void pack_A(float *ap, const float *A, int n, int i0, int p0, int mc, int kc, int mr);"
 
 

@@ -7,8 +7,8 @@ from .. import autograd, layer, opt
 from . import ExerciseFailed, exercise
 from ._util import close, equal, t64
 
-LAYERS = "ch10_layers.py"
-OPT = "ch11_optimizers.py"
+LAYERS = "ch16_layers.py"
+OPT = "ch17_optimizers.py"
 
 
 def _layer(ws, name):

@@ -284,7 +284,7 @@ def _chunked(block, thread, block_dim, grid_dim, n):
 B = "ch01_backend.py"
 A = "ch02_autograd.py"
 G = "ch03_gradcheck.py"
-LADDER = "ch12_matmul_ladder/matmul.c"
+LADDER = "ch18_matmul_ladder/matmul.c"
 
 WRONG = {
     "backend.1": [("column-major strides", {(B, "contiguous_strides"): _column_major})],
@@ -349,29 +349,29 @@ WRONG = {
                                                 lambda dy, sizes, axis: [
                                                     np.take(dy, range(s), axis=axis)
                                                     for s in sizes]})],
-    "convolution.1": [("dilation forgotten", {("ch09_convolution.py", "conv_output_size"):
+    "convolution.1": [("dilation forgotten", {("ch13_convolution.py", "conv_output_size"):
                                               lambda size, k, s, p, d: (size + p - k) // s + 1}),
-                      ("off by one", {("ch09_convolution.py", "conv_output_size"):
+                      ("off by one", {("ch13_convolution.py", "conv_output_size"):
                                       lambda size, k, s, p, d: (size + p - (k - 1) * d) // s})],
-    "convolution.2": [("rows in (i, j, c) order", {("ch09_convolution.py", "im2col"):
+    "convolution.2": [("rows in (i, j, c) order", {("ch13_convolution.py", "im2col"):
                                                    _im2col_ijc})],
-    "convolution.3": [("UPPER and LOWER swapped", {("ch09_convolution.py", "same_pad"):
+    "convolution.3": [("UPPER and LOWER swapped", {("ch13_convolution.py", "same_pad"):
                                                    _same_pad_swapped})],
-    "layers.2": [("tensors that are not parameters", {("ch10_layers.py", "Scale"):
+    "layers.2": [("tensors that are not parameters", {("ch16_layers.py", "Scale"):
                                                       _ScaleNotParams})],
-    "layers.3": [("no skip connection", {("ch10_layers.py", "Residual"): _ResidualNoSkip})],
-    "layers.1": [("the states counted too", {("ch10_layers.py", "count_parameters"):
+    "layers.3": [("no skip connection", {("ch16_layers.py", "Residual"): _ResidualNoSkip})],
+    "layers.1": [("the states counted too", {("ch16_layers.py", "count_parameters"):
                                              lambda m: sum(t.size() for t in
                                                            m.get_states().values())}),
-                 ("tensors, not numbers", {("ch10_layers.py", "count_parameters"):
+                 ("tensors, not numbers", {("ch16_layers.py", "count_parameters"):
                                            lambda m: len(m.get_params())})],
-    "optimizers.1": [("no dampening", {("ch11_optimizers.py", "sgd_step"): _sgd_no_dampening}),
-                     ("PyTorch's first step", {("ch11_optimizers.py", "sgd_step"):
+    "optimizers.1": [("no dampening", {("ch17_optimizers.py", "sgd_step"): _sgd_no_dampening}),
+                     ("PyTorch's first step", {("ch17_optimizers.py", "sgd_step"):
                                                _sgd_pytorch_first})],
-    "optimizers.2": [("no bias correction", {("ch11_optimizers.py", "adam_step"):
+    "optimizers.2": [("no bias correction", {("ch17_optimizers.py", "adam_step"):
                                              _adam_no_correction})],
-    "optimizers.3": [("uphill", {("ch11_optimizers.py", "SignSGD"): _SignSGDUphill}),
-                     ("ignores the schedule", {("ch11_optimizers.py", "SignSGD"):
+    "optimizers.3": [("uphill", {("ch17_optimizers.py", "SignSGD"): _SignSGDUphill}),
+                     ("ignores the schedule", {("ch17_optimizers.py", "SignSGD"):
                                                _SignSGDFixedLr})],
     "ladder.1": [("C not zeroed first", _c(LADDER, "    memset(C, 0, (size_t)n * n * sizeof(float));\n", "")),
                  ("the leftover rows forgotten", _c(LADDER, "for (; i < n; i++)", "for (; i < 0; i++)"))],
@@ -389,17 +389,17 @@ void matmul(int n, const float *A, const float *B, float *C)
 """}),
                  ("fast but wrong: A^T B",
                   _c(LADDER, "A[(size_t)i * n + k], a1", "A[(size_t)k * n + i], a1"))],
-    "ladder.2": [("no zero padding", _c("ch12_matmul_ladder/pack.c",
+    "ladder.2": [("no zero padding", _c("ch18_matmul_ladder/pack.c",
                                         "(r + i < mc) ? A[(i0 + r + i) * n + p0 + p] : 0",
                                         "A[(i0 + r + i) * n + p0 + p]")),
-                 ("row-major panels", _c("ch12_matmul_ladder/pack.c", "ap[r * kc + p * mr + i]",
+                 ("row-major panels", _c("ch18_matmul_ladder/pack.c", "ap[r * kc + p * mr + i]",
                                          "ap[r * kc + i * kc + p]"))],
-    "cuda.1": [("a contiguous chunk per thread", {("ch13_cuda.py", "grid_stride_indices"): _chunked})],
-    "cuda.2": [("rounded down", {("ch13_cuda.py", "grid_size"):
+    "cuda.1": [("a contiguous chunk per thread", {("ch19_cuda.py", "grid_stride_indices"): _chunked})],
+    "cuda.2": [("rounded down", {("ch19_cuda.py", "grid_size"):
                                  lambda n, t, m: min(n // t, m)}),
-               ("no cap", {("ch13_cuda.py", "grid_size"): lambda n, t, m: -(-n // t)})],
-    "cuda.3": [("no warp minimum", {("ch13_cuda.py", "row_threads"):
+               ("no cap", {("ch19_cuda.py", "grid_size"): lambda n, t, m: -(-n // t)})],
+    "cuda.3": [("no warp minimum", {("ch19_cuda.py", "row_threads"):
                                     lambda n: min(1 << max(n - 1, 0).bit_length(), 256)}),
-               ("no cap at 256", {("ch13_cuda.py", "row_threads"):
+               ("no cap at 256", {("ch19_cuda.py", "row_threads"):
                                   lambda n: max(32, 1 << max(n - 1, 0).bit_length())})],
 }
