@@ -87,13 +87,20 @@ def exercise(id: str, page: str, title: str, file: str, names=(), hint: str = ""
 #: The chapters in the order of the docs' navigation (mkdocs.yml).
 PAGE_ORDER = ("backend.md", "autograd.md", "gradcheck.md", "ops/elementwise.md",
               "ops/activations.md", "ops/matmul.md", "ops/losses.md", "ops/shapes.md",
-              "ops/convolution.md", "layers.md", "optimizers.md",
-              "performance/matmul-ladder.md", "cuda.md")
+              "ops/dropout.md", "ops/trigonometric.md", "ops/logic.md", "ops/indexing.md",
+              "ops/convolution.md", "ops/pooling.md", "ops/batchnorm.md", "layers.md",
+              "optimizers.md", "performance/matmul-ladder.md", "cuda.md")
 
 
 def all_exercises() -> dict[str, Exercise]:
     """Every exercise by id, every chapter's checks imported, in the docs' order."""
-    from . import checks_basics, checks_ops, checks_speed, checks_training  # noqa: F401
+    from . import (  # noqa: F401
+        checks_basics,
+        checks_more_ops,
+        checks_ops,
+        checks_speed,
+        checks_training,
+    )
     order = {page: i for i, page in enumerate(PAGE_ORDER)}
     ranked = sorted(EXERCISES.values(),
                     key=lambda e: (order.get(e.page, len(order)), int(e.id.split(".")[1])))

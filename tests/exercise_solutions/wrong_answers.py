@@ -281,6 +281,83 @@ def _chunked(block, thread, block_dim, grid_dim, n):
     return list(range(start, min(start + per, n)))
 
 
+# ----------------------------------------------------------------------------- indexing, pooling, batchnorm
+def _slice_no_clamp(dim, start, end, step):
+    start, end = start + dim if start < 0 else start, end + dim if end < 0 else end
+    return list(range(start, end, step))
+
+
+def _pad_symmetric(mode, dim, begin, end):
+    """reflect that repeats the edge (np.pad's 'symmetric')."""
+    out = []
+    for o in range(begin + dim + end):
+        i = o - begin
+        if mode == "edge":
+            out.append(min(max(i, 0), dim - 1))
+        else:
+            m = i % (2 * dim)
+            out.append(m if m < dim else 2 * dim - 1 - m)
+    return out
+
+
+def _gather_assign(x_shape, axis, indices, dy):
+    dx = np.zeros(x_shape)
+    np.moveaxis(dx, axis, 0)[indices] = np.moveaxis(dy, axis, 0)   # repeats: the last wins
+    return dx
+
+
+def _max_pool_assign(x, dy, k, stride):
+    dx = np.zeros_like(x)
+    N, C, OH, OW = dy.shape
+    for n in range(N):
+        for c in range(C):
+            for p in range(OH):
+                for q in range(OW):
+                    win = x[n, c, p * stride:p * stride + k, q * stride:q * stride + k]
+                    i, j = np.unravel_index(np.argmax(win), win.shape)
+                    dx[n, c, p * stride + i, q * stride + j] = dy[n, c, p, q]   # = , not +=
+    return dx
+
+
+def _avg_pool_counting_padding(x, k, stride, pad):
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    N, C, H, W = xp.shape
+    OH, OW = (H - k) // stride + 1, (W - k) // stride + 1
+    y = np.zeros((N, C, OH, OW))
+    for p in range(OH):
+        for q in range(OW):
+            y[:, :, p, q] = xp[:, :, p * stride:p * stride + k, q * stride:q * stride + k].mean(
+                axis=(2, 3))
+    return y
+
+
+def _bn_unbiased(x, scale, bias, eps):
+    axes, c = (0, 2, 3), (1, -1, 1, 1)
+    mean, var = x.mean(axis=axes), x.var(axis=axes, ddof=1)
+    return scale.reshape(c) * (x - mean.reshape(c)) / np.sqrt(var.reshape(c) + eps) + \
+        bias.reshape(c)
+
+
+def _running_keras(running_mean, running_var, x, momentum):
+    m = x.size // x.shape[1]
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    return (momentum * running_mean + (1 - momentum) * mean,
+            momentum * running_var + (1 - momentum) * var * m / (m - 1))
+
+
+def _running_biased(running_mean, running_var, x, momentum):
+    mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+    return ((1 - momentum) * running_mean + momentum * mean,
+            (1 - momentum) * running_var + momentum * var)
+
+
+def _bn_backward_constant_stats(x, scale, dy, eps):
+    axes, c = (0, 2, 3), (1, -1, 1, 1)
+    mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
+    xhat = (x - mean) / np.sqrt(var + eps)
+    return dy * scale.reshape(c) / np.sqrt(var + eps), (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
+
+
 B = "ch01_backend.py"
 A = "ch02_autograd.py"
 G = "ch03_gradcheck.py"
@@ -360,6 +437,26 @@ WRONG = {
     "layers.2": [("tensors that are not parameters", {("ch16_layers.py", "Scale"):
                                                       _ScaleNotParams})],
     "layers.3": [("no skip connection", {("ch16_layers.py", "Residual"): _ResidualNoSkip})],
+    "indexing.1": [("no clamping", {("ch12_indexing.py", "slice_positions"): _slice_no_clamp})],
+    "indexing.2": [("reflect repeats the edge", {("ch12_indexing.py", "pad_source"):
+                                                 _pad_symmetric})],
+    "indexing.3": [("assignment loses repeated indices", {("ch12_indexing.py",
+                                                           "gather_backward"): _gather_assign})],
+    "pooling.1": [("no division by k^2", {("ch14_pooling.py", "avg_pool_backward"):
+                                          lambda dy, k: np.repeat(np.repeat(dy, k, 2), k, 3)})],
+    "pooling.2": [("= instead of +=", {("ch14_pooling.py", "max_pool_backward"):
+                                       _max_pool_assign})],
+    "pooling.3": [("padding counted in the average", {("ch14_pooling.py", "avg_pool_padded"):
+                                                      _avg_pool_counting_padding})],
+    "batchnorm.1": [("the unbiased variance", {("ch15_batchnorm.py", "batchnorm_forward"):
+                                               _bn_unbiased})],
+    "batchnorm.2": [("momentum on the old value (Keras)", {("ch15_batchnorm.py", "running_update"):
+                                                            _running_keras}),
+                    ("the biased variance kept", {("ch15_batchnorm.py", "running_update"):
+                                                  _running_biased})],
+    "batchnorm.3": [("the statistics taken as constants", {("ch15_batchnorm.py",
+                                                            "batchnorm_backward"):
+                                                           _bn_backward_constant_stats})],
     "layers.1": [("the states counted too", {("ch16_layers.py", "count_parameters"):
                                              lambda m: sum(t.size() for t in
                                                            m.get_states().values())}),
