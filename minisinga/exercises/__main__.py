@@ -57,10 +57,10 @@ def cmd_check(folder, ids) -> int:
         took = time.perf_counter() - start
         results[ex.id] = {"passed": res.passed, "fingerprint": fingerprint(ex, folder)}
         if res.passed:
-            print(f"PASS  {ex.id:<14} {ex.title}  ({took:.1f} s)")
+            print(f"PASS  {ex.id:<16} {ex.title}  ({took:.1f} s)")
             continue
         failed += 1
-        print(f"FAIL  {ex.id:<14} {ex.title}")
+        print(f"FAIL  {ex.id:<16} {ex.title}")
         print(f"      {res.message}")
         if not res.stub:
             print(f"      hint: {ex.hint}")

@@ -171,3 +171,143 @@ def _(ws):
     close(dbias, want[2], "dbias")
     close(dscale, want[1], "dscale")
     close(dx, want[0], "dx", rtol=1e-5, atol=1e-8)
+
+
+# ----------------------------------------------------------------------------- dropout
+DROP = "ch09_dropout.py"
+TRIG = "ch10_trigonometric.py"
+LOGIC = "ch11_logic.py"
+
+
+def _dropout_run(x, ratio, dy):
+    """y = dropout(x) in training mode, and dL/dx for the upstream dy."""
+    old = autograd.training
+    autograd.training = True
+    try:
+        xt = t64(x)
+        y = autograd.dropout(xt, ratio)
+        dx = autograd.gradients(y, t64(dy, grad=False))[xt].to_numpy()
+        return y.to_numpy(), dx
+    finally:
+        autograd.training = old
+
+
+@exercise("dropout.1", "ops/dropout.md", "Inverted dropout's scale", DROP, ["dropout_scale"],
+          hint="a survivor is multiplied by 1 / (1 - ratio), so that the expected output "
+               "equals x (SINGA's 1 - ratio makes the expectation (1 - ratio)^2 x)")
+def _(ws):
+    fn = ws.get(DROP, "dropout_scale")
+    rng = np.random.default_rng(60)
+    x = rng.uniform(1, 2, (50,))
+    for ratio in (0.1, 0.5, 0.8):
+        y, _ = _dropout_run(x, ratio, np.ones_like(x))
+        kept = y != 0
+        close(np.full(int(kept.sum()), float(fn(ratio))), y[kept] / x[kept],
+              f"dropout_scale({ratio}) against y / x of the elements dropout kept")
+
+
+@exercise("dropout.2", "ops/dropout.md", "Dropout's backward, from its output", DROP,
+          ["dropout_backward"],
+          hint="the mask of the forward is where y != 0 (x has no zeros here); the gradient "
+               "goes through the kept elements only, times the same 1 / (1 - ratio)")
+def _(ws):
+    fn = ws.get(DROP, "dropout_backward")
+    rng = np.random.default_rng(61)
+    x = rng.uniform(1, 2, (4, 6))
+    dy = rng.standard_normal((4, 6))
+    y, want = _dropout_run(x, 0.3, dy)
+    close(fn(x.copy(), y.copy(), dy.copy(), 0.3), want, "dropout_backward(x, y, dy, ratio=0.3)")
+
+
+@exercise("dropout.3", "ops/dropout.md", "Dropout at inference", DROP, ["dropout_eval"],
+          hint="with the inverted convention nothing happens outside training: y = x (no "
+               "(1 - ratio) factor, that is the other convention)")
+def _(ws):
+    fn = ws.get(DROP, "dropout_eval")
+    x = np.random.default_rng(62).standard_normal((3, 4))
+    old = autograd.training
+    autograd.training = False
+    try:
+        want = forward(lambda t: autograd.dropout(t, 0.4), x)
+    finally:
+        autograd.training = old
+    close(fn(x.copy(), 0.4), want, "dropout_eval(x, 0.4) against dropout outside training")
+
+
+# ----------------------------------------------------------------------------- trigonometric
+@exercise("trigonometric.1", "ops/trigonometric.md", "The derivative of asin", TRIG,
+          ["asin_derivative"],
+          hint="differentiate sin(y) = x: cos(y) y' = 1, and cos(asin x) = sqrt(1 - x^2) "
+               "(positive on (-pi/2, pi/2)), so y' = 1 / sqrt(1 - x^2)")
+def _(ws):
+    fn = ws.get(TRIG, "asin_derivative")
+    x = np.linspace(-0.9, 0.9, 7)
+    close(fn(x.copy()), grads(autograd.asin, [x])[0], "asin_derivative(x)")
+
+
+@exercise("trigonometric.2", "ops/trigonometric.md", "The derivative of atanh", TRIG,
+          ["atanh_derivative"],
+          hint="tanh(y) = x gives (1 - tanh(y)^2) y' = 1, so y' = 1 / (1 - x^2) on (-1, 1) "
+               "(atan's is 1 / (1 + x^2))")
+def _(ws):
+    fn = ws.get(TRIG, "atanh_derivative")
+    x = np.linspace(-0.9, 0.9, 7)
+    close(fn(x.copy()), grads(autograd.atanh, [x])[0], "atanh_derivative(x)")
+
+
+@exercise("trigonometric.3", "ops/trigonometric.md", "tanh's backward from its output",
+          TRIG, ["tanh_backward"],
+          hint="backward keeps y = tanh(x), not x: dx = dy (1 - y^2); applying tanh to y "
+               "again is a different number")
+def _(ws):
+    fn = ws.get(TRIG, "tanh_backward")
+    rng = np.random.default_rng(63)
+    x, dy = rng.uniform(-2, 2, (3, 4)), rng.standard_normal((3, 4))
+    y = forward(autograd.tanh, x)
+    close(fn(y.copy(), dy.copy()), grads(autograd.tanh, [x], dy=dy)[0], "tanh_backward(y, dy)")
+
+
+# ----------------------------------------------------------------------------- logic
+@exercise("logic.1", "ops/logic.md", "where's backward", LOGIC, ["where_backward"],
+          hint="z = x where c else y: dx = dz where c (0 elsewhere), dy = dz where not c; the "
+               "condition itself gets no gradient")
+def _(ws):
+    fn = ws.get(LOGIC, "where_backward")
+    rng = np.random.default_rng(64)
+    x, y, dz = (rng.standard_normal((3, 4)) for _ in range(3))
+    c = rng.integers(0, 2, (3, 4)).astype(np.float64)
+    want = grads(lambda a, b: autograd.where(a, b, t64(c, False)), [x, y], dy=dz)
+    dx, dy = fn(c.copy(), dz.copy())
+    close(dx, want[0], "dx")
+    close(dy, want[1], "dy")
+
+
+@exercise("logic.2", "ops/logic.md", "where's backward, with broadcasting", LOGIC,
+          ["where_backward_broadcast"],
+          hint="first as in logic.1 on the broadcast shape, then sum each gradient back to its "
+               "input's shape (over the leading axes and the axes where the input had size 1)")
+def _(ws):
+    fn = ws.get(LOGIC, "where_backward_broadcast")
+    rng = np.random.default_rng(65)
+    for sx, sy, sc in [((3, 4), (4,), (3, 4)), ((1, 4), (3, 1), (3, 4)), ((2, 3, 1), (3, 4), (1, 3, 4))]:
+        x, y = rng.standard_normal(sx), rng.standard_normal(sy)
+        c = rng.integers(0, 2, sc).astype(np.float64)
+        out = np.broadcast_shapes(sx, sy, sc)
+        dz = rng.standard_normal(out)
+        want = grads(lambda a, b, c=c: autograd.where(a, b, t64(c, False)), [x, y], dy=dz)
+        dx, dy = fn(c.copy(), sx, sy, dz.copy())
+        close(dx, want[0], f"dx (x {sx}, y {sy}, condition {sc})")
+        close(dy, want[1], f"dy (x {sx}, y {sy}, condition {sc})")
+
+
+@exercise("logic.3", "ops/logic.md", "A piecewise function from greater and where", LOGIC,
+          ["piecewise"],
+          hint="f(x) = x^2 where x > 0, else -x: cond = autograd.greater(x, zeros), then "
+               "autograd.where(x * x, -x, cond); where routes each gradient to its branch")
+def _(ws):
+    fn = ws.get(LOGIC, "piecewise")
+    x = np.array([-2.0, -0.7, -0.1, 0.2, 0.9, 1.7])
+    close(forward(fn, x), np.where(x > 0, x * x, -x), "piecewise(x)")
+    dy = np.array([1.0, -2.0, 0.5, 1.5, -1.0, 2.0])
+    close(grads(fn, [x], dy=dy)[0], dy * np.where(x > 0, 2 * x, -1.0),
+          "the gradient of piecewise(x) by autograd")

@@ -437,6 +437,30 @@ WRONG = {
     "layers.2": [("tensors that are not parameters", {("ch16_layers.py", "Scale"):
                                                       _ScaleNotParams})],
     "layers.3": [("no skip connection", {("ch16_layers.py", "Residual"): _ResidualNoSkip})],
+    "dropout.1": [("SINGA's 1 - ratio", {("ch09_dropout.py", "dropout_scale"):
+                                         lambda ratio: 1.0 - ratio})],
+    "dropout.2": [("the scale forgotten", {("ch09_dropout.py", "dropout_backward"):
+                                           lambda x, y, dy, ratio: dy * (y != 0)}),
+                  ("the mask forgotten", {("ch09_dropout.py", "dropout_backward"):
+                                          lambda x, y, dy, ratio: dy / (1 - ratio)})],
+    "dropout.3": [("the non-inverted convention", {("ch09_dropout.py", "dropout_eval"):
+                                                   lambda x, ratio: x * (1 - ratio)})],
+    "trigonometric.1": [("acos's sign", {("ch10_trigonometric.py", "asin_derivative"):
+                                         lambda x: -1 / np.sqrt(1 - x * x)})],
+    "trigonometric.2": [("atan's derivative", {("ch10_trigonometric.py", "atanh_derivative"):
+                                               lambda x: 1 / (1 + x * x)})],
+    "trigonometric.3": [("tanh applied to y again", {("ch10_trigonometric.py", "tanh_backward"):
+                                                     lambda y, dy: dy * (1 - np.tanh(y) ** 2)})],
+    "logic.1": [("the branches swapped", {("ch11_logic.py", "where_backward"):
+                                          lambda c, dz: (dz * (c == 0), dz * (c != 0))})],
+    "logic.2": [("no reduction to the input shapes", {("ch11_logic.py",
+                                                       "where_backward_broadcast"):
+                                                      lambda c, sx, sy, dz: (
+                                                          dz * (np.broadcast_to(c, dz.shape) != 0),
+                                                          dz * (np.broadcast_to(c, dz.shape) == 0))})],
+    "logic.3": [("the branches swapped", {("ch11_logic.py", "piecewise"):
+                                          lambda x: autograd.where(-x, x * x, autograd.greater(
+                                              x, x * 0.0))})],
     "indexing.1": [("no clamping", {("ch12_indexing.py", "slice_positions"): _slice_no_clamp})],
     "indexing.2": [("reflect repeats the edge", {("ch12_indexing.py", "pad_source"):
                                                  _pad_symmetric})],
