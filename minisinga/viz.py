@@ -72,9 +72,13 @@ def _grad_norms(y: Tensor, show_grad) -> dict[int, float]:
     if not isinstance(grads, dict):
         raise TypeError("show_grad must be False, True or a dict {parameter: gradient} "
                         f"(as autograd.gradients returns), got {type(show_grad).__name__}")
+    # autograd.gradients keys by id(param), as SINGA does; a plain dict given by
+    # the caller may key by the tensors themselves.
+    pairs = (zip(grads.params(), grads.values()) if isinstance(grads, autograd.Gradients)
+             else grads.items())
     # NOTE: a display value, so NumPy may compute it (it is no operation's math).
     return {id(p): float(math.sqrt((g.to_numpy().astype("float64") ** 2).sum()))
-            for p, g in grads.items()}
+            for p, g in pairs}
 
 
 def _build(y: Tensor, show_grad=False, cluster_of=None) -> _Graph:

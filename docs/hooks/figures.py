@@ -354,6 +354,23 @@ def pad_grad():
 
 
 @figure
+def getitem_grad():
+    """x[1:3, ::2] and its gradient: dy scattered back where the slice read."""
+    import numpy as np
+
+    from minisinga import autograd
+    autograd.training = True
+    x = _t(np.arange(1.0, 21.0).reshape(4, 5), grad=True)
+    y = x[1:3, ::2]
+    dy = np.arange(1.0, 7.0).reshape(2, 3)
+    dx = autograd.gradients(y, _t(dy))[x].to_numpy()
+    fig = _panels([(x.to_numpy(), "x (4, 5)"), (y.to_numpy(), "y = x[1:3, ::2]: (2, 3)"),
+                   (dy, "dy (2, 3)"), (dx, "dx: dy where y read x, 0 elsewhere")],
+                  width=2.4, height=2.5)
+    return _svg(fig)
+
+
+@figure
 def where_grad():
     """where(a, b, cond): dy goes to a where cond holds, to b elsewhere."""
     import numpy as np
@@ -674,6 +691,33 @@ def _ms(s: str):
     if not m:
         return None
     return float(m.group(1)) * {"ms": 1.0, "µs": 1e-3, "s": 1e3}[m.group(2)]
+
+
+@figure
+def exercises_map():
+    """The exercises per chapter, from the exercises' own registry."""
+    from minisinga.exercises import all_exercises
+    chapters: dict[str, list[str]] = {}
+    for ex in all_exercises().values():   # in docs order
+        chapters.setdefault(ex.page.removesuffix(".md"), []).append(
+            "C" if ex.file.endswith(".c") else "Python")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(chapters) + 1.2))
+    names = list(chapters)[::-1]
+    for row, name in enumerate(names):
+        for k, kind in enumerate(chapters[name]):
+            ax.barh(row, 1, left=k, color="#3f51b5" if kind == "Python" else "#ff9800",
+                    edgecolor="white")
+            ax.text(k + 0.5, row, str(k + 1), ha="center", va="center", color="white",
+                    fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("exercises, in rising difficulty (blue: Python, orange: C through cffi)")
+    ax.set_xticks([])
+    ax.set_title(f"{sum(map(len, chapters.values()))} exercises, each checked by "
+                 "python -m minisinga.exercises check")
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    return _svg(fig)
 
 
 @figure
