@@ -166,6 +166,21 @@ def _softmax(node, ins, attrs, ctx):
     return [autograd.reshape(y, x.shape)]
 
 
+def _log_softmax(node, ins, attrs, ctx):
+    """log(softmax(x)), composed (minisinga has no fused log-softmax kernel)."""
+    (y,) = _softmax(node, ins, attrs, ctx)
+    return [autograd.log(y)]
+
+
+def _prelu(node, ins, attrs, ctx):
+    x, slope = ins
+    _float_in(node, x, slope)
+    # Before opset 7 a (C,) slope is per channel (axis 1), not NumPy-broadcast.
+    if slope.ndim() == 1 and x.ndim() > 2 and slope.shape[0] == x.shape[1] != x.shape[-1]:
+        slope = autograd.reshape(slope, (x.shape[1],) + (1,) * (x.ndim() - 2))
+    return [autograd.prelu(x, slope)]
+
+
 def _clip(node, ins, attrs, ctx):
     x = ins[0]
     _float_in(node, x)
@@ -174,6 +189,8 @@ def _clip(node, ins, attrs, ctx):
     else:
         lo = _floats(ins[1])[0] if len(ins) > 1 and ins[1] is not None else None
         hi = _floats(ins[2])[0] if len(ins) > 2 and ins[2] is not None else None
+    if lo is not None and hi is not None and lo > hi:  # ONNX: min(max(x, lo), hi) = hi
+        lo = hi
     return [autograd.clip(x, lo, hi)]
 
 
@@ -366,7 +383,7 @@ def _depth_to_space(node, ins, attrs, ctx):
 
 def _space_to_depth(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.space_to_depth(ins[0], attrs["blocksize"])]
+    return [autograd.space_to_depth(ins[0], attrs["blocksize"], attrs.get("mode", "DCR"))]
 
 
 def _scatter_elements(node, ins, attrs, ctx):
@@ -378,10 +395,15 @@ def _scatter_elements(node, ins, attrs, ctx):
 
 
 def _onehot(node, ins, attrs, ctx):
+    depth = _floats(ins[1])[0]
+    ind = _host(ins[0])
+    if ind.size and (ind.min() < -depth or ind.max() >= depth):
+        raise _unsupported(node, "an index outside [-depth, depth) (ONNX gives an all-off row; "
+                           "minisinga's onehot refuses it)")
     values = _host(ins[2])
     if values.dtype not in (np.float32, np.float64) and ins[2].dtype != dtypes.int32:
         raise _unsupported(node, "values of a non-float type")
-    y = autograd.onehot(attrs.get("axis", -1), ins[0], _floats(ins[1])[0], values)
+    y = autograd.onehot(attrs.get("axis", -1), ins[0], depth, values)
     if ins[2].dtype != y.dtype:
         y = autograd.cast(y, ins[2].dtype)
     return [y]
@@ -458,6 +480,9 @@ def _reduce(fn, name):
             return [autograd.identity(x)]
         if x.ndim() == 0:
             raise _unsupported(node, "a scalar input")
+        if 0 in x.shape and name != "ReduceSum":
+            raise _unsupported(node, f"an input with an empty axis {x.shape} (minisinga refuses "
+                               "to reduce an empty set)")
         return [fn(x, axes, attrs.get("keepdims", 1))]
     return handle
 
@@ -537,9 +562,30 @@ def _identity(node, ins, attrs, ctx):
 
 
 def _constant(node, ins, attrs, ctx):
-    if "value" not in attrs:
-        raise _unsupported(node, f"attribute {sorted(attrs)} (only value)")
-    return [to_tensor(numpy_helper.to_array(attrs["value"]), ctx.dev, "Constant's value")]
+    forms = {"value": lambda v: numpy_helper.to_array(v),
+             "value_float": lambda v: np.array(v, np.float32),
+             "value_floats": lambda v: np.array(v, np.float32),
+             "value_int": lambda v: np.array(v, np.int64),
+             "value_ints": lambda v: np.array(v, np.int64)}
+    for name, form in forms.items():
+        if name in attrs:
+            return [to_tensor(form(attrs[name]), ctx.dev, f"Constant's {name}")]
+    raise _unsupported(node, f"attribute {sorted(attrs)} (sparse and string constants)")
+
+
+def _matmul(node, ins, attrs, ctx):
+    """MatMul with NumPy's rules for 1-D operands: a (k,) is (1, k) on the left and
+    (k, 1) on the right, and that axis is removed from the result."""
+    a, b = ins
+    _float_in(node, a, b)
+    a2 = autograd.unsqueeze(a, [0]) if a.ndim() == 1 else a
+    b2 = autograd.unsqueeze(b, [1]) if b.ndim() == 1 else b
+    y = autograd.matmul(a2, b2)
+    if b.ndim() == 1:
+        y = autograd.squeeze(y, [y.ndim() - 1])
+    if a.ndim() == 1:
+        y = autograd.squeeze(y, [y.ndim() - 2 if b.ndim() > 1 else y.ndim() - 1])
+    return [y]
 
 
 def _lrn(node, ins, attrs, ctx):
@@ -591,14 +637,14 @@ HANDLERS = {
     "Upsample": _upsample, "Resize": _resize, "DepthToSpace": _depth_to_space,
     "SpaceToDepth": _space_to_depth, "ScatterElements": _scatter_elements,
     "OneHot": _onehot, "Cast": _cast, "Shape": _shape, "ConstantOfShape": _constant_of_shape,
-    "NonZero": _nonzero, "MatMul": _binary(autograd.matmul), "Gemm": _gemm,
+    "NonZero": _nonzero, "MatMul": _matmul, "Gemm": _gemm,
     "Less": _compare(autograd.less), "Greater": _compare(autograd.greater),
     "Equal": _compare(autograd.equal), "And": _logic(autograd._and),
     "Or": _logic(autograd._or), "Xor": _logic(autograd._xor), "Not": _logic(autograd._not),
     "Where": _where, "Sign": _unary(autograd.sign), "Ceil": _unary(autograd.ceil),
     "Floor": _unary(autograd.floor), "Round": _unary(autograd.rounde),
     "Erf": _unary(autograd.erf), "Max": _variadic(autograd.max),
-    "Min": _variadic(autograd.min), "PRelu": _binary(autograd.prelu),
+    "Min": _variadic(autograd.min), "PRelu": _prelu, "LogSoftmax": _log_softmax,
     "ReduceSum": _reduce(autograd.reduce_sum, "ReduceSum"),
     "ReduceMean": _reduce(autograd.reduce_mean, "ReduceMean"),
     "ReduceMax": _reduce(autograd.reduce_max, "ReduceMax"),
@@ -621,7 +667,12 @@ def _opset(model: onnx.ModelProto) -> int:
 
 def check_supported(model: onnx.ModelProto) -> None:
     """Raise NotImplementedError for the first node minisinga cannot run."""
-    for node in model.graph.node:
+    g = model.graph
+    for v in list(g.input) + list(g.output):
+        if not v.type.HasField("tensor_type"):
+            raise NotImplementedError(f"sonnx: graph input or output {v.name!r} is a "
+                                      f"{v.type.WhichOneof('value')}; minisinga has tensors only")
+    for node in g.node:
         if node.domain not in ("", "ai.onnx"):
             raise _unsupported(node, f"the operator domain {node.domain!r}")
         if node.op_type not in HANDLERS:

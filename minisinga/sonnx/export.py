@@ -151,9 +151,36 @@ def _round_half_away(op, ins, outs, g):
 
 
 def _batchnorm(op, ins, outs, g):
+    if op.used_batch_stats:  # recorded in training: normalise by the batch's own statistics
+        _batchnorm_batch_stats(op, ins, outs, g)
+        return
     # ONNX's momentum weights the OLD running value; minisinga's the new batch.
     g.node("BatchNormalization", ins, outs, name=op.name, epsilon=op.eps,
            momentum=1.0 - op.momentum)
+
+
+def _batchnorm_batch_stats(op, ins, outs, g):
+    """y = scale (x - mean) / sqrt(var + eps) + bias with the batch's mean and biased
+    variance per channel, composed (opset 13's BatchNormalization has no training form)."""
+    x, scale, bias = ins[:3]
+    n = op.name
+    ndim = len(g.shape[x])
+    axes = [0] + list(range(2, ndim))
+    col = [g.shape[x][1]] + [1] * (ndim - 2)     # (C, 1, 1): broadcasts over N, H, W
+    eps = g.const(np.array(op.eps, dtypes.to_numpy(g.dtype[x])), n + "_eps")
+    mean, xc, sq, var, ve, std, xh, s, b, ys = (g.fresh(n + t) for t in (
+        "_mean", "_xc", "_sq", "_var", "_var_eps", "_std", "_xhat", "_scale", "_bias", "_ys"))
+    g.node("ReduceMean", [x], [mean], axes=axes, keepdims=1)
+    g.node("Sub", [x, mean], [xc])
+    g.node("Mul", [xc, xc], [sq])
+    g.node("ReduceMean", [sq], [var], axes=axes, keepdims=1)
+    g.node("Add", [var, eps], [ve])
+    g.node("Sqrt", [ve], [std])
+    g.node("Div", [xc, std], [xh])
+    g.node("Reshape", [scale, g.ints(col, n + "_col")], [s])
+    g.node("Reshape", [bias, g.ints(col, n + "_col")], [b])
+    g.node("Mul", [xh, s], [ys])
+    g.node("Add", [ys, b], outs, name=n)
 
 
 def _auto_pad(pad_mode: str) -> dict:
@@ -209,6 +236,13 @@ def _gather(op, ins, outs, g):
 
 
 def _pad(op, ins, outs, g):
+    if op.mode == "reflect":
+        shp = g.shape[ins[0]]
+        nd = len(shp)
+        if any(max(op.pads[a], op.pads[nd + a]) > shp[a] - 1 for a in range(nd)):
+            raise NotExportableError(f"to_onnx: {op.name} (Pad) cannot be exported to ONNX: "
+                                     f"reflect padding {op.pads} is wider than an axis of x "
+                                     f"{shp} minus one, which ONNX leaves undefined")
     value = g.const(np.array(op.constant, dtypes.to_numpy(g.dtype[ins[0]])), op.name + "_value")
     g.node("Pad", [ins[0], g.ints(op.pads, op.name + "_pads"), value], outs, name=op.name,
            mode=op.mode)
@@ -240,10 +274,15 @@ def _depth_to_space(op, ins, outs, g):
 
 
 def _space_to_depth(op, ins, outs, g):
-    if op.mode != "DCR":
-        raise NotExportableError(f"{op.name}: ONNX SpaceToDepth has only the DCR order, the "
-                                 f"operation uses mode={op.mode!r}")
-    g.node("SpaceToDepth", ins, outs, name=op.name, blocksize=op.b)
+    if op.mode == "DCR":
+        g.node("SpaceToDepth", ins, outs, name=op.name, blocksize=op.b)
+        return
+    # opset 13's SpaceToDepth has only DCR: write CRD as reshape, transpose, reshape
+    split, perm, out = op.plan(*g.shape[ins[0]])
+    a, t = g.fresh(op.name + "_split"), g.fresh(op.name + "_perm")
+    g.node("Reshape", [ins[0], g.ints(split, op.name + "_shape")], [a])
+    g.node("Transpose", [a], [t], perm=list(perm))
+    g.node("Reshape", [t, g.ints(out, op.name + "_out")], outs, name=op.name)
 
 
 def _scatter_elements(op, ins, outs, g):
@@ -257,7 +296,9 @@ def _embedding(op, ins, outs, g):
 
 
 def _onehot(op, ins, outs, g):
-    depth = g.const(np.array(op.depth, np.int64), op.name + "_depth")
+    # onnxruntime has OneHot for (int32 indices, int32 depth) and (float, float)
+    depth_type = np.int32 if g.dtype[ins[0]] == dtypes.int32 else np.float32
+    depth = g.const(np.array(op.depth, depth_type), op.name + "_depth")
     values = g.const(np.array([op.off, op.on], dtypes.to_numpy(g.dtype[outs[0]])),
                      op.name + "_values")
     g.node("OneHot", [ins[0], depth, values], outs, name=op.name, axis=int(op.axis))
