@@ -28,7 +28,9 @@ import onnx
 from onnx import TensorProto, numpy_helper
 from onnx.backend.base import Backend, BackendRep
 
-from .. import autograd, device as device_mod, dtypes, layer, model as model_mod
+from .. import autograd, dtypes
+from .. import device as device_mod
+from .. import model as model_mod
 from ..tensor import Tensor
 
 _FLOATS = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64}
@@ -691,7 +693,7 @@ class _Program:
         self.outputs = list(g.output)
         self.nodes = [(n, {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute})
                       for n in g.node]
-        for node, attrs in self.nodes:  # attributes stored as bytes are read as str
+        for _, attrs in self.nodes:  # attributes stored as bytes are read as str
             for k, v in attrs.items():
                 if isinstance(v, bytes):
                     attrs[k] = v.decode()

@@ -25,8 +25,21 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from .. import autograd, dtypes
-from ..ops import (activation, batchnorm, conv, elementwise, indexing, linalg, logic, loss,
-                   mathfn, pooling, reduce, shape, trig)
+from ..ops import (
+    activation,
+    batchnorm,
+    conv,
+    elementwise,
+    indexing,
+    linalg,
+    logic,
+    loss,
+    mathfn,
+    pooling,
+    reduce,
+    shape,
+    trig,
+)
 from ..tensor import Tensor
 
 #: The ONNX opset every exported model declares.
