@@ -156,6 +156,7 @@ def _hardsigmoid(node, ins, attrs, ctx):
     return [autograd.hardsigmoid(ins[0], attrs.get("alpha", 0.2), attrs.get("beta", 0.5))]
 
 
+# --8<-- [start:softmax]
 def _softmax(node, ins, attrs, ctx):
     x = ins[0]
     _float_in(node, x)
@@ -166,6 +167,7 @@ def _softmax(node, ins, attrs, ctx):
     rows = math.prod(x.shape[:axis])
     y = autograd.softmax(autograd.reshape(x, (rows, math.prod(x.shape[axis:]))), 1)
     return [autograd.reshape(y, x.shape)]
+# --8<-- [end:softmax]
 
 
 def _log_softmax(node, ins, attrs, ctx):
@@ -698,7 +700,9 @@ class _Program:
                 if isinstance(v, bytes):
                     attrs[k] = v.decode()
 
+    # --8<-- [start:run]
     def run(self, feeds: dict[str, Tensor], consts: dict[str, Tensor]) -> list[Tensor]:
+        """Execute the nodes in order (ONNX stores them topologically sorted)."""
         env = dict(consts)
         env.update(feeds)
         ctx = _Ctx(self.opset, self.dev)
@@ -709,6 +713,7 @@ class _Program:
                 if name:
                     env[name] = t
         return [env[o.name] for o in self.outputs]
+    # --8<-- [end:run]
 
 
 def _device(dev):

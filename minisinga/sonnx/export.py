@@ -205,11 +205,15 @@ def _onnx_pads(pads) -> list[int]:
     return [top, left, bottom, right]
 
 
+# --8<-- [start:conv]
 def _conv(op, ins, outs, g):
     kh, kw = g.shape[ins[1]][2:]
     extra = _auto_pad(op.pad_mode) or {"pads": _onnx_pads(op.pads)}
     g.node("Conv", ins, outs, name=op.name, kernel_shape=[kh, kw], strides=list(op.stride),
            dilations=list(op.dilation), group=op.group, **extra)
+
+
+# --8<-- [end:conv]
 
 
 def _pool(op, ins, outs, g):
@@ -609,6 +613,7 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
         edge[(op, op.y_id2idx[id(y)])] = name
         roots.append(op)
 
+    # --8<-- [start:walk]
     # Post-order walk, iterative: an op is emitted once all its creators are.
     done: set = set()
     for root in roots:
@@ -623,6 +628,7 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
                 continue
             _emit(op, [input_name(op, k) for k in range(len(op.src))], edge, g)
             done.add(op)
+    # --8<-- [end:walk]
 
     graph = helper.make_graph(
         g.nodes, model_name,
