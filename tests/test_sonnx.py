@@ -326,3 +326,31 @@ def test_finetune_example_runs(tmp_path):
     accs = [float(line.rsplit(" ", 1)[1]) for line in out.stdout.splitlines()
             if line.startswith("accuracy")]
     assert len(accs) == 3 and all(0.0 <= a <= 1.0 for a in accs), out.stdout
+
+
+# ---------------------------------------------------------------------- optional dependency
+def test_import_minisinga_never_imports_onnx():
+    code = "import sys, minisinga; assert 'onnx' not in sys.modules, 'onnx was imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_sonnx_without_onnx_says_what_to_install():
+    code = ("import sys; sys.modules['onnx'] = None\n"
+            "try:\n    import minisinga.sonnx\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    assert "pip install" in out.stdout and "onnx" in out.stdout, out.stdout
+
+
+def test_run_returns_named_intermediate_values():
+    net = MLP(hidden=4)
+    x = tensor.from_numpy(np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(
+        np.float32))
+    net.compile([x], is_train=False)
+    m = sonnx.export(net, [x])
+    relu = next(n for n in m.graph.node if n.op_type == "Relu")
+    out, hidden = sonnx.prepare(m).run([x.to_numpy()], aux_output=(relu.output[0],))
+    assert hidden.shape == (2, 4) and (hidden >= 0).all()
+    np.testing.assert_allclose(out, net.forward(x).to_numpy(), atol=1e-6)
+    with pytest.raises(KeyError, match="no value named"):
+        sonnx.prepare(m).run([x.to_numpy()], aux_output=("nowhere",))

@@ -701,8 +701,10 @@ class _Program:
                     attrs[k] = v.decode()
 
     # --8<-- [start:run]
-    def run(self, feeds: dict[str, Tensor], consts: dict[str, Tensor]) -> list[Tensor]:
-        """Execute the nodes in order (ONNX stores them topologically sorted)."""
+    def run(self, feeds: dict[str, Tensor], consts: dict[str, Tensor],
+            aux_output=()) -> list[Tensor]:
+        """Execute the nodes in order (ONNX stores them topologically sorted);
+        returns the graph outputs, then the values named in ``aux_output``."""
         env = dict(consts)
         env.update(feeds)
         ctx = _Ctx(self.opset, self.dev)
@@ -712,7 +714,10 @@ class _Program:
             for name, t in zip(node.output, outs):
                 if name:
                     env[name] = t
-        return [env[o.name] for o in self.outputs]
+        unknown = [name for name in aux_output if name not in env]
+        if unknown:
+            raise KeyError(f"aux_output: no value named {unknown} in the graph")
+        return [env[o.name] for o in self.outputs] + [env[name] for name in aux_output]
     # --8<-- [end:run]
 
 
@@ -728,6 +733,7 @@ class SingaRep(BackendRep):
     """A prepared ONNX model: ``run(inputs)`` returns its outputs as NumPy arrays."""
 
     def __init__(self, model: onnx.ModelProto, dev=None):
+        """Check ``model`` and move its initializers to ``dev`` ("CPU", None or a Device)."""
         self.dev = _device(dev)
         self.program = _Program(model, self.dev)
         self.consts = {name: to_tensor(arr, self.dev, f"initializer {name!r}")
@@ -739,10 +745,11 @@ class SingaRep(BackendRep):
         Args:
             inputs: the graph inputs in order (NumPy arrays or Tensors), or a dict
                 name -> array.
-            aux_output: names of intermediate values to return too (SINGA's).
+            aux_output: names of intermediate values to return after the
+                outputs (SINGA's), as minisinga computed them (float32 for a bool).
 
         Returns:
-            the outputs (and aux outputs), NumPy arrays in their ONNX types.
+            the outputs (then the aux outputs), NumPy arrays in their ONNX types.
         """
         prog = self.program
         if isinstance(inputs, dict):
@@ -759,11 +766,11 @@ class SingaRep(BackendRep):
         old = autograd.training
         autograd.training = False
         try:
-            outs = prog.run(feeds, self.consts)
+            outs = prog.run(feeds, self.consts, aux_output)
         finally:
             autograd.training = old
-        return [_as_onnx_type(t.to_numpy(), info.type.tensor_type.elem_type)
-                for t, info in zip(outs, prog.outputs)]
+        types = [o.type.tensor_type.elem_type for o in prog.outputs] + [0] * len(aux_output)
+        return [_as_onnx_type(t.to_numpy(), elem) for t, elem in zip(outs, types)]
 
 
 class SingaBackend(Backend):
@@ -771,6 +778,7 @@ class SingaBackend(Backend):
 
     @classmethod
     def is_compatible(cls, model, device="CPU", **kwargs) -> bool:
+        """Whether every node of ``model`` has a handler (attributes are checked at run)."""
         try:
             check_supported(model)
         except NotImplementedError:
@@ -779,12 +787,18 @@ class SingaBackend(Backend):
 
     @classmethod
     def prepare(cls, model, device="CPU", **kwargs) -> SingaRep:
+        """Check ``model`` (onnx.checker, then the handlers) and return its ``SingaRep``.
+
+        Args:
+            model: an ``onnx.ModelProto``.
+            device: "CPU" or a minisinga Device (where its tensors live).
+        """
         super().prepare(model, device, **kwargs)
         return SingaRep(model, device)
 
     @classmethod
     def run_node(cls, node, inputs, device="CPU", outputs_info=None, **kwargs):
-        """Run one node on NumPy inputs (opset 13 semantics)."""
+        """Run one node on float NumPy inputs, as a one-node model of opset 13."""
         graph = onnx.helper.make_graph(
             [node], "node",
             [onnx.helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
@@ -795,6 +809,8 @@ class SingaBackend(Backend):
 
     @classmethod
     def supports_device(cls, device: str) -> bool:
+        """minisinga's ONNX backend answers for "CPU" (pass a Device object to prepare for
+        a GPU)."""
         return device in ("CPU", "cpu")
 
 
@@ -815,6 +831,7 @@ class SONNXModel(model_mod.Model):
     """
 
     def __init__(self, onnx_model: onnx.ModelProto, dev=None):
+        """Import ``onnx_model`` onto ``dev`` ("CPU", None or a Device)."""
         super().__init__()
         self.dev = _device(dev)
         self.program = _Program(onnx_model, self.dev)
