@@ -314,6 +314,35 @@ def test_every_light_network_is_run():
     assert not {f"test_{net}" for net in conf.LIGHT} & set(EXCLUDED)
 
 
+@pytest.mark.parametrize("net", conf.LIGHT)
+def test_light_network_logits_match_onnxruntime(net):
+    # The light networks' weights are all 0.02, so most end in a uniform softmax
+    # (every class 0.001): the expected output checks the plumbing more than the
+    # numbers.  The logits feeding the softmax (up to 1e31 in VGG-19) check the
+    # numbers: minisinga and onnxruntime agree to 1e-4 of their largest value.
+    (case,) = [c for c in conf.light_cases() if c.name == f"test_{net}"]
+    model, [(feeds, _)] = case.load()
+    last = model.graph.node[-1]
+    name = last.input[0] if last.op_type == "Softmax" else last.output[0]
+    ours = sonnx.prepare(model).run(feeds, aux_output=(name,))[-1]
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    if name not in {o.name for o in probe.graph.output}:
+        probe.graph.output.append(onnx.helper.make_tensor_value_info(
+            name, onnx.TensorProto.FLOAT, None))
+    inits = {i.name for i in probe.graph.initializer}
+    inputs = [i.name for i in probe.graph.input if i.name not in inits]
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # (onnxruntime warns about unused initializers)
+    sess = ort.InferenceSession(probe.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+    (theirs,) = sess.run([name], dict(zip(inputs, feeds)))
+    assert ours.shape == theirs.shape
+    scale = float(np.abs(theirs).max())
+    assert scale > 0 and np.isfinite(scale)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4 * scale)
+
+
 # ---------------------------------------------------------------------- the example
 def test_finetune_example_runs(tmp_path):
     script = os.path.join(ROOT, "examples", "onnx_finetune.py")
