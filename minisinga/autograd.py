@@ -35,6 +35,11 @@ from .tensor import Tensor
 #: When True, operations record the graph (and keep what backward needs).
 training = False
 
+#: When True, operations record the graph although ``training`` is False, so
+#: they behave as in evaluation (dropout off, batch norm on its running
+#: statistics): how ``minisinga.sonnx`` records a forward pass to export it.
+recording = False
+
 _INT32 = dtypes.int32
 
 _op_counter = 0
@@ -51,9 +56,10 @@ class Operation:
 
     Attributes set by ``__call__``: ``src`` (for each input: its creator, the
     index of the input among that creator's outputs, the input itself when it
-    stores its gradient or is data that needs none, whether it requires grad,
-    and its shape), ``output_shapes`` and ``output_dtypes`` (minisinga.viz
-    draws the graph from these),
+    stores its gradient or gets none (data: labels, running statistics, which
+    the ONNX export reads), whether it requires grad, and its shape),
+    ``output_shapes`` and ``output_dtypes`` (minisinga.viz draws the graph from
+    these),
     ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
     input, that ``backward`` may consult to skip work).
     """
@@ -88,7 +94,7 @@ class Operation:
     def _do_forward(self, *xs) -> tuple[Tensor, ...]:
         # NOTE: this runs for every operation, so it is one loop over the inputs
         # and no comprehensions (each of those costs a function call).
-        record = training
+        record = training or recording
         needs, datas, src = [], [], []
         for x in xs:
             if not isinstance(x, Tensor):
@@ -107,7 +113,7 @@ class Operation:
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
                             x if x.stores_grad else None, True, data.shape))
-            else:  # data: the backward pass never follows this edge (x is kept for viz)
+            else:  # data: the backward pass never follows this edge (kept for viz and export)
                 src.append((x.creator, None, x, False, data.shape))
         self.needs_input_grad = needs = tuple(needs)
         self.requires_grad = requires_grad = record and True in needs
