@@ -194,3 +194,103 @@ def test_cross_entropy_gradient_is_zero_where_target_is_zero(dtype):
         g = autograd.gradients(loss)[x].to_numpy()
     np.testing.assert_array_equal(g, [[-0.5, 0.0], [0.0, -1.0]])
     assert loss.to_numpy()[0] == pytest.approx(np.log(2) / 2)
+
+
+# ------------------------------------------------- a graph back-propagated twice
+# Computing the gradients of one graph twice used to pass a NULL pointer to the
+# conv2d kernel (its backward frees the input it saved) and kill the process.  The
+# sweep runs every registry operation's backward twice in a child process, so a
+# crash fails these tests instead of the test run: the second backward must give
+# the same gradients or raise a RuntimeError that says how to keep what was saved.
+_TWICE = r"""
+import functools, json, sys
+import numpy as np
+from minisinga import autograd, tensor
+from minisinga.tensor import Tensor
+from minisinga.testing import REGISTRY
+
+def grads(outs, ts, retain):
+    roots = [o for o in outs if o.creator is not None and o.requires_grad]
+    dys = [Tensor(data=np.full(o.shape, 0.5), dtype=o.dtype, requires_grad=False) for o in roots]
+    got = dict(autograd._backward_many(roots, dys, retain))
+    return [got[t].to_numpy() if t in got else None for t in ts]
+
+autograd.training = True
+for name, info in sorted(REGISTRY.items()):
+    if info.no_grad is not None or info.random:
+        continue
+    for i, sample in enumerate(info.samples(np.random.default_rng(0))):
+        for retain in (False, True):
+            ts = []
+            for k, a in enumerate(sample.args):
+                a = np.asarray(a)
+                diff = a.dtype.kind == "f" and (info.grad_inputs is None or k in info.grad_inputs)
+                ts.append(Tensor(data=a, dtype=tensor.float64 if a.dtype.kind == "f" else None,
+                                 requires_grad=diff, stores_grad=diff))
+            out = info.fn(*ts, **sample.kwargs)
+            outs = list(out) if isinstance(out, (tuple, list)) else [out]
+            first = grads(outs, ts, retain)
+            try:
+                second = grads(outs, ts, False)
+            except RuntimeError as exc:
+                result = "refused: " + str(exc)
+            else:
+                same = all((a is None and b is None) or np.array_equal(a, b)
+                           for a, b in zip(first, second))
+                result = "same" if same else "differs"
+            print(json.dumps([name, i, retain, result]), flush=True)
+"""
+
+
+@functools.cache
+def _twice_results():
+    import json
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", _TWICE], capture_output=True, text=True,
+                          timeout=600)
+    results = {}
+    for line in proc.stdout.splitlines():
+        name, i, retain, result = json.loads(line)
+        results[(name, i, retain)] = result
+    return proc, results
+
+
+TWICE_CASES = [(name, i) for name, i in CASES
+               if REGISTRY[name].no_grad is None and not REGISTRY[name].random]
+
+
+def test_backward_twice_sweep_does_not_crash():
+    proc, _ = _twice_results()
+    assert proc.returncode == 0, (f"the child died (code {proc.returncode}) after:\n"
+                                  f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+
+
+@pytest.mark.parametrize("name, i", TWICE_CASES)
+def test_backward_twice_same_gradients_or_clear_refusal(name, i):
+    _, results = _twice_results()
+    assert (name, i, False) in results, f"{name} sample {i}: the child crashed before it"
+    result = results[(name, i, False)]
+    assert result == "same" or (result.startswith("refused: ") and "retain_graph=True" in result
+                                and "forward pass again" in result), result
+    # With retain_graph=True on the first backward, the second always works.
+    assert results[(name, i, True)] == "same", results[(name, i, True)]
+
+
+def test_conv2d_backward_twice_refused_in_process():
+    """The case the first campaign found, in process, now that it cannot crash."""
+    x = Tensor(data=np.ones((1, 1, 3, 3)), requires_grad=True, stores_grad=True)
+    w = Tensor(data=np.ones((1, 1, 2, 2)), requires_grad=True, stores_grad=True)
+    with training():
+        loss = autograd.sum(autograd.conv2d(x, w))
+    first = autograd.gradients(loss)
+    assert np.array_equal(first[w].to_numpy(), np.full((1, 1, 2, 2), 4.0))
+    with pytest.raises(RuntimeError, match=r"conv2d .*backward already ran.*retain_graph=True"):
+        autograd.gradients(loss)
+    with training():
+        loss = autograd.sum(autograd.conv2d(x, w))
+    autograd.gradients(loss, retain_graph=True)
+    again = autograd.gradients(loss)
+    assert np.array_equal(again[w].to_numpy(), first[w].to_numpy())
+    with pytest.raises(TypeError, match="retain_graph must be a bool"):
+        autograd.gradients(loss, retain_graph="yes")
