@@ -25,14 +25,50 @@ SINGA.  See docs/autograd.md for the derivation of the engine.
 """
 from __future__ import annotations
 
+import sys
+import threading
+import types
 from collections import deque
+
+import numpy as np
 
 from . import backend, dtypes
 from .ctensor import CTensor
 from .tensor import Tensor
 
-#: When True, operations record the graph (and keep what backward needs).
-training = False
+
+# --8<-- [start:training_flag]
+class _ThreadState(threading.local):
+    """What each thread has of its own: whether operations record a graph."""
+    training = False   # every thread starts out of training mode (as PyTorch's grad mode)
+
+
+_state = _ThreadState()
+
+
+class _AutogradModule(types.ModuleType):
+    """This module's own type, for one attribute: ``autograd.training``.
+
+    SINGA code reads and assigns ``autograd.training`` as a module attribute.
+    Here each thread has its own value, so that two threads may train two
+    models at once: reading or setting it goes through this property to
+    ``_state``, a ``threading.local``."""
+
+    @property
+    def training(self) -> bool:
+        """When True, operations record the graph (and keep what backward needs);
+        per thread."""
+        return _state.training
+
+    @training.setter
+    def training(self, value) -> None:
+        _state.training = value
+
+
+# NOTE: giving a module a subclass of ModuleType as its type is the documented way
+# to put a property on a module (Python 3.5+); nothing else about the module changes.
+sys.modules[__name__].__class__ = _AutogradModule
+# --8<-- [end:training_flag]
 
 _INT32 = dtypes.int32
 
@@ -53,7 +89,15 @@ class Operation:
     stores its gradient, whether it requires grad, and its shape),
     ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
     input, that ``backward`` may consult to skip work).
+
+    ``retain_saved`` is True while the engine runs a backward called with
+    ``retain_graph=True``: an operation that frees what it saved at the end of
+    its backward (conv2d frees x) keeps it then, so that backward can run again.
+    An operation that has freed what it needs raises a RuntimeError on a second
+    backward; it never hands a kernel a NULL or freed pointer.
     """
+
+    retain_saved = False
 
     def __init__(self, name: str | None = None):
         global _op_counter
@@ -82,7 +126,7 @@ class Operation:
     def _do_forward(self, *xs) -> tuple[Tensor, ...]:
         # NOTE: this runs for every operation, so it is one loop over the inputs
         # and no comprehensions (each of those costs a function call).
-        record = training
+        record = _state.training
         needs, datas, src = [], [], []
         for x in xs:
             if not isinstance(x, Tensor):
@@ -199,9 +243,12 @@ def _accumulate(old: CTensor | None, new: CTensor) -> CTensor:
     return backend.add(old, new)
 
 
-def _backward_many(ys, dys):
+def _backward_many(ys, dys, retain_graph: bool = False):
     """The engine.  Yields (tensor, grad Tensor) for every tensor that stores
-    its gradient, as soon as that gradient is complete."""
+    its gradient, as soon as that gradient is complete.  ``retain_graph``: the
+    operations keep what they saved (``Operation.retain_saved``)."""
+    if not isinstance(retain_graph, (bool, np.bool_)):
+        raise TypeError(f"backward: retain_graph must be a bool, got {retain_graph!r}")
     roots = []
     for y, dy in zip(ys, dys):
         if not isinstance(y, Tensor):
@@ -253,6 +300,7 @@ def _backward_many(ys, dys):
             grads = [g if g is not None else
                      backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
                      for g, shape in zip(grads, op.output_shapes)]
+        op.retain_saved = retain_graph
         dxs = op._do_backward(*grads)
         for (src_op, idx, x_stored, needed, shape), dx in zip(op.src, dxs):
             if not needed:
@@ -304,7 +352,7 @@ def _device_of(grads):
     return next(g.device for g in grads if g is not None)
 
 
-def backward(y: Tensor, dy=None):
+def backward(y: Tensor, dy=None, retain_graph: bool = False):
     """Back-propagate from ``y``; a generator of ``(param, grad)`` pairs.
 
     Yields every tensor with ``stores_grad=True`` that ``y`` depends on,
@@ -312,16 +360,21 @@ def backward(y: Tensor, dy=None):
     (so an optimizer can update a parameter while backward still runs).
     ``dy`` is dL/dy: None means 1 (ones of y's shape), a number fills, or a
     Tensor of y's shape.
+
+    A graph can be back-propagated once: an operation may free what it saved
+    (conv2d frees its input), and a second backward through it raises a
+    RuntimeError.  ``retain_graph=True`` (not in SINGA; PyTorch's name) keeps
+    everything saved, so that backward can run through the graph again.
     """
-    return _backward_many([y], [dy])
+    return _backward_many([y], [dy], retain_graph)
 
 
-def gradients(y: Tensor, dy=None) -> dict:
-    """All of ``backward(y, dy)`` as a dict ``{param: grad}``.
+def gradients(y: Tensor, dy=None, retain_graph: bool = False) -> dict:
+    """All of ``backward(y, dy, retain_graph)`` as a dict ``{param: grad}``.
 
     Tensors hash by identity, so ``grads[w]`` finds the gradient of ``w``.
     """
-    return dict(backward(y, dy))
+    return dict(backward(y, dy, retain_graph))
 
 
 # The operations, one module per family, re-exported under SINGA's names, and

@@ -198,10 +198,12 @@ class Graph:
     # ------------------------------------------------------------ recording
     @contextmanager
     def recording(self) -> Iterator[Graph]:
-        """Record every kernel launched on the device inside the ``with`` block."""
+        """Record every kernel that this thread launches on the device inside the
+        ``with`` block.  (The recorder is per thread: kernels that other threads
+        launch meanwhile are not recorded, and they may record steps of their own.)"""
         dev = self.device
-        if getattr(dev, "recorder", None) is not None:
-            raise RuntimeError(f"graph: {dev} is already recording a step")
+        if dev.recorder is not None:
+            raise RuntimeError(f"graph: this thread is already recording a step on {dev}")
         if self.nodes or self.finished:
             raise RuntimeError("graph: this Graph has recorded its step already")
         self._first_serial = dev.last_serial() + 1
@@ -435,7 +437,7 @@ def paused(device) -> Iterator[None]:
     """Launch kernels on ``device`` eagerly and unrecorded inside the ``with``
     block, even while a step is being recorded: for work done once, such as
     creating an optimizer's state buffers (zeros) at its first update."""
-    recorder = getattr(device, "recorder", None)
+    recorder = device.recorder
     device.recorder = None
     try:
         yield

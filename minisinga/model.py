@@ -105,8 +105,12 @@ class Model(Layer):
         raise NotImplementedError(f"{type(self).__name__} does not implement train_one_batch")
 
     def __call__(self, *inputs, **kwargs):
-        """``train_one_batch`` in training mode, ``forward`` otherwise."""
+        """``train_one_batch`` in training mode, ``forward`` otherwise.
+
+        In training mode the calling thread's ``autograd.training`` is set too (it
+        is per thread, so a model compiled in one thread trains in another)."""
         if self.training:
+            autograd.training = True
             return self.train_one_batch(*inputs, **kwargs)
         return self.forward(*inputs, **kwargs)
 
