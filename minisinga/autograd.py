@@ -32,7 +32,7 @@ from collections import deque
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, checks, dtypes
 from .ctensor import CTensor
 from .tensor import Tensor
 
@@ -144,9 +144,10 @@ class Operation:
                 if creator is None:  # a leaf on the gradient path: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, True, data.shape))
+                            x if x.stores_grad else None, True, data.shape, data.dtype,
+                            data.device))
             else:  # data: the backward pass never follows this edge
-                src.append((x.creator, None, None, False, data.shape))
+                src.append((x.creator, None, None, False, data.shape, None, None))
         self.needs_input_grad = needs = tuple(needs)
         self.requires_grad = requires_grad = record and True in needs
         ys = self.forward(*datas)
@@ -187,13 +188,31 @@ class Operation:
                                f"for {len(self.src)} inputs")
         return dxs
 
-    def _wrong_grad_shape(self, dxs: tuple) -> RuntimeError:
-        """The error for a gradient whose shape is not its input's."""
-        for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
-            if needed and dx is not None and dx.shape != shape:
-                return RuntimeError(f"{self.name}: backward returned a gradient of shape "
-                                    f"{dx.shape} for input {i} of shape {shape}")
-        return RuntimeError(f"{self.name}: backward returned a gradient of the wrong shape")
+    def _wrong_grad(self, dxs: tuple) -> Exception:
+        """The error for a gradient that is not a CTensor of its input's shape,
+        dtype and device."""
+        where = f"{self.name}: backward returned"
+        for i, (dx, (_, _, _, needed, shape, dtype, device)) in enumerate(zip(dxs, self.src)):
+            if not needed or dx is None:
+                continue
+            if not isinstance(dx, CTensor):
+                kind = f"{type(dx).__module__}.{type(dx).__name__}".replace("builtins.", "")
+                return TypeError(f"{where} a {kind} as the gradient of input {i}; a backward "
+                                 "returns CTensors (or None), one per input: compute it with "
+                                 "minisinga's backend functions, or wrap an array with "
+                                 "CTensor.from_numpy(array, dtype, device)")
+            if dx.shape != shape:
+                return RuntimeError(f"{where} a gradient of shape {dx.shape} for input {i} "
+                                    f"of shape {shape}")
+            if dx.dtype != dtype:
+                return TypeError(f"{where} a {dtypes.name(dx.dtype)} gradient for input {i}, "
+                                 f"which is {dtypes.name(dtype)}; the gradient must have its "
+                                 "input's dtype")
+            if dx.device is not device:
+                return checks.device_mismatch(where.replace(": backward returned", " backward"),
+                                              f"the gradient of input {i}", dx.device,
+                                              f"input {i}", device)
+        return RuntimeError(f"{where} a gradient that does not fit its input")
 
     def output_name(self, idx: int) -> str:
         return f"{self.name}:{idx}"
@@ -233,6 +252,11 @@ def _as_dy(y: Tensor, dy) -> CTensor:
         raise TypeError(f"backward: dy must be None, a number or a Tensor, got {type(dy).__name__}")
     if data.shape != y.shape:
         raise ValueError(f"backward: dy has shape {data.shape} but y has shape {y.shape}")
+    if data.dtype != y.dtype:
+        raise TypeError(f"backward: dy is {dtypes.name(data.dtype)} but y is "
+                        f"{dtypes.name(y.dtype)}; give dy y's dtype (dy.as_type(y.dtype))")
+    if data.device is not y.device:
+        raise checks.device_mismatch("backward", "dy", data.device, "y", y.device)
     return data
 
 
@@ -266,7 +290,7 @@ def _backward_many(ys, dys, retain_graph: bool = False):
     to_visit = [op for op in seen if op.requires_grad]
     while to_visit:
         op = to_visit.pop()
-        for src_op, _, _, needed, _ in op.src:
+        for src_op, _, _, needed, _, _, _ in op.src:
             if not needed:
                 continue
             deps[src_op] = deps.get(src_op, 0) + 1
@@ -302,15 +326,16 @@ def _backward_many(ys, dys, retain_graph: bool = False):
                      for g, shape in zip(grads, op.output_shapes)]
         op.retain_saved = retain_graph
         dxs = op._do_backward(*grads)
-        for (src_op, idx, x_stored, needed, shape), dx in zip(op.src, dxs):
+        for (src_op, idx, x_stored, needed, shape, dtype, device), dx in zip(op.src, dxs):
             if not needed:
                 continue
             slot = pending.get(src_op)
             if slot is None:
                 slot = pending[src_op] = [None] * len(src_op.output_shapes)
             if dx is not None:  # (``_accumulate``, written out: it runs once per edge)
-                if dx.shape != shape:
-                    raise op._wrong_grad_shape(dxs)
+                if dx.__class__ is not CTensor or dx.shape != shape or dx.dtype != dtype \
+                        or dx.device is not device:
+                    raise op._wrong_grad(dxs)
                 old = slot[idx]
                 slot[idx] = dx if old is None else backend.add(old, dx)
             if x_stored is not None:

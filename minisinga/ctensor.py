@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import dtypes
+from . import checks, dtypes
 from ._lib import ffi, kernel
 from .device import get_default_device
 
@@ -107,7 +107,7 @@ class CTensor:
 
     def copy_from_numpy(self, arr: np.ndarray) -> None:
         """Copy ``arr`` (same number of elements) into this memory, casting it."""
-        arr = np.asarray(arr)
+        arr = checks.numpy_data("copy_from_numpy", "the array", np.asarray(arr))
         if arr.size != self.size:
             raise ValueError(f"copy_from_numpy: the array has {arr.size} elements "
                              f"(shape {arr.shape}) but the tensor has {self.size} "

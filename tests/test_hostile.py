@@ -294,3 +294,147 @@ def test_conv2d_backward_twice_refused_in_process():
     assert np.array_equal(again[w].to_numpy(), first[w].to_numpy())
     with pytest.raises(TypeError, match="retain_graph must be a bool"):
         autograd.gradients(loss, retain_graph="yes")
+
+
+# ------------------------------------------------- wrong arguments: one vocabulary
+# Every wrong argument gets a TypeError/ValueError naming the function, the
+# argument, what was expected and what came (minisinga/checks.py), before C runs.
+def _x():
+    return Tensor(data=np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def _copy_into(arr, dtype=tensor.float32):
+    return Tensor((arr.size,), dtype=dtype).copy_from_numpy(arr)
+
+
+def _set_step(value):
+    from minisinga import opt
+    sgd = opt.SGD(lr=0.1)
+    sgd.set_states({"step_counter": np.array([value])})
+
+
+def _user_op_backward(make_grad):
+    class UserOp(autograd.Operation):
+        def forward(self, x):
+            return x.clone()
+
+        def backward(self, dy):
+            return make_grad(dy)
+
+    a = Tensor(data=np.ones((2, 3), np.float32), stores_grad=True)
+    with training():
+        y = autograd.relu(UserOp()(a)[0])
+    return autograd.gradients(y)
+
+
+def _f64_dy():
+    a = Tensor(data=np.ones((2, 3), np.float32), stores_grad=True)
+    with training():
+        y = autograd.relu(a)
+    return autograd.gradients(y, Tensor(data=np.ones((2, 3)), dtype=tensor.float64))
+
+
+def _two_cpus():
+    from minisinga import device
+    other = Tensor(data=np.ones((2, 3), np.float32), device=device.CppCPU())
+    return autograd.add(_x(), other)
+
+
+BAD_CALLS = {
+    "complex Tensor": (lambda: Tensor(data=np.ones(3) + 1j), TypeError,
+                       r"Tensor: data must hold floats.*complex128.*imaginary"),
+    "complex Tensor, dtype given": (lambda: Tensor(data=np.ones(3) + 1j, dtype=tensor.float32),
+                                    TypeError, r"complex128"),
+    "complex copy_from_numpy": (lambda: _copy_into(np.ones(3) + 1j), TypeError,
+                                r"copy_from_numpy: the array must hold.*complex128"),
+    "object Tensor": (lambda: Tensor(data=np.array([1.0, None])), TypeError,
+                      r"Tensor: data must hold.*dtype object"),
+    "object copy_from_numpy": (lambda: _copy_into(np.array([1.0, None])), TypeError,
+                               r"copy_from_numpy: .*dtype object"),
+    "string copy_from_numpy": (lambda: _copy_into(np.array(["1", "2"])), TypeError,
+                               r"copy_from_numpy: .*strings"),
+    "leakyrelu a='0.1'": (lambda: autograd.leakyrelu(_x(), "0.1"), TypeError,
+                          r"leakyrelu: a must be a number \(an int or a float\), got '0.1' "
+                          r"\(a str\)"),
+    "leakyrelu a=None": (lambda: autograd.leakyrelu(_x(), None), TypeError,
+                         r"leakyrelu: a must be a number.*None"),
+    "clip('0', '1')": (lambda: autograd.clip(_x(), "0", "1"), TypeError,
+                       r"clip: min must be a number.*'0' \(a str\)"),
+    "clip(0, [1])": (lambda: autograd.clip(_x(), 0, [1]), TypeError, r"clip: max must be"),
+    "elu alpha='1'": (lambda: autograd.elu(_x(), "1"), TypeError, r"elu: alpha must be"),
+    "selu gamma=None": (lambda: autograd.selu(_x(), 1.0, None), TypeError,
+                        r"selu: gamma must be"),
+    "hardsigmoid alpha=b''": (lambda: autograd.hardsigmoid(_x(), b"1"), TypeError,
+                              r"hardsigmoid: alpha must be"),
+    "dropout ratio='0.5'": (lambda: autograd.dropout(_x(), "0.5"), TypeError,
+                            r"dropout: ratio must be a number"),
+    "gemm alpha='2'": (lambda: autograd.gemm(_x(), autograd.transpose(_x(), (1, 0)), None, "2"),
+                       TypeError, r"gemm: alpha must be a number"),
+    "onehot values strings": (lambda: autograd.onehot(
+        -1, Tensor(data=np.array([0, 1], np.int32)), 2, ["0", "1"]), TypeError,
+        r"onehot: values \(off\) must be a number"),
+    "pad constant='0'": (lambda: autograd.pad(_x(), "constant", [0, 0, 1, 1], "0"), TypeError,
+                         r"pad: constant must be a number"),
+    "pad by 2**40": (lambda: autograd.pad(_x(), "constant", [0, 0, 0, 2**40]), ValueError,
+                     r"pad: tensors of more than 2\*\*31 - 1 elements"),
+    "set_value('1')": (lambda: _x().set_value("1"), TypeError,
+                       r"Tensor.set_value: x must be a number"),
+    "SGD momentum=None": (lambda: __import__("minisinga.opt").opt.SGD(lr=0.1, momentum=None),
+                          TypeError, r"SGD: momentum must be a number.*None \(a NoneType\)"),
+    "SGD lr='0.1'": (lambda: __import__("minisinga.opt").opt.SGD(lr="0.1"), TypeError,
+                     r"lr must be a number.*'0.1' \(a str\)"),
+    "stores_grad on int32 data": (lambda: Tensor(data=np.ones(3, np.int32), stores_grad=True),
+                                  ValueError, r"stores_grad=True needs a float tensor"),
+    "stores_grad on int32 shape": (lambda: Tensor((3,), dtype=tensor.int32, stores_grad=True),
+                                   ValueError, r"stores_grad=True needs a float tensor"),
+    "NaN step counter": (lambda: _set_step(np.nan), ValueError,
+                         r"set_states: step_counter must be a whole number >= 0.*nan"),
+    "inf step counter": (lambda: _set_step(np.inf), ValueError, r"step_counter"),
+    "negative step counter": (lambda: _set_step(-1.0), ValueError, r"step_counter"),
+    "fractional step counter": (lambda: _set_step(2.5), ValueError, r"step_counter"),
+    "float64 dy for float32 y": (_f64_dy, TypeError,
+                                 r"backward: dy is float64 but y is float32"),
+    "user backward returns ndarray": (lambda: _user_op_backward(lambda dy: dy.numpy()),
+                                      TypeError, r"UserOp#\d+: backward returned a "
+                                      r"numpy.ndarray as the gradient of input 0"),
+    "user backward returns a list": (lambda: _user_op_backward(lambda dy: [1.0]), TypeError,
+                                     r"backward returned a list"),
+    "user backward returns float64": (lambda: _user_op_backward(
+        lambda dy: tensor.CTensor(dy.shape, tensor.float64)), TypeError,
+        r"backward returned a float64 gradient for input 0, which is float32"),
+    "user backward wrong shape": (lambda: _user_op_backward(
+        lambda dy: tensor.CTensor((3, 2), dy.dtype)), RuntimeError,
+        r"backward returned a gradient of shape \(3, 2\) for input 0 of shape \(2, 3\)"),
+    "user backward other device": (lambda: _user_op_backward(
+        lambda dy: tensor.CTensor(dy.shape, dy.dtype, __import__("minisinga.device").device
+                                  .CppCPU())), ValueError,
+        r"UserOp#\d+ backward: the gradient of input 0 and input 0 must be on the same device, "
+        r"but they are on two different device objects"),
+    "two CppCPU devices": (_two_cpus, ValueError,
+                           r"add: a and b must be on the same device, but they are on two "
+                           r"different device objects that both print as CppCPU\(id=-1\)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CALLS))
+def test_bad_argument_is_named(case):
+    call, exc, match = BAD_CALLS[case]
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_device_mismatch_names_both_devices():
+    from minisinga import checks, device
+    err = checks.device_mismatch("f", "a", device.get_default_device(), "b", "EmulatedGPU")
+    assert str(err) == ("f: a and b must be on the same device, but they are on device "
+                        "CppCPU(id=-1) and device 'EmulatedGPU'; move one with to_device")
+
+
+def test_numbers_that_are_right_still_work():
+    x = _x()
+    # NumPy scalars and ints are numbers; the result is the same as with floats
+    np.testing.assert_array_equal(autograd.leakyrelu(x - 3, np.float32(0.5)).to_numpy(),
+                                  autograd.leakyrelu(x - 3, 0.5).to_numpy())
+    np.testing.assert_array_equal(autograd.clip(x, 1, np.int64(4)).to_numpy(),
+                                  np.clip(x.to_numpy(), 1, 4))
+    assert Tensor(data=np.array([True, False])).dtype == tensor.int32

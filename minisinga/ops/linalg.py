@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, checks
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
@@ -114,7 +114,8 @@ class Gemm(autograd.Operation):
 
     def __init__(self, alpha=1.0, beta=1.0, transA=0, transB=0):
         super().__init__()
-        self.alpha, self.beta = float(alpha), float(beta)
+        self.alpha = checks.number("gemm", "alpha", alpha)
+        self.beta = checks.number("gemm", "beta", beta)
         self.ta, self.tb = int(bool(transA)), int(bool(transB))
 
     def forward(self, A, B, C=None):
