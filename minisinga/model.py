@@ -423,6 +423,13 @@ JSON_LIMIT = 1 << 20
 AUX_FACTOR, AUX_SLACK = 4, 1 << 20
 
 
+#: What zipfile and zlib raise for damaged data: a bad CRC or header, a broken
+#: deflate stream, data cut short, a member flagged as encrypted (RuntimeError) or
+#: compressed by an unsupported method or zip version (NotImplementedError).
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+               NotImplementedError)
+
+
 def _refuse(fpath: str, problem: str) -> ValueError:
     return ValueError(f"load_states: {fpath}: {problem}")
 
@@ -437,7 +444,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, fpath: 
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+    except _UNREADABLE as exc:
         raise _refuse(fpath, f"{where} is corrupt ({type(exc).__name__}: {exc})") from exc
     if len(data) != info.file_size:
         raise _refuse(fpath, f"{where} holds {len(data)} bytes but declares {info.file_size}")
@@ -490,7 +497,7 @@ def _read_npz(npz_bytes: bytes, budget: int, fpath: str) -> dict[str, np.ndarray
                     data = bytearray(nbytes)
                     if f.readinto(data) != nbytes:
                         raise _refuse(fpath, f"{what} is truncated")
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            except (*_UNREADABLE, ValueError) as exc:
                 if isinstance(exc, ValueError) and str(exc).startswith("load_states:"):
                     raise
                 raise _refuse(fpath, f"{what} cannot be read ({type(exc).__name__}: "
@@ -528,12 +535,12 @@ def read_checkpoint(fpath: str, budget: int | None = None
                                       JSON_LIMIT, fpath, STATES_ATTR_FILENAME)
             npz_bytes = _read_member(zf, members[_member(members, TENSOR_DICT_FILENAME)],
                                      budget + AUX_SLACK, fpath, TENSOR_DICT_FILENAME)
-    except zipfile.BadZipFile as exc:
+    except _UNREADABLE as exc:
         raise ValueError(f"load_states: {fpath} is not a valid checkpoint zip (corrupt or "
                          f"truncated): {exc}") from exc
     try:
         attrs = json.loads(attr_bytes)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:   # (RecursionError: "[[[[..." nested deep)
         raise ValueError(f"load_states: {STATES_ATTR_FILENAME} in {fpath} is not valid "
                          f"JSON: {exc}") from exc
     if not isinstance(attrs, dict):

@@ -411,3 +411,21 @@ def test_a_killed_save_leaves_a_temporary_file_that_the_next_save_removes(tmp_pa
     other.write_bytes(b"")
     compiled_mlp().save_states(tmp_path / "ckpt.zip")
     assert sorted(os.listdir(tmp_path)) == sorted(["ckpt.zip", running.name, other.name])
+
+
+def test_deeply_nested_or_encrypted_members_are_value_errors(tmp_path):
+    m = compiled_mlp()
+    arrays, attrs = checkpoint_contents(m)
+    deep = tmp_path / "deep.zip"
+    write_checkpoint(deep, arrays, attrs)
+    with zipfile.ZipFile(deep, "w", zipfile.ZIP_DEFLATED) as zf:    # JSON 100,000 deep
+        zf.writestr(model.TENSOR_DICT_FILENAME, b"")
+        zf.writestr(model.STATES_ATTR_FILENAME, "[" * 100_000 + "]" * 100_000)
+    _refused_within(m, deep, "not valid JSON")
+    locked = tmp_path / "locked.zip"
+    compiled_mlp(seed=2).save_states(locked)
+    data = bytearray(locked.read_bytes())
+    at = data.index(b"PK\x01\x02")            # the central directory's first record:
+    data[at + 8] |= 1                         # set its "encrypted" flag bit
+    locked.write_bytes(bytes(data))
+    _refused_within(m, locked, "corrupt")

@@ -99,7 +99,7 @@ def _run(fn, arrays, dtype, threads):
         ts = [Tensor(data=a, dtype=dtype, stores_grad=True) for a in arrays]
         out = fn(*ts)
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        dys = [Tensor(data=_u(o.shape, seed=9), dtype=dtype, requires_grad=False) for o in outs]
+        dys = [Tensor(data=_u(o.shape, seed=9), dtype=o.dtype, requires_grad=False) for o in outs]
         grads = dict(autograd._backward_many(outs, dys))
     return [o.to_numpy() for o in outs] + [grads[t].to_numpy() for t in ts]
 
