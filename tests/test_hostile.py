@@ -438,3 +438,14 @@ def test_numbers_that_are_right_still_work():
     np.testing.assert_array_equal(autograd.clip(x, 1, np.int64(4)).to_numpy(),
                                   np.clip(x.to_numpy(), 1, 4))
     assert Tensor(data=np.array([True, False])).dtype == tensor.int32
+
+
+# ------------------------------------------------- a pooling window of padding only
+@pytest.mark.parametrize("fn", [autograd.max_pool2d, autograd.avg_pool2d], ids=["max", "avg"])
+@pytest.mark.parametrize("hw", [(0, 0), (0, 3), (3, 0)])
+def test_pooling_refuses_windows_made_only_of_padding(fn, hw):
+    """The long fuzz profile found max pooling of a 0x0 image (kernel 2, padding 1)
+    returning uninitialised memory (and an uninitialised argmax for backward)."""
+    x = Tensor(data=np.zeros((2, 1) + hw, np.float32), stores_grad=True)
+    with training(), pytest.raises(ValueError, match=r"empty \(H, W\) plane.*no cell of x"):
+        fn(x, 2, padding=1)
