@@ -78,7 +78,7 @@ def test_registry_op_survives_nan_and_inf(name, i, dtype):
                              requires_grad=diff, stores_grad=diff))
         outs = _as_tuple(fn(*ts))
         if info.no_grad is None:
-            dys = [Tensor(data=np.ones(o.shape), dtype=dtype, requires_grad=False) for o in outs]
+            dys = [Tensor(data=np.ones(o.shape), dtype=o.dtype, requires_grad=False) for o in outs]
             roots = [(o, d) for o, d in zip(outs, dys) if o.creator is not None]
             grads = dict(autograd._backward_many([o for o, _ in roots], [d for _, d in roots]))
             for t in ts:
