@@ -245,7 +245,7 @@ def _as_dy(y: Tensor, dy) -> CTensor:
     """The upstream gradient for ``y``: None means ones, a number fills."""
     if dy is None:
         return backend.full(y.shape, 1.0, y.dtype, y.device)
-    if isinstance(dy, (int, float)):
+    if dtypes.is_number(dy):   # (not a bool: True is not a gradient)
         return backend.full(y.shape, float(dy), y.dtype, y.device)
     data = dy.data if isinstance(dy, Tensor) else dy
     if not isinstance(data, CTensor):

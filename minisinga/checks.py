@@ -20,7 +20,8 @@ import numpy as np
 
 from . import dtypes
 
-__all__ = ["number", "integer", "finite_number", "numpy_data", "device_mismatch", "shown"]
+__all__ = ["number", "integer", "finite_number", "flag", "int_sequence", "numpy_data",
+           "device_mismatch", "shown"]
 
 
 def shown(value) -> str:
@@ -53,6 +54,24 @@ def integer(where: str, argname: str, value) -> int:
     if not dtypes.is_int(value):
         raise TypeError(f"{where}: {argname} must be an int, got {shown(value)}")
     return int(value)
+
+
+def flag(where: str, argname: str, value) -> bool:
+    """``value`` as a bool: True/False (NumPy's too) or the ints 0 and 1 (ONNX and SINGA
+    write flags as ints); a TypeError for anything else (a string, None, 2)."""
+    if isinstance(value, (bool, np.bool_)) or (dtypes.is_int(value) and value in (0, 1)):
+        return bool(value)
+    raise TypeError(f"{where}: {argname} must be a bool (or the int 0 or 1), got {shown(value)}")
+
+
+def int_sequence(where: str, argname: str, value,
+                 expected: str = "a list or tuple of ints") -> list:
+    """``value`` as a list, refusing what is not a sequence of values: a string or
+    bytes (b'1' would be the list [49]), a number, None.  The items are the caller's
+    to check."""
+    if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{where}: {argname} must be {expected}, got {shown(value)}")
+    return list(value)
 
 
 #: The kinds of NumPy data a tensor can hold: floats, signed and unsigned ints, bools.

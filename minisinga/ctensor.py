@@ -32,6 +32,8 @@ def check_shape(shape, argname: str = "shape") -> tuple[int, ...]:
         return shape
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
+    if isinstance(shape, (str, bytes, bytearray)):   # b'1' would be the shape (49,)
+        raise TypeError(f"{argname}: expected a tuple of ints, got {shape!r}")
     try:
         dims = tuple(shape)
     except TypeError:

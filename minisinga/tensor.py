@@ -42,8 +42,9 @@ def _check_device(device, argname: str = "device") -> Device:
     return device
 
 
-def _check_number(value, argname: str, where: str) -> float:
-    return checks.number(f"Tensor.{where}", argname, value)
+def _check_number(value, argname: str, where: str, finite: bool = False) -> float:
+    check = checks.finite_number if finite else checks.number
+    return check(f"Tensor.{where}", argname, value)
 
 
 class Tensor:
@@ -176,8 +177,8 @@ class Tensor:
     def gaussian(self, mean, std) -> Tensor:
         """Fill with N(mean, std**2) samples from the device's generator; returns self."""
         self._require_float("gaussian")
-        _check_number(mean, "mean", "gaussian")
-        _check_number(std, "std", "gaussian")
+        _check_number(mean, "mean", "gaussian", finite=True)
+        _check_number(std, "std", "gaussian", finite=True)
         if std < 0:
             raise ValueError(f"gaussian: std must be >= 0, got {std}")
         backend.random_gaussian(self.data, float(mean), float(std))
@@ -186,8 +187,8 @@ class Tensor:
     def uniform(self, low, high) -> Tensor:
         """Fill with U[low, high) samples; returns self."""
         self._require_float("uniform")
-        _check_number(low, "low", "uniform")
-        _check_number(high, "high", "uniform")
+        _check_number(low, "low", "uniform", finite=True)
+        _check_number(high, "high", "uniform", finite=True)
         if high < low:
             raise ValueError(f"uniform: high must be >= low, got low={low}, high={high}")
         backend.random_uniform(self.data, float(low), float(high))
@@ -196,7 +197,7 @@ class Tensor:
     def bernoulli(self, p) -> Tensor:
         """Fill with 1 (probability p) or 0; returns self."""
         self._require_float("bernoulli")
-        _check_number(p, "p", "bernoulli")
+        _check_number(p, "p", "bernoulli", finite=True)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"bernoulli: p must be in [0, 1], got {p}")
         backend.random_bernoulli(self.data, float(p))

@@ -334,6 +334,12 @@ def _f64_dy():
     return autograd.gradients(y, Tensor(data=np.ones((2, 3)), dtype=tensor.float64))
 
 
+def _relu_graph():
+    a = Tensor(data=np.ones(3, np.float32), stores_grad=True)
+    with training():
+        return autograd.relu(a)
+
+
 def _two_cpus():
     from minisinga import device
     other = Tensor(data=np.ones((2, 3), np.float32), device=device.CppCPU())
@@ -410,6 +416,33 @@ BAD_CALLS = {
                                   .CppCPU())), ValueError,
         r"UserOp#\d+ backward: the gradient of input 0 and input 0 must be on the same device, "
         r"but they are on two different device objects"),
+    # found by a second round of junk values through 45 public arguments (see the note)
+    "reduce_sum axes=1.5": (lambda: autograd.reduce_sum(_x(), 1.5), TypeError,
+                            r"reduce_sum: axes must be an int or a list of ints, got 1.5 "
+                            r"\(a float\)"),
+    "reduce_sum axes=True": (lambda: autograd.reduce_sum(_x(), True), TypeError,
+                             r"reduce_sum: axes must be an int or a list of ints, got True"),
+    "squeeze axis=1+2j": (lambda: autograd.squeeze(_x(), 1 + 2j), TypeError,
+                          r"squeeze: axis must be an int or a list of ints"),
+    "unsqueeze axis=None": (lambda: autograd.unsqueeze(_x(), None), TypeError,
+                            r"unsqueeze: axis must be an int or a list of ints, got None"),
+    "reduce_mean keepdims='1'": (lambda: autograd.reduce_mean(_x(), [0], "1"), TypeError,
+                                 r"reduce_mean: keepdims must be a bool \(or the int 0 or 1\)"),
+    "reduce_max keepdims=2": (lambda: autograd.reduce_max(_x(), [0], 2), TypeError,
+                              r"reduce_max: keepdims must be a bool"),
+    "gemm transA=None": (lambda: autograd.gemm(_x(), _x(), None, 1.0, 1.0, None), TypeError,
+                         r"gemm: transA must be a bool"),
+    "tile repeats=b'1'": (lambda: autograd.tile(_x(), b"1"), TypeError,
+                          r"tile: repeats must be a list or tuple of ints, got b'1'"),
+    "Tensor shape=b'1'": (lambda: Tensor(b"1"), TypeError, r"shape: expected a tuple of ints"),
+    "backward dy=True": (lambda: autograd.gradients(_relu_graph(), True), TypeError,
+                         r"backward: dy must be None, a number or a Tensor, got bool"),
+    "as_type(None)": (lambda: _x().as_type(None), TypeError,
+                      r"expected float32, float64 or int32, got None"),
+    "gaussian std=nan": (lambda: _x().gaussian(0.0, float("nan")), ValueError,
+                         r"Tensor.gaussian: std must be a finite number, got nan"),
+    "initializer fan_in=nan": (lambda: __import__("minisinga.initializer").initializer.uniform(
+        _x(), float("nan"), 3), ValueError, r"initializer.uniform: fan_in must be a number >= 0"),
     "two CppCPU devices": (_two_cpus, ValueError,
                            r"add: a and b must be on the same device, but they are on two "
                            r"different device objects that both print as CppCPU\(id=-1\)"),

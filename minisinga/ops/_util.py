@@ -41,8 +41,8 @@ def normalize_axis(opname: str, axis, ndim: int, argname: str = "axis") -> int:
 
 def normalize_axes(opname: str, axes, ndim: int, argname: str = "axes") -> list[int]:
     """A list of distinct axes (ints or one int), each normalised."""
-    if dtypes.is_int(axes):
-        axes = [axes]
+    axes = [axes] if dtypes.is_int(axes) else checks.int_sequence(opname, argname, axes,
+                                                                      "an int or a list of ints")
     out = [normalize_axis(opname, a, ndim, argname) for a in axes]
     if len(set(out)) != len(out):
         raise ValueError(f"{opname}: {argname}={list(axes)} repeats an axis")

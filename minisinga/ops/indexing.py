@@ -52,10 +52,7 @@ def _int_list(opname: str, argname: str, values, length: int | None = None) -> l
     """A list of Python ints (from a list, tuple or 1-D array), optionally of a given length."""
     if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
         values = [values]
-    try:
-        out = list(values)
-    except TypeError:
-        raise TypeError(f"{opname}: {argname} must be a list of ints, got {values!r}") from None
+    out = checks.int_sequence(opname, argname, values)
     for v in out:
         if not dtypes.is_int(v):
             raise TypeError(f"{opname}: {argname} must be a list of ints, got {values!r}")

@@ -116,7 +116,8 @@ class Gemm(autograd.Operation):
         super().__init__()
         self.alpha = checks.number("gemm", "alpha", alpha)
         self.beta = checks.number("gemm", "beta", beta)
-        self.ta, self.tb = int(bool(transA)), int(bool(transB))
+        self.ta = int(checks.flag("gemm", "transA", transA))
+        self.tb = int(checks.flag("gemm", "transB", transB))
 
     def forward(self, A, B, C=None):
         names = ["A", "B"] + (["C"] if C is not None else [])
