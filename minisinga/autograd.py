@@ -86,7 +86,7 @@ class Operation:
 
     Attributes set by ``__call__``: ``src`` (for each input: its creator, the
     index of the input among that creator's outputs, the input itself when it
-    stores its gradient, whether it requires grad, and its shape),
+    stores its gradient, whether it requires grad, and its shape, dtype and device),
     ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
     input, that ``backward`` may consult to skip work).
 
@@ -333,7 +333,7 @@ def _backward_many(ys, dys, retain_graph: bool = False):
             if slot is None:
                 slot = pending[src_op] = [None] * len(src_op.output_shapes)
             if dx is not None:  # (``_accumulate``, written out: it runs once per edge)
-                if dx.__class__ is not CTensor or dx.shape != shape or dx.dtype != dtype \
+                if not isinstance(dx, CTensor) or dx.shape != shape or dx.dtype != dtype \
                         or dx.device is not device:
                     raise op._wrong_grad(dxs)
                 old = slot[idx]

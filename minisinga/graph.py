@@ -12,7 +12,9 @@ parameters, the optimizer's buffers, even its learning rate and step counter.
 
 Recording (``Graph.recording()``).
     1. Every kernel launch in minisinga goes through ``_lib.kernel(name, like)``.
-       While a Graph records on a device (``device.recorder``), that function
+       While a Graph records on a device (``device.recorder``, which is per
+       thread: only the recording thread's launches are noted, and another
+       thread may record a step of its own), that function
        hands out the kernel wrapped by ``Graph.wrap``: the wrapper notes the
        launch (a ``Node``: the kernel, its arguments, the buffers it reads and
        writes) and then runs it.  So the recorded step is also computed, eagerly.
