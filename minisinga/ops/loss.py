@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
@@ -32,7 +32,7 @@ def _scalar(dy) -> float:
 def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
     """The target as x's float type (an int32 one-hot matrix is cast)."""
     if t.device is not x.device:
-        raise ValueError(f"{name}: t is on {t.device} but x is on {x.device}")
+        raise checks.device_mismatch(name, "t", t.device, "x", x.device)
     if t.dtype != x.dtype:
         t = backend.cast(t, x.dtype)
     return t

@@ -578,7 +578,7 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
 
     def input_name(op, k: int) -> str | None:
         """The name of op's k-th input, or None while its creator is not emitted yet."""
-        creator, idx, x, _, x_shape = op.src[k]
+        creator, idx, x, _, x_shape = op.src[k][:5]
         if x is not None and (creator is None or isinstance(creator, autograd.Dummy)):
             return leaf[id(x)] if id(x) in input_ids else constant(x)
         if isinstance(creator, autograd.Dummy):  # a leaf on the gradient path
@@ -595,7 +595,7 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
         return edge.get((creator, idx))
 
     def creators(op):
-        for creator, _, _, _, _ in op.src:
+        for creator, *_ in op.src:
             if creator is not None and not isinstance(creator, autograd.Dummy):
                 yield creator
 
