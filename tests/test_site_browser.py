@@ -16,11 +16,13 @@ Python package needed).  On every page:
   one of them answered;
 * no image is broken (each one decoded, ``naturalWidth > 0``);
 * no JavaScript error;
-* the previous/next links are at the bottom.
+* the previous/next links are at the bottom;
+* at a 1280 px wide window, no display formula and no API signature is wider
+  than the text column.
 
-And at a 1280 px wide window: the derivative table fits, with the derivation
-link in its first column; API signatures wrap instead of running off the
-page; searching "batchnorm backward" lists the batch-norm chapter first.
+And: the derivative table fits a 1280 px window, with the derivation link in
+its first column; searching "batchnorm backward" lists the batch-norm chapter
+first; a page with each fault planted in it fails each check.
 
 Skips, with the reason, where Chromium or mkdocs is not installed.  CI
 installs both (.ci/run).  Cost: one site build plus about a second per page.
@@ -247,7 +249,12 @@ OVERFLOW_CHECK = r"""
   const signatures = [...document.querySelectorAll(".doc-signature pre, .doc-signature code")]
       .filter(e => e.scrollWidth > e.clientWidth + 1)
       .map(e => e.textContent.trim().slice(0, 80));
-  return {contentRight: content.right, windowWidth: window.innerWidth, tables, signatures,
+  // display formulas wider than the text column (they scroll sideways)
+  const wideMath = [...document.querySelectorAll("div.arithmatex")]
+      .filter(e => e.scrollWidth > e.clientWidth + 1)
+      .map(e => `${e.scrollWidth - e.clientWidth} px too wide: ` +
+                (e.querySelector("mjx-assistive-mml") || e).textContent.trim().slice(0, 60));
+  return {contentRight: content.right, windowWidth: window.innerWidth, tables, signatures, wideMath,
           signatureCount: document.querySelectorAll(".doc-signature").length};
 })()
 """
@@ -337,6 +344,8 @@ def test_every_page_typesets_its_math_stays_offline_and_shows_its_images(site, b
             found.append("no previous/next links at the bottom")
         overflow = browser.evaluate(OVERFLOW_CHECK)
         found += [f"API signature runs past the right edge: {t!r}" for t in overflow["signatures"]]
+        found += [f"display formula wider than the column at {WIDTH} px (split it with "
+                  f"\\begin{{aligned}}): {t!r}" for t in overflow["wideMath"]]
         signatures += overflow["signatureCount"]
         if found:
             problems[page] = found
@@ -352,8 +361,9 @@ def test_every_page_typesets_its_math_stays_offline_and_shows_its_images(site, b
 
 def test_the_page_checks_catch_what_they_look_for(base_url, browser):
     """The checks above can fail: a TeX error, raw TeX, an image from another
-    host (so a broken image and a request off the machine) and a signature
-    that runs off the page, planted in a page, are each reported."""
+    host (so a broken image and a request off the machine), a signature that
+    runs off the page and a too-wide display formula, planted in a page, are
+    each reported."""
     browser.load(base_url + "index.html")
     browser.evaluate(r"""(async () => {
         await MathJax.startup.promise;
@@ -368,8 +378,11 @@ def test_the_page_checks_catch_what_they_look_for(base_url, browser):
         sig.className = "doc-signature";
         sig.innerHTML = "<pre style='white-space: pre'><code style='white-space: pre'>" +
                         "f(" + "argument, ".repeat(40) + ")</code></pre>";
-        document.querySelector("article").append(bad, raw, img, sig);
-        await MathJax.typesetPromise([bad]);
+        const wide = document.createElement("div");
+        wide.className = "arithmatex";
+        wide.textContent = "\\[" + "x + ".repeat(150) + "x\\]";
+        document.querySelector("article").append(bad, raw, img, sig, wide);
+        await MathJax.typesetPromise([bad, wide]);
     })()""")
     result = browser.evaluate(PAGE_CHECK)
     browser.evaluate("0")  # collect the events that arrived meanwhile
@@ -378,7 +391,9 @@ def test_the_page_checks_catch_what_they_look_for(base_url, browser):
     assert result["broken"] == ["http://example.org/figure.png"], result
     assert any("another host: http://example.org/figure.png" in p
                for p in network_problems(browser.events)), browser.events
-    assert browser.evaluate(OVERFLOW_CHECK)["signatures"], "the long signature was not caught"
+    overflow = browser.evaluate(OVERFLOW_CHECK)
+    assert overflow["signatures"], "the long signature was not caught"
+    assert overflow["wideMath"], "the wide display formula was not caught"
 
 
 def test_derivative_table_fits_a_1280px_window_with_the_link_first(base_url, browser):
