@@ -290,6 +290,7 @@ def base_url(site):
 
 @pytest.fixture(scope="module")
 def browser():
+    # preexec_fn runs between fork and exec; it only calls os.dup/dup2.
     chromium = Chromium(CHROMIUM)
     yield chromium
     chromium.close()
@@ -319,8 +320,9 @@ def network_problems(events: list[dict]) -> list[str]:
     return problems
 
 
-def test_every_page_typesets_its_math_stays_offline_and_shows_its_images(site, base_url,
-                                                                         browser):
+def test_every_page_typesets_its_math_stays_offline_and_shows_its_images(site, browser,
+                                                                         base_url):
+    # (browser before base_url: Chromium is started before the server's thread)
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
     assert "index.html" in pages and "ops/batchnorm.html" in pages, pages
     shots = os.environ.get("MINISINGA_SITE_SHOTS")
