@@ -138,7 +138,8 @@ class BinaryCrossEntropy(autograd.Operation):
     r"""Binary cross-entropy of probabilities (SINGA's smoothed form, eps = 1e-4):
     ``binary_cross_entropy(x, t)``; N is x.shape[0].
 
-    Forward: $\ell = -\frac{1}{N}\sum [t \log(x + \epsilon) + (1 - t)\log(1 + \epsilon - x)]$
+    Forward: $\ell = -\frac{1}{N}\sum b$ with
+        $b = t \log(x + \epsilon) + (1 - t)\log(1 + \epsilon - x)$
     Grad x: $\bar{x} = -\frac{\bar{\ell}}{N}\left[\frac{t}{x + \epsilon} - \frac{1 - t}{1 + \epsilon - x}\right]$
     Derivation: ops/losses.md#binary_cross_entropy
     """
