@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 
-from .. import autograd, backend, checks
+from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, int32_operands
