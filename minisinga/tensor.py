@@ -51,8 +51,11 @@ def _check_device(device, argname: str = "device") -> Device:
 
 
 def _check_number(value, argname: str, where: str, finite: bool = False) -> float:
+    """``value`` if it is a number (finite, if asked); ``where`` names the caller: a
+    method's bare name (``"set_value"``, shown as ``Tensor.set_value``) or a
+    module function's dotted one (``"tensor.axpy"``)."""
     check = checks.finite_number if finite else checks.number
-    return check(f"Tensor.{where}", argname, value)
+    return check(where if "." in where else f"Tensor.{where}", argname, value)
 
 
 # -- in-place changes: the rule that keeps gradients right ----------------------------
@@ -903,23 +906,23 @@ def div(lhs: Tensor, rhs, ret=None) -> Tensor:
 
 def axpy(alpha, x: Tensor, y: Tensor) -> Tensor:
     """y += alpha * x, in place; returns y."""
-    _check_number(alpha, "alpha")
+    _check_number(alpha, "alpha", "tensor.axpy")
     y += _check_tensor(x, "x") * alpha
     return y
 
 
 def add_column(alpha, v: Tensor, beta, M: Tensor) -> Tensor:
     """M = alpha * v + beta * M for every column of M, in place; returns M."""
-    _check_number(alpha, "alpha")
-    _check_number(beta, "beta")
+    _check_number(alpha, "alpha", "tensor.add_column")
+    _check_number(beta, "beta", "tensor.add_column")
     M *= beta
     return M.add_column(_check_tensor(v, "v") * alpha)
 
 
 def add_row(alpha, v: Tensor, beta, M: Tensor) -> Tensor:
     """M = alpha * v + beta * M for every row of M, in place; returns M."""
-    _check_number(alpha, "alpha")
-    _check_number(beta, "beta")
+    _check_number(alpha, "alpha", "tensor.add_row")
+    _check_number(beta, "beta", "tensor.add_row")
     M *= beta
     return M.add_row(_check_tensor(v, "v") * alpha)
 
@@ -955,8 +958,8 @@ def mult(A: Tensor, B: Tensor, C=None, alpha=1.0, beta=0.0) -> Tensor:
     With ``C`` given, the result is written into C and C is returned."""
     _check_tensor(A, "A")
     _check_tensor(B, "B")
-    _check_number(alpha, "alpha")
-    _check_number(beta, "beta")
+    _check_number(alpha, "alpha", "tensor.mult")
+    _check_number(beta, "beta", "tensor.mult")
     ag = _autograd()
     if B.ndim() == 1:  # GEMV: a matrix times a column
         y = ag.reshape(ag.matmul(A, ag.reshape(B, (B.shape[0], 1))), (A.shape[0],))

@@ -184,6 +184,27 @@ def mlp_model_graph():
 
 
 @figure
+def onnx_export_walk():
+    """The graph that sonnx.to_onnx walks: the digits CNN's forward, recorded."""
+    from minisinga import autograd, tensor, viz
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import models
+    finally:
+        sys.path.pop(0)
+    net = models.CNN()
+    tx = tensor.Tensor((2, 1, 28, 28), requires_grad=False).set_value(0.5)
+    net.compile([tx], is_train=False, use_graph=False)
+    was = autograd.recording
+    autograd.recording = True   # record, in evaluation form, as the export does
+    try:
+        y = net.forward(tx)
+    finally:
+        autograd.recording = was
+    return viz._svg_text(viz._build(y))
+
+
+@figure
 def batchnorm_graph():
     """Batch norm (training) written with primitive operations, drawn by viz."""
     import numpy as np

@@ -167,6 +167,9 @@ def _batchnorm(op, ins, outs, g):
     if op.used_batch_stats:  # recorded in training: normalise by the batch's own statistics
         _batchnorm_batch_stats(op, ins, outs, g)
         return
+    if len(ins) == 3:   # SINGA's form: the running statistics live on the operation
+        ins = ins + [g.const(t.to_numpy(), t.name or op.name + hint)
+                     for t, hint in ((op.running_mean, "_mean"), (op.running_var, "_var"))]
     # ONNX's momentum weights the OLD running value; minisinga's the new batch.
     g.node("BatchNormalization", ins, outs, name=op.name, epsilon=op.eps,
            momentum=1.0 - op.momentum)
