@@ -13,6 +13,13 @@ two source files, which is what this test is for (a real GPU's libm rounds its
 own way, so there tests/test_cuda.py compares to rounding instead).
 
 A meta-test fails for a kernel of those files that is in no table here.
+
+When it was written (before minisinga/c/pointwise.h held each formula once),
+it found: relu gave 0 for NaN and -0 on the GPU (the CPU kept them); the GPU's
+float -> int32 casts of NaN and +-inf were a bare C cast (undefined; the CPU
+saturates and maps NaN to 0); and tanh_backward, acosh_backward,
+atanh_backward, hardsigmoid_forward and affine_forward differed in the last
+bit because the C build fused a*b + c into one FMA.
 """
 import re
 import shutil
@@ -154,24 +161,10 @@ SCALARS = ["leakyrelu_forward", "leakyrelu_backward", "elu_forward", "elu_backwa
            "argselect_backward"]
 
 
-# Drifts this test found when it was written, before the kernels shared their
-# formulas (xfail, strict: each must go away with its fix).
-KNOWN_DRIFTS = {
-    ("relu_forward", "f32"), ("relu_forward", "f64"),        # NaN and -0: GPU gave 0
-    ("tanh_backward", "f64"), ("acosh_backward", "f64"),     # C fused x*x - 1 (FMA)
-    ("atanh_backward", "f64"), ("hardsigmoid_forward", "f64"),
-    ("affine_forward", "f32"), ("affine_forward", "f64"),
-    ("cast_from_f32", "i32"), ("cast_from_f64", "i32"),      # GPU: a bare (int)NaN
-}
-
-
 def cases(names, dtypes=("f32", "f64")):
-    """(name, dtype) parameters, the known drifts marked xfail."""
+    """(name, dtype) parameters."""
     ids = {"f32": tensor.float32, "f64": tensor.float64, "i32": tensor.int32}
-    return [pytest.param(name, ids[d], id=f"{name}-{d}",
-                         marks=[pytest.mark.xfail(strict=True, reason="known drift")]
-                         if (name, d) in KNOWN_DRIFTS else [])
-            for name in names for d in dtypes]
+    return [pytest.param(name, ids[d], id=f"{name}-{d}") for name in names for d in dtypes]
 
 
 def declared_kernels() -> set[str]:
@@ -309,7 +302,6 @@ def test_reduction(emulated, name, dtype):
         assert not diff, f"{name} (outer, mid, inner) = {(outer, mid, inner)}:\n{diff}"
 
 
-@pytest.mark.xfail(strict=True, reason="known drift: the GPU's relu gives 0 for NaN and -0")
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_relu_keeps_nan_and_the_sign_of_zero_on_both_backends(emulated, dtype):
     """relu's rule (its docstring, minisinga/ops/activation.py): NaN stays NaN,

@@ -10,9 +10,9 @@
  */
 #include <math.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 #include "ms_sum.h"
 
-#define MS_PAR_MIN 32768
 
 /* --8<-- [start:batchnorm2d_forward_training] */
 /* Training: the batch statistics, and the running statistics updated in place.

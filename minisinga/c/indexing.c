@@ -7,8 +7,8 @@
  * alone; these kernels move the data.  The backward of such a gather is a
  * scatter-add through the same map.  Python has checked every index. */
 #include "minisinga.h"
+#include "ms_parallel.h"
 
-#define MS_PAR_MIN 32768
 
 /* --8<-- [start:gather_index] */
 /* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks

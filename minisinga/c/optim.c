@@ -19,11 +19,7 @@
 #include <float.h>
 #include <math.h>
 #include "minisinga.h"
-
-#define MS_PAR_MIN 32768 /* below this many elements, one thread is faster */
-/* (sgd_update, which a small model calls for every parameter on every step, tests
- * that itself and runs a plain loop: `#pragma omp parallel for if (...)` with its
- * condition false still sets up a one-thread team, about 0.4 us a call.) */
+#include "ms_parallel.h"
 
 /* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0.
@@ -59,14 +55,8 @@ void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T momentum,
                     T dampening, T weight_decay, int nesterov, int64_t n)
 {
     const T rate = (T)lr[0];
-    if (n <= MS_PAR_MIN) { /* small: a plain loop (see MS_PAR_MIN) */
-        for (int64_t i = 0; i < n; i++)
-            sgd_one(p, buf, g, rate, momentum, dampening, weight_decay, nesterov, i);
-        return;
-    }
-#pragma omp parallel for
-    for (int64_t i = 0; i < n; i++)
-        sgd_one(p, buf, g, rate, momentum, dampening, weight_decay, nesterov, i);
+    MS_PARALLEL_FOR(i, n, sgd_one(p, buf, g, rate, momentum, dampening, weight_decay,
+                                  nesterov, i));
 }
 /* --8<-- [end:sgd_update] */
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 
-#define MS_PAR_MIN 32768
 #define MS_ROW_CHUNK 256 /* the average pools work on up to this many outputs of a row at once */
 
 /* For window column j (0 <= j < KW): the output columns ow whose cell
