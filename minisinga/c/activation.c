@@ -124,8 +124,7 @@ void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
  * Subtracting the max keeps every exponent <= 0 (no overflow). */
 void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner)
 {
-#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++) {
+    MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner, {
         for (int64_t i = 0; i < inner; i++) {
             const T *xr = x + o * mid * inner + i;
             T *yr = y + o * mid * inner + i;
@@ -141,7 +140,7 @@ void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t i
             for (int64_t m = 0; m < mid; m++)
                 yr[m * inner] = (T)((double)yr[m * inner] / sum);
         }
-    }
+    });
 }
 /* --8<-- [end:softmax_forward] */
 
@@ -150,8 +149,7 @@ void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t i
 void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t mid,
                           int64_t inner)
 {
-#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++) {
+    MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner, {
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * mid * inner + i;
             double dot = 0.0;
@@ -160,6 +158,6 @@ void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t
             for (int64_t m = 0; m < mid; m++)
                 dx[base + m * inner] = y[base + m * inner] * (T)((double)dy[base + m * inner] - dot);
         }
-    }
+    });
 }
 /* --8<-- [end:softmax_backward] */

@@ -71,12 +71,12 @@ void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* where x > y:  y = x, arg = k   (input k of the n-ary max) */
 void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
+    MS_PARALLEL_FOR(i, n, {
         if (x[i] > y[i]) {
             y[i] = x[i];
             arg[i] = k;
         }
+    });
 }
 /* --8<-- [end:max_update] */
 
@@ -84,12 +84,12 @@ void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 /* where x < y:  y = x, arg = k   (input k of the n-ary min) */
 void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
+    MS_PARALLEL_FOR(i, n, {
         if (x[i] < y[i]) {
             y[i] = x[i];
             arg[i] = k;
         }
+    });
 }
 /* --8<-- [end:min_update] */
 
@@ -285,8 +285,7 @@ void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
  * Convention: a row with na nb == 0 gives y = 0.  Sums in double. */
 void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, int64_t N, int64_t D)
 {
-#pragma omp parallel for if (N * D > MS_PAR_MIN)
-    for (int64_t r = 0; r < N; r++) {
+    MS_PARALLEL_FOR_WORK(r, N, N * D, {
         const T *ar = a + r * D, *br = b + r * D;
         double ab = 0.0, aa = 0.0, bb = 0.0;
         for (int64_t j = 0; j < D; j++) {
@@ -298,7 +297,7 @@ void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, int64_t N, i
         na[r] = (T)sqrt(aa);
         nb[r] = (T)sqrt(bb);
         y[r] = den > 0.0 ? (T)(ab / den) : (T)0;
-    }
+    });
 }
 /* --8<-- [end:cossim_forward] */
 
@@ -310,8 +309,7 @@ void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, int64_t N, i
 void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const T *na, const T *nb,
                          const T *a, const T *b, int64_t N, int64_t D)
 {
-#pragma omp parallel for if (N * D > MS_PAR_MIN)
-    for (int64_t r = 0; r < N; r++) {
+    MS_PARALLEL_FOR_WORK(r, N, N * D, {
         const T *ar = a + r * D, *br = b + r * D;
         T *dar = da + r * D, *dbr = db + r * D;
         double A = (double)na[r], B = (double)nb[r];
@@ -325,7 +323,7 @@ void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const T *na, con
             dar[j] = (T)(g * ((double)br[j] / (A * B) - yr * (double)ar[j] / (A * A)));
             dbr[j] = (T)(g * ((double)ar[j] / (A * B) - yr * (double)br[j] / (B * B)));
         }
-    }
+    });
 }
 /* --8<-- [end:cossim_backward] */
 
@@ -371,8 +369,7 @@ void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *ne
 void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
                             int64_t inner)
 {
-#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner, {
         for (int64_t i = 0; i < inner; i++) {
             const T *xs = x + o * mid * inner + i;
             T best = xs[0];
@@ -385,6 +382,7 @@ void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
             y[o * inner + i] = best;
             arg[o * inner + i] = at;
         }
+    });
 }
 /* --8<-- [end:reduce_max_forward] */
 
@@ -393,8 +391,7 @@ void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
 void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
                             int64_t inner)
 {
-#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner, {
         for (int64_t i = 0; i < inner; i++) {
             const T *xs = x + o * mid * inner + i;
             T best = xs[0];
@@ -407,6 +404,7 @@ void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
             y[o * inner + i] = best;
             arg[o * inner + i] = at;
         }
+    });
 }
 /* --8<-- [end:reduce_min_forward] */
 
@@ -415,11 +413,11 @@ void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
 void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, int64_t outer,
                              int64_t mid, int64_t inner)
 {
-#pragma omp parallel for if (outer * mid * inner > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner, {
         for (int64_t m = 0; m < mid; m++)
             for (int64_t i = 0; i < inner; i++)
                 dx[(o * mid + m) * inner + i] =
                     arg[o * inner + i] == m ? dy[o * inner + i] : (T)0;
+    });
 }
 /* --8<-- [end:reduce_arg_backward] */

@@ -1,6 +1,8 @@
 /* ms_parallel.h -- when a C kernel's loop runs on several threads: the one
- * threshold and the one idiom every kernel file uses.  Not part of the Python
- * interface (that is minisinga.h alone). */
+ * threshold and the one idiom every kernel loop uses.  Not part of the Python
+ * interface (that is minisinga.h alone).  (The GEMM and the whole-convolution
+ * kernels share work between threads differently, in `omp parallel` regions
+ * with dynamic scheduling, and are explained where they are written.) */
 #ifndef MS_PARALLEL_H
 #define MS_PARALLEL_H
 
@@ -17,7 +19,7 @@
 #define MS_PARALLEL_FOR(i, n, ...) MS_PARALLEL_FOR_WORK(i, n, n, __VA_ARGS__)
 
 /* The same when the loop's work is not n: a loop over M rows of N elements
- * is threaded when work = M * N > MS_PAR_MIN. */
+ * is threaded when work = M * N > MS_PAR_MIN.  The body may be a { block }. */
 #define MS_PARALLEL_FOR_WORK(i, n, work, ...)            \
     do {                                                 \
         if ((work) <= MS_PAR_MIN) {                      \

@@ -75,13 +75,12 @@ void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
     const T rate = (T)lr[0];
     const T c1 = (T)(1.0 - pow((double)beta1, t)); /* bias corrections */
     const T c2 = (T)(1.0 - pow((double)beta2, t));
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         T d = g[i] + weight_decay * p[i];
         m[i] = beta1 * m[i] + (1 - beta1) * d;
         v[i] = beta2 * v[i] + (1 - beta2) * d * d;
         p[i] -= rate * (m[i] / c1) / (sqrt(v[i] / c2) + eps);
-    }
+    });
 }
 /* --8<-- [end:adam_update] */
 
@@ -94,12 +93,11 @@ void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T rho, T eps,
                         T weight_decay, int64_t n)
 {
     const T rate = (T)lr[0];
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         T d = g[i] + weight_decay * p[i];
         r[i] = rho * r[i] + (1 - rho) * d * d;
         p[i] -= rate * d / sqrt(r[i] + eps);
-    }
+    });
 }
 /* --8<-- [end:rmsprop_update] */
 
@@ -112,12 +110,11 @@ void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T eps,
                         T weight_decay, int64_t n)
 {
     const T rate = (T)lr[0];
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         T d = g[i] + weight_decay * p[i];
         h[i] += d * d;
         p[i] -= rate * d / sqrt(h[i] + eps);
-    }
+    });
 }
 /* --8<-- [end:adagrad_update] */
 

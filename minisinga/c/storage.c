@@ -55,8 +55,7 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
     int64_t inner = shape[ndim - 1], istride = xstrides[ndim - 1];
     int64_t outer = n / inner;
     /* one thread per block of outer rows; each row recomputes its base offset */
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++) {
+    MS_PARALLEL_FOR_WORK(o, outer, n, {
         int64_t rem = o, base = 0;
         for (int d = ndim - 2; d >= 0; d--) {
             base += (rem % shape[d]) * xstrides[d];
@@ -66,7 +65,7 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
         const T *xr = x + base;
         for (int64_t j = 0; j < inner; j++)
             yr[j] = xr[j * istride];
-    }
+    });
 }
 /* --8<-- [end:strided_copy] */
 
@@ -75,10 +74,10 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
 void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
                     int64_t offset)
 {
-#pragma omp parallel for if (outer * nx > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * nx, {
         for (int64_t j = 0; j < nx; j++)
             y[o * ny + offset + j] = x[o * nx + j];
+    });
 }
 /* --8<-- [end:copy_block] */
 
@@ -87,9 +86,9 @@ void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
 void FN(take_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
                     int64_t offset)
 {
-#pragma omp parallel for if (outer * ny > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * ny, {
         for (int64_t j = 0; j < ny; j++)
             y[o * ny + j] = x[o * nx + offset + j];
+    });
 }
 /* --8<-- [end:take_block] */
