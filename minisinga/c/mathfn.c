@@ -63,16 +63,10 @@ void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:erf_backward] */
 
 /* --8<-- [start:max_update] */
-/* --------------------------------------------------------- n-ary max / min
- * max(x_0, ..., x_{K-1}) is a running maximum: y = x_0, arg = 0, then one
- * update per further input.  arg records which input gave y; the strict
- * comparison keeps the FIRST input on a tie, and backward sends dy there. */
-
-/* where x > y:  y = x, arg = k   (input k of the n-ary max) */
 void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, {
-        if (x[i] > y[i]) {
+        if (max_update_takes_one(x[i], y[i])) {
             y[i] = x[i];
             arg[i] = k;
         }
@@ -81,11 +75,10 @@ void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 /* --8<-- [end:max_update] */
 
 /* --8<-- [start:min_update] */
-/* where x < y:  y = x, arg = k   (input k of the n-ary min) */
 void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, {
-        if (x[i] < y[i]) {
+        if (min_update_takes_one(x[i], y[i])) {
             y[i] = x[i];
             arg[i] = k;
         }

@@ -37,7 +37,9 @@
 
 #if !defined(__CUDACC__) && !defined(MS_CUDA_EMULATE)
 #if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
+/* NOTE: clang honours this under -ffp-contract=on or =fast-honor-pragmas, not
+ * under the build's =fast; the build (and CI) compile with GCC. */
+#pragma clang fp contract(off)
 #elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
 #endif
@@ -345,6 +347,19 @@ MS_HD static inline T erf_backward_one(T dy, T x)
     return (T)((double)dy * 1.12837916709551257390 * exp(-v * v));
 }
 /* --8<-- [end:erf_backward] */
+
+/* --8<-- [start:max_update] */
+/* n-ary max(x_0, ..., x_{K-1}) is a running maximum: y = x_0, arg = 0, then
+ * one update per further input k: where x > y, y = x and arg = k.  arg records
+ * which input gave y; the strict comparison keeps the FIRST input on a tie, and
+ * backward sends dy there.  (NaN never replaces y, and a NaN y stays.) */
+MS_HD static inline int max_update_takes_one(T x, T y) { return x > y; }
+/* --8<-- [end:max_update] */
+
+/* --8<-- [start:min_update] */
+/* n-ary min, the same way: where x < y, y = x and arg = k */
+MS_HD static inline int min_update_takes_one(T x, T y) { return x < y; }
+/* --8<-- [end:min_update] */
 
 /* --8<-- [start:argselect_backward] */
 /* dx_k = dy * [arg == k]   (the gradient of input k of max / min) */

@@ -104,11 +104,10 @@ extern "C" void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
  * input on a tie. */
 
 /* --8<-- [start:max_update] */
-/* where x > y:  y = x, arg = k */
 __global__ void FN(max_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        if (x[i] > y[i]) {
+        if (max_update_takes_one(x[i], y[i])) {
             y[i] = x[i];
             arg[i] = k;
         }
@@ -120,11 +119,10 @@ extern "C" void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 /* --8<-- [end:max_update] */
 
 /* --8<-- [start:min_update] */
-/* where x < y:  y = x, arg = k */
 __global__ void FN(min_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        if (x[i] < y[i]) {
+        if (min_update_takes_one(x[i], y[i])) {
             y[i] = x[i];
             arg[i] = k;
         }
