@@ -210,7 +210,7 @@ def object_path(src: Path) -> Path:
 
 
 def _headers() -> list[Path]:
-    return [ROOT / C_DIR / "minisinga.h", ROOT / CUDA_DIR / "ms_cuda.h"]
+    return [ROOT / C_DIR / "minisinga.h", ROOT / C_DIR / "pointwise.h", ROOT / CUDA_DIR / "ms_cuda.h"]
 
 
 def _source_of(wrapper: Path) -> Path:

@@ -29,12 +29,17 @@ def full(shape, value, dtype: int, device) -> CTensor:
     return fill(CTensor._new(tuple(shape), dtype, device), value)
 
 
+# The cast kernel that reads each source element type (written out for grep).
+_CAST_KERNELS = {dtypes.float32: "cast_from_f32", dtypes.float64: "cast_from_f64",
+                 dtypes.int32: "cast_from_i32"}
+
+
 def copy_into(dst: CTensor, src: CTensor) -> CTensor:
     """dst[:] = src[:] (same size), casting between element types if needed."""
     if dst.dtype == src.dtype:
         kernel("copy", dst)(dst.ptr, src.ptr, dst.size)
     else:
-        kernel(f"cast_from_{dtypes.suffix(src.dtype)}", dst)(dst.ptr, src.ptr, dst.size)
+        kernel(_CAST_KERNELS[src.dtype], dst)(dst.ptr, src.ptr, dst.size)
     return dst
 
 

@@ -10,9 +10,9 @@
  */
 #include <math.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 #include "ms_sum.h"
 
-#define MS_PAR_MIN 32768
 
 /* --8<-- [start:batchnorm2d_forward_training] */
 /* Training: the batch statistics, and the running statistics updated in place.
@@ -29,8 +29,7 @@ void FN(batchnorm2d_forward_training)(T *y, T *mean, T *invstd, T *running_mean,
                                       int64_t C, int64_t HW)
 {
     const int64_t m = N * HW;
-#pragma omp parallel for if (N * C * HW > MS_PAR_MIN)
-    for (int64_t c = 0; c < C; c++) {
+    MS_PARALLEL_FOR_WORK(c, C, N * C * HW, {
         double sum = 0.0;
         for (int64_t n = 0; n < N; n++)
             sum += row_sum(x + (n * C + c) * HW, HW);
@@ -55,7 +54,7 @@ void FN(batchnorm2d_forward_training)(T *y, T *mean, T *invstd, T *running_mean,
             for (int64_t k = 0; k < HW; k++)
                 yr[k] = a * xr[k] + b;
         }
-    }
+    });
 }
 /* --8<-- [end:batchnorm2d_forward_training] */
 
@@ -68,8 +67,7 @@ void FN(batchnorm2d_forward_inference)(T *y, T *mean, T *invstd, const T *x,
                                        const T *running_mean, const T *running_var, T eps,
                                        int64_t N, int64_t C, int64_t HW)
 {
-#pragma omp parallel for if (N * C * HW > MS_PAR_MIN)
-    for (int64_t c = 0; c < C; c++) {
+    MS_PARALLEL_FOR_WORK(c, C, N * C * HW, {
         const double mu = (double)running_mean[c];
         const double is = 1.0 / sqrt((double)running_var[c] + (double)eps);
         mean[c] = (T)mu;
@@ -82,7 +80,7 @@ void FN(batchnorm2d_forward_inference)(T *y, T *mean, T *invstd, const T *x,
             for (int64_t k = 0; k < HW; k++)
                 yr[k] = a * xr[k] + b;
         }
-    }
+    });
 }
 /* --8<-- [end:batchnorm2d_forward_inference] */
 
@@ -98,8 +96,7 @@ void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy, const T *
                               int64_t N, int64_t C, int64_t HW)
 {
     const int64_t m = N * HW;
-#pragma omp parallel for if (N * C * HW > MS_PAR_MIN)
-    for (int64_t c = 0; c < C; c++) {
+    MS_PARALLEL_FOR_WORK(c, C, N * C * HW, {
         const double mu = (double)mean[c], is = (double)invstd[c];
         double sdy = 0.0, sdyx = 0.0;
         for (int64_t n = 0; n < N; n++) {
@@ -121,6 +118,6 @@ void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy, const T *
                 dr[k] = (T)(k1 * ((double)gr[k] - k2 - xhat * k3));
             }
         }
-    }
+    });
 }
 /* --8<-- [end:batchnorm2d_backward] */

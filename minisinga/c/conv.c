@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 #include "ms_gemm.h"
 #include "ms_sum.h"
 
-#define MS_PAR_MIN 32768
 
 /* The output columns ow whose input column iw = ow*SW + off lies in [0, W):
  * lo <= ow < hi.  Outside that range a tap reads padding. */

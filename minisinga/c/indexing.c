@@ -7,17 +7,15 @@
  * alone; these kernels move the data.  The backward of such a gather is a
  * scatter-add through the same map.  Python has checked every index. */
 #include "minisinga.h"
+#include "ms_parallel.h"
 
-#define MS_PAR_MIN 32768
 
 /* --8<-- [start:gather_index] */
 /* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks
  * padding: pad's constant mode) */
 void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = idx[i] >= 0 ? x[idx[i]] : fill;
+    MS_PARALLEL_FOR(i, n, y[i] = idx[i] >= 0 ? x[idx[i]] : fill);
 }
 /* --8<-- [end:gather_index] */
 
@@ -40,9 +38,7 @@ void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, i
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
 void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[idx[i]] = u[i];
+    MS_PARALLEL_FOR(i, n, y[idx[i]] = u[i]);
 }
 /* --8<-- [end:scatter_index] */
 
@@ -50,9 +46,7 @@ void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)
 /* y[idx[i]] = value   (masks the gradient of the overwritten elements) */
 void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[idx[i]] = value;
+    MS_PARALLEL_FOR(i, n, y[idx[i]] = value);
 }
 /* --8<-- [end:fill_index] */
 
@@ -63,13 +57,12 @@ void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
  *   y[r, :] = w[x[r], :] */
 void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_t dim)
 {
-#pragma omp parallel for if (n * dim > MS_PAR_MIN)
-    for (int64_t r = 0; r < n; r++) {
+    MS_PARALLEL_FOR_WORK(r, n, n * dim, {
         const T *wr = w + (int64_t)x[r] * dim;
         T *yr = y + r * dim;
         for (int64_t j = 0; j < dim; j++)
             yr[j] = wr[j];
-    }
+    });
 }
 /* --8<-- [end:embedding_forward] */
 

@@ -8,6 +8,7 @@
  * in order by one thread, and the chunk sums are added in order afterwards. */
 #include <math.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 
 #define MS_LOSS_CHUNKS 64
 
@@ -49,19 +50,12 @@ void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const in
 {
     /* the rows in MS_LOSS_CHUNKS fixed chunks, each chunk's losses summed in order,
      * then the chunks in order: the same bits on any number of threads.  Small
-     * batches run the chunks in a plain loop (no OpenMP team; see activation.c). */
+     * batches run the chunks in a plain loop (see ms_parallel.h). */
     double part[MS_LOSS_CHUNKS] = {0.0};
     const int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
-    if (N * C <= 32768) {
-        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
-            part[k] = ce_index_rows(p, x, t, C, k * chunk < N ? k * chunk : N,
-                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
-    } else {
-#pragma omp parallel for
-        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
-            part[k] = ce_index_rows(p, x, t, C, k * chunk < N ? k * chunk : N,
-                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
-    }
+    MS_PARALLEL_FOR_WORK(k, MS_LOSS_CHUNKS, N * C,
+                         part[k] = ce_index_rows(p, x, t, C, k * chunk < N ? k * chunk : N,
+                                                 (k + 1) * chunk < N ? (k + 1) * chunk : N));
     double total = 0.0;
     for (int k = 0; k < MS_LOSS_CHUNKS; k++)
         total += part[k];
@@ -128,19 +122,12 @@ void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, co
 {
     /* the rows in MS_LOSS_CHUNKS fixed chunks, each chunk's losses summed in order,
      * then the chunks in order: the same bits on any number of threads.  Small
-     * batches run the chunks in a plain loop (no OpenMP team; see activation.c). */
+     * batches run the chunks in a plain loop (see ms_parallel.h). */
     double part[MS_LOSS_CHUNKS] = {0.0};
     const int64_t chunk = (N + MS_LOSS_CHUNKS - 1) / MS_LOSS_CHUNKS;
-    if (N * C <= 32768) {
-        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
-            part[k] = ce_dense_rows(p, q, x, t, C, k * chunk < N ? k * chunk : N,
-                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
-    } else {
-#pragma omp parallel for
-        for (int64_t k = 0; k < MS_LOSS_CHUNKS; k++)
-            part[k] = ce_dense_rows(p, q, x, t, C, k * chunk < N ? k * chunk : N,
-                                    (k + 1) * chunk < N ? (k + 1) * chunk : N);
-    }
+    MS_PARALLEL_FOR_WORK(k, MS_LOSS_CHUNKS, N * C,
+                         part[k] = ce_dense_rows(p, q, x, t, C, k * chunk < N ? k * chunk : N,
+                                                 (k + 1) * chunk < N ? (k + 1) * chunk : N));
     double total = 0.0;
     for (int k = 0; k < MS_LOSS_CHUNKS; k++)
         total += part[k];

@@ -19,11 +19,7 @@
 #include <float.h>
 #include <math.h>
 #include "minisinga.h"
-
-#define MS_PAR_MIN 32768 /* below this many elements, one thread is faster */
-/* (sgd_update, which a small model calls for every parameter on every step, tests
- * that itself and runs a plain loop: `#pragma omp parallel for if (...)` with its
- * condition false still sets up a one-thread team, about 0.4 us a call.) */
+#include "ms_parallel.h"
 
 /* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0.
@@ -59,14 +55,8 @@ void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T momentum,
                     T dampening, T weight_decay, int nesterov, int64_t n)
 {
     const T rate = (T)lr[0];
-    if (n <= MS_PAR_MIN) { /* small: a plain loop (see MS_PAR_MIN) */
-        for (int64_t i = 0; i < n; i++)
-            sgd_one(p, buf, g, rate, momentum, dampening, weight_decay, nesterov, i);
-        return;
-    }
-#pragma omp parallel for
-    for (int64_t i = 0; i < n; i++)
-        sgd_one(p, buf, g, rate, momentum, dampening, weight_decay, nesterov, i);
+    MS_PARALLEL_FOR(i, n, sgd_one(p, buf, g, rate, momentum, dampening, weight_decay,
+                                  nesterov, i));
 }
 /* --8<-- [end:sgd_update] */
 
@@ -85,13 +75,12 @@ void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
     const T rate = (T)lr[0];
     const T c1 = (T)(1.0 - pow((double)beta1, t)); /* bias corrections */
     const T c2 = (T)(1.0 - pow((double)beta2, t));
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         T d = g[i] + weight_decay * p[i];
         m[i] = beta1 * m[i] + (1 - beta1) * d;
         v[i] = beta2 * v[i] + (1 - beta2) * d * d;
         p[i] -= rate * (m[i] / c1) / (sqrt(v[i] / c2) + eps);
-    }
+    });
 }
 /* --8<-- [end:adam_update] */
 
@@ -104,12 +93,11 @@ void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T rho, T eps,
                         T weight_decay, int64_t n)
 {
     const T rate = (T)lr[0];
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         T d = g[i] + weight_decay * p[i];
         r[i] = rho * r[i] + (1 - rho) * d * d;
         p[i] -= rate * d / sqrt(r[i] + eps);
-    }
+    });
 }
 /* --8<-- [end:rmsprop_update] */
 
@@ -122,12 +110,11 @@ void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T eps,
                         T weight_decay, int64_t n)
 {
     const T rate = (T)lr[0];
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         T d = g[i] + weight_decay * p[i];
         h[i] += d * d;
         p[i] -= rate * d / sqrt(h[i] + eps);
-    }
+    });
 }
 /* --8<-- [end:adagrad_update] */
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 
-#define MS_PAR_MIN 32768
 #define MS_ROW_CHUNK 256 /* the average pools work on up to this many outputs of a row at once */
 
 /* For window column j (0 <= j < KW): the output columns ow whose cell
@@ -282,8 +282,7 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
     if (SH == 1 && SW == 1 &&
         max_pool_stride1(y, argmax, x, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
         return;
-#pragma omp parallel for if (NC * OH * OW * KH * KW > MS_PAR_MIN)
-    for (int64_t p = 0; p < NC; p++) {
+    MS_PARALLEL_FOR_WORK(p, NC, NC * OH * OW * KH * KW, {
         const T *plane = x + p * H * W;
         for (int64_t oh = 0; oh < OH; oh++) {
             T *yr = y + (p * OH + oh) * OW;
@@ -306,7 +305,7 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
                 }
             }
         }
-    }
+    });
 }
 /* --8<-- [end:max_pool2d_forward] */
 
@@ -315,15 +314,14 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
 void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t NC,
                              int64_t H, int64_t W, int64_t OH, int64_t OW)
 {
-#pragma omp parallel for if (NC * H * W > MS_PAR_MIN)
-    for (int64_t p = 0; p < NC; p++) {
+    MS_PARALLEL_FOR_WORK(p, NC, NC * H * W, {
         T *plane = dx + p * H * W;
         memset(plane, 0, (size_t)(H * W) * sizeof(T));
         const T *g = dy + p * OH * OW;
         const int32_t *idx = argmax + p * OH * OW;
         for (int64_t o = 0; o < OH * OW; o++)
             plane[idx[o]] += g[o];
-    }
+    });
 }
 /* --8<-- [end:max_pool2d_backward] */
 
@@ -347,8 +345,7 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
 {
     if (SH == 1 && SW == 1 && avg_pool_stride1(y, x, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
         return;
-#pragma omp parallel for if (NC * OH * OW * KH * KW > MS_PAR_MIN)
-    for (int64_t p = 0; p < NC; p++) {
+    MS_PARALLEL_FOR_WORK(p, NC, NC * OH * OW * KH * KW, {
         const T *plane = x + p * H * W;
         for (int64_t oh = 0; oh < OH; oh++) {
             for (int64_t o0 = 0; o0 < OW; o0 += MS_ROW_CHUNK) { /* outputs [o0, o1) */
@@ -379,7 +376,7 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                     yr[ow] = (T)(acc[ow - o0] / (double)count[ow - o0]);
             }
         }
-    }
+    });
 }
 /* --8<-- [end:avg_pool2d_forward] */
 
@@ -394,8 +391,7 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
     if (SH == 1 && SW == 1 &&
         avg_pool_backward_stride1(dx, dy, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
         return;
-#pragma omp parallel for if (NC * OH * OW * KH * KW > MS_PAR_MIN)
-    for (int64_t p = 0; p < NC; p++) {
+    MS_PARALLEL_FOR_WORK(p, NC, NC * OH * OW * KH * KW, {
         T *plane = dx + p * H * W;
         memset(plane, 0, (size_t)(H * W) * sizeof(T));
         for (int64_t oh = 0; oh < OH; oh++) {
@@ -428,6 +424,6 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
                 }
             }
         }
-    }
+    });
 }
 /* --8<-- [end:avg_pool2d_backward] */

@@ -4,6 +4,7 @@
  * them exactly. */
 #include <math.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 
 /* A uniform double in [0, 1) with 53 random bits from two words. */
 static inline double ms_u01_53(uint32_t a, uint32_t b)
@@ -21,8 +22,7 @@ static inline float ms_u01_24(uint32_t a)
 void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
                         uint64_t offset)
 {
-#pragma omp parallel for if (n > 16384)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         uint32_t w[4];
         ms_philox4x32(w, offset + (uint64_t)i, seed);
         T u = (sizeof(T) == 4) ? (T)ms_u01_24(w[0]) : (T)ms_u01_53(w[0], w[1]);
@@ -32,7 +32,7 @@ void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
          * on other builds.  fma rounds once everywhere; so does the CUDA twin. */
         y[i] = (sizeof(T) == 4) ? (T)fmaf((float)(high - low), (float)u, (float)low)
                                 : (T)fma((double)(high - low), (double)u, (double)low);
-    }
+    });
 }
 
 /* --8<-- [start:random_gaussian] */
@@ -41,15 +41,14 @@ void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
 void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
                          uint64_t offset)
 {
-#pragma omp parallel for if (n > 16384)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         uint32_t w[4];
         ms_philox4x32(w, offset + (uint64_t)i, seed);
         double u1 = 1.0 - ms_u01_53(w[0], w[1]); /* (0, 1] */
         double u2 = ms_u01_53(w[2], w[3]);
         double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
         y[i] = (T)fma((double)std, z, (double)mean); /* rounded once: see random_uniform */
-    }
+    });
 }
 /* --8<-- [end:random_gaussian] */
 
@@ -57,12 +56,11 @@ void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
 /* y[i] = 1 if u_i < p else 0 */
 void FN(random_bernoulli)(T *y, int64_t n, T p, uint64_t seed, uint64_t offset)
 {
-#pragma omp parallel for if (n > 16384)
-    for (int64_t i = 0; i < n; i++) {
+    MS_PARALLEL_FOR(i, n, {
         uint32_t w[4];
         ms_philox4x32(w, offset + (uint64_t)i, seed);
         double u = ms_u01_53(w[0], w[1]);
         y[i] = (u < (double)p) ? (T)1 : (T)0;
-    }
+    });
 }
 /* --8<-- [end:random_bernoulli] */

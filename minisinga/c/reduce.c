@@ -3,6 +3,7 @@
  * Any reduction over a group of adjacent axes is a reduction over the middle
  * axis of a 3-D view (outer, mid, inner); Python computes that view. */
 #include "minisinga.h"
+#include "ms_parallel.h"
 #include "ms_sum.h"
 
 /* --8<-- [start:reduce_sum_forward] */
@@ -21,30 +22,15 @@ static void sum_rows(T *yr, const T *x, int64_t mid, int64_t inner, T scale)
 
 /* x: (outer, mid, inner), y: (outer, inner);  y[o, i] = scale * sum_m x[o, m, i]
  * (scale = 1 for a sum, 1/mid for a mean).  Row sums accumulate in double
- * (ms_sum.h).  Small sums run a plain loop rather than `omp parallel for if (...)`,
- * which with its condition false still sets up a one-thread team (about 0.4 us;
- * see activation.c). */
+ * (ms_sum.h).  Small sums run a plain loop (ms_parallel.h). */
 void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t inner,
                             T scale)
 {
-    if (inner == 1 && outer * mid <= 65536) { /* row sums, small: a plain loop */
-        for (int64_t o = 0; o < outer; o++)
-            y[o] = (T)(row_sum(x + o * mid, mid) * (double)scale);
-        return;
-    }
-    if (inner == 1) { /* row sums */
-#pragma omp parallel for
-        for (int64_t o = 0; o < outer; o++)
-            y[o] = (T)(row_sum(x + o * mid, mid) * (double)scale);
-        return;
-    }
-    if (outer * mid * inner <= 65536) { /* small: a plain loop */
-        for (int64_t o = 0; o < outer; o++)
-            sum_rows(y + o * inner, x + o * mid * inner, mid, inner, scale);
-        return;
-    }
-#pragma omp parallel for
-    for (int64_t o = 0; o < outer; o++)
-        sum_rows(y + o * inner, x + o * mid * inner, mid, inner, scale);
+    if (inner == 1) /* row sums */
+        MS_PARALLEL_FOR_WORK(o, outer, outer * mid,
+                             y[o] = (T)(row_sum(x + o * mid, mid) * (double)scale));
+    else
+        MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner,
+                             sum_rows(y + o * inner, x + o * mid * inner, mid, inner, scale));
 }
 /* --8<-- [end:reduce_sum_forward] */

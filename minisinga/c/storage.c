@@ -2,76 +2,38 @@
  * (see minisinga.h for T and FN).  Each loop is threaded only when it is large
  * enough to pay for waking the threads. */
 #include "minisinga.h"
+#include "ms_parallel.h"
+#include "pointwise.h"
 
-#define MS_PAR_MIN 65536 /* elements below which a copy stays single-threaded */
-/* Below MS_PAR_MIN elements a loop runs on one thread.  The kernels that a small
- * model calls on every step test that themselves and run a plain loop, instead of
- * `#pragma omp parallel for if (...)`: with its condition false OpenMP still sets up
- * a one-thread team, about 0.4 us a call, which is more than such a loop itself
- * (a tiny MLP's training step makes 20 kernel calls). */
 
 /* y[i] = value */
 void FN(fill)(T *y, T value, int64_t n)
 {
-    if (n <= MS_PAR_MIN) { /* small: a plain loop (see MS_PAR_MIN) */
-        for (int64_t i = 0; i < n; i++)
-            y[i] = value;
-        return;
-    }
-#pragma omp parallel for
-    for (int64_t i = 0; i < n; i++)
-        y[i] = value;
+    MS_PARALLEL_FOR(i, n, y[i] = value);
 }
 
 /* y[i] = x[i] */
 void FN(copy)(T *y, const T *x, int64_t n)
 {
-    if (n <= MS_PAR_MIN) { /* small: a plain loop (see MS_PAR_MIN) */
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i];
-        return;
-    }
-#pragma omp parallel for
-    for (int64_t i = 0; i < n; i++)
-        y[i] = x[i];
+    MS_PARALLEL_FOR(i, n, y[i] = x[i]);
 }
 
-#if MS_IS_FLOAT
-#define MS_FROM_FLOAT(v) ((T)(v))
-#else
-/* float -> int32: truncate toward zero, saturate at the int32 range, NaN -> 0.
- * A plain C cast of NaN, +-inf or anything outside the range is undefined
- * behaviour (x86 happens to give INT32_MIN), so the edges are spelled out. */
-static inline T ms_float_to_int(double v)
-{
-    if (v != v)
-        return 0;
-    if (v >= 2147483647.0)
-        return INT32_MAX;
-    if (v <= -2147483648.0)
-        return INT32_MIN;
-    return (T)v;
-}
-#define MS_FROM_FLOAT(v) ms_float_to_int((double)(v))
-#endif
 
-/* y[i] = (T) x[i]; to int32: truncate toward zero, saturate, NaN -> 0 */
+/* y[i] = (T) x[i]; from a float to int32: truncate toward zero, saturate,
+ * NaN -> 0 (cast_from_float_one, pointwise.h) */
 void FN(cast_from_f32)(T *y, const float *x, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = MS_FROM_FLOAT(x[i]);
+    MS_PARALLEL_FOR(i, n, y[i] = cast_from_float_one((double)x[i]));
 }
 
 void FN(cast_from_f64)(T *y, const double *x, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = MS_FROM_FLOAT(x[i]);
+    MS_PARALLEL_FOR(i, n, y[i] = cast_from_float_one(x[i]));
 }
 
 void FN(cast_from_i32)(T *y, const int32_t *x, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (T)x[i];
+    MS_PARALLEL_FOR(i, n, y[i] = (T)x[i]);
 }
 
 /* --8<-- [start:strided_copy] */
@@ -93,8 +55,7 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
     int64_t inner = shape[ndim - 1], istride = xstrides[ndim - 1];
     int64_t outer = n / inner;
     /* one thread per block of outer rows; each row recomputes its base offset */
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++) {
+    MS_PARALLEL_FOR_WORK(o, outer, n, {
         int64_t rem = o, base = 0;
         for (int d = ndim - 2; d >= 0; d--) {
             base += (rem % shape[d]) * xstrides[d];
@@ -104,7 +65,7 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
         const T *xr = x + base;
         for (int64_t j = 0; j < inner; j++)
             yr[j] = xr[j * istride];
-    }
+    });
 }
 /* --8<-- [end:strided_copy] */
 
@@ -113,10 +74,10 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
 void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
                     int64_t offset)
 {
-#pragma omp parallel for if (outer * nx > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * nx, {
         for (int64_t j = 0; j < nx; j++)
             y[o * ny + offset + j] = x[o * nx + j];
+    });
 }
 /* --8<-- [end:copy_block] */
 
@@ -125,9 +86,9 @@ void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
 void FN(take_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
                     int64_t offset)
 {
-#pragma omp parallel for if (outer * ny > MS_PAR_MIN)
-    for (int64_t o = 0; o < outer; o++)
+    MS_PARALLEL_FOR_WORK(o, outer, outer * ny, {
         for (int64_t j = 0; j < ny; j++)
             y[o * ny + j] = x[o * nx + offset + j];
+    });
 }
 /* --8<-- [end:take_block] */

@@ -4,21 +4,13 @@
  * one block per normalised vector, reducing with ms_block_reduce (warp
  * shuffles, then one value per warp through shared memory). */
 #include "ms_cuda.h"
-
-/* --8<-- [start:ew_launch] */
-#define MS_EW_LAUNCH(kernel, n, ...)                                   \
-    do {                                                               \
-        if ((n) > 0)                                                   \
-            MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
-    } while (0)
-/* --8<-- [end:ew_launch] */
+#include "pointwise.h"
 
 /* --8<-- [start:relu_forward] */
-/* y = max(0, x) */
 __global__ void FN(relu_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] > 0 ? x[i] : (T)0;
+        y[i] = relu_forward_one(x[i]);
 }
 extern "C" void FN(relu_forward)(T *y, const T *x, int64_t n)
 {
@@ -27,11 +19,10 @@ extern "C" void FN(relu_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:relu_forward] */
 
 /* --8<-- [start:relu_backward] */
-/* dx = dy * [x > 0]   (relu'(0) = 0) */
 __global__ void FN(relu_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = x[i] > 0 ? dy[i] : (T)0;
+        dx[i] = relu_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -40,11 +31,10 @@ extern "C" void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:relu_backward] */
 
 /* --8<-- [start:leakyrelu_forward] */
-/* y = x if x >= 0 else a * x */
 __global__ void FN(leakyrelu_forward_kernel)(T *y, const T *x, T a, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] >= 0 ? x[i] : a * x[i];
+        y[i] = leakyrelu_forward_one(x[i], a);
 }
 extern "C" void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
 {
@@ -53,11 +43,10 @@ extern "C" void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
 /* --8<-- [end:leakyrelu_forward] */
 
 /* --8<-- [start:leakyrelu_backward] */
-/* dx = dy if x >= 0 else a * dy */
 __global__ void FN(leakyrelu_backward_kernel)(T *dx, const T *dy, const T *x, T a, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = x[i] >= 0 ? dy[i] : a * dy[i];
+        dx[i] = leakyrelu_backward_one(dy[i], x[i], a);
 }
 extern "C" void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int64_t n)
 {
@@ -66,11 +55,10 @@ extern "C" void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int6
 /* --8<-- [end:leakyrelu_backward] */
 
 /* --8<-- [start:elu_forward] */
-/* y = gamma * x if x > 0 else gamma * alpha * (e^x - 1) */
 __global__ void FN(elu_forward_kernel)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] > 0 ? gamma * x[i] : gamma * alpha * (T)expm1((double)x[i]);
+        y[i] = elu_forward_one(x[i], alpha, gamma);
 }
 extern "C" void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -79,12 +67,11 @@ extern "C" void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 /* --8<-- [end:elu_forward] */
 
 /* --8<-- [start:elu_backward] */
-/* dx = gamma * dy if x > 0 else dy * gamma * alpha * e^x */
 __global__ void FN(elu_backward_kernel)(T *dx, const T *dy, const T *x, T alpha, T gamma,
                                         int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = x[i] > 0 ? gamma * dy[i] : dy[i] * gamma * alpha * (T)exp((double)x[i]);
+        dx[i] = elu_backward_one(dy[i], x[i], alpha, gamma);
 }
 extern "C" void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -93,18 +80,10 @@ extern "C" void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamm
 /* --8<-- [end:elu_backward] */
 
 /* --8<-- [start:sigmoid_forward] */
-/* y = 1 / (1 + e^-x), written so that e^(-x) never overflows */
 __global__ void FN(sigmoid_forward_kernel)(T *y, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double v = (double)x[i];
-        if (v >= 0) {
-            y[i] = (T)(1.0 / (1.0 + exp(-v)));
-        } else {
-            double e = exp(v);
-            y[i] = (T)(e / (1.0 + e));
-        }
-    }
+    MS_FOR_EACH(i, n)
+        y[i] = sigmoid_forward_one(x[i]);
 }
 extern "C" void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
 {
@@ -113,11 +92,10 @@ extern "C" void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:sigmoid_forward] */
 
 /* --8<-- [start:sigmoid_backward] */
-/* dx = dy * y * (1 - y)   (y saved) */
 __global__ void FN(sigmoid_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = dy[i] * y[i] * ((T)1 - y[i]);
+        dx[i] = sigmoid_backward_one(dy[i], y[i]);
 }
 extern "C" void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -126,13 +104,10 @@ extern "C" void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
 /* --8<-- [end:sigmoid_backward] */
 
 /* --8<-- [start:hardsigmoid_forward] */
-/* y = max(0, min(1, alpha * x + gamma)) */
 __global__ void FN(hardsigmoid_forward_kernel)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        T v = alpha * x[i] + gamma;
-        y[i] = v < 0 ? (T)0 : (v > 1 ? (T)1 : v);
-    }
+    MS_FOR_EACH(i, n)
+        y[i] = hardsigmoid_forward_one(x[i], alpha, gamma);
 }
 extern "C" void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
@@ -141,27 +116,24 @@ extern "C" void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int6
 /* --8<-- [end:hardsigmoid_forward] */
 
 /* --8<-- [start:hardsigmoid_backward] */
-/* dx = alpha * dy where 0 < alpha x + gamma < 1, else 0 */
 __global__ void FN(hardsigmoid_backward_kernel)(T *dx, const T *dy, const T *x, T alpha,
                                                 T gamma, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        T v = alpha * x[i] + gamma;
-        dx[i] = (v > 0 && v < 1) ? alpha * dy[i] : (T)0;
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = hardsigmoid_backward_one(dy[i], x[i], alpha, gamma);
 }
-extern "C" void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
+extern "C" void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma,
+                                         int64_t n)
 {
     MS_EW_LAUNCH(FN(hardsigmoid_backward_kernel), n, dx, dy, x, alpha, gamma, n);
 }
 /* --8<-- [end:hardsigmoid_backward] */
 
 /* --8<-- [start:tanh_forward] */
-/* y = tanh(x) */
 __global__ void FN(tanh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)tanh((double)x[i]);
+        y[i] = tanh_forward_one(x[i]);
 }
 extern "C" void FN(tanh_forward)(T *y, const T *x, int64_t n)
 {
@@ -170,11 +142,10 @@ extern "C" void FN(tanh_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:tanh_forward] */
 
 /* --8<-- [start:tanh_backward] */
-/* dx = dy * (1 - y^2)   (y saved) */
 __global__ void FN(tanh_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = dy[i] * ((T)1 - y[i] * y[i]);
+        dx[i] = tanh_backward_one(dy[i], y[i]);
 }
 extern "C" void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -183,13 +154,10 @@ extern "C" void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
 /* --8<-- [end:tanh_backward] */
 
 /* --8<-- [start:softplus_forward] */
-/* y = max(x, 0) + ln(1 + e^-|x|) */
 __global__ void FN(softplus_forward_kernel)(T *y, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double v = (double)x[i];
-        y[i] = (T)((v > 0 ? v : 0.0) + log1p(exp(-fabs(v))));
-    }
+    MS_FOR_EACH(i, n)
+        y[i] = softplus_forward_one(x[i]);
 }
 extern "C" void FN(softplus_forward)(T *y, const T *x, int64_t n)
 {
@@ -198,14 +166,10 @@ extern "C" void FN(softplus_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:softplus_forward] */
 
 /* --8<-- [start:softplus_backward] */
-/* dx = dy * sigmoid(x) */
 __global__ void FN(softplus_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double v = (double)x[i];
-        double s = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
-        dx[i] = (T)((double)dy[i] * s);
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = softplus_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -214,11 +178,10 @@ extern "C" void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:softplus_backward] */
 
 /* --8<-- [start:softsign_forward] */
-/* y = x / (1 + |x|) */
 __global__ void FN(softsign_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] / ((T)1 + (x[i] < 0 ? -x[i] : x[i]));
+        y[i] = softsign_forward_one(x[i]);
 }
 extern "C" void FN(softsign_forward)(T *y, const T *x, int64_t n)
 {
@@ -227,13 +190,10 @@ extern "C" void FN(softsign_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:softsign_forward] */
 
 /* --8<-- [start:softsign_backward] */
-/* dx = dy / (1 + |x|)^2 */
 __global__ void FN(softsign_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        T d = (T)1 + (x[i] < 0 ? -x[i] : x[i]);
-        dx[i] = dy[i] / (d * d);
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = softsign_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {

@@ -5,24 +5,15 @@
  * device pointers and launches <name>_kernel.  Forward kernels compute y;
  * backward kernels WRITE the input gradients. */
 #include "ms_cuda.h"
-
-/* --8<-- [start:ew_launch] */
-/* The launch every kernel of this file uses: n elements, MS_THREADS a block. */
-#define MS_EW_LAUNCH(kernel, n, ...)                                   \
-    do {                                                               \
-        if ((n) > 0)                                                   \
-            MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
-    } while (0)
-/* --8<-- [end:ew_launch] */
+#include "pointwise.h"
 
 /* ------------------------------------------------------------------ binary */
 
 /* --8<-- [start:add_forward] */
-/* y = a + b */
 __global__ void FN(add_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = a[i] + b[i];
+        y[i] = add_forward_one(a[i], b[i]);
 }
 extern "C" void FN(add_forward)(T *y, const T *a, const T *b, int64_t n)
 {
@@ -31,11 +22,10 @@ extern "C" void FN(add_forward)(T *y, const T *a, const T *b, int64_t n)
 /* --8<-- [end:add_forward] */
 
 /* --8<-- [start:sub_forward] */
-/* y = a - b */
 __global__ void FN(sub_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = a[i] - b[i];
+        y[i] = sub_forward_one(a[i], b[i]);
 }
 extern "C" void FN(sub_forward)(T *y, const T *a, const T *b, int64_t n)
 {
@@ -44,11 +34,10 @@ extern "C" void FN(sub_forward)(T *y, const T *a, const T *b, int64_t n)
 /* --8<-- [end:sub_forward] */
 
 /* --8<-- [start:mul_forward] */
-/* y = a * b */
 __global__ void FN(mul_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = a[i] * b[i];
+        y[i] = mul_forward_one(a[i], b[i]);
 }
 extern "C" void FN(mul_forward)(T *y, const T *a, const T *b, int64_t n)
 {
@@ -57,11 +46,10 @@ extern "C" void FN(mul_forward)(T *y, const T *a, const T *b, int64_t n)
 /* --8<-- [end:mul_forward] */
 
 /* --8<-- [start:div_forward] */
-/* y = a / b */
 __global__ void FN(div_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = a[i] / b[i];
+        y[i] = div_forward_one(a[i], b[i]);
 }
 extern "C" void FN(div_forward)(T *y, const T *a, const T *b, int64_t n)
 {
@@ -70,14 +58,12 @@ extern "C" void FN(div_forward)(T *y, const T *a, const T *b, int64_t n)
 /* --8<-- [end:div_forward] */
 
 /* --8<-- [start:div_backward] */
-/* da = dy / b ;  db = -dy * a / b^2 */
 __global__ void FN(div_backward_kernel)(T *da, T *db, const T *dy, const T *a, const T *b,
                                         int64_t n)
 {
     MS_FOR_EACH(i, n) {
-        T inv = (T)1 / b[i];
-        da[i] = dy[i] * inv;
-        db[i] = -dy[i] * a[i] * inv * inv;
+        da[i] = div_backward_da_one(dy[i], b[i]);
+        db[i] = div_backward_db_one(dy[i], a[i], b[i]);
     }
 }
 extern "C" void FN(div_backward)(T *da, T *db, const T *dy, const T *a, const T *b, int64_t n)
@@ -87,11 +73,10 @@ extern "C" void FN(div_backward)(T *da, T *db, const T *dy, const T *a, const T 
 /* --8<-- [end:div_backward] */
 
 /* --8<-- [start:pow_forward] */
-/* y = a ^ b   (in double, as the C kernel) */
 __global__ void FN(pow_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)pow((double)a[i], (double)b[i]);
+        y[i] = pow_forward_one(a[i], b[i]);
 }
 extern "C" void FN(pow_forward)(T *y, const T *a, const T *b, int64_t n)
 {
@@ -100,28 +85,26 @@ extern "C" void FN(pow_forward)(T *y, const T *a, const T *b, int64_t n)
 /* --8<-- [end:pow_forward] */
 
 /* --8<-- [start:pow_backward] */
-/* da = dy * b * a^(b-1) ;  db = dy * y * ln(a), and db = 0 where a == 0 */
 __global__ void FN(pow_backward_kernel)(T *da, T *db, const T *dy, const T *a, const T *b,
                                         const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n) {
-        da[i] = dy[i] * b[i] * (T)pow((double)a[i], (double)b[i] - 1.0);
-        db[i] = (a[i] == (T)0) ? (T)0 : dy[i] * y[i] * (T)log((double)a[i]);
+        da[i] = pow_backward_da_one(dy[i], a[i], b[i]);
+        db[i] = pow_backward_db_one(dy[i], a[i], y[i]);
     }
 }
 extern "C" void FN(pow_backward)(T *da, T *db, const T *dy, const T *a, const T *b, const T *y,
-                      int64_t n)
+                                 int64_t n)
 {
     MS_EW_LAUNCH(FN(pow_backward_kernel), n, da, db, dy, a, b, y, n);
 }
 /* --8<-- [end:pow_backward] */
 
 /* --8<-- [start:affine_forward] */
-/* y = alpha * x + beta */
 __global__ void FN(affine_forward_kernel)(T *y, const T *x, T alpha, T beta, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = alpha * x[i] + beta;
+        y[i] = affine_forward_one(x[i], alpha, beta);
 }
 extern "C" void FN(affine_forward)(T *y, const T *x, T alpha, T beta, int64_t n)
 {
@@ -130,11 +113,10 @@ extern "C" void FN(affine_forward)(T *y, const T *x, T alpha, T beta, int64_t n)
 /* --8<-- [end:affine_forward] */
 
 /* --8<-- [start:axpy] */
-/* y += alpha * x */
 __global__ void FN(axpy_kernel)(T *y, const T *x, T alpha, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] += alpha * x[i];
+        y[i] = axpy_one(y[i], x[i], alpha);
 }
 extern "C" void FN(axpy)(T *y, const T *x, T alpha, int64_t n)
 {
@@ -145,11 +127,10 @@ extern "C" void FN(axpy)(T *y, const T *x, T alpha, int64_t n)
 /* ------------------------------------------------------------------- unary */
 
 /* --8<-- [start:reciprocal_forward] */
-/* y = 1 / x */
 __global__ void FN(reciprocal_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)1 / x[i];
+        y[i] = reciprocal_forward_one(x[i]);
 }
 extern "C" void FN(reciprocal_forward)(T *y, const T *x, int64_t n)
 {
@@ -158,11 +139,10 @@ extern "C" void FN(reciprocal_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:reciprocal_forward] */
 
 /* --8<-- [start:reciprocal_backward] */
-/* dx = -dy * y^2   (y = 1/x saved) */
 __global__ void FN(reciprocal_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = -dy[i] * y[i] * y[i];
+        dx[i] = reciprocal_backward_one(dy[i], y[i]);
 }
 extern "C" void FN(reciprocal_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -171,11 +151,10 @@ extern "C" void FN(reciprocal_backward)(T *dx, const T *dy, const T *y, int64_t 
 /* --8<-- [end:reciprocal_backward] */
 
 /* --8<-- [start:abs_forward] */
-/* y = |x| */
 __global__ void FN(abs_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] < 0 ? -x[i] : x[i];
+        y[i] = abs_forward_one(x[i]);
 }
 extern "C" void FN(abs_forward)(T *y, const T *x, int64_t n)
 {
@@ -184,11 +163,10 @@ extern "C" void FN(abs_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:abs_forward] */
 
 /* --8<-- [start:abs_backward] */
-/* dx = dy * sign(x), with sign(0) = 0 */
 __global__ void FN(abs_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = x[i] > 0 ? dy[i] : (x[i] < 0 ? -dy[i] : (T)0);
+        dx[i] = abs_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(abs_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -197,11 +175,10 @@ extern "C" void FN(abs_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:abs_backward] */
 
 /* --8<-- [start:exp_forward] */
-/* y = e^x */
 __global__ void FN(exp_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)exp((double)x[i]);
+        y[i] = exp_forward_one(x[i]);
 }
 extern "C" void FN(exp_forward)(T *y, const T *x, int64_t n)
 {
@@ -210,11 +187,10 @@ extern "C" void FN(exp_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:exp_forward] */
 
 /* --8<-- [start:log_forward] */
-/* y = ln x */
 __global__ void FN(log_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)log((double)x[i]);
+        y[i] = log_forward_one(x[i]);
 }
 extern "C" void FN(log_forward)(T *y, const T *x, int64_t n)
 {
@@ -223,11 +199,10 @@ extern "C" void FN(log_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:log_forward] */
 
 /* --8<-- [start:sqrt_forward] */
-/* y = sqrt(x) */
 __global__ void FN(sqrt_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)sqrt((double)x[i]);
+        y[i] = sqrt_forward_one(x[i]);
 }
 extern "C" void FN(sqrt_forward)(T *y, const T *x, int64_t n)
 {
@@ -236,11 +211,10 @@ extern "C" void FN(sqrt_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:sqrt_forward] */
 
 /* --8<-- [start:sqrt_backward] */
-/* dx = dy / (2 y)   (y = sqrt(x) saved) */
 __global__ void FN(sqrt_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = dy[i] / ((T)2 * y[i]);
+        dx[i] = sqrt_backward_one(dy[i], y[i]);
 }
 extern "C" void FN(sqrt_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
@@ -249,11 +223,10 @@ extern "C" void FN(sqrt_backward)(T *dx, const T *dy, const T *y, int64_t n)
 /* --8<-- [end:sqrt_backward] */
 
 /* --8<-- [start:clip_forward] */
-/* y = min(max(x, lo), hi) */
 __global__ void FN(clip_forward_kernel)(T *y, const T *x, T lo, T hi, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+        y[i] = clip_forward_one(x[i], lo, hi);
 }
 extern "C" void FN(clip_forward)(T *y, const T *x, T lo, T hi, int64_t n)
 {
@@ -262,12 +235,10 @@ extern "C" void FN(clip_forward)(T *y, const T *x, T lo, T hi, int64_t n)
 /* --8<-- [end:clip_forward] */
 
 /* --8<-- [start:clip_backward] */
-/* dx = dy where lo <= x <= hi, else 0 (the boundaries pass the gradient) */
-__global__ void FN(clip_backward_kernel)(T *dx, const T *dy, const T *x, T lo, T hi,
-                                         int64_t n)
+__global__ void FN(clip_backward_kernel)(T *dx, const T *dy, const T *x, T lo, T hi, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = (x[i] >= lo && x[i] <= hi) ? dy[i] : (T)0;
+        dx[i] = clip_backward_one(dy[i], x[i], lo, hi);
 }
 extern "C" void FN(clip_backward)(T *dx, const T *dy, const T *x, T lo, T hi, int64_t n)
 {
@@ -276,12 +247,10 @@ extern "C" void FN(clip_backward)(T *dx, const T *dy, const T *x, T lo, T hi, in
 /* --8<-- [end:clip_backward] */
 
 /* --8<-- [start:dropout_forward] */
-/* y = x * mask * scale   (also the backward: dx = dy * mask * scale) */
-__global__ void FN(dropout_forward_kernel)(T *y, const T *x, const T *mask, T scale,
-                                           int64_t n)
+__global__ void FN(dropout_forward_kernel)(T *y, const T *x, const T *mask, T scale, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] * mask[i] * scale;
+        y[i] = dropout_forward_one(x[i], mask[i], scale);
 }
 extern "C" void FN(dropout_forward)(T *y, const T *x, const T *mask, T scale, int64_t n)
 {
@@ -296,7 +265,7 @@ __global__ void FN(add_bias_forward_kernel)(T *y, const T *x, const T *b, int64_
                                             int64_t N, int axis)
 {
     MS_FOR_EACH(i, M * N)
-        y[i] = x[i] + (axis == 0 ? b[i % N] : b[i / N]);
+        y[i] = add_forward_one(x[i], axis == 0 ? b[i % N] : b[i / N]);
 }
 extern "C" void FN(add_bias_forward)(T *y, const T *x, const T *b, int64_t M, int64_t N, int axis)
 {

@@ -13,14 +13,6 @@
  * nonzero's rank); see the last section. */
 #include "ms_cuda.h"
 
-/* --8<-- [start:ew_launch] */
-#define MS_EW_LAUNCH(kernel, n, ...)                                   \
-    do {                                                               \
-        if ((n) > 0)                                                   \
-            MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
-    } while (0)
-/* --8<-- [end:ew_launch] */
-
 /* Most threads a scatter-add uses (each owns about 1/this of the outputs). */
 #define MS_OWNERS 65536
 

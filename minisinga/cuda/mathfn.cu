@@ -9,26 +9,15 @@
  * ranking loss: block partial sums and one finishing block, as in loss.cu.
  * Backward kernels WRITE dx. */
 #include "ms_cuda.h"
-
-/* --8<-- [start:ew_launch] */
-#define MS_EW_LAUNCH(kernel, n, ...)                                   \
-    do {                                                               \
-        if ((n) > 0)                                                   \
-            MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
-    } while (0)
-/* --8<-- [end:ew_launch] */
-
-/* 2 / sqrt(pi), the constant of erf'(x) */
-#define MS_2_SQRTPI 1.12837916709551257390
+#include "pointwise.h"
 
 /* ------------------------------------------------- sign and rounding */
 
 /* --8<-- [start:sign_forward] */
-/* y = 1 if x > 0, -1 if x < 0, 0 if x == 0 (NaN stays NaN) */
 __global__ void FN(sign_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] > 0 ? (T)1 : (x[i] < 0 ? (T)-1 : (x[i] == 0 ? (T)0 : x[i]));
+        y[i] = sign_forward_one(x[i]);
 }
 extern "C" void FN(sign_forward)(T *y, const T *x, int64_t n)
 {
@@ -37,11 +26,10 @@ extern "C" void FN(sign_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:sign_forward] */
 
 /* --8<-- [start:ceil_forward] */
-/* y = the smallest integer >= x */
 __global__ void FN(ceil_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)ceil((double)x[i]);
+        y[i] = ceil_forward_one(x[i]);
 }
 extern "C" void FN(ceil_forward)(T *y, const T *x, int64_t n)
 {
@@ -50,11 +38,10 @@ extern "C" void FN(ceil_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:ceil_forward] */
 
 /* --8<-- [start:floor_forward] */
-/* y = the largest integer <= x */
 __global__ void FN(floor_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)floor((double)x[i]);
+        y[i] = floor_forward_one(x[i]);
 }
 extern "C" void FN(floor_forward)(T *y, const T *x, int64_t n)
 {
@@ -63,11 +50,10 @@ extern "C" void FN(floor_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:floor_forward] */
 
 /* --8<-- [start:round_forward] */
-/* y = x rounded to the nearest integer, halves away from zero */
 __global__ void FN(round_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)round((double)x[i]);
+        y[i] = round_forward_one(x[i]);
 }
 extern "C" void FN(round_forward)(T *y, const T *x, int64_t n)
 {
@@ -76,16 +62,10 @@ extern "C" void FN(round_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:round_forward] */
 
 /* --8<-- [start:rounde_forward] */
-/* y = x rounded to the nearest integer, halves to even:
- *   r = floor(x), d = x - r (exact);  y = r + 1 if d > 1/2 or (d == 1/2 and r odd), else r */
 __global__ void FN(rounde_forward_kernel)(T *y, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double r = floor((double)x[i]);
-        double d = (double)x[i] - r;
-        bool r_is_odd = fmod(r, 2.0) != 0.0;
-        y[i] = (T)((d > 0.5 || (d == 0.5 && r_is_odd)) ? r + 1.0 : r);
-    }
+    MS_FOR_EACH(i, n)
+        y[i] = rounde_forward_one(x[i]);
 }
 extern "C" void FN(rounde_forward)(T *y, const T *x, int64_t n)
 {
@@ -96,11 +76,10 @@ extern "C" void FN(rounde_forward)(T *y, const T *x, int64_t n)
 /* ------------------------------------------------------------------ erf */
 
 /* --8<-- [start:erf_forward] */
-/* y = erf(x) */
 __global__ void FN(erf_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)erf((double)x[i]);
+        y[i] = erf_forward_one(x[i]);
 }
 extern "C" void FN(erf_forward)(T *y, const T *x, int64_t n)
 {
@@ -109,13 +88,10 @@ extern "C" void FN(erf_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:erf_forward] */
 
 /* --8<-- [start:erf_backward] */
-/* dx = dy * 2/sqrt(pi) * e^(-x^2) */
 __global__ void FN(erf_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)((double)dy[i] * MS_2_SQRTPI * exp(-xi * xi));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = erf_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -128,11 +104,10 @@ extern "C" void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
  * input on a tie. */
 
 /* --8<-- [start:max_update] */
-/* where x > y:  y = x, arg = k */
 __global__ void FN(max_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        if (x[i] > y[i]) {
+        if (max_update_takes_one(x[i], y[i])) {
             y[i] = x[i];
             arg[i] = k;
         }
@@ -144,11 +119,10 @@ extern "C" void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 /* --8<-- [end:max_update] */
 
 /* --8<-- [start:min_update] */
-/* where x < y:  y = x, arg = k */
 __global__ void FN(min_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        if (x[i] < y[i]) {
+        if (min_update_takes_one(x[i], y[i])) {
             y[i] = x[i];
             arg[i] = k;
         }
@@ -160,13 +134,14 @@ extern "C" void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 /* --8<-- [end:min_update] */
 
 /* --8<-- [start:argselect_backward] */
-/* dx_k = dy * [arg == k] */
-__global__ void FN(argselect_backward_kernel)(T *dx, const T *dy, const int32_t *arg, int32_t k, int64_t n)
+__global__ void FN(argselect_backward_kernel)(T *dx, const T *dy, const int32_t *arg,
+                                              int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = arg[i] == k ? dy[i] : (T)0;
+        dx[i] = argselect_backward_one(dy[i], arg[i], k);
 }
-extern "C" void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, int32_t k, int64_t n)
+extern "C" void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, int32_t k,
+                                       int64_t n)
 {
     MS_EW_LAUNCH(FN(argselect_backward_kernel), n, dx, dy, arg, k, n);
 }
@@ -175,11 +150,10 @@ extern "C" void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, i
 /* ---------------------------------------------------------------- prelu */
 
 /* --8<-- [start:prelu_forward] */
-/* y = x if x >= 0 else slope * x */
 __global__ void FN(prelu_forward_kernel)(T *y, const T *x, const T *slope, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = x[i] >= 0 ? x[i] : slope[i] * x[i];
+        y[i] = prelu_forward_one(x[i], slope[i]);
 }
 extern "C" void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n)
 {
@@ -188,16 +162,16 @@ extern "C" void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n)
 /* --8<-- [end:prelu_forward] */
 
 /* --8<-- [start:prelu_backward] */
-/* dx = dy if x >= 0 else slope * dy ;  dslope = 0 if x >= 0 else x * dy */
-__global__ void FN(prelu_backward_kernel)(T *dx, T *dslope, const T *dy, const T *x, const T *slope, int64_t n)
+__global__ void FN(prelu_backward_kernel)(T *dx, T *dslope, const T *dy, const T *x,
+                                          const T *slope, int64_t n)
 {
     MS_FOR_EACH(i, n) {
-        bool pass = x[i] >= 0;
-        dx[i] = pass ? dy[i] : slope[i] * dy[i];
-        dslope[i] = pass ? (T)0 : x[i] * dy[i];
+        dx[i] = prelu_backward_dx_one(dy[i], x[i], slope[i]);
+        dslope[i] = prelu_backward_dslope_one(dy[i], x[i]);
     }
 }
-extern "C" void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slope, int64_t n)
+extern "C" void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slope,
+                                   int64_t n)
 {
     MS_EW_LAUNCH(FN(prelu_backward_kernel), n, dx, dslope, dy, x, slope, n);
 }
@@ -206,11 +180,10 @@ extern "C" void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, co
 /* ------------------------------------------------ trigonometric functions */
 
 /* --8<-- [start:sin_forward] */
-/* y = sin x */
 __global__ void FN(sin_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)sin((double)x[i]);
+        y[i] = sin_forward_one(x[i]);
 }
 extern "C" void FN(sin_forward)(T *y, const T *x, int64_t n)
 {
@@ -219,11 +192,10 @@ extern "C" void FN(sin_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:sin_forward] */
 
 /* --8<-- [start:sin_backward] */
-/* dx = dy cos x */
 __global__ void FN(sin_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = (T)((double)dy[i] * cos((double)x[i]));
+        dx[i] = sin_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -232,11 +204,10 @@ extern "C" void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:sin_backward] */
 
 /* --8<-- [start:cos_forward] */
-/* y = cos x */
 __global__ void FN(cos_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)cos((double)x[i]);
+        y[i] = cos_forward_one(x[i]);
 }
 extern "C" void FN(cos_forward)(T *y, const T *x, int64_t n)
 {
@@ -245,11 +216,10 @@ extern "C" void FN(cos_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:cos_forward] */
 
 /* --8<-- [start:cos_backward] */
-/* dx = -dy sin x */
 __global__ void FN(cos_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = (T)(-(double)dy[i] * sin((double)x[i]));
+        dx[i] = cos_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -258,11 +228,10 @@ extern "C" void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:cos_backward] */
 
 /* --8<-- [start:tan_forward] */
-/* y = tan x */
 __global__ void FN(tan_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)tan((double)x[i]);
+        y[i] = tan_forward_one(x[i]);
 }
 extern "C" void FN(tan_forward)(T *y, const T *x, int64_t n)
 {
@@ -271,13 +240,10 @@ extern "C" void FN(tan_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:tan_forward] */
 
 /* --8<-- [start:tan_backward] */
-/* dx = dy / cos^2 x */
 __global__ void FN(tan_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double c = cos((double)x[i]);
-        dx[i] = (T)((double)dy[i] / (c * c));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = tan_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -286,11 +252,10 @@ extern "C" void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:tan_backward] */
 
 /* --8<-- [start:asin_forward] */
-/* y = asin x,  |x| <= 1 */
 __global__ void FN(asin_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)asin((double)x[i]);
+        y[i] = asin_forward_one(x[i]);
 }
 extern "C" void FN(asin_forward)(T *y, const T *x, int64_t n)
 {
@@ -299,13 +264,10 @@ extern "C" void FN(asin_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:asin_forward] */
 
 /* --8<-- [start:asin_backward] */
-/* dx = dy / sqrt(1 - x^2) */
 __global__ void FN(asin_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)((double)dy[i] / sqrt(1.0 - xi * xi));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = asin_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -314,11 +276,10 @@ extern "C" void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:asin_backward] */
 
 /* --8<-- [start:acos_forward] */
-/* y = acos x,  |x| <= 1 */
 __global__ void FN(acos_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)acos((double)x[i]);
+        y[i] = acos_forward_one(x[i]);
 }
 extern "C" void FN(acos_forward)(T *y, const T *x, int64_t n)
 {
@@ -327,13 +288,10 @@ extern "C" void FN(acos_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:acos_forward] */
 
 /* --8<-- [start:acos_backward] */
-/* dx = -dy / sqrt(1 - x^2) */
 __global__ void FN(acos_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)(-(double)dy[i] / sqrt(1.0 - xi * xi));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = acos_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -342,11 +300,10 @@ extern "C" void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:acos_backward] */
 
 /* --8<-- [start:atan_forward] */
-/* y = atan x */
 __global__ void FN(atan_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)atan((double)x[i]);
+        y[i] = atan_forward_one(x[i]);
 }
 extern "C" void FN(atan_forward)(T *y, const T *x, int64_t n)
 {
@@ -355,13 +312,10 @@ extern "C" void FN(atan_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:atan_forward] */
 
 /* --8<-- [start:atan_backward] */
-/* dx = dy / (1 + x^2) */
 __global__ void FN(atan_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)((double)dy[i] / (1.0 + xi * xi));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = atan_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -372,11 +326,10 @@ extern "C" void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --------------------------------------------------- hyperbolic functions */
 
 /* --8<-- [start:sinh_forward] */
-/* y = sinh x */
 __global__ void FN(sinh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)sinh((double)x[i]);
+        y[i] = sinh_forward_one(x[i]);
 }
 extern "C" void FN(sinh_forward)(T *y, const T *x, int64_t n)
 {
@@ -385,11 +338,10 @@ extern "C" void FN(sinh_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:sinh_forward] */
 
 /* --8<-- [start:sinh_backward] */
-/* dx = dy cosh x */
 __global__ void FN(sinh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = (T)((double)dy[i] * cosh((double)x[i]));
+        dx[i] = sinh_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -398,11 +350,10 @@ extern "C" void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:sinh_backward] */
 
 /* --8<-- [start:cosh_forward] */
-/* y = cosh x */
 __global__ void FN(cosh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)cosh((double)x[i]);
+        y[i] = cosh_forward_one(x[i]);
 }
 extern "C" void FN(cosh_forward)(T *y, const T *x, int64_t n)
 {
@@ -411,11 +362,10 @@ extern "C" void FN(cosh_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:cosh_forward] */
 
 /* --8<-- [start:cosh_backward] */
-/* dx = dy sinh x */
 __global__ void FN(cosh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        dx[i] = (T)((double)dy[i] * sinh((double)x[i]));
+        dx[i] = cosh_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -424,11 +374,10 @@ extern "C" void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:cosh_backward] */
 
 /* --8<-- [start:asinh_forward] */
-/* y = asinh x */
 __global__ void FN(asinh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)asinh((double)x[i]);
+        y[i] = asinh_forward_one(x[i]);
 }
 extern "C" void FN(asinh_forward)(T *y, const T *x, int64_t n)
 {
@@ -437,13 +386,10 @@ extern "C" void FN(asinh_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:asinh_forward] */
 
 /* --8<-- [start:asinh_backward] */
-/* dx = dy / sqrt(x^2 + 1) */
 __global__ void FN(asinh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)((double)dy[i] / sqrt(xi * xi + 1.0));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = asinh_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -452,11 +398,10 @@ extern "C" void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:asinh_backward] */
 
 /* --8<-- [start:acosh_forward] */
-/* y = acosh x,  x >= 1 */
 __global__ void FN(acosh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)acosh((double)x[i]);
+        y[i] = acosh_forward_one(x[i]);
 }
 extern "C" void FN(acosh_forward)(T *y, const T *x, int64_t n)
 {
@@ -465,13 +410,10 @@ extern "C" void FN(acosh_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:acosh_forward] */
 
 /* --8<-- [start:acosh_backward] */
-/* dx = dy / sqrt(x^2 - 1) */
 __global__ void FN(acosh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)((double)dy[i] / sqrt(xi * xi - 1.0));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = acosh_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
@@ -480,11 +422,10 @@ extern "C" void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 /* --8<-- [end:acosh_backward] */
 
 /* --8<-- [start:atanh_forward] */
-/* y = atanh x,  |x| < 1 */
 __global__ void FN(atanh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)atanh((double)x[i]);
+        y[i] = atanh_forward_one(x[i]);
 }
 extern "C" void FN(atanh_forward)(T *y, const T *x, int64_t n)
 {
@@ -493,13 +434,10 @@ extern "C" void FN(atanh_forward)(T *y, const T *x, int64_t n)
 /* --8<-- [end:atanh_forward] */
 
 /* --8<-- [start:atanh_backward] */
-/* dx = dy / (1 - x^2) */
 __global__ void FN(atanh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
-    MS_FOR_EACH(i, n) {
-        double xi = (double)x[i];
-        dx[i] = (T)((double)dy[i] / (1.0 - xi * xi));
-    }
+    MS_FOR_EACH(i, n)
+        dx[i] = atanh_backward_one(dy[i], x[i]);
 }
 extern "C" void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {

@@ -13,14 +13,6 @@
 #include <float.h>
 #include "ms_cuda.h"
 
-/* --8<-- [start:ew_launch] */
-#define MS_EW_LAUNCH(kernel, n, ...)                                   \
-    do {                                                               \
-        if ((n) > 0)                                                   \
-            MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
-    } while (0)
-/* --8<-- [end:ew_launch] */
-
 /* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0.
  *   g'  = g + wd * p

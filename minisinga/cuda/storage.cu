@@ -4,6 +4,7 @@
  * kernel it launches is named <name>_kernel (fill -> fill_kernel_f32).
  * One thread per element, grid-stride (MS_FOR_EACH). */
 #include "ms_cuda.h"
+#include "pointwise.h"
 
 /* y[i] = value */
 __global__ void FN(fill_kernel)(T *y, T value, int64_t n)
@@ -32,28 +33,28 @@ extern "C" void FN(copy)(T *y, const T *x, int64_t n)
 }
 
 /* y[i] = (T) x[i]; float -> int truncates toward zero, as C does */
+/* y[i] = (T) x[i]; from a float to int32: truncate toward zero, saturate,
+ * NaN -> 0 (cast_from_float_one, pointwise.h) */
 __global__ void FN(cast_from_f32_kernel)(T *y, const float *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)x[i];
+        y[i] = cast_from_float_one((double)x[i]);
 }
 
 extern "C" void FN(cast_from_f32)(T *y, const float *x, int64_t n)
 {
-    if (n > 0)
-        MS_LAUNCH(FN(cast_from_f32_kernel), ms_blocks(n), MS_THREADS, y, x, n);
+    MS_EW_LAUNCH(FN(cast_from_f32_kernel), n, y, x, n);
 }
 
 __global__ void FN(cast_from_f64_kernel)(T *y, const double *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
-        y[i] = (T)x[i];
+        y[i] = cast_from_float_one(x[i]);
 }
 
 extern "C" void FN(cast_from_f64)(T *y, const double *x, int64_t n)
 {
-    if (n > 0)
-        MS_LAUNCH(FN(cast_from_f64_kernel), ms_blocks(n), MS_THREADS, y, x, n);
+    MS_EW_LAUNCH(FN(cast_from_f64_kernel), n, y, x, n);
 }
 
 __global__ void FN(cast_from_i32_kernel)(T *y, const int32_t *x, int64_t n)
@@ -64,8 +65,7 @@ __global__ void FN(cast_from_i32_kernel)(T *y, const int32_t *x, int64_t n)
 
 extern "C" void FN(cast_from_i32)(T *y, const int32_t *x, int64_t n)
 {
-    if (n > 0)
-        MS_LAUNCH(FN(cast_from_i32_kernel), ms_blocks(n), MS_THREADS, y, x, n);
+    MS_EW_LAUNCH(FN(cast_from_i32_kernel), n, y, x, n);
 }
 
 /* The shape and the strides of x travel to the kernel by value (the

@@ -21,7 +21,7 @@ class ReLU(autograd.Operation):
 
     Forward: $y = \max(0, x)$
     Grad x: $\bar{x} = \bar{y}\,[x > 0]$
-    Convention: $\mathrm{relu}'(0) = 0$
+    Convention: $\mathrm{relu}'(0) = 0$; NaN stays NaN (as in PyTorch) and $\mathrm{relu}(-0) = -0$
     Derivation: ops/activations.md#relu
     """
 
@@ -234,7 +234,10 @@ class SoftMax(autograd.Operation):
 
 
 def relu(x):
-    """max(0, x) (differentiable; relu'(0) = 0)."""
+    """max(0, x) (differentiable; relu'(0) = 0).
+
+    NaN stays NaN, as in PyTorch, so a diverged value is not silently turned
+    into 0, and relu(-0) = -0; the same on every device (tests/test_twin.py)."""
     return ReLU()(x)[0]
 
 

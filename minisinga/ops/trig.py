@@ -19,17 +19,20 @@ __all__ = [
 
 # --8<-- [start:Trig]
 class _Trig(autograd.Operation):
-    """y = f(x) by the kernel ``<name>_forward``; dx by ``<name>_backward(dx, dy, x)``."""
+    """y = f(x) by the kernel ``forward_kernel``; dx by ``backward_kernel(dx, dy, x)``
+    (their names written out in each class, so that grep finds every use)."""
 
     fname = ""
+    forward_kernel = ""
+    backward_kernel = ""
 
     def forward(self, x):
         check_float(self.fname, x, names=["x"])
         self.x = x
-        return backend.unary(f"{self.fname}_forward", x)
+        return backend.unary(self.forward_kernel, x)
 
     def backward(self, dy):
-        return backend.grad_kernel(f"{self.fname}_backward", dy, self.x)
+        return backend.grad_kernel(self.backward_kernel, dy, self.x)
 # --8<-- [end:Trig]
 
 
@@ -43,6 +46,8 @@ class Sin(_Trig):
     """
 
     fname = "sin"
+    forward_kernel = "sin_forward"
+    backward_kernel = "sin_backward"
 # --8<-- [end:Sin]
 
 
@@ -56,6 +61,8 @@ class Cos(_Trig):
     """
 
     fname = "cos"
+    forward_kernel = "cos_forward"
+    backward_kernel = "cos_backward"
 # --8<-- [end:Cos]
 
 
@@ -69,6 +76,8 @@ class Tan(_Trig):
     """
 
     fname = "tan"
+    forward_kernel = "tan_forward"
+    backward_kernel = "tan_backward"
 # --8<-- [end:Tan]
 
 
@@ -82,6 +91,8 @@ class Asin(_Trig):
     """
 
     fname = "asin"
+    forward_kernel = "asin_forward"
+    backward_kernel = "asin_backward"
 # --8<-- [end:Asin]
 
 
@@ -95,6 +106,8 @@ class Acos(_Trig):
     """
 
     fname = "acos"
+    forward_kernel = "acos_forward"
+    backward_kernel = "acos_backward"
 # --8<-- [end:Acos]
 
 
@@ -108,6 +121,8 @@ class Atan(_Trig):
     """
 
     fname = "atan"
+    forward_kernel = "atan_forward"
+    backward_kernel = "atan_backward"
 # --8<-- [end:Atan]
 
 
@@ -121,6 +136,8 @@ class Sinh(_Trig):
     """
 
     fname = "sinh"
+    forward_kernel = "sinh_forward"
+    backward_kernel = "sinh_backward"
 # --8<-- [end:Sinh]
 
 
@@ -134,6 +151,8 @@ class Cosh(_Trig):
     """
 
     fname = "cosh"
+    forward_kernel = "cosh_forward"
+    backward_kernel = "cosh_backward"
 # --8<-- [end:Cosh]
 
 
@@ -147,6 +166,8 @@ class Asinh(_Trig):
     """
 
     fname = "asinh"
+    forward_kernel = "asinh_forward"
+    backward_kernel = "asinh_backward"
 # --8<-- [end:Asinh]
 
 
@@ -160,6 +181,8 @@ class Acosh(_Trig):
     """
 
     fname = "acosh"
+    forward_kernel = "acosh_forward"
+    backward_kernel = "acosh_backward"
 # --8<-- [end:Acosh]
 
 
@@ -173,6 +196,8 @@ class Atanh(_Trig):
     """
 
     fname = "atanh"
+    forward_kernel = "atanh_forward"
+    backward_kernel = "atanh_backward"
 # --8<-- [end:Atanh]
 
 
