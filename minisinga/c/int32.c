@@ -13,85 +13,28 @@
  * The comparisons and logical operators write 1 for true and 0 for false, as
  * int32 (the output follows the inputs' type, as for floats). */
 #include "minisinga.h"
+#include "ms_parallel.h"
+#include "pointwise_int32.h"   /* the formulas, shared with the CUDA twin */
 
-#define MS_PAR_MIN 32768 /* below this many elements, one thread is faster */
+/* One binary kernel: y[i] = ONE(a[i], b[i]) for i < n. */
+#define MS_INT32_BINARY(name, ONE)                                          \
+    void FN(name)(T *y, const T *a, const T *b, int64_t n)                  \
+    {                                                                       \
+        MS_PARALLEL_FOR(i, n, y[i] = ONE(a[i], b[i]));                      \
+    }
 
-/* y = a + b   (mod 2^32) */
-void FN(add_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (T)((uint32_t)a[i] + (uint32_t)b[i]);
-}
-
-/* y = a - b   (mod 2^32) */
-void FN(sub_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (T)((uint32_t)a[i] - (uint32_t)b[i]);
-}
-
-/* y = a * b   (mod 2^32) */
-void FN(mul_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (T)((uint32_t)a[i] * (uint32_t)b[i]);
-}
-
-/* y = [a < b] */
-void FN(less_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = a[i] < b[i];
-}
-
-/* y = [a > b] */
-void FN(greater_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = a[i] > b[i];
-}
-
-/* y = [a == b] */
-void FN(equal_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = a[i] == b[i];
-}
-
-/* y = [a != 0 and b != 0] */
-void FN(and_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = a[i] != 0 && b[i] != 0;
-}
-
-/* y = [a != 0 or b != 0] */
-void FN(or_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = a[i] != 0 || b[i] != 0;
-}
-
-/* y = [(a != 0) != (b != 0)] */
-void FN(xor_forward)(T *y, const T *a, const T *b, int64_t n)
-{
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = (a[i] != 0) != (b[i] != 0);
-}
+MS_INT32_BINARY(add_forward, add_i32_one)
+MS_INT32_BINARY(sub_forward, sub_i32_one)
+MS_INT32_BINARY(mul_forward, mul_i32_one)
+MS_INT32_BINARY(less_forward, less_i32_one)
+MS_INT32_BINARY(greater_forward, greater_i32_one)
+MS_INT32_BINARY(equal_forward, equal_i32_one)
+MS_INT32_BINARY(and_forward, and_i32_one)
+MS_INT32_BINARY(or_forward, or_i32_one)
+MS_INT32_BINARY(xor_forward, xor_i32_one)
 
 /* y = [x == 0] */
 void FN(not_forward)(T *y, const T *x, int64_t n)
 {
-#pragma omp parallel for if (n > MS_PAR_MIN)
-    for (int64_t i = 0; i < n; i++)
-        y[i] = x[i] == 0;
+    MS_PARALLEL_FOR(i, n, y[i] = not_i32_one(x[i]));
 }
