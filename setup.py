@@ -88,8 +88,13 @@ setup(
         "examples": ["tqdm>=4", "matplotlib>=3.7"],
         # django-static-mathjax: a dependency-free copy of MathJax 3, served by
         # the site itself (docs/hooks/offline.py) so formulas need no network.
+        # matplotlib: the figures (docs/hooks/figures.py) are drawn as the site builds.
         "docs": ["mkdocs>=1.6", "mkdocs-material>=9", "mkdocstrings[python]>=0.24",
-                 "django-static-mathjax>=3.2"],
+                 "django-static-mathjax>=3.2", "matplotlib>=3.7"],
+        # every chapter as a Jupyter notebook (minisinga/notebooks.py): nbformat writes
+        # them, nbclient and ipykernel run them (tests/test_notebooks.py), notebook
+        # (Jupyter Notebook 7, with JupyterLab) opens them
+        "notebooks": ["nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25", "notebook>=7"],
     },
     zip_safe=False,
 )

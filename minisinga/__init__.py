@@ -4,7 +4,8 @@ weekend, computed by handwritten C (and CUDA) kernels.
 Modules: ``tensor``, ``device``, ``autograd``, ``opt``, ``layer``,
 ``initializer``, ``model`` (with graph mode, in ``graph``).
 ``minisinga.gradcheck(fn, inputs)`` checks the gradients of any function built
-from operations, your own included.
+from operations, your own included.  ``minisinga.viz`` (imported on its own)
+draws the graph that autograd recorded.
 """
 from . import autograd, device, graph, initializer, layer, model, opt, tensor, testing
 from .tensor import Tensor

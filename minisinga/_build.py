@@ -39,8 +39,10 @@ GEN_DIR = Path("build") / "ms_gen"
 # Element types: suffix -> (C type, is it a float type?)
 ELEMENT_TYPES = {"f32": ("float", 1), "f64": ("double", 1), "i32": ("int32_t", 0)}
 UNTYPED_SOURCES = {"core.c"}
-# Typed files built for every element type; all others are float-only.
+# Typed files built for every element type; all others are float-only, but
+# for the int32-only ones.
 ALL_TYPE_SOURCES = {"storage.c"}
+INT32_SOURCES = {"int32.c"}
 
 
 def _flag(name: str) -> bool:
@@ -97,6 +99,8 @@ def kernel_sources() -> list[str]:
             sources.append(str(C_DIR / src.name))
             continue
         suffixes = ELEMENT_TYPES if src.name in ALL_TYPE_SOURCES else ("f32", "f64")
+        if src.name in INT32_SOURCES:
+            suffixes = ("i32",)
         for suffix in suffixes:
             ctype, is_float = ELEMENT_TYPES[suffix]
             wrapper = GEN_DIR / f"{src.stem}_{suffix}.c"

@@ -62,6 +62,7 @@ OUT_DIR = Path("build") / "ms_cuda"  # generated wrappers, filtered header, obje
 ELEMENT_TYPES = {"f32": ("float", 1), "f64": ("double", 1), "i32": ("int32_t", 0)}
 UNTYPED_SOURCES = {"core.cu"}
 ALL_TYPE_SOURCES = {"storage.cu"}
+INT32_SOURCES = {"int32.cu"}   # built for int32 only
 # random.c's declarations sit in the header's storage/random part, which has no
 # "end random.c" marker: they are always present, and so must random.cu be.
 ALWAYS_DECLARED = {"storage", "random"}
@@ -188,6 +189,8 @@ def cuda_sources() -> list[Path]:
     for stem in twin_stems():
         name = f"{stem}.cu"
         suffixes = ELEMENT_TYPES if name in ALL_TYPE_SOURCES else ("f32", "f64")
+        if name in INT32_SOURCES:
+            suffixes = ("i32",)
         for suffix in suffixes:
             ctype, is_float = ELEMENT_TYPES[suffix]
             wrapper = ROOT / OUT_DIR / "gen" / f"{stem}_{suffix}.cu"

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections import deque
 
 from . import backend, dtypes
+from . import tensor as _tensor
 from .ctensor import CTensor
 from .tensor import Tensor
 
@@ -50,10 +51,15 @@ class Operation:
 
     Attributes set by ``__call__``: ``src`` (for each input: its creator, the
     index of the input among that creator's outputs, the input itself when it
-    stores its gradient, whether it requires grad, and its shape),
+    stores its gradient or is data that needs none, whether it requires grad,
+    and its shape), ``output_shapes`` and ``output_dtypes`` (minisinga.viz
+    draws the graph from these),
     ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
     input, that ``backward`` may consult to skip work).
     """
+
+    #: The count of in-place changes (``tensor.EPOCH``) when the forward was recorded.
+    _epoch = 0
 
     def __init__(self, name: str | None = None):
         global _op_counter
@@ -101,8 +107,8 @@ class Operation:
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
                             x if x.stores_grad else None, True, data.shape))
-            else:  # data: the backward pass never follows this edge
-                src.append((x.creator, None, None, False, data.shape))
+            else:  # data: the backward pass never follows this edge (x is kept for viz)
+                src.append((x.creator, None, x, False, data.shape))
         self.needs_input_grad = needs = tuple(needs)
         self.requires_grad = requires_grad = record and True in needs
         ys = self.forward(*datas)
@@ -113,17 +119,21 @@ class Operation:
             outs = (Tensor._output(ys, requires_grad, creator, 0),)
         if record:
             self.src = src
+            self._epoch = _tensor.EPOCH[0]
             if len(outs) == 1:  # the usual case, without the loop
                 y = outs[0]
                 self.y_id2idx = {id(y): 0}
                 self.output_shapes = (y.data.shape,)
+                self.output_dtypes = (y.data.dtype,)
                 return outs
             self.y_id2idx = index = {}
-            shapes = []
+            shapes, kinds = [], []
             for i, y in enumerate(outs):
                 index[id(y)] = i
                 shapes.append(y.data.shape)
+                kinds.append(y.data.dtype)
             self.output_shapes = tuple(shapes)
+            self.output_dtypes = tuple(kinds)
         return outs
 
     def forward(self, *xs: CTensor):
@@ -135,6 +145,8 @@ class Operation:
     def _do_backward(self, *dys: CTensor) -> tuple:
         """``backward``, its answer as a tuple of one gradient per input.  (The
         engine checks each needed gradient's shape as it adds it up.)"""
+        if _tensor.EPOCH[0] != self._epoch:  # something changed in place since forward
+            _check_saved(self)
         dxs = self.backward(*dys)
         if not isinstance(dxs, tuple):
             dxs = (dxs,)
@@ -164,6 +176,22 @@ class Operation:
 Operator = Operation  # SINGA's other name for it
 
 
+# --8<-- [start:check_saved]
+def _check_saved(op: Operation) -> None:
+    """Refuse to run ``op``'s backward if memory it saved in forward (a CTensor
+    attribute, or one in a tuple or list attribute) was changed in place since."""
+    for attr, value in vars(op).items():
+        for saved in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(saved, CTensor) and _tensor.changed_since(saved, op._epoch):
+                raise RuntimeError(
+                    f"{op.name}: a tensor it saved for the backward pass (op.{attr}, shape "
+                    f"{saved.shape}) was changed in place (by +=, -=, *=, /=, set_value, "
+                    f"copy_data or another in-place call) after the forward pass, so its "
+                    f"gradient would be wrong. Make the change before the operation runs, "
+                    f"or write `y = y + 1` (a new tensor) instead of `y += 1`")
+# --8<-- [end:check_saved]
+
+
 class Dummy(Operation):
     """The creator of a leaf tensor: no inputs, no backward.
 
@@ -176,6 +204,7 @@ class Dummy(Operation):
         self.requires_grad = False
         self.y_id2idx = {id(tensor): 0}
         self.output_shapes = (tensor.shape,)
+        self.output_dtypes = (tensor.dtype,)
 
 
 def _as_dy(y: Tensor, dy) -> CTensor:
@@ -316,12 +345,45 @@ def backward(y: Tensor, dy=None):
     return _backward_many([y], [dy])
 
 
-def gradients(y: Tensor, dy=None) -> dict:
-    """All of ``backward(y, dy)`` as a dict ``{param: grad}``.
+class Gradients(dict):
+    """The answer of ``gradients``: ``{id(param): grad}``, as SINGA keys it.
 
-    Tensors hash by identity, so ``grads[w]`` finds the gradient of ``w``.
+    Indexing with the tensor itself also works (``grads[w]`` is
+    ``grads[id(w)]``), as do ``w in grads`` and ``grads.get(w)``;
+    ``params()`` lists the tensors, in the order of the keys.
     """
-    return dict(backward(y, dy))
+
+    def __init__(self, pairs=()):
+        super().__init__()
+        self._params = {}   # id -> tensor: keeps each key's tensor alive (ids are reused)
+        for param, grad in pairs:
+            self[id(param)] = grad
+            self._params[id(param)] = param
+
+    @staticmethod
+    def _key(key):
+        return id(key) if isinstance(key, Tensor) else key
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._key(key))
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(self._key(key))
+
+    def get(self, key, default=None):
+        return super().get(self._key(key), default)
+
+    def params(self) -> list:
+        """The tensors whose gradients these are, in the order of the keys."""
+        return [self._params[k] for k in self]
+
+
+def gradients(y: Tensor, dy=None) -> Gradients:
+    """All of ``backward(y, dy)`` as a dict ``{id(param): grad}`` (SINGA's keys).
+
+    ``grads[w]`` (the tensor) finds the gradient of ``w`` too; see ``Gradients``.
+    """
+    return Gradients(backward(y, dy))
 
 
 # The operations, one module per family, re-exported under SINGA's names, and
@@ -343,6 +405,7 @@ from .layer import (  # noqa: E402,F401
 )
 from .ops.activation import *  # noqa: E402,F401,F403
 from .ops.batchnorm import *  # noqa: E402,F401,F403
+from .ops.composite import *  # noqa: E402,F401,F403
 from .ops.conv import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403

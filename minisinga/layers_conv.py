@@ -24,7 +24,7 @@ import math
 
 from . import autograd, dtypes
 from .layer import Layer, _make_param, _positive_int
-from .ops.batchnorm import _BatchNorm2d
+from .ops.batchnorm import _BatchNorm2d, check_hyperparameters
 from .ops.conv import _Conv2d, int_pair
 from .ops.pooling import _Pooling2d
 from .tensor import Tensor
@@ -205,7 +205,7 @@ class BatchNorm2d(Layer):
             if momentum != 0.9:
                 raise TypeError("BatchNorm2d: momentum given both by position and by keyword")
             momentum = args[1]
-        self.momentum = _BatchNorm2d(momentum, where="BatchNorm2d").momentum  # checks it
+        self.momentum, _ = check_hyperparameters("BatchNorm2d", momentum, 1e-5)
 
     def initialize(self, x):
         _check_x(self, x, (2, 4), "4-D (N, C, H, W) or 2-D (N, C)")
@@ -221,8 +221,9 @@ class BatchNorm2d(Layer):
 
     def forward(self, x):
         _check_x(self, x, (2, 4), "4-D (N, C, H, W) or 2-D (N, C)", "scale")
-        op = _BatchNorm2d(self.momentum, where=_label(self))
-        return op(x, self.scale, self.bias, self.running_mean, self.running_var)[0]
+        op = _BatchNorm2d(self.running_mean, self.running_var, self.momentum,
+                          where=_label(self))
+        return op(x, self.scale, self.bias)[0]
 
 
 class Pooling2d(Layer):

@@ -94,6 +94,7 @@ class Model(Layer):
         self._results = None
         self._recorded_inputs = None
         self._recorded_data = {}
+        self._compiled_inputs = None
 
     # ------------------------------------------------------------------ user code
     def forward(self, *inputs) -> Tensor:
@@ -139,6 +140,7 @@ class Model(Layer):
         finally:
             autograd.training = was_training
         self._discard_graph()
+        self._compiled_inputs = list(inputs)   # (what minisinga.viz.draw_model runs)
         self.train(bool(is_train))
         self.graph(bool(use_graph), bool(sequential))
     # --8<-- [end:compile]

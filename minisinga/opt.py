@@ -267,6 +267,12 @@ class Optimizer:
                 raise KeyError(f"set_states: unknown state {key!r} for {type(self).__name__} "
                                f"(expected {STEP_COUNTER!r} or '<buffer>:<param name>' with "
                                f"buffer in {list(self.buffer_names)})")
+            if key == STEP_COUNTER and dtypes.is_number(value):
+                # a plain number, as SINGA code passes it: {'step_counter': 5}
+                if not (np.isfinite(value) and value >= 0):
+                    raise ValueError(f"set_states: {key} must be a finite number >= 0, "
+                                     f"got {value!r}")
+                value = np.float64(value)
             arr = value.to_numpy() if isinstance(value, Tensor) else np.asarray(value)
             if arr.dtype not in (np.float32, np.float64):
                 raise TypeError(f"set_states: {key} must be float32 or float64, got {arr.dtype}")

@@ -517,8 +517,9 @@ def test_bad_gpu_arguments():
         device.create_cuda_gpus(-1)
 
 
-needs_module = pytest.mark.skipif(not gpu.available(),
-                                  reason="minisinga._cuda not built (no nvcc or no NVIDIA driver when installing)")
+needs_module = pytest.mark.skipif(
+    not gpu.available(),
+    reason="minisinga._cuda not built (no nvcc or no NVIDIA driver when installing)")
 
 
 @needs_module

@@ -168,15 +168,27 @@ def test_binary_broadcast_matches_numpy_or_refuses(name, shapes, dtype, seed):
                                                                     tensor.int32]),
                                                   st.sampled_from([tensor.float32, tensor.float64,
                                                                     tensor.int32])))
-def test_binary_refuses_mixed_and_integer_dtypes(shape, seed, kinds):
+def test_binary_refuses_mixed_floats_and_promotes_integers(shape, seed, kinds):
     rng = np.random.default_rng(seed)
     ka, kb = kinds
     assume(not (ka == kb and ka != tensor.int32))
     a = Tensor(data=rng.integers(-3, 3, shape).astype(NP_OF[ka]), dtype=ka)
     b = Tensor(data=rng.integers(-3, 3, shape).astype(NP_OF[kb]), dtype=kb)
-    for fn in (autograd.add, autograd.mul, autograd.matmul, autograd.sub):
-        with pytest.raises(TypeError):
-            fn(a, b)
+    if tensor.int32 not in (ka, kb):      # float32 with float64: refused
+        for fn in (autograd.add, autograd.mul, autograd.matmul, autograd.sub):
+            with pytest.raises(TypeError):
+                fn(a, b)
+        return
+    # int32 arithmetic: two int32 stay int32; an int32 beside a float becomes that float
+    want_dtype = kb if ka == tensor.int32 else ka
+    for fn, ref in ((autograd.add, np.add), (autograd.mul, np.multiply),
+                    (autograd.sub, np.subtract)):
+        y = fn(a, b)
+        assert y.dtype == want_dtype
+        np.testing.assert_array_equal(tensor.to_numpy(y), ref(tensor.to_numpy(a),
+                                                              tensor.to_numpy(b)))
+    with pytest.raises(TypeError):
+        autograd.matmul(a, b)
 
 
 # ---------------------------------------------------------------------------- unary

@@ -18,8 +18,9 @@
  * uses the element type T and the name macro FN(name).  The build compiles
  * such a file once per element type, with T = float and FN(x) = x##_f32, with
  * T = double and FN(x) = x##_f64 (and, for storage kernels, T = int32_t and
- * FN(x) = x##_i32).  The typed declarations at the end of this header are
- * read once per element type in the same way: this header includes itself.
+ * FN(x) = x##_i32; int32.c is built for int32 only).  The typed declarations
+ * at the end of this header are read once per element type in the same way:
+ * this header includes itself.
  */
 #if !defined(MS_TYPED_PASS)
 #ifndef MINISINGA_H
@@ -399,4 +400,23 @@ void FN(sparse_add)(T *y, const int32_t *idx, const T *val, int64_t m);
 /* end dist.c */
 
 #endif /* MS_IS_FLOAT */
+
+#if !MS_IS_FLOAT
+/* ====================================================== int32.c
+ * minisinga/c/int32.c ; int32 arithmetic and comparisons (built for int32
+ * only: add_forward_i32, ...).  Compact buffers of n elements, broadcast by
+ * Python.  +, -, * wrap modulo 2^32; comparisons and logical operators write
+ * 1 / 0 as int32. */
+void FN(add_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(sub_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(mul_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(less_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(greater_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(equal_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(and_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(or_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(xor_forward)(T *y, const T *a, const T *b, int64_t n);
+void FN(not_forward)(T *y, const T *x, int64_t n);
+/* end int32.c */
+#endif /* !MS_IS_FLOAT */
 #endif /* MS_TYPED_PASS */

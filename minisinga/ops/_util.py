@@ -59,3 +59,25 @@ def three_d_view(shape, axis: int) -> tuple[int, int, int]:
     for d in shape[axis + 1:]:
         inner *= d
     return outer, shape[axis], inner
+
+
+# --8<-- [start:int32_operands]
+def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
+    """The operands of a binary operation where one of them is int32.
+
+    Two int32 operands stay int32 when the operation has an int32 kernel
+    (``int_kernel``: +, -, *, the comparisons); else (/, **) both become
+    float32.  An int32 operand beside a float one is cast to that float type
+    (``int32 + float32`` is float32, as in NumPy).  Returns (a, b)."""
+    if a.device is not b.device:
+        raise ValueError(f"{opname}: a is on {a.device} but b is on {b.device}; move one "
+                         f"with to_device")
+    from .. import backend
+    if a.dtype == dtypes.int32 and b.dtype == dtypes.int32:
+        if int_kernel:
+            return a, b
+        return backend.cast(a, dtypes.float32), backend.cast(b, dtypes.float32)
+    if a.dtype == dtypes.int32:
+        return backend.cast(a, b.dtype), b
+    return a, backend.cast(b, a.dtype)
+# --8<-- [end:int32_operands]

@@ -30,35 +30,49 @@ from ._util import check_float
 __all__ = ["_BatchNorm2d", "batchnorm_2d"]
 
 
+def check_hyperparameters(where: str, momentum, eps) -> tuple[float, float]:
+    """momentum in [0, 1] and eps > 0, as floats; else a clear error naming ``where``."""
+    for name, v in (("momentum", momentum), ("eps", eps)):
+        if not dtypes.is_number(v):
+            raise TypeError(f"{where}: {name} must be a number, got {v!r}")
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{where}: momentum must be in [0, 1], got {momentum!r}")
+    if not eps > 0:
+        raise ValueError(f"{where}: eps must be > 0, got {eps!r}")
+    return float(momentum), float(eps)
+
+
 # --8<-- [start:op_BatchNorm2d]
 class _BatchNorm2d(autograd.Operation):
-    r"""Batch normalisation per channel over (N, H, W):
-    ``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5, training=None)``.
+    r"""Batch normalisation per channel over (N, H, W), shaped like SINGA's operation:
+    ``_BatchNorm2d(running_mean, running_var, momentum=0.9, eps=1e-5, training=None)(x, scale, bias)``;
+    the function is ``batchnorm_2d(x, scale, bias, running_mean, running_var, ...)``.
 
     Forward: $y = \gamma \hat{x} + \beta$, $\hat{x} = (x - \mu)/\sqrt{\sigma^2 + \epsilon}$; training: $\mu, \sigma^2$ the batch mean and biased variance of the channel's $m = NHW$ values; inference: the running statistics
     Grad x: training: $\bar{x} = \frac{\gamma}{\sqrt{\sigma^2+\epsilon}}\big(\bar{y} - \frac{1}{m}\sum \bar{y} - \frac{\hat{x}}{m}\sum \bar{y}\hat{x}\big)$; inference: $\bar{x} = \gamma \bar{y}/\sqrt{\sigma^2+\epsilon}$
     Grad scale: $\bar{\gamma} = \sum_{n,h,w} \bar{y}\,\hat{x}$
     Grad bias: $\bar{\beta} = \sum_{n,h,w} \bar{y}$
-    Convention: running_mean and running_var are states with no gradient; training updates them in place, $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot$ (batch statistic), with the unbiased variance $\sigma^2 m/(m-1)$
+    Convention: running_mean and running_var are states kept on the operation (not inputs: no gradient); training updates them in place, $r \leftarrow (1-\text{momentum})\,r + \text{momentum}\cdot$ (batch statistic), with the unbiased variance $\sigma^2 m/(m-1)$
     Derivation: ops/batchnorm.md#batchnorm_2d
     """
 
-    def __init__(self, momentum: float = 0.9, eps: float = 1e-5, training: bool | None = None,
-                 where: str = "batchnorm_2d"):
-        super().__init__()
-        for name, v in (("momentum", momentum), ("eps", eps)):
-            if not dtypes.is_number(v):
-                raise TypeError(f"{where}: {name} must be a number, got {v!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{where}: momentum must be in [0, 1], got {momentum!r}")
-        if not eps > 0:
-            raise ValueError(f"{where}: eps must be > 0, got {eps!r}")
+    def __init__(self, running_mean: Tensor, running_var: Tensor, momentum: float = 0.9,
+                 eps: float = 1e-5, training: bool | None = None, where: str = "batchnorm_2d",
+                 name: str | None = None):
+        super().__init__(name)
+        for argname, t in (("running_mean", running_mean), ("running_var", running_var)):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{where}: {argname} must be a Tensor, got {type(t).__name__}")
         # where: how errors name the caller (a layer passes "BatchNorm2d 'bn1'")
-        self.momentum, self.eps, self.where = float(momentum), float(eps), where
-        self.training = training
+        self.momentum, self.eps = check_hyperparameters(where, momentum, eps)
+        self.where, self.training = where, training
+        # NOTE: the Tensors, not their CTensors: states the kernel updates in place,
+        # which backward never reads (so the in-place rule has nothing to check here)
+        self.running_mean, self.running_var = running_mean, running_var
 
-    def forward(self, x, scale, bias, running_mean, running_var):
+    def forward(self, x, scale, bias):
         where = self.where
+        running_mean, running_var = self.running_mean.data, self.running_var.data
         check_float(where, x, scale, bias, running_mean, running_var,
                     names=["x", "scale", "bias", "running_mean", "running_var"])
         if len(x.shape) not in (2, 4):
@@ -99,7 +113,7 @@ class _BatchNorm2d(autograd.Operation):
             backend.kernel("batchnorm2d_backward", dy)(
                 dx.ptr, dscale.ptr, dbias.ptr, dy.ptr, self.x.ptr, self.scale.ptr,
                 self.mean.ptr, self.invstd.ptr, int(self.used_batch_stats), N, C, HW)
-        return dx, dscale, dbias, None, None
+        return dx, dscale, dbias
 # --8<-- [end:op_BatchNorm2d]
 
 
@@ -113,8 +127,8 @@ def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,
     updates the running ones in place (momentum weights the new batch, SINGA's rule);
     False uses the running statistics.
     """
-    op = _BatchNorm2d(momentum, eps, training)
-    return op(x, scale, bias, running_mean, running_var)[0]
+    op = _BatchNorm2d(running_mean, running_var, momentum, eps, training)
+    return op(x, scale, bias)[0]
 
 
 # ---------------------------------------------------------------------- registry

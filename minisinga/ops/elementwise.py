@@ -15,7 +15,9 @@ import numpy as np
 from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
-from ._util import check_float
+from ._util import check_float, int32_operands
+
+_INT32 = dtypes.int32
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Pow", "Negative", "Reciprocal", "Abs", "Exp", "Log",
@@ -33,10 +35,17 @@ class _Broadcasting(autograd.Operation):
     """
 
     kernel = ""
+    #: whether two int32 operands have an int32 kernel (+, -, *; not / or **)
+    int_kernel = False
 
     def forward(self, a: CTensor, b: CTensor) -> CTensor:
         opname = type(self).__name__.lower()
-        check_float(opname, a, b, names=["a", "b"])
+        if a.dtype == _INT32 or b.dtype == _INT32:  # integer data: see int32_operands
+            a, b = int32_operands(opname, a, b, self.int_kernel)
+            if a.dtype != _INT32:
+                check_float(opname, a, b, names=["a", "b"])
+        else:
+            check_float(opname, a, b, names=["a", "b"])
         shape = backend.broadcast_shape(a.shape, b.shape, opname)
         self.a_shape, self.b_shape = a.shape, b.shape
         self.a = backend.broadcast_to(a, shape)
@@ -56,6 +65,7 @@ class Add(_Broadcasting):
     """
 
     kernel = "add_forward"
+    int_kernel = True
 
     def backward(self, dy):
         return backend.sum_to_shape(dy, self.a_shape), backend.sum_to_shape(dy, self.b_shape)
@@ -73,6 +83,7 @@ class Sub(_Broadcasting):
     """
 
     kernel = "sub_forward"
+    int_kernel = True
 
     def backward(self, dy):
         db = backend.scale(backend.sum_to_shape(dy, self.b_shape), -1.0)
@@ -91,6 +102,7 @@ class Mul(_Broadcasting):
     """
 
     kernel = "mul_forward"
+    int_kernel = True
 
     def backward(self, dy):
         da = backend.mul(dy, self.b) if self.needs_input_grad[0] else None

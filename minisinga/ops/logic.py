@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
-from ._util import check_float
+from ._util import check_float, int32_operands
 
 __all__ = ["Less", "Greater", "Equal", "And", "Or", "Xor", "Not", "Where",
            "less", "greater", "equal", "_and", "_or", "_xor", "_not", "where"]
@@ -58,7 +58,10 @@ class _Binary(_Constant):
 
     def forward(self, a, b):
         opname = self.kernel.replace("_forward", "")
-        check_float(opname, a, b, names=["a", "b"])
+        if a.dtype == dtypes.int32 or b.dtype == dtypes.int32:  # int32 kernels exist too
+            a, b = int32_operands(opname, a, b, True)
+        if a.dtype != dtypes.int32:
+            check_float(opname, a, b, names=["a", "b"])
         shape = backend.broadcast_shape(a.shape, b.shape, opname)
         return backend.binary(self.kernel, backend.broadcast_to(a, shape),
                               backend.broadcast_to(b, shape))
@@ -153,7 +156,8 @@ class Not(_Constant):
     """
 
     def forward(self, x):
-        check_float("_not", x, names=["x"])
+        if x.dtype != dtypes.int32:  # (int32 has its kernel too)
+            check_float("_not", x, names=["x"])
         return backend.unary("not_forward", x)
 # --8<-- [end:Not]
 

@@ -17,8 +17,12 @@ __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSqu
 
 
 # --8<-- [start:scalar]
-def _scalar(dy: CTensor) -> float:
-    """The value of a one-element upstream gradient (read once, on the host)."""
+def _scalar(dy) -> float:
+    """The value of a one-element upstream gradient (read once, on the host), or
+    dy itself when it is a number: a loss's ``backward(dy=1.0)`` may be called
+    directly, as SINGA code does."""
+    if dtypes.is_number(dy):
+        return float(dy)
     # On the CPU the typed pointer reads the element directly (no NumPy view needed).
     return float(dy.ptr[0]) if dy.device.is_cpu() else \
         float(Tensor(data=dy).to_numpy().reshape(-1)[0])
@@ -83,7 +87,7 @@ class SoftMaxCrossEntropy(autograd.Operation):
                              f"({dtypes.name(t.dtype)})")
         return loss
 
-    def backward(self, dy):
+    def backward(self, dy=1.0):
         dx = CTensor._new(self.p.shape, self.p.dtype, self.p.device)
         n, c = self.p.shape
         g = _scalar(dy)
@@ -121,7 +125,7 @@ class CrossEntropy(autograd.Operation):
         backend.kernel("cross_entropy_forward", x)(loss.ptr, x.ptr, self.tf.ptr, *x.shape)
         return loss
 
-    def backward(self, dy):
+    def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
         backend.kernel("cross_entropy_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
@@ -154,7 +158,7 @@ class BinaryCrossEntropy(autograd.Operation):
                                                                x.size, x.shape[0])
         return loss
 
-    def backward(self, dy):
+    def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
         backend.kernel("binary_cross_entropy_backward", dx)(
             dx.ptr, _scalar(dy), self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
@@ -185,7 +189,7 @@ class MeanSquareError(autograd.Operation):
         backend.kernel("mse_loss_forward", x)(loss.ptr, x.ptr, self.tf.ptr, x.size)
         return loss
 
-    def backward(self, dy):
+    def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
         backend.kernel("mse_loss_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
                                                      self.tf.ptr, self.x.size)

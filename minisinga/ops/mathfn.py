@@ -204,7 +204,8 @@ class _Extremum(autograd.Operation):
             dx = CTensor._new(dy.shape, dy.dtype, dy.device)
             select(dx.ptr, dy.ptr, self.arg.ptr, k, dy.size)
             dxs.append(backend.sum_to_shape(dx, shape))
-        return tuple(dxs)
+        # SINGA's contract: one input, one gradient (not a 1-tuple)
+        return tuple(dxs) if len(dxs) > 1 else dxs[0]
 # --8<-- [end:Extremum]
 
 
@@ -363,7 +364,7 @@ class RankingLoss(autograd.Operation):
                                                     pos.size, pos.shape[0])
         return loss
 
-    def backward(self, dy):
+    def backward(self, dy=1.0):
         dpos = CTensor._new(self.pos.shape, self.pos.dtype, self.pos.device)
         dneg = CTensor._new(self.neg.shape, self.neg.dtype, self.neg.device)
         backend.kernel("ranking_loss_backward", dpos)(dpos.ptr, dneg.ptr, _scalar(dy),

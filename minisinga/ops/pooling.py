@@ -121,13 +121,29 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
     return pooling_2d(x, kernel_size, stride, padding, False, pad_mode)
 
 
+#: The spellings of the two data formats: SINGA's code and docs use both the
+#: singular and the plural, and ONNX / cuDNN name the layouts.
+DATA_FORMATS = {"channels_first": "channels_first", "channel_first": "channels_first",
+                "NCHW": "channels_first",
+                "channels_last": "channels_last", "channel_last": "channels_last",
+                "NHWC": "channels_last"}
+
+
+def check_data_format(opname: str, data_format) -> str:
+    """'channels_first' or 'channels_last' from any accepted spelling; else ValueError."""
+    if not isinstance(data_format, str) or data_format not in DATA_FORMATS:
+        raise ValueError(f"{opname}: data_format must be 'channels_first' (N, C, H, W) or "
+                         f"'channels_last' (N, H, W, C) (also spelled 'channel_first', "
+                         f"'NCHW', 'channel_last', 'NHWC'), got {data_format!r}")
+    return DATA_FORMATS[data_format]
+
+
 # --8<-- [start:globalaveragepool]
 def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
     """Mean over the spatial axes keeping dims: (N, C, H, W) -> (N, C, 1, 1), or with
-    ``data_format="channels_last"`` (N, H, W, C) -> (N, 1, 1, C) (differentiable)."""
-    if data_format not in ("channels_first", "channels_last"):
-        raise ValueError("globalaveragepool: data_format must be 'channels_first' or "
-                         f"'channels_last', got {data_format!r}")
+    ``data_format="channels_last"`` (N, H, W, C) -> (N, 1, 1, C) (differentiable).
+    SINGA's spellings ``'channel_first'`` / ``'channel_last'`` are accepted."""
+    data_format = check_data_format("globalaveragepool", data_format)
     if x.ndim() != 4:
         raise ValueError(f"globalaveragepool: x must be 4-D, got shape {x.shape}")
     axes = [2, 3] if data_format == "channels_first" else [1, 2]
@@ -145,7 +161,7 @@ class GlobalAveragePool:
     """
 
     def __init__(self, data_format: str = "channels_first"):
-        self.data_format = data_format
+        self.data_format = check_data_format("GlobalAveragePool", data_format)
 
     def __call__(self, x: Tensor) -> tuple:
         return (globalaveragepool(x, self.data_format),)
