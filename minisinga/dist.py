@@ -85,6 +85,7 @@ class Communicator:
         # ranks on the same machine share memory: the local rank picks a GPU
         self.local_rank = self._call("Split_type", self.comm.Split_type,
                                      MPI.COMM_TYPE_SHARED).Get_rank()
+        self.bytes_sent = 0   # what this rank put on the wire, for the measurements
 
     def _call(self, what: str, fn, *args):
         try:
@@ -100,17 +101,20 @@ class Communicator:
 
     def allreduce(self, ptr, count: int, dtype: int) -> None:
         """Sum the ``count`` elements at ``ptr`` over the ranks, in place (blocking)."""
+        self.bytes_sent += count * (4 if dtype == dtypes.float32 else 8)
         self._call("Allreduce", self.comm.Allreduce, self.MPI.IN_PLACE,
                    self._typed(ptr, count, dtype), self.MPI.SUM)
 
     def iallreduce(self, ptr, count: int, dtype: int):
         """Start summing ``count`` elements at ``ptr`` in place; returns the request."""
+        self.bytes_sent += count * (4 if dtype == dtypes.float32 else 8)
         return self._call("Iallreduce", self.comm.Iallreduce, self.MPI.IN_PLACE,
                           self._typed(ptr, count, dtype), self.MPI.SUM)
 
     def allgather_bytes(self, send: bytes | memoryview, nbytes: int) -> bytearray:
         """Every rank's ``nbytes`` bytes, concatenated in rank order."""
         out = bytearray(nbytes * self.world_size)
+        self.bytes_sent += nbytes
         self._call("Allgather", self.comm.Allgather, [send, self.MPI.BYTE],
                    [out, self.MPI.BYTE])
         return out
@@ -210,6 +214,31 @@ def train_step(optimizer, loss: Tensor, dist_option: str = "plain", spars=None) 
     else:
         kwargs = {} if spars is None else {"spars": spars}
         optimizer.backward_and_sparse_update(loss, topK=dist_option == "sparseTopK", **kwargs)
+
+
+def ring_allreduce_seconds(nbytes: float, n: int, alpha: float, beta: float) -> float:
+    """The alpha-beta cost of a ring all-reduce of ``nbytes`` over ``n`` ranks.
+
+    A ring all-reduce is a reduce-scatter then an all-gather, each ``n - 1``
+    steps in which every rank sends one ``1/n`` chunk to its neighbour:
+    ``2 (n - 1)`` messages of ``nbytes / n``, so
+    ``T = 2 (n - 1) alpha + 2 (n - 1) / n * nbytes * beta``
+    (``alpha``: seconds per message, ``beta``: seconds per byte).  The bytes
+    term approaches ``2 * nbytes * beta`` however many ranks there are: the ring
+    is bandwidth-optimal."""
+    if n <= 1:
+        return 0.0
+    return 2 * (n - 1) * alpha + 2 * (n - 1) / n * nbytes * beta
+
+
+def predict_step_seconds(compute_seconds: float, nbytes: float, n: int, alpha: float,
+                         beta: float, overlap: float = 0.0) -> float:
+    """Predicted time of one data-parallel step on ``n`` machines: the compute of
+    one rank's share (weak scaling: the same batch per rank) plus the part of
+    the gradient all-reduce that backward does not hide (``overlap`` is the
+    fraction hidden, 0 to 1)."""
+    comm = ring_allreduce_seconds(nbytes, n, alpha, beta)
+    return compute_seconds + (1.0 - overlap) * comm
 
 
 class DistOpt:
