@@ -83,9 +83,13 @@ setup(
     cmdclass={"build_ext": BuildExt},
     install_requires=["numpy>=1.24", "cffi>=1.15"],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4"],
+        # pytest-timeout: pyproject.toml gives every test a time limit, so a hang
+        # fails that one test instead of stalling the run
+        "test": ["pytest>=7", "hypothesis>=6", "ruff>=0.4", "pytest-timeout>=2.1"],
         # the example trainings: a progress bar and the loss/accuracy plot
         "examples": ["tqdm>=4", "matplotlib>=3.7"],
+        # minisinga.sonnx (ONNX export and import) and its checks against onnxruntime
+        "onnx": ["onnx>=1.14", "onnxruntime>=1.16"],
         # django-static-mathjax: a dependency-free copy of MathJax 3, served by
         # the site itself (docs/hooks/offline.py) so formulas need no network.
         # matplotlib: the figures (docs/hooks/figures.py) are drawn as the site builds.

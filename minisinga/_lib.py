@@ -41,8 +41,8 @@ def cpu_kernel(name: str, dtype: int):
 def kernel(name: str, like):
     """The kernel ``name`` for the element type and device of the CTensor ``like``.
 
-    While graph mode records a training step on that device, the kernel comes
-    wrapped by the recorder, which notes each launch and then runs it
+    While graph mode records a training step on that device in the calling
+    thread, the kernel comes wrapped by the recorder, which notes each launch and then runs it
     (minisinga/graph.py)."""
     device = like.device
     # NOTE: every kernel launch passes here, so the device's answer is kept in a
@@ -51,6 +51,7 @@ def kernel(name: str, like):
     fn = device._bound_kernels.get(key)
     if fn is None:
         fn = device._bound_kernels[key] = device.kernel(name, like.dtype)
-    if device.recorder is not None:
-        return device.recorder.wrap(name, fn)
+    recorder = device._local.recorder   # (``device.recorder``, without the property call)
+    if recorder is not None:
+        return recorder.wrap(name, fn)
     return fn

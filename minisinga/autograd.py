@@ -25,15 +25,56 @@ SINGA.  See docs/autograd.md for the derivation of the engine.
 """
 from __future__ import annotations
 
+import sys
+import threading
+import types
 from collections import deque
 
-from . import backend, dtypes
+import numpy as np
+
+from . import backend, checks, dtypes
 from . import tensor as _tensor
 from .ctensor import CTensor
 from .tensor import Tensor
 
-#: When True, operations record the graph (and keep what backward needs).
-training = False
+
+# --8<-- [start:training_flag]
+class _ThreadState(threading.local):
+    """What each thread has of its own: whether operations record a graph."""
+    training = False   # every thread starts out of training mode (as PyTorch's grad mode)
+
+
+_state = _ThreadState()
+
+
+class _AutogradModule(types.ModuleType):
+    """This module's own type, for one attribute: ``autograd.training``.
+
+    SINGA code reads and assigns ``autograd.training`` as a module attribute.
+    Here each thread has its own value, so that two threads may train two
+    models at once: reading or setting it goes through this property to
+    ``_state``, a ``threading.local``."""
+
+    @property
+    def training(self) -> bool:
+        """When True, operations record the graph (and keep what backward needs);
+        per thread."""
+        return _state.training
+
+    @training.setter
+    def training(self, value) -> None:
+        _state.training = value
+
+
+# NOTE: giving a module a subclass of ModuleType as its type is the documented way
+# to put a property on a module (Python 3.5+); nothing else about the module changes.
+sys.modules[__name__].__class__ = _AutogradModule
+# --8<-- [end:training_flag]
+
+#: When True, operations record the graph although ``training`` is False, so
+#: they behave as in evaluation (dropout off, batch norm on its running
+#: statistics): how ``minisinga.sonnx`` records a forward pass to export it.
+recording = False
 
 _INT32 = dtypes.int32
 
@@ -51,15 +92,23 @@ class Operation:
 
     Attributes set by ``__call__``: ``src`` (for each input: its creator, the
     index of the input among that creator's outputs, the input itself when it
-    stores its gradient or is data that needs none, whether it requires grad,
-    and its shape), ``output_shapes`` and ``output_dtypes`` (minisinga.viz
-    draws the graph from these),
+    stores its gradient or gets none (data: labels, running statistics, which
+    the ONNX export reads), whether it requires grad, and its shape, dtype and
+    device), ``output_shapes`` and ``output_dtypes`` (minisinga.viz draws the
+    graph from these),
     ``requires_grad`` and ``needs_input_grad`` (a tuple of booleans, one per
     input, that ``backward`` may consult to skip work).
+
+    ``retain_saved`` is True while the engine runs a backward called with
+    ``retain_graph=True``: an operation that frees what it saved at the end of
+    its backward (conv2d frees x) keeps it then, so that backward can run again.
+    An operation that has freed what it needs raises a RuntimeError on a second
+    backward; it never hands a kernel a NULL or freed pointer.
     """
 
     #: The count of in-place changes (``tensor.EPOCH``) when the forward was recorded.
     _epoch = 0
+    retain_saved = False
 
     def __init__(self, name: str | None = None):
         global _op_counter
@@ -88,7 +137,7 @@ class Operation:
     def _do_forward(self, *xs) -> tuple[Tensor, ...]:
         # NOTE: this runs for every operation, so it is one loop over the inputs
         # and no comprehensions (each of those costs a function call).
-        record = training
+        record = _state.training or recording
         needs, datas, src = [], [], []
         for x in xs:
             if not isinstance(x, Tensor):
@@ -106,9 +155,10 @@ class Operation:
                 if creator is None:  # a leaf on the gradient path: give it its Dummy creator
                     creator = x.creator = Dummy(x)
                 src.append((creator, creator.y_id2idx[id(x)],
-                            x if x.stores_grad else None, True, data.shape))
-            else:  # data: the backward pass never follows this edge (x is kept for viz)
-                src.append((x.creator, None, x, False, data.shape))
+                            x if x.stores_grad else None, True, data.shape, data.dtype,
+                            data.device))
+            else:  # data: the backward pass never follows this edge (kept for viz and export)
+                src.append((x.creator, None, x, False, data.shape, data.dtype, data.device))
         self.needs_input_grad = needs = tuple(needs)
         self.requires_grad = requires_grad = record and True in needs
         ys = self.forward(*datas)
@@ -155,13 +205,31 @@ class Operation:
                                f"for {len(self.src)} inputs")
         return dxs
 
-    def _wrong_grad_shape(self, dxs: tuple) -> RuntimeError:
-        """The error for a gradient whose shape is not its input's."""
-        for i, (dx, (_, _, _, needed, shape)) in enumerate(zip(dxs, self.src)):
-            if needed and dx is not None and dx.shape != shape:
-                return RuntimeError(f"{self.name}: backward returned a gradient of shape "
-                                    f"{dx.shape} for input {i} of shape {shape}")
-        return RuntimeError(f"{self.name}: backward returned a gradient of the wrong shape")
+    def _wrong_grad(self, dxs: tuple) -> Exception:
+        """The error for a gradient that is not a CTensor of its input's shape,
+        dtype and device."""
+        where = f"{self.name}: backward returned"
+        for i, (dx, (_, _, _, needed, shape, dtype, device)) in enumerate(zip(dxs, self.src)):
+            if not needed or dx is None:
+                continue
+            if not isinstance(dx, CTensor):
+                kind = f"{type(dx).__module__}.{type(dx).__name__}".replace("builtins.", "")
+                return TypeError(f"{where} a {kind} as the gradient of input {i}; a backward "
+                                 "returns CTensors (or None), one per input: compute it with "
+                                 "minisinga's backend functions, or wrap an array with "
+                                 "CTensor.from_numpy(array, dtype, device)")
+            if dx.shape != shape:
+                return RuntimeError(f"{where} a gradient of shape {dx.shape} for input {i} "
+                                    f"of shape {shape}")
+            if dx.dtype != dtype:
+                return TypeError(f"{where} a {dtypes.name(dx.dtype)} gradient for input {i}, "
+                                 f"which is {dtypes.name(dtype)}; the gradient must have its "
+                                 "input's dtype")
+            if dx.device is not device:
+                return checks.device_mismatch(where.replace(": backward returned", " backward"),
+                                              f"the gradient of input {i}", dx.device,
+                                              f"input {i}", device)
+        return RuntimeError(f"{where} a gradient that does not fit its input")
 
     def output_name(self, idx: int) -> str:
         return f"{self.name}:{idx}"
@@ -211,13 +279,18 @@ def _as_dy(y: Tensor, dy) -> CTensor:
     """The upstream gradient for ``y``: None means ones, a number fills."""
     if dy is None:
         return backend.full(y.shape, 1.0, y.dtype, y.device)
-    if isinstance(dy, (int, float)):
+    if dtypes.is_number(dy):   # (not a bool: True is not a gradient)
         return backend.full(y.shape, float(dy), y.dtype, y.device)
     data = dy.data if isinstance(dy, Tensor) else dy
     if not isinstance(data, CTensor):
         raise TypeError(f"backward: dy must be None, a number or a Tensor, got {type(dy).__name__}")
     if data.shape != y.shape:
         raise ValueError(f"backward: dy has shape {data.shape} but y has shape {y.shape}")
+    if data.dtype != y.dtype:
+        raise TypeError(f"backward: dy is {dtypes.name(data.dtype)} but y is "
+                        f"{dtypes.name(y.dtype)}; give dy y's dtype (dy.as_type(y.dtype))")
+    if data.device is not y.device:
+        raise checks.device_mismatch("backward", "dy", data.device, "y", y.device)
     return data
 
 
@@ -228,9 +301,12 @@ def _accumulate(old: CTensor | None, new: CTensor) -> CTensor:
     return backend.add(old, new)
 
 
-def _backward_many(ys, dys):
+def _backward_many(ys, dys, retain_graph: bool = False):
     """The engine.  Yields (tensor, grad Tensor) for every tensor that stores
-    its gradient, as soon as that gradient is complete."""
+    its gradient, as soon as that gradient is complete.  ``retain_graph``: the
+    operations keep what they saved (``Operation.retain_saved``)."""
+    if not isinstance(retain_graph, (bool, np.bool_)):
+        raise TypeError(f"backward: retain_graph must be a bool, got {retain_graph!r}")
     roots = []
     for y, dy in zip(ys, dys):
         if not isinstance(y, Tensor):
@@ -248,7 +324,7 @@ def _backward_many(ys, dys):
     to_visit = [op for op in seen if op.requires_grad]
     while to_visit:
         op = to_visit.pop()
-        for src_op, _, _, needed, _ in op.src:
+        for src_op, _, _, needed, _, _, _ in op.src:
             if not needed:
                 continue
             deps[src_op] = deps.get(src_op, 0) + 1
@@ -282,16 +358,18 @@ def _backward_many(ys, dys):
             grads = [g if g is not None else
                      backend.full(shape, 0.0, _dtype_of(grads), _device_of(grads))
                      for g, shape in zip(grads, op.output_shapes)]
+        op.retain_saved = retain_graph
         dxs = op._do_backward(*grads)
-        for (src_op, idx, x_stored, needed, shape), dx in zip(op.src, dxs):
+        for (src_op, idx, x_stored, needed, shape, dtype, device), dx in zip(op.src, dxs):
             if not needed:
                 continue
             slot = pending.get(src_op)
             if slot is None:
                 slot = pending[src_op] = [None] * len(src_op.output_shapes)
             if dx is not None:  # (``_accumulate``, written out: it runs once per edge)
-                if dx.shape != shape:
-                    raise op._wrong_grad_shape(dxs)
+                if not isinstance(dx, CTensor) or dx.shape != shape or dx.dtype != dtype \
+                        or dx.device is not device:
+                    raise op._wrong_grad(dxs)
                 old = slot[idx]
                 slot[idx] = dx if old is None else backend.add(old, dx)
             if x_stored is not None:
@@ -333,7 +411,7 @@ def _device_of(grads):
     return next(g.device for g in grads if g is not None)
 
 
-def backward(y: Tensor, dy=None):
+def backward(y: Tensor, dy=None, retain_graph: bool = False):
     """Back-propagate from ``y``; a generator of ``(param, grad)`` pairs.
 
     Yields every tensor with ``stores_grad=True`` that ``y`` depends on,
@@ -341,8 +419,13 @@ def backward(y: Tensor, dy=None):
     (so an optimizer can update a parameter while backward still runs).
     ``dy`` is dL/dy: None means 1 (ones of y's shape), a number fills, or a
     Tensor of y's shape.
+
+    A graph can be back-propagated once: an operation may free what it saved
+    (conv2d frees its input), and a second backward through it raises a
+    RuntimeError.  ``retain_graph=True`` (not in SINGA; PyTorch's name) keeps
+    everything saved, so that backward can run through the graph again.
     """
-    return _backward_many([y], [dy])
+    return _backward_many([y], [dy], retain_graph)
 
 
 class Gradients(dict):
@@ -378,12 +461,12 @@ class Gradients(dict):
         return [self._params[k] for k in self]
 
 
-def gradients(y: Tensor, dy=None) -> Gradients:
-    """All of ``backward(y, dy)`` as a dict ``{id(param): grad}`` (SINGA's keys).
+def gradients(y: Tensor, dy=None, retain_graph: bool = False) -> Gradients:
+    """All of ``backward(y, dy, retain_graph)`` as a dict ``{id(param): grad}`` (SINGA's keys).
 
     ``grads[w]`` (the tensor) finds the gradient of ``w`` too; see ``Gradients``.
     """
-    return Gradients(backward(y, dy))
+    return Gradients(backward(y, dy, retain_graph))
 
 
 # The operations, one module per family, re-exported under SINGA's names, and

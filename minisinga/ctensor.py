@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import dtypes
+from . import checks, dtypes
 from ._lib import ffi, kernel
 from .device import get_default_device
 
@@ -32,6 +32,8 @@ def check_shape(shape, argname: str = "shape") -> tuple[int, ...]:
         return shape
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
+    if isinstance(shape, (str, bytes, bytearray)):   # b'1' would be the shape (49,)
+        raise TypeError(f"{argname}: expected a tuple of ints, got {shape!r}")
     try:
         dims = tuple(shape)
     except TypeError:
@@ -107,7 +109,7 @@ class CTensor:
 
     def copy_from_numpy(self, arr: np.ndarray) -> None:
         """Copy ``arr`` (same number of elements) into this memory, casting it."""
-        arr = np.asarray(arr)
+        arr = checks.numpy_data("copy_from_numpy", "the array", np.asarray(arr))
         if arr.size != self.size:
             raise ValueError(f"copy_from_numpy: the array has {arr.size} elements "
                              f"(shape {arr.shape}) but the tensor has {self.size} "

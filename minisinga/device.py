@@ -9,6 +9,8 @@ same numbers for the same seed.
 """
 from __future__ import annotations
 
+import itertools
+import threading
 import weakref
 
 from . import dtypes
@@ -37,6 +39,10 @@ def address_of(ptr) -> int:
     return int(ffi.cast(_UINTPTR, ptr))
 
 
+class _PerThread(threading.local):
+    recorder = None   # no thread records until it says so
+
+
 class Device:
     """Base class of devices.  A device allocates memory and owns a random stream.
 
@@ -47,11 +53,11 @@ class Device:
     ``_track`` and calls ``_untrack`` from the block's destructor.
     """
 
-    #: The graph recorder listening to this device's kernel launches while graph
-    #: mode records a training step (a ``minisinga.graph.Graph``), else None.
-    recorder = None
-
     def __init__(self, seed: int = 0):
+        # NOTE: the recorder is per thread (``recorder`` below), so that a step
+        # recorded in one thread never picks up another thread's kernel launches.
+        self._local = _PerThread()
+        self._serials = itertools.count(1)
         self._seed = _check_seed(seed)
         self._rng_offset = 0
         # pointer -> (serial, nbytes, weak reference to the memory) of every live block;
@@ -62,6 +68,17 @@ class Device:
         self._serial = 0
         self._bytes_in_use = 0
         self._peak_bytes = 0
+
+    @property
+    def recorder(self):
+        """The graph recorder (a ``minisinga.graph.Graph``) listening to the kernel
+        launches that the calling thread makes on this device while graph mode
+        records a training step, else None.  Each thread has its own."""
+        return self._local.recorder
+
+    @recorder.setter
+    def recorder(self, graph) -> None:
+        self._local.recorder = graph
 
     # -- identity --------------------------------------------------------------
     def id(self) -> int:
@@ -105,7 +122,8 @@ class Device:
     # saves converting every address to an int at allocation and again at free.
     def _track(self, mem, nbytes: int):
         """Register the new block ``mem`` (a cffi pointer) of ``nbytes``; returns it."""
-        self._serial = serial = self._serial + 1
+        # (``next`` on a count is atomic: two threads never get one serial number)
+        self._serial = serial = next(self._serials)
         self._blocks[_cast(_VOIDP, mem)] = (serial, nbytes, _weakref(mem))
         self._bytes_in_use = in_use = self._bytes_in_use + nbytes
         if in_use > self._peak_bytes:
@@ -162,7 +180,7 @@ class CppCPU(Device):
         mem = ffi.gc(ptr, self._destructor, nbytes)
         # The books (``_track``, written out: this runs for every tensor).  The raw
         # ``ptr`` is the key: ``_free`` receives that same object.
-        self._serial = serial = self._serial + 1
+        self._serial = serial = next(self._serials)
         self._blocks[ptr] = (serial, nbytes, _weakref(mem))
         self._bytes_in_use = in_use = self._bytes_in_use + nbytes
         if in_use > self._peak_bytes:

@@ -39,7 +39,7 @@ def as_dtype(dtype, argname: str = "dtype") -> int:
     """Normalise ``dtype`` (a code, NumPy dtype or name) to minisinga's code."""
     if type(dtype) is int and dtype in _INFO:  # the common case: a code already
         return dtype
-    if isinstance(dtype, (bool, np.bool_)):
+    if dtype is None or isinstance(dtype, (bool, np.bool_)):   # (NumPy reads None as float64)
         raise TypeError(f"{argname}: expected float32, float64 or int32, got {dtype!r}")
     if isinstance(dtype, (int, np.integer)) and int(dtype) in _INFO:
         return int(dtype)

@@ -12,7 +12,9 @@ parameters, the optimizer's buffers, even its learning rate and step counter.
 
 Recording (``Graph.recording()``).
     1. Every kernel launch in minisinga goes through ``_lib.kernel(name, like)``.
-       While a Graph records on a device (``device.recorder``), that function
+       While a Graph records on a device (``device.recorder``, which is per
+       thread: only the recording thread's launches are noted, and another
+       thread may record a step of its own), that function
        hands out the kernel wrapped by ``Graph.wrap``: the wrapper notes the
        launch (a ``Node``: the kernel, its arguments, the buffers it reads and
        writes) and then runs it.  So the recorded step is also computed, eagerly.
@@ -198,10 +200,12 @@ class Graph:
     # ------------------------------------------------------------ recording
     @contextmanager
     def recording(self) -> Iterator[Graph]:
-        """Record every kernel launched on the device inside the ``with`` block."""
+        """Record every kernel that this thread launches on the device inside the
+        ``with`` block.  (The recorder is per thread: kernels that other threads
+        launch meanwhile are not recorded, and they may record steps of their own.)"""
         dev = self.device
-        if getattr(dev, "recorder", None) is not None:
-            raise RuntimeError(f"graph: {dev} is already recording a step")
+        if dev.recorder is not None:
+            raise RuntimeError(f"graph: this thread is already recording a step on {dev}")
         if self.nodes or self.finished:
             raise RuntimeError("graph: this Graph has recorded its step already")
         self._first_serial = dev.last_serial() + 1
@@ -435,7 +439,7 @@ def paused(device) -> Iterator[None]:
     """Launch kernels on ``device`` eagerly and unrecorded inside the ``with``
     block, even while a step is being recorded: for work done once, such as
     creating an optimizer's state buffers (zeros) at its first update."""
-    recorder = getattr(device, "recorder", None)
+    recorder = device.recorder
     device.recorder = None
     try:
         yield

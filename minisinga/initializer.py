@@ -166,7 +166,8 @@ def he_normal(t: Tensor) -> Tensor:
 def _explicit_fans(fn: str, fan_in, fan_out) -> float:
     """SINGA's older rule: the average of the fans given, or the one given alone."""
     for name, v in (("fan_in", fan_in), ("fan_out", fan_out)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer)) or v < 0:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer)) or \
+                not 0 <= v < math.inf:   # (NaN fails both comparisons)
             raise ValueError(f"initializer.{fn}: {name} must be a number >= 0, got {v!r}")
     if fan_in <= 0 and fan_out <= 0:
         raise ValueError(f"initializer.{fn}: fan_in and fan_out cannot both be 0")

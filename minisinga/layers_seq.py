@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from . import autograd, dtypes, initializer
+from . import autograd, checks, dtypes, initializer
 from .layer import Layer, _make_param, _positive_int
 from .tensor import Tensor
 
@@ -46,8 +46,8 @@ def _same_kind(layer: Layer, x: Tensor, ref: Tensor, what: str, ref_what: str) -
         raise TypeError(f"{_who(layer)}: dtype mismatch: {what} is {dtypes.name(x.dtype)}, "
                         f"{ref_what} {dtypes.name(ref.dtype)}")
     if x.device is not ref.device:
-        raise ValueError(f"{_who(layer)}: device mismatch: {what} is on {x.device}, "
-                         f"{ref_what} on {ref.device}")
+        raise checks.device_mismatch(_who(layer), what, x.device,
+                                     ref_what.rsplit(" ", 1)[0], ref.device)   # (less " is")
 
 
 def _number(layer: str, name: str, v) -> float:
@@ -167,8 +167,8 @@ class Embedding(Layer):
     def forward(self, x):
         self._check(x)
         if x.device is not self.W.device:
-            raise ValueError(f"{_who(self)}: the indices are on {x.device} but W is on "
-                             f"{self.W.device}")
+            raise checks.device_mismatch(_who(self), "the indices", x.device, "W",
+                                         self.W.device)
         return autograd.embedding(x, self.W)
 
     def from_pretrained(self, W, freeze: bool = True) -> Embedding:
@@ -625,7 +625,7 @@ class MultiHeadAttention(Layer):
         if mask.dtype != like.dtype:
             mask = mask.as_type(like.dtype)
         if mask.device is not like.device:
-            raise ValueError(f"{who}: mask is on {mask.device} but query is on {like.device}")
+            raise checks.device_mismatch(who, "mask", mask.device, "query", like.device)
         shape = mask.shape
         if len(shape) == 3 and shape == (N, L, S):
             mask = autograd.reshape(mask, (N, 1, L, S))

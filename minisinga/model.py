@@ -31,9 +31,11 @@ import functools
 import gc
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -106,8 +108,12 @@ class Model(Layer):
         raise NotImplementedError(f"{type(self).__name__} does not implement train_one_batch")
 
     def __call__(self, *inputs, **kwargs):
-        """``train_one_batch`` in training mode, ``forward`` otherwise."""
+        """``train_one_batch`` in training mode, ``forward`` otherwise.
+
+        In training mode the calling thread's ``autograd.training`` is set too (it
+        is per thread, so a model compiled in one thread trains in another)."""
         if self.training:
+            autograd.training = True
             return self.train_one_batch(*inputs, **kwargs)
         return self.forward(*inputs, **kwargs)
 
@@ -280,11 +286,14 @@ class Model(Layer):
         present, no extra ones, shapes and dtypes as the model's); on any error
         the model is left unchanged.  Arrays are read with pickling disabled."""
         fpath = os.fspath(fpath)
-        model_arrays, aux_arrays = read_checkpoint(fpath)
         own = self.get_states()
         if not own:
             raise RuntimeError("load_states: the model has no states yet; call "
                                "model.compile(inputs) (or run it once) first")
+        # What the file may hold: the model's states, aux states up to AUX_FACTOR - 1
+        # times that, and AUX_SLACK; read_checkpoint refuses more before reading it.
+        need = sum(t.size() * dtypes.itemsize(t.dtype) for t in own.values())
+        model_arrays, aux_arrays = read_checkpoint(fpath, AUX_FACTOR * need + AUX_SLACK)
         missing = sorted(set(own) - set(model_arrays))
         extra = sorted(set(model_arrays) - set(own))
         if missing:
@@ -341,11 +350,16 @@ def _atomic_write_zip(fpath: str, members: dict[str, bytes]) -> None:
     2. flush Python's buffer and fsync, so the bytes are on disk before the name is;
     3. ``os.replace`` the temporary file onto ``fpath`` (atomic on POSIX and Windows);
     4. fsync the folder, so the rename itself survives a power cut.
-    On any error the temporary file is removed and ``fpath`` is untouched."""
+    On any error the temporary file is removed and ``fpath`` is untouched.  The
+    temporary file's name holds the process id; the temporary files of an earlier
+    save to ``fpath`` whose process no longer runs (it was killed mid-write) are
+    removed first."""
     folder = os.path.dirname(os.path.abspath(fpath))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save_states: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(fpath)}.", suffix=".tmp")
+    prefix = f".{os.path.basename(fpath)}."
+    _remove_stale_temporaries(folder, prefix)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -373,48 +387,168 @@ def _atomic_write_zip(fpath: str, members: dict[str, bytes]) -> None:
 # --8<-- [end:atomic_write_zip]
 
 
+def _remove_stale_temporaries(folder: str, prefix: str) -> None:
+    """Remove ``<prefix><pid>.<random>.tmp`` files left in ``folder`` by saves whose
+    process ``pid`` is gone (a save killed mid-write cannot clean up after itself)."""
+    for entry in os.listdir(folder):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or _process_runs(int(pid)):
+            continue   # not ours, or a save still running in another process
+        try:
+            os.unlink(os.path.join(folder, entry))
+        except OSError:   # removed meanwhile, or not ours to remove: leave it
+            pass
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)    # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):   # another user's process, or no way to ask
+        return True
+    return True
+
+
 # --8<-- [start:read_checkpoint]
-def read_checkpoint(fpath: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+#: The most bytes of JSON a checkpoint's states_attr.json may hold (about 100
+#: bytes per state: a model of 10,000 states fits many times over).
+JSON_LIMIT = 1 << 20
+#: What a checkpoint may hold besides the model's own states: aux states
+#: (an optimizer's buffers, up to 3 per parameter: Adam keeps 2) and the zip's
+#: and .npy headers' overhead.  ``load_states`` reads at most
+#: ``AUX_FACTOR * (the model's bytes) + AUX_SLACK`` bytes of array data.
+AUX_FACTOR, AUX_SLACK = 4, 1 << 20
+
+
+#: What zipfile and zlib raise for damaged data: a bad CRC or header, a broken
+#: deflate stream, data cut short, a member flagged as encrypted (RuntimeError) or
+#: compressed by an unsupported method or zip version (NotImplementedError).
+_UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
+               NotImplementedError)
+
+
+def _refuse(fpath: str, problem: str) -> ValueError:
+    return ValueError(f"load_states: {fpath}: {problem}")
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, fpath: str,
+                 where: str) -> bytes:
+    """The bytes of one zip member, refusing one that declares or inflates to
+    more than ``limit`` bytes (a zip bomb) before reading more than that."""
+    if info.file_size > limit:
+        raise _refuse(fpath, f"{where} declares {info.file_size} bytes, more than the "
+                             f"{limit} this model's states can need")
+    try:
+        with zf.open(info) as f:
+            data = f.read(limit + 1)
+    except _UNREADABLE as exc:
+        raise _refuse(fpath, f"{where} is corrupt ({type(exc).__name__}: {exc})") from exc
+    if len(data) != info.file_size:
+        raise _refuse(fpath, f"{where} holds {len(data)} bytes but declares {info.file_size}")
+    return data
+
+
+def _unique_members(zf: zipfile.ZipFile, fpath: str, where: str) -> dict[str, zipfile.ZipInfo]:
+    """name -> member of a zip, refusing a zip that holds two members of one name
+    (zipfile would silently read the last)."""
+    members = {}
+    for info in zf.infolist():
+        if info.filename in members:
+            raise _refuse(fpath, f"{where} holds two members named {info.filename!r}")
+        members[info.filename] = info
+    return members
+
+
+def _read_npz(npz_bytes: bytes, budget: int, fpath: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz (an uncompressed zip of .npy files), each .npy
+    header checked (plain float32/float64/int32 data, its size within what is
+    left of ``budget``, the member exactly header + data) before its data is read."""
+    where = TENSOR_DICT_FILENAME
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(npz_bytes))
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise _refuse(fpath, f"{where} is corrupt ({exc})") from exc
+    arrays = {}
+    with zf:
+        for member, info in _unique_members(zf, fpath, where).items():
+            name = member[:-4] if member.endswith(".npy") else member
+            what = f"state {name} ({where}/{member})"
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0)
+                    shape, fortran, dtype = read_header(f)
+                    header = f.tell()
+                    if dtype not in _DTYPE_CODES:
+                        raise _refuse(fpath, f"{what} holds {dtype} data; a checkpoint holds "
+                                             "float32, float64 or int32 arrays only")
+                    nbytes = math.prod(shape) * dtype.itemsize
+                    if nbytes > budget:
+                        raise _refuse(fpath, f"{what} declares shape {shape} ({nbytes} bytes), "
+                                             f"more than the {budget} bytes this model's "
+                                             "states can still need")
+                    if info.file_size != header + nbytes:
+                        raise _refuse(fpath, f"{what} is {info.file_size} bytes but its header "
+                                             f"says {header + nbytes}")
+                    data = bytearray(nbytes)
+                    if f.readinto(data) != nbytes:
+                        raise _refuse(fpath, f"{what} is truncated")
+            except (*_UNREADABLE, ValueError) as exc:
+                if isinstance(exc, ValueError) and str(exc).startswith("load_states:"):
+                    raise
+                raise _refuse(fpath, f"{what} cannot be read ({type(exc).__name__}: "
+                                     f"{exc})") from exc
+            budget -= nbytes
+            arrays[name] = np.frombuffer(data, dtype).reshape(shape, order="F" if fortran
+                                                              else "C")
+    return arrays
+
+
+def read_checkpoint(fpath: str, budget: int | None = None
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Read and check a checkpoint: (model states, aux states), each name -> array.
 
-    Raises FileNotFoundError for a missing file and ValueError (naming the file,
-    and the state where there is one) for anything that is not a complete,
-    consistent checkpoint.  Never unpickles."""
+    ``budget`` bounds the bytes of array data read (``load_states`` gives what
+    the model's states need, times ``AUX_FACTOR``, plus ``AUX_SLACK``): every
+    member's declared size and every .npy header is checked against it before
+    anything is inflated, so a zip bomb or a header declaring terabytes costs
+    nothing.  Raises FileNotFoundError for a missing file and one ValueError
+    (naming the file, the member or state, and the problem) for anything that
+    is not a complete, consistent checkpoint: corrupt or truncated data, two
+    members of one name, sizes past the budget.  Never unpickles."""
     if not os.path.exists(fpath):
         raise FileNotFoundError(f"load_states: no checkpoint at {fpath}")
+    if budget is None:
+        budget = os.path.getsize(fpath) * 2000 + AUX_SLACK   # (deflate's best ratio ~1000:1)
     try:
         with zipfile.ZipFile(fpath) as zf:
-            names = set(zf.namelist())
+            members = _unique_members(zf, fpath, "the zip")
             for member in (TENSOR_DICT_FILENAME, STATES_ATTR_FILENAME):
-                if member not in names and "/" + member not in names:
+                if member not in members and "/" + member not in members:
                     raise ValueError(f"load_states: {fpath} is a zip without {member}, not a "
                                      "checkpoint written by save_states")
-            attr_bytes = zf.read(_member(names, STATES_ATTR_FILENAME))
-            npz_bytes = zf.read(_member(names, TENSOR_DICT_FILENAME))
-    except zipfile.BadZipFile as exc:
+            attr_bytes = _read_member(zf, members[_member(members, STATES_ATTR_FILENAME)],
+                                      JSON_LIMIT, fpath, STATES_ATTR_FILENAME)
+            npz_bytes = _read_member(zf, members[_member(members, TENSOR_DICT_FILENAME)],
+                                     budget + AUX_SLACK, fpath, TENSOR_DICT_FILENAME)
+    except _UNREADABLE as exc:
         raise ValueError(f"load_states: {fpath} is not a valid checkpoint zip (corrupt or "
                          f"truncated): {exc}") from exc
     try:
         attrs = json.loads(attr_bytes)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:   # (RecursionError: "[[[[..." nested deep)
         raise ValueError(f"load_states: {STATES_ATTR_FILENAME} in {fpath} is not valid "
                          f"JSON: {exc}") from exc
     if not isinstance(attrs, dict):
         raise ValueError(f"load_states: {STATES_ATTR_FILENAME} in {fpath} must hold an object")
-    arrays = {}
-    try:
-        with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
-            for name in npz.files:
-                try:
-                    arrays[name] = npz[name]
-                except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-                    # an object array (it would need unpickling, which is refused) or
-                    # a damaged entry
-                    raise ValueError(f"load_states: state {name} in {fpath} cannot be "
-                                     f"read: {exc}") from exc
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ValueError(f"load_states: {TENSOR_DICT_FILENAME} in {fpath} is corrupt: "
-                         f"{exc}") from exc
+    arrays = _read_npz(npz_bytes, budget, fpath)
+    del npz_bytes
     only_attr = sorted(set(attrs) - set(arrays))
     if only_attr:
         raise ValueError(f"load_states: {fpath} is inconsistent: state(s) {only_attr} are "

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from . import autograd, backend, dtypes
+from . import autograd, backend, checks, dtypes
 from ._lib import ffi
 from .graph import paused
 from .tensor import Tensor
@@ -46,18 +46,21 @@ __all__ = ["DecayScheduler", "Constant", "ExponentialDecay", "Optimizer", "SGD",
 STEP_COUNTER = "step_counter"
 
 
-def _number(value, argname: str, *, low: float | None = None, low_open: bool = False,
-            high: float | None = None, high_open: bool = False) -> float:
-    """A finite real number within the given bounds, or a ValueError/TypeError naming it."""
-    if not dtypes.is_number(value):
-        raise TypeError(f"{argname}: expected a number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{argname}: expected a finite number, got {value}")
+def _number(where, argname: str, value, *, low: float | None = None,
+            low_open: bool = False, high: float | None = None,
+            high_open: bool = False) -> float:
+    """A finite real number within the given bounds, or a ValueError/TypeError naming
+    ``where`` (a name, or the object being built: its class name), the argument,
+    what was expected and what came."""
+    if not isinstance(where, str):
+        where = type(where).__name__
+    value = checks.finite_number(where, argname, value)
     if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{argname}: must be {'>' if low_open else '>='} {low}, got {value}")
+        raise ValueError(f"{where}: {argname} must be {'>' if low_open else '>='} {low}, "
+                         f"got {value}")
     if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{argname}: must be {'<' if high_open else '<='} {high}, got {value}")
+        raise ValueError(f"{where}: {argname} must be {'<' if high_open else '<='} {high}, "
+                         f"got {value}")
     return value
 
 
@@ -69,7 +72,7 @@ class DecayScheduler:
     recomputes it).  Subclasses implement ``call(step)``."""
 
     def __init__(self, init_value: float):
-        self.init_value = _number(init_value, "init_value", low=0.0)
+        self.init_value = _number(self, "init_value", init_value, low=0.0)
 
     def __call__(self, step: Tensor) -> Tensor:
         if not isinstance(step, Tensor) or step.size() != 1:
@@ -114,8 +117,8 @@ class ExponentialDecay(DecayScheduler):
     def __init__(self, init_value: float, decay_steps: float, decay_rate: float,
                  staircase: bool = False):
         super().__init__(init_value)
-        self.decay_steps = _number(decay_steps, "decay_steps", low=0.0, low_open=True)
-        self.decay_rate = _number(decay_rate, "decay_rate", low=0.0, low_open=True)
+        self.decay_steps = _number(self, "decay_steps", decay_steps, low=0.0, low_open=True)
+        self.decay_rate = _number(self, "decay_rate", decay_rate, low=0.0, low_open=True)
         if not isinstance(staircase, (bool, np.bool_)):
             raise TypeError(f"staircase: expected a bool, got {staircase!r}")
         self.staircase = bool(staircase)
@@ -133,7 +136,7 @@ class ExponentialDecay(DecayScheduler):
 def _as_scheduler(lr) -> DecayScheduler:
     if isinstance(lr, DecayScheduler):
         return lr
-    return Constant(_number(lr, "lr", low=0.0))
+    return Constant(_number("optimizer", "lr", lr, low=0.0))
 
 
 # ====================================================================== optimizers
@@ -217,8 +220,8 @@ class Optimizer:
             raise TypeError(f"apply: param {name} is {dtypes.name(p.dtype)} but its "
                             f"gradient is {dtypes.name(g.dtype)}")
         if g.device is not p.device:
-            raise ValueError(f"apply: param {name} is on {p.device} but its gradient is "
-                             f"on {g.device}")
+            raise checks.device_mismatch("apply", f"param {name}", p.device,
+                                         "its gradient", g.device)
         if self.step_counter.data.device is not p.device:
             with paused(param.device):   # once: keep the counters by the parameters
                 self.step_counter.to_device(param.device)
@@ -278,6 +281,11 @@ class Optimizer:
                 raise TypeError(f"set_states: {key} must be float32 or float64, got {arr.dtype}")
             if key == STEP_COUNTER and arr.size != 1:
                 raise ValueError(f"set_states: {key} must have one element, got shape {arr.shape}")
+            if key == STEP_COUNTER:
+                steps = float(arr.reshape(-1)[0])
+                if not (math.isfinite(steps) and steps >= 0 and steps == int(steps)):
+                    raise ValueError(f"set_states: {key} must be a whole number >= 0 (the "
+                                     f"steps taken), got {steps!r}")
             old = self._buffers.get(key)
             if old is not None and old.shape != arr.shape:
                 raise ValueError(f"set_states: {key} has shape {old.shape} but the value has "
@@ -316,9 +324,9 @@ class SGD(Optimizer):
     def __init__(self, lr=0.1, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False):
         super().__init__(lr)
-        self.momentum = _number(momentum, "momentum", low=0.0)
-        self.dampening = _number(dampening, "dampening", low=0.0, high=1.0)
-        self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
+        self.momentum = _number(self, "momentum", momentum, low=0.0)
+        self.dampening = _number(self, "dampening", dampening, low=0.0, high=1.0)
+        self.weight_decay = _number(self, "weight_decay", weight_decay, low=0.0)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise TypeError(f"nesterov: expected a bool, got {nesterov!r}")
         self.nesterov = bool(nesterov)
@@ -358,10 +366,10 @@ class Adam(Optimizer):
     def __init__(self, lr=0.1, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 0):
         super().__init__(lr)
-        self.beta_1 = _number(beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
-        self.beta_2 = _number(beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, low_open=True)
-        self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
+        self.beta_1 = _number(self, "beta_1", beta_1, low=0.0, high=1.0, high_open=True)
+        self.beta_2 = _number(self, "beta_2", beta_2, low=0.0, high=1.0, high_open=True)
+        self.epsilon = _number(self, "epsilon", epsilon, low=0.0, low_open=True)
+        self.weight_decay = _number(self, "weight_decay", weight_decay, low=0.0)
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
         """Update ``param`` in place (one kernel launch); ``name`` keys its state."""
@@ -389,9 +397,9 @@ class RMSProp(Optimizer):
     def __init__(self, lr=0.1, rho: float = 0.9, epsilon: float = 1e-8,
                  weight_decay: float = 0):
         super().__init__(lr)
-        self.rho = _number(rho, "rho", low=0.0, high=1.0, high_open=True)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, low_open=True)
-        self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
+        self.rho = _number(self, "rho", rho, low=0.0, high=1.0, high_open=True)
+        self.epsilon = _number(self, "epsilon", epsilon, low=0.0, low_open=True)
+        self.weight_decay = _number(self, "weight_decay", weight_decay, low=0.0)
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
         """Update ``param`` in place (one kernel launch); ``name`` keys its state."""
@@ -417,8 +425,8 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr=0.1, epsilon: float = 1e-8, weight_decay: float = 0):
         super().__init__(lr)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, low_open=True)
-        self.weight_decay = _number(weight_decay, "weight_decay", low=0.0)
+        self.epsilon = _number(self, "epsilon", epsilon, low=0.0, low_open=True)
+        self.weight_decay = _number(self, "weight_decay", weight_decay, low=0.0)
 
     def apply(self, name: str, param: Tensor, grad: Tensor) -> None:
         """Update ``param`` in place (one kernel launch); ``name`` keys its state."""

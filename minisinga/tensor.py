@@ -16,7 +16,7 @@ import weakref
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, checks, dtypes
 from .ctensor import CTensor, check_shape
 from .device import Device, get_default_device
 from .dtypes import float32, float64, int32
@@ -50,10 +50,9 @@ def _check_device(device, argname: str = "device") -> Device:
     return device
 
 
-def _check_number(value, argname: str) -> float:
-    if not dtypes.is_number(value):
-        raise TypeError(f"{argname}: expected a number, got {value!r} ({type(value).__name__})")
-    return value
+def _check_number(value, argname: str, where: str, finite: bool = False) -> float:
+    check = checks.finite_number if finite else checks.number
+    return check(f"Tensor.{where}", argname, value)
 
 
 # -- in-place changes: the rule that keeps gradients right ----------------------------
@@ -114,9 +113,7 @@ class Tensor:
         elif data is not None:
             if isinstance(data, Tensor):
                 data = data.data.numpy() if data.device.is_cpu() else data.to_numpy()
-            arr = np.asarray(data)
-            if arr.dtype == object:
-                raise TypeError(f"data: expected a NumPy array, a CTensor or None, got {type(data).__name__}")
+            arr = checks.numpy_data("Tensor", "data", np.asarray(data))
             code = dtypes.from_numpy(arr.dtype) if dtype is None else dtypes.as_dtype(dtype)
             self.data = CTensor.from_numpy(arr, code, _check_device(device))
         else:
@@ -126,6 +123,9 @@ class Tensor:
             # old one left in the memory.  (The operations' outputs, which a kernel
             # overwrites entirely, are made by CTensor._new and are not filled.)
             backend.fill(self.data, 0)
+        if stores_grad and self.data.dtype == int32:
+            raise ValueError("Tensor: stores_grad=True needs a float tensor; an int32 tensor "
+                             "(labels, indices) never gets a gradient")
         self.requires_grad = bool(requires_grad)
         self.stores_grad = bool(stores_grad)
         self._name = name if name is not None else _next_name()
@@ -190,7 +190,7 @@ class Tensor:
     # -- fills (in place, return self so calls chain) ------------------------------
     def set_value(self, x) -> Tensor:
         """Fill every element with the number ``x``; returns self."""
-        _check_number(x, "x")
+        _check_number(x, "x", "set_value")
         if self.dtype == int32:
             # NOTE: int(inf) raises OverflowError and C would wrap a big int;
             # both are refused here with one clear message.
@@ -213,8 +213,8 @@ class Tensor:
     def gaussian(self, mean, std) -> Tensor:
         """Fill with N(mean, std**2) samples from the device's generator; returns self."""
         self._require_float("gaussian")
-        _check_number(mean, "mean")
-        _check_number(std, "std")
+        _check_number(mean, "mean", "gaussian", finite=True)
+        _check_number(std, "std", "gaussian", finite=True)
         if std < 0:
             raise ValueError(f"gaussian: std must be >= 0, got {std}")
         backend.random_gaussian(self.data, float(mean), float(std))
@@ -224,8 +224,8 @@ class Tensor:
     def uniform(self, low, high) -> Tensor:
         """Fill with U[low, high) samples; returns self."""
         self._require_float("uniform")
-        _check_number(low, "low")
-        _check_number(high, "high")
+        _check_number(low, "low", "uniform", finite=True)
+        _check_number(high, "high", "uniform", finite=True)
         if high < low:
             raise ValueError(f"uniform: high must be >= low, got low={low}, high={high}")
         backend.random_uniform(self.data, float(low), float(high))
@@ -235,7 +235,7 @@ class Tensor:
     def bernoulli(self, p) -> Tensor:
         """Fill with 1 (probability p) or 0; returns self."""
         self._require_float("bernoulli")
-        _check_number(p, "p")
+        _check_number(p, "p", "bernoulli", finite=True)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"bernoulli: p must be in [0, 1], got {p}")
         backend.random_bernoulli(self.data, float(p))

@@ -119,7 +119,7 @@ def _build(y: Tensor, show_grad=False, cluster_of=None) -> _Graph:
     while stack:
         op = stack.pop()
         me = op_node(op)
-        for creator, idx, x, _needed, shape in op.src:
+        for creator, idx, x, _needed, shape, _dtype, _device in op.src:
             if creator is not None and idx is None and x is not None:   # a data edge
                 idx = creator.y_id2idx.get(id(x))
             if x is not None:

@@ -9,6 +9,9 @@ Hypothesis profiles (pick one with the HYPOTHESIS_PROFILE environment variable):
   ``HYPOTHESIS_PROFILE=long pytest tests/test_fuzz.py``.
 * ``dev``: 200 random examples.
 
+``HYPOTHESIS_MAX_EXAMPLES=N`` overrides the chosen profile's number of examples
+(tools/fuzz_budget.sh: CI's fixed time budget on the long profile).
+
 Tests marked ``rss`` measure the process's resident set size; they are skipped
 when the C extension is an AddressSanitizer build (tools/sanitize.sh), whose
 quarantine keeps freed memory resident on purpose.  LeakSanitizer checks leaks
@@ -30,6 +33,12 @@ settings.register_profile("dev", max_examples=200, deadline=None, print_blob=Tru
 settings.register_profile("long", max_examples=2000, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+if os.environ.get("HYPOTHESIS_MAX_EXAMPLES"):
+    # A profile cut to size: tools/fuzz_budget.sh runs the long profile in rounds of
+    # this many examples, each with a fresh seed, until its time budget is spent.
+    settings.register_profile("sized", settings.default,
+                              max_examples=int(os.environ["HYPOTHESIS_MAX_EXAMPLES"]))
+    settings.load_profile("sized")
 
 SANITIZED = bool(lib.ms_sanitized())
 

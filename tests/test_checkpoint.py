@@ -276,3 +276,156 @@ def test_loading_into_a_recorded_graph_is_seen_by_the_next_replay(tmp_path):
     np.testing.assert_allclose(loss_g, loss_e, rtol=1e-6)
     for k, v in params_of(src).items():
         np.testing.assert_allclose(params_of(g)[k], v, rtol=1e-6, atol=1e-7)
+
+
+# ---------------------------------------------------------------------- attacker's files
+# Each crafted file must be refused with one ValueError naming the file and the
+# problem, after reading no more than the model's states can need (measured
+# with tracemalloc: NumPy and zipfile allocate through Python's allocator).
+def _npy(shape, descr="<f4", data=b""):
+    f = io.BytesIO()
+    np.lib.format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False,
+                                             "shape": shape})
+    return f.getvalue() + data
+
+
+def _raw_checkpoint(path, npz_members, attrs, outer_extra=()):
+    npz = io.BytesIO()
+    with zipfile.ZipFile(npz, "w") as zf:
+        for name, data in npz_members:
+            zf.writestr(name, data)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(model.TENSOR_DICT_FILENAME, npz.getvalue())
+        zf.writestr(model.STATES_ATTR_FILENAME, json.dumps(attrs))
+        for name, data in outer_extra:
+            zf.writestr(name, data)
+
+
+def _refused_within(m, path, match, limit=8 << 20):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        assert_load_fails_unchanged(m, path, ValueError, f"{path.name}.*{match}")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < limit, f"reading {path.name} took {peak} bytes before refusing it"
+
+
+def test_zip_bomb_is_refused_before_inflating(tmp_path):
+    m = compiled_mlp()
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(model.STATES_ATTR_FILENAME, "{}")
+        with zf.open(model.TENSOR_DICT_FILENAME, "w", force_zip64=True) as f:
+            chunk = bytes(1 << 20)
+            for _ in range(64):                      # 64 MiB of zeros, ~64 KB on disk
+                f.write(chunk)
+    assert path.stat().st_size < 1 << 20
+    _refused_within(m, path, "tensor_dict.npz declares 67108864 bytes")
+
+
+def test_member_declaring_4_gib_is_refused(tmp_path):
+    m = compiled_mlp()
+    path = tmp_path / "declares4gib.zip"
+    compiled_mlp(seed=1).save_states(path)
+    data = bytearray(path.read_bytes())
+    # The central directory's record of tensor_dict.npz: its uncompressed size at +24.
+    at = data.index(b"PK\x01\x02")
+    while data[at + 46: at + 46 + len(model.TENSOR_DICT_FILENAME)] != \
+            model.TENSOR_DICT_FILENAME.encode():
+        at = data.index(b"PK\x01\x02", at + 4)
+    data[at + 24: at + 28] = (0xFFFFFFF0).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    _refused_within(m, path, "declares 4294967280 bytes")
+
+
+def test_npy_header_declaring_4_tib_is_refused(tmp_path):
+    m = compiled_mlp()
+    arrays, attrs = checkpoint_contents(m)
+    members = [(f"{k}.npy", _npy(v.shape, data=v.tobytes())) for k, v in arrays.items()]
+    members[0] = (members[0][0], _npy((1 << 40,), data=b"\0" * 64))
+    path = tmp_path / "tib.zip"
+    _raw_checkpoint(path, members, attrs)
+    _refused_within(m, path, r"declares shape \(1099511627776,\)")
+
+
+def test_npy_member_longer_or_shorter_than_its_header_is_refused(tmp_path):
+    m = compiled_mlp()
+    arrays, attrs = checkpoint_contents(m)
+    for label, extra in (("long", b"\0" * 8), ("short", None)):
+        members = [(f"{k}.npy", _npy(v.shape, data=v.tobytes())) for k, v in arrays.items()]
+        name, data = members[1]
+        members[1] = (name, data + extra if extra else data[:-4])
+        path = tmp_path / f"{label}.zip"
+        _raw_checkpoint(path, members, attrs)
+        _refused_within(m, path, "but its header says")
+
+
+def test_duplicate_member_names_are_refused(tmp_path):
+    import warnings
+    m = compiled_mlp()
+    arrays, attrs = checkpoint_contents(m)
+    members = [(f"{k}.npy", _npy(v.shape, data=v.tobytes())) for k, v in arrays.items()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)      # zipfile's "Duplicate name"
+        inner = tmp_path / "inner.zip"
+        _raw_checkpoint(inner, members + [members[0]], attrs)
+        _refused_within(m, inner, "two members named 'linear1.W.npy'")
+        outer = tmp_path / "outer.zip"
+        _raw_checkpoint(outer, members, attrs,
+                        outer_extra=[(model.STATES_ATTR_FILENAME, json.dumps({}))])
+        _refused_within(m, outer, "two members named 'states_attr.json'")
+
+
+def test_flipped_bytes_anywhere_give_one_value_error(tmp_path):
+    m = compiled_mlp()
+    good = tmp_path / "good.zip"
+    compiled_mlp(seed=3).save_states(good)
+    data = good.read_bytes()
+    rng = np.random.default_rng(0)
+    for k, at in enumerate(sorted(rng.choice(len(data), 40, replace=False))):
+        bad = bytearray(data)
+        bad[at] ^= 1 << int(rng.integers(8))
+        path = tmp_path / f"flip{k}.zip"
+        path.write_bytes(bytes(bad))
+        try:
+            m.load_states(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            # the zip's own bytes: a ValueError naming the file; a flip inside a state
+            # name or a JSON field can also make a well-formed file of the wrong model
+            assert path.name in str(exc), (at, exc)
+        # (a flip in an unused byte, such as a timestamp, changes nothing: loading works)
+
+
+def test_a_killed_save_leaves_a_temporary_file_that_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".ckpt.zip.{dead.pid}.x1y2z3.tmp"
+    stale.write_bytes(b"\0" * 1000)                       # what a killed save leaves
+    running = tmp_path / f".ckpt.zip.{os.getpid()}.abc.tmp"   # a save still in progress
+    running.write_bytes(b"")
+    other = tmp_path / f".other.zip.{dead.pid}.q.tmp"     # another checkpoint's: not ours
+    other.write_bytes(b"")
+    compiled_mlp().save_states(tmp_path / "ckpt.zip")
+    assert sorted(os.listdir(tmp_path)) == sorted(["ckpt.zip", running.name, other.name])
+
+
+def test_deeply_nested_or_encrypted_members_are_value_errors(tmp_path):
+    m = compiled_mlp()
+    arrays, attrs = checkpoint_contents(m)
+    deep = tmp_path / "deep.zip"
+    write_checkpoint(deep, arrays, attrs)
+    with zipfile.ZipFile(deep, "w", zipfile.ZIP_DEFLATED) as zf:    # JSON 100,000 deep
+        zf.writestr(model.TENSOR_DICT_FILENAME, b"")
+        zf.writestr(model.STATES_ATTR_FILENAME, "[" * 100_000 + "]" * 100_000)
+    _refused_within(m, deep, "not valid JSON")
+    locked = tmp_path / "locked.zip"
+    compiled_mlp(seed=2).save_states(locked)
+    data = bytearray(locked.read_bytes())
+    at = data.index(b"PK\x01\x02")            # the central directory's first record:
+    data[at + 8] |= 1                         # set its "encrypted" flag bit
+    locked.write_bytes(bytes(data))
+    _refused_within(m, locked, "corrupt")

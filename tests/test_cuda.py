@@ -108,8 +108,8 @@ def _vjp(fn, arrays, dev, dtype, grad_inputs, vs):
     autograd.training = True
     try:
         ts, outs = _run(fn, arrays, dev, dtype, grad_inputs)
-        dys = [Tensor(data=v, dtype=dtype, device=dev, requires_grad=False)
-               for v in vs]
+        dys = [Tensor(data=v, dtype=o.dtype, device=dev, requires_grad=False)   # (cast: not dtype)
+               for v, o in zip(vs, outs)]
         roots = [(o, d) for o, d in zip(outs, dys) if o.creator is not None and o.requires_grad]
         got = {}
         if roots:

@@ -92,7 +92,7 @@ def forward_backward(fn, arrays, dtype, rng):
         ys = fn(*ts)
         ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
         dys = [rand(rng, y.shape) for y in ys]
-        roots = [(y, Tensor(data=d, dtype=dtype, requires_grad=False)) for y, d in zip(ys, dys)]
+        roots = [(y, Tensor(data=d, dtype=y.dtype, requires_grad=False)) for y, d in zip(ys, dys)]
         grads = dict(autograd._backward_many([y for y, _ in roots], [d for _, d in roots]))
     outs = [y.to_numpy().astype(np.float64) for y in ys]
     gs = [grads[t].to_numpy().astype(np.float64) if t in grads else np.zeros(t.shape)
@@ -704,3 +704,92 @@ def test_shape_and_axes_arguments_refuse_non_ints(bad):
         autograd.transpose(t, [bad, 0])
     with pytest.raises(ALLOWED):
         t.transpose([bad, 0])
+
+
+# ------------------------------------------------------- scalar arguments of any kind
+# A scalar argument is a number (int or float, NumPy's too) or the call raises a
+# TypeError/ValueError naming the function and the argument; strings, bools,
+# None, containers, complex numbers and arrays are never quietly converted.
+JUNK = st.one_of(st.text(max_size=4), st.none(), st.booleans(), st.complex_numbers(),
+                 st.lists(st.floats(), max_size=2), st.just(np.array([0.5])),
+                 st.just(b"1"), st.just({}))
+NUMBERS = st.one_of(st.integers(-3, 3), st.floats(-3, 3), st.just(np.float32(0.5)),
+                    st.just(np.int64(2)))
+SCALAR_CALLS = {
+    "leakyrelu": lambda x, v: autograd.leakyrelu(x, v),
+    "elu": lambda x, v: autograd.elu(x, v),
+    "selu": lambda x, v: autograd.selu(x, 1.0, v),
+    "hardsigmoid": lambda x, v: autograd.hardsigmoid(x, v),
+    "clip": lambda x, v: autograd.clip(x, v, None),
+    "dropout": lambda x, v: autograd.dropout(x, v),
+    "gemm": lambda x, v: autograd.gemm(x, x, None, v),
+    "pad": lambda x, v: autograd.pad(x, "constant", [0, 0, 1, 1], v),
+    "Tensor.set_value": lambda x, v: x.set_value(v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_CALLS))
+@given(value=st.one_of(JUNK, NUMBERS))
+def test_scalar_arguments_are_numbers_or_named_errors(name, value):
+    x = Tensor(data=np.full((2, 2), 0.25, np.float32))
+    is_number = minisinga.dtypes.is_number(value) or (name == "clip" and value is None)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")     # a ComplexWarning would be a silent cast
+            SCALAR_CALLS[name](x, value)
+    except ALLOWED as exc:
+        assert name.split(".")[-1] in str(exc), f"{name}({value!r}): {exc}"
+        # a number may be refused only for its range (dropout's ratio < 1)
+        assert not is_number or isinstance(exc, ValueError), f"{name}({value!r}): {exc!r}"
+        return
+    assert is_number, f"{name} accepted {value!r} ({type(value).__name__})"
+
+
+# ------------------------------------------------------------- damaged checkpoints
+_CKPT = {}
+
+
+def _checkpoint_bytes():
+    """One small model's checkpoint, made once: (model, the file's bytes)."""
+    if not _CKPT:
+        import tempfile
+
+        from minisinga import layer, model
+
+        class Tiny(model.Model):
+            def __init__(self):
+                super().__init__()
+                self.fc = layer.Linear(3)
+
+            def forward(self, x):
+                return self.fc(x)
+
+        m = Tiny()
+        m.compile([Tensor((2, 4))], is_train=False)
+        with tempfile.TemporaryDirectory() as d:
+            m.save_states(f"{d}/tiny.zip")
+            with open(f"{d}/tiny.zip", "rb") as f:
+                _CKPT["data"] = f.read()
+        _CKPT["model"] = m
+    return _CKPT["model"], _CKPT["data"]
+
+
+@given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1,
+                      max_size=4),
+       cut=st.one_of(st.none(), st.integers(0, 10**6)))
+def test_damaged_checkpoint_is_a_named_error_or_loads(tmp_path_factory, edits, cut):
+    m, data = _checkpoint_bytes()
+    bad = bytearray(data)
+    for at, value in edits:
+        bad[at % len(bad)] = value
+    if cut is not None:
+        bad = bad[: cut % (len(bad) + 1)]
+    path = tmp_path_factory.mktemp("ckpt") / "damaged.zip"
+    path.write_bytes(bytes(bad))
+    before = {k: v.to_numpy() for k, v in m.get_states().items()}
+    try:
+        m.load_states(path)
+    except (ValueError, KeyError, TypeError) as exc:
+        assert "damaged.zip" in str(exc), repr(exc)
+        for k, v in m.get_states().items():      # and the model is as it was
+            np.testing.assert_array_equal(v.to_numpy(), before[k])

@@ -99,7 +99,7 @@ def _run(fn, arrays, dtype, threads):
         ts = [Tensor(data=a, dtype=dtype, stores_grad=True) for a in arrays]
         out = fn(*ts)
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        dys = [Tensor(data=_u(o.shape, seed=9), dtype=dtype, requires_grad=False) for o in outs]
+        dys = [Tensor(data=_u(o.shape, seed=9), dtype=o.dtype, requires_grad=False) for o in outs]
         grads = dict(autograd._backward_many(outs, dys))
     return [o.to_numpy() for o in outs] + [grads[t].to_numpy() for t in ts]
 
@@ -136,3 +136,113 @@ def test_threading_is_really_on():
     assert lib.ms_has_openmp() == 1
     device.set_num_threads(2)
     assert device.get_num_threads() == 2
+
+
+# ------------------------------------------------ Python threads: one model each
+# autograd.training and the graph recorder are per thread: two threads may each
+# record and train their own Model in graph mode at the same time, and get what
+# each would get alone.  The threads meet at barriers inside the recorded step
+# (after forward, after the loss, after the update) and at every replayed step,
+# so both recordings are open at once and the launches interleave on purpose;
+# a third thread launches eager kernels on the same device all along.
+class _Meeting:
+    """A model mixin whose step waits at ``self.meet`` (a barrier, or nothing)."""
+    meet = staticmethod(lambda: None)
+
+
+def _two_models(meet=None):
+    from test_model import MLP
+
+    from minisinga import model, opt
+
+    class Meeting(MLP, _Meeting):
+        def train_one_batch(self, x, y):
+            out = self.forward(x)
+            self.meet()
+            loss = self.softmax_cross_entropy(out, y)
+            self.meet()
+            self.optimizer(loss)
+            self.meet()
+            return out, loss
+
+    assert issubclass(Meeting, model.Model)
+    models = []
+    for seed in (1, 2):
+        device.set_rand_seed(seed)   # (built one after the other: the same initial weights)
+        m = Meeting(perceptron_size=16)
+        m.set_optimizer(opt.SGD(lr=0.05, momentum=0.9))
+        tx, ty = Tensor((8, 1, 28, 28)), Tensor((8, 10), dtype=tensor.int32)
+        m.compile([tx], is_train=True, use_graph=True, sequential=False)
+        if meet is not None:
+            m.meet = meet
+        models.append((m, tx, ty))
+    autograd.training = False    # the threads must set their own
+    return models
+
+
+def _train(m, tx, ty, first, steps, between=lambda: None):
+    from test_model import mnist_batch
+    losses = []
+    for b in range(first, first + steps):
+        x, y = mnist_batch(b, batch_size=8)
+        tx.copy_from_numpy(x)
+        ty.copy_from_numpy(y)
+        between()
+        losses.append(m(tx, ty)[1].to_numpy()[0])
+    return losses, {k: v.to_numpy() for k, v in m.get_states().items()}
+
+
+def test_two_threads_record_and_train_their_own_models_in_graph_mode():
+    import threading
+    steps = 4
+    alone_models = _two_models()
+    alone = [_train(*trio, first=100 * k, steps=steps) for k, trio in enumerate(alone_models)]
+    barrier = threading.Barrier(2, timeout=60)
+    models = _two_models(meet=barrier.wait)
+    results, errors = [None, None], []
+    stop = threading.Event()
+
+    def run(k):
+        try:
+            results[k] = _train(*models[k], first=100 * k, steps=steps, between=barrier.wait)
+        except BaseException as exc:   # (raised again below, in the test's thread)
+            errors.append(exc)
+            barrier.abort()
+
+    def noise():   # eager kernels on the same device, unrecorded, all along
+        a = Tensor(data=np.ones((16, 16), np.float32))
+        while not stop.is_set():
+            autograd.matmul(a, a)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    noisy = threading.Thread(target=noise)
+    noisy.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    stop.set()
+    noisy.join(10)
+    if errors:
+        raise errors[0]
+    for k in (0, 1):
+        losses, params = results[k]
+        np.testing.assert_array_equal(losses, alone[k][0])
+        for name, p in params.items():
+            np.testing.assert_array_equal(p, alone[k][1][name], err_msg=name)
+        # Each graph holds its own step only: the launches it recorded alone.
+        assert len(models[k][0]._graph.nodes) == len(alone_models[k][0]._graph.nodes)
+    assert autograd.training is False   # the main thread's flag: the threads set their own
+
+
+def test_training_flag_is_per_thread_and_reads_as_a_module_attribute():
+    import threading
+    seen = []
+    autograd.training = True
+    t = threading.Thread(target=lambda: seen.append(autograd.training))
+    t.start()
+    t.join()
+    assert seen == [False] and autograd.training is True
+    from minisinga.autograd import training  # SINGA's other way to read it
+    assert training is True
+    autograd.training = False

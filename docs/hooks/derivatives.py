@@ -264,20 +264,21 @@ def render_table(ops: list[OpDoc] | None, urls: dict[str, str] | None = None) ->
                 parts.append("</tbody></table></div>\n")
             module = op.module
             parts.append(f"\n### `{module}`\n\n<div class=\"derivatives\"><table>"
-                         "<thead><tr><th>operation</th><th>function</th><th>forward</th>"
-                         "<th>gradients</th><th>convention</th><th>derivation</th></tr>"
-                         "</thead><tbody>\n")
+                         "<thead><tr><th>operation and its derivation</th><th>forward</th>"
+                         "<th>gradients</th><th>convention</th></tr></thead><tbody>\n")
         grads = "<br>".join(render_text(g) for _, g in op.grads) if op.grads else (
             "<em>no gradient:</em> " + render_text(op.no_gradient))
         href = urls.get(op.page, op.page) + "#" + op.anchor
-        link_text = posixpath.splitext(posixpath.basename(op.page))[0] + "#" + op.anchor
         functions = ", ".join(f"<code>{html.escape(f)}</code>" for f in op.functions) or "&mdash;"
+        # First column: the class, linked to its derivation, and the functions
+        # that create it; so the link is on screen however wide the formulas are.
         parts.append(
             f'<tr id="op-{html.escape(op.name.lower())}">'
-            f"<td><code>{html.escape(op.name)}</code></td><td>{functions}</td>"
+            f'<td><a href="{html.escape(href)}" title="derivation: {html.escape(op.derivation)}">'
+            f"<code>{html.escape(op.name)}</code></a>"
+            f'<br><span class="derivatives-functions">{functions}</span></td>'
             f"<td>{render_text(op.forward)}</td><td>{grads}</td>"
-            f"<td>{render_text(op.convention) if op.convention else ''}</td>"
-            f'<td><a href="{html.escape(href)}">{html.escape(link_text)}</a></td></tr>\n')
+            f"<td>{render_text(op.convention) if op.convention else ''}</td></tr>\n")
     parts.append("</tbody></table></div>\n")
     return "".join(parts)
 

@@ -11,12 +11,15 @@ Two jobs:
    ``$...$`` / ``$$...$$`` and wrapped by ``pymdownx.arithmatex`` (generic mode)
    into ``<span class="arithmatex">\\(...\\)</span>`` for MathJax to typeset.
 
-2. Fail the build if any page would load a script, a stylesheet or a font from
-   another host (a CDN, Google Fonts): those would silently break offline.
+2. Fail the build if any page would load a script, a stylesheet, a font or an
+   image from another host (a CDN, Google Fonts): those would silently break
+   offline.  A ``<link>`` that only names an address and loads nothing is
+   allowed: ``mkdocs serve`` sets ``site_url`` to its own address, and the theme
+   then writes ``<link rel="canonical" href="http://127.0.0.1:8000/...">``.
 """
 from __future__ import annotations
 
-import re
+from html.parser import HTMLParser
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -27,8 +30,38 @@ DEST = "assets/mathjax"
 MATHJAX_SCRIPT = "tex-chtml-full.js"
 FONT_DIR = "output/chtml/fonts/woff-v2"
 
-# <script src="http..."> or <link ... href="http..."> (or protocol-relative //host)
-_REMOTE = re.compile(r'<(script|link)\b[^>]*\b(src|href)="(https?:)?//[^"]*"', re.IGNORECASE)
+# The attribute through which each tag makes the browser fetch something.
+_FETCHING = {"script": "src", "link": "href", "img": "src", "source": "src",
+             "iframe": "src", "video": "src", "audio": "src", "embed": "src"}
+# <link rel=...> values that name an address without the browser fetching it.
+_LINK_NAMES_ONLY = {"canonical", "alternate", "prev", "next", "author", "license",
+                    "help", "bookmark", "me"}
+
+
+class _RemoteLoads(HTMLParser):
+    """Collects the tags that would fetch from another host (http:, https: or //host)."""
+
+    def __init__(self):
+        super().__init__()
+        self.remote: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        url = attrs.get(_FETCHING.get(tag, ""))
+        if not url or not url.lower().startswith(("http:", "https:", "//")):
+            return
+        rels = set((attrs.get("rel") or "").lower().split())
+        if tag == "link" and rels and rels <= _LINK_NAMES_ONLY:
+            return  # names the page's address; nothing is loaded
+        self.remote.append(self.get_starttag_text())
+
+
+def remote_loads(html_text: str) -> list[str]:
+    """The tags in ``html_text`` that would load something from another host."""
+    parser = _RemoteLoads()
+    parser.feed(html_text)
+    parser.close()
+    return parser.remote
 
 
 def mathjax_dir() -> Path:
@@ -56,7 +89,7 @@ def on_files(files, config):
 
 
 def on_post_page(output: str, page, config) -> str:
-    remote = [m.group(0) for m in _REMOTE.finditer(output)]
+    remote = remote_loads(output)
     if remote:
         raise PluginError(
             f"{page.file.src_uri}: the page loads from another host, which breaks "

@@ -22,7 +22,7 @@ PACKAGE = ROOT / "minisinga"
 
 #: The modules of SINGA's Python API in reading order, then minisinga's internals.
 MODULES = ["tensor", "device", "autograd", "testing", "layer", "layers_conv", "layers_seq",
-           "model", "graph", "opt", "initializer", "datasets", "gpu",
+           "model", "graph", "opt", "initializer", "datasets", "gpu", "sonnx",
            "ctensor", "backend", "dtypes", "viz"]
 
 #: Pages in the nav of mkdocs.yml that may not exist yet on this branch.

@@ -172,7 +172,7 @@ def _(ws):
     reach, stack, consumers = {y.creator}, [y.creator], {}
     while stack:
         op = stack.pop()
-        for src_op, _, _, _, _ in op.src:
+        for src_op, *_ in op.src:
             if src_op is None:
                 continue
             consumers.setdefault(src_op, set()).add(op)

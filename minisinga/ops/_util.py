@@ -1,7 +1,7 @@
 """Checks shared by the operation modules: every one raises before C runs."""
 from __future__ import annotations
 
-from .. import dtypes
+from .. import checks, dtypes
 from ..ctensor import CTensor
 
 
@@ -25,8 +25,7 @@ def check_float(opname: str, *xs: CTensor, names=None) -> None:
             raise TypeError(f"{opname}: {names[0]} is {dtypes.name(first.dtype)} but {name} is "
                             f"{dtypes.name(x.dtype)}; cast one with Tensor.as_type")
         if x.device is not first.device:
-            raise ValueError(f"{opname}: {names[0]} is on {first.device} but {name} is on "
-                             f"{x.device}; move one with to_device")
+            raise checks.device_mismatch(opname, names[0], first.device, name, x.device)
 
 
 def normalize_axis(opname: str, axis, ndim: int, argname: str = "axis") -> int:
@@ -42,8 +41,8 @@ def normalize_axis(opname: str, axis, ndim: int, argname: str = "axis") -> int:
 
 def normalize_axes(opname: str, axes, ndim: int, argname: str = "axes") -> list[int]:
     """A list of distinct axes (ints or one int), each normalised."""
-    if dtypes.is_int(axes):
-        axes = [axes]
+    axes = [axes] if dtypes.is_int(axes) else checks.int_sequence(opname, argname, axes,
+                                                                      "an int or a list of ints")
     out = [normalize_axis(opname, a, ndim, argname) for a in axes]
     if len(set(out)) != len(out):
         raise ValueError(f"{opname}: {argname}={list(axes)} repeats an axis")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, checks
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axis, three_d_view
 
@@ -47,7 +47,7 @@ class LeakyRelu(autograd.Operation):
 
     def __init__(self, a: float = 0.01):
         super().__init__()
-        self.a = float(a)
+        self.a = checks.number("leakyrelu", "a", a)
 
     def forward(self, x):
         check_float("leakyrelu", x, names=["x"])
@@ -73,7 +73,7 @@ class Elu(autograd.Operation):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        self.alpha = float(alpha)
+        self.alpha = checks.number(type(self).__name__.lower(), "alpha", alpha)
 
     def forward(self, x):
         check_float(type(self).__name__.lower(), x, names=["x"])
@@ -97,7 +97,7 @@ class SeLU(Elu):
 
     def __init__(self, alpha: float = 1.67326, gamma: float = 1.0507):
         super().__init__(alpha)
-        self.gamma = float(gamma)
+        self.gamma = checks.number("selu", "gamma", gamma)
 # --8<-- [end:SeLU]
 
 
@@ -132,7 +132,8 @@ class HardSigmoid(autograd.Operation):
 
     def __init__(self, alpha: float = 0.2, gamma: float = 0.5):
         super().__init__()
-        self.alpha, self.gamma = float(alpha), float(gamma)
+        self.alpha = checks.number("hardsigmoid", "alpha", alpha)
+        self.gamma = checks.number("hardsigmoid", "gamma", gamma)
 
     def forward(self, x):
         check_float("hardsigmoid", x, names=["x"])

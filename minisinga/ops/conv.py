@@ -197,6 +197,12 @@ class _Conv2d(autograd.Operation):
     def backward(self, dy):
         N, C, H, Wd, O = self.geom[:5]
         need = self.needs_input_grad
+        if need[1] and self.x is None:
+            raise RuntimeError(
+                f"conv2d ({self.name}): backward already ran through this graph and released "
+                "the input x it kept for W's gradient, so it cannot run again. Run the "
+                "forward pass again, or pass retain_graph=True to the first "
+                "autograd.backward/gradients call to keep what the graph saved")
         dx = CTensor((N, C, H, Wd), dy.dtype, dy.device) if need[0] else None
         dW = CTensor(self.W.shape, dy.dtype, dy.device) if need[1] else None
         db = CTensor((O,), dy.dtype, dy.device) if self.has_b and need[2] else None
@@ -211,7 +217,8 @@ class _Conv2d(autograd.Operation):
             for g in (dx, dW, db):
                 if g is not None:
                     backend.fill(g, 0.0)
-        self.x = None
+        if not self.retain_saved:   # free x now: the rest of the backward pass runs without it
+            self.x = None
         return (dx, dW, db) if self.has_b else (dx, dW)
 
 

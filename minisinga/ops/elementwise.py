@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, int32_operands
@@ -311,8 +311,8 @@ class Clip(autograd.Operation):
 
     def __init__(self, min=None, max=None):
         super().__init__()
-        self.lo = -np.inf if min is None else float(min)
-        self.hi = np.inf if max is None else float(max)
+        self.lo = -np.inf if min is None else checks.number("clip", "min", min)
+        self.hi = np.inf if max is None else checks.number("clip", "max", max)
         if self.lo > self.hi:
             raise ValueError(f"clip: min={min} is greater than max={max}")
 
@@ -456,9 +456,9 @@ class Dropout(autograd.Operation):
 
     def __init__(self, ratio: float = 0.5):
         super().__init__()
-        if not dtypes.is_number(ratio) or not 0 <= ratio < 1:
+        self.ratio = checks.number("dropout", "ratio", ratio)
+        if not 0 <= self.ratio < 1:
             raise ValueError(f"dropout: ratio must be a number in [0, 1), got {ratio!r}")
-        self.ratio = float(ratio)
 
     def forward(self, x):
         check_float("dropout", x, names=["x"])

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks, dtypes
 from .._lib import ffi
 from ..ctensor import CTensor
 from ..tensor import Tensor
@@ -52,10 +52,7 @@ def _int_list(opname: str, argname: str, values, length: int | None = None) -> l
     """A list of Python ints (from a list, tuple or 1-D array), optionally of a given length."""
     if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
         values = [values]
-    try:
-        out = list(values)
-    except TypeError:
-        raise TypeError(f"{opname}: {argname} must be a list of ints, got {values!r}") from None
+    out = checks.int_sequence(opname, argname, values)
     for v in out:
         if not dtypes.is_int(v):
             raise TypeError(f"{opname}: {argname} must be a list of ints, got {values!r}")
@@ -309,9 +306,7 @@ class Pad(_IndexGather):
             raise ValueError(f"pad: mode must be one of {self.MODES}, got {mode!r}")
         if pads is None:
             raise ValueError("pad: pads is required ([begin_0, ..., end_0, ...])")
-        if not dtypes.is_number(constant):
-            raise TypeError(f"pad: constant must be a number, got {constant!r}")
-        self.mode, self.constant = mode, float(constant)
+        self.mode, self.constant = mode, checks.number("pad", "constant", constant)
         self.pads = _int_list("pad", "pads", pads)
         if any(p < 0 for p in self.pads):
             raise ValueError(f"pad: pads must be >= 0, got {self.pads} (to crop, use slice)")
@@ -321,6 +316,10 @@ class Pad(_IndexGather):
         if len(self.pads) != 2 * ndim:
             raise ValueError(f"pad: pads must have 2 * ndim = {2 * ndim} entries for x of shape "
                              f"{shape} ([begin_0, ..., end_0, ...]), got {len(self.pads)}")
+        # The output's size first: the positions below are built one by one, so
+        # pads of 2**40 must be refused before, not after, that list is made.
+        _check_int32_size("pad", [d + self.pads[a] + self.pads[ndim + a]
+                                  for a, d in enumerate(shape)])
         sources = []
         for a, d in enumerate(shape):
             begin, end = self.pads[a], self.pads[ndim + a]
@@ -667,7 +666,7 @@ class Embedding(autograd.Operation):
         if len(w.shape) != 2:
             raise ValueError(f"embedding: w must be a 2-D (vocab, dim) table, got shape {w.shape}")
         if x.device is not w.device:
-            raise ValueError(f"embedding: x is on {x.device} but w is on {w.device}")
+            raise checks.device_mismatch("embedding", "x", x.device, "w", w.device)
         vocab, dim = w.shape
         ids = _host(x)
         if ids.size and (ids.min() < 0 or ids.max() >= vocab):
@@ -714,9 +713,11 @@ class OneHot(_Constant):
         super().__init__()
         if isinstance(values, Tensor):
             values = _host(values.data)
-        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        values = np.asarray(values).reshape(-1)
         if values.size != 2:
             raise ValueError(f"onehot: values must be [off, on], got {values.tolist()}")
+        for what, v in zip(("off", "on"), values.tolist()):
+            checks.number("onehot", f"values ({what})", v)
         if isinstance(depth, Tensor):
             depth = _host(depth.data).reshape(-1)[0]
         if isinstance(depth, (float, np.floating)) and float(depth) == int(depth):
@@ -833,9 +834,7 @@ class ConstantOfShape(_Constant):
         super().__init__()
         if isinstance(value, Tensor):
             value = _host(value.data).reshape(-1)[0]
-        if not dtypes.is_number(value):
-            raise TypeError(f"constant_of_shape: value must be a number, got {value!r}")
-        self.value = float(value)
+        self.value = checks.number("constant_of_shape", "value", value)
 
     def forward(self, x):
         if len(x.shape) != 1:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import autograd, backend, checks
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
@@ -114,8 +114,10 @@ class Gemm(autograd.Operation):
 
     def __init__(self, alpha=1.0, beta=1.0, transA=0, transB=0):
         super().__init__()
-        self.alpha, self.beta = float(alpha), float(beta)
-        self.ta, self.tb = int(bool(transA)), int(bool(transB))
+        self.alpha = checks.number("gemm", "alpha", alpha)
+        self.beta = checks.number("gemm", "beta", beta)
+        self.ta = int(checks.flag("gemm", "transA", transA))
+        self.tb = int(checks.flag("gemm", "transB", transB))
 
     def forward(self, A, B, C=None):
         names = ["A", "B"] + (["C"] if C is not None else [])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
@@ -205,7 +205,7 @@ def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
     if isinstance(condition, Tensor):
         c = condition.data
         if c.device is not like.device:
-            raise ValueError(f"{opname}: condition is on {c.device} but x is on {like.device}")
+            raise checks.device_mismatch(opname, "condition", c.device, "x", like.device)
         return c if c.dtype == like.dtype else backend.cast(c, like.dtype)
     arr = np.asarray(condition)
     if arr.dtype.kind not in "biuf":

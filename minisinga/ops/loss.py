@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
@@ -32,7 +32,7 @@ def _scalar(dy) -> float:
 def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
     """The target as x's float type (an int32 one-hot matrix is cast)."""
     if t.device is not x.device:
-        raise ValueError(f"{name}: t is on {t.device} but x is on {x.device}")
+        raise checks.device_mismatch(name, "t", t.device, "x", x.device)
     if t.dtype != x.dtype:
         t = backend.cast(t, x.dtype)
     return t
@@ -138,7 +138,8 @@ class BinaryCrossEntropy(autograd.Operation):
     r"""Binary cross-entropy of probabilities (SINGA's smoothed form, eps = 1e-4):
     ``binary_cross_entropy(x, t)``; N is x.shape[0].
 
-    Forward: $\ell = -\frac{1}{N}\sum [t \log(x + \epsilon) + (1 - t)\log(1 + \epsilon - x)]$
+    Forward: $\ell = -\frac{1}{N}\sum b$ with
+        $b = t \log(x + \epsilon) + (1 - t)\log(1 + \epsilon - x)$
     Grad x: $\bar{x} = -\frac{\bar{\ell}}{N}\left[\frac{t}{x + \epsilon} - \frac{1 - t}{1 + \epsilon - x}\right]$
     Derivation: ops/losses.md#binary_cross_entropy
     """

@@ -13,6 +13,10 @@ Two conventions, stated once here and pinned by exact tests (tests/test_conv.py)
 * Average pooling EXCLUDES the padding from the count (SINGA's rule, PyTorch's
   ``count_include_pad=False``): a corner window of a 3x3 kernel with padding 1 averages
   its 4 real cells, dividing by 4, not 9.
+* A window is never made only of padding: the padding must be smaller than the kernel
+  on every side, and an input with an empty (H, W) plane (H or W = 0), whose padded
+  windows would hold no cell of x, is refused with a ValueError.  (Such a window has
+  no maximum; -inf or 0 would be an invented value.)
 
 ``globalaveragepool(x)`` is the mean over H and W keeping dims, (N, C, H, W) ->
 (N, C, 1, 1): written with ``reduce_mean``, so it needs no kernel or backward of its own.
@@ -70,6 +74,12 @@ class _Pooling2d(autograd.Operation):
                              "(argmax indices are int32)")
         pads, (oh, ow) = spatial_geometry(where, x.shape, self.kernel, self.stride,
                                           self.pads, (1, 1), self.pad_mode)
+        if H == 0 or W == 0:
+            # Padding smaller than the kernel leaves a real cell in every window of a
+            # non-empty plane; an empty plane gives windows of padding only.
+            raise ValueError(f"{where}: x {x.shape} has an empty (H, W) plane, so each of the "
+                             f"({oh}, {ow}) windows of its padding holds no cell of x: there "
+                             "is no maximum or average to take (empty planes are refused)")
         self.x_shape, self.out = x.shape, (oh, ow)
         self.window = (*self.kernel, *self.stride, pads[0], pads[2])
         y = CTensor((N, C, oh, ow), x.dtype, x.device)

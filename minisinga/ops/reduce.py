@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axes
@@ -29,7 +29,9 @@ class ReduceSum(autograd.Operation):
 
     def __init__(self, axes=None, keepdims=1):
         super().__init__()
-        self.axes, self.keepdims = axes, bool(keepdims)
+        self.axes = axes
+        self.keepdims = checks.flag("reduce_mean" if self.mean else "reduce_sum", "keepdims",
+                                    keepdims)
 
     def forward(self, x):
         name = "reduce_mean" if self.mean else "reduce_sum"
@@ -116,7 +118,8 @@ class ReduceMax(autograd.Operation):
 
     def __init__(self, axes=None, keepdims=1):
         super().__init__()
-        self.axes, self.keepdims = axes, bool(keepdims)
+        self.axes = axes
+        self.keepdims = checks.flag(self.kernel.replace("_forward", ""), "keepdims", keepdims)
 
     def forward(self, x):
         name = self.kernel.replace("_forward", "")

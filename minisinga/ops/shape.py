@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import normalize_perm
 from ..testing import OpInfo, Sample, register
@@ -144,7 +144,8 @@ class Unsqueeze(_View):
         self.axis = axis
 
     def new_shape(self, shape):
-        axes = [self.axis] if dtypes.is_int(self.axis) else list(self.axis)
+        axes = [self.axis] if dtypes.is_int(self.axis) else \
+            checks.int_sequence("unsqueeze", "axis", self.axis, "an int or a list of ints")
         out_ndim = len(shape) + len(axes)
         axes = normalize_axes("unsqueeze", axes, out_ndim, "axis")
         out, it = [], iter(shape)
