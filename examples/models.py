@@ -2,9 +2,11 @@
 
 ``MLP``: 784 -> 256 -> 10 with ReLU.  ``CNN``: SINGA's LeNet-like example
 (two 5x5 convolutions with max pooling, then two fully connected layers).
-Both take NCHW float32 images and int32 class indices.
+Both take NCHW float32 images and int32 class indices.  ``train_one_batch`` takes
+SINGA's ``dist_option`` and ``spars`` too (minisinga/dist.py: ``train_step``), as
+SINGA's examples do; with a plain optimizer only ``'plain'`` applies.
 """
-from minisinga import layer, model
+from minisinga import dist, layer, model
 
 
 class MLP(model.Model):
@@ -20,10 +22,10 @@ class MLP(model.Model):
     def forward(self, x):
         return self.linear2(self.relu(self.linear1(x)))
 
-    def train_one_batch(self, x, y):
+    def train_one_batch(self, x, y, dist_option="plain", spars=None):
         out = self.forward(x)
         loss = self.softmax_cross_entropy(out, y)
-        self.optimizer(loss)
+        dist.train_step(self.optimizer, loss, dist_option, spars)
         return out, loss
 
     def set_optimizer(self, optimizer):
@@ -53,10 +55,10 @@ class CNN(model.Model):
         y = self.relu3(self.linear1(self.flatten(y)))
         return self.linear2(y)
 
-    def train_one_batch(self, x, y):
+    def train_one_batch(self, x, y, dist_option="plain", spars=None):
         out = self.forward(x)
         loss = self.softmax_cross_entropy(out, y)
-        self.optimizer(loss)
+        dist.train_step(self.optimizer, loss, dist_option, spars)
         return out, loss
 
     def set_optimizer(self, optimizer):

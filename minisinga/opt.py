@@ -436,3 +436,12 @@ class AdaGrad(Optimizer):
         backend.kernel("adagrad_update", p)(
             p.ptr, h.ptr, g.ptr, self.lr_value.data.ptr, self.epsilon, self.weight_decay,
             p.size)
+
+
+def __getattr__(name: str):
+    """``opt.DistOpt`` (SINGA's name) lives in minisinga/dist.py, loaded on first
+    use, so that ``import minisinga`` never needs MPI."""
+    if name == "DistOpt":
+        from .dist import DistOpt
+        return DistOpt
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

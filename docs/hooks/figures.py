@@ -742,6 +742,51 @@ def exercises_map():
 
 
 @figure
+def ring_allreduce():
+    """A ring all-reduce of 4 ranks, step by step: which chunk each rank holds."""
+    import numpy as np
+    n = 4
+    # held[r][c]: the set of ranks whose chunk c rank r has summed so far
+    held = [[{r} for _ in range(n)] for r in range(n)]
+    frames = [("start: every rank has its own gradient, cut in 4 chunks",
+               [[len(h) for h in row] for row in held], [])]
+    for step in range(2 * (n - 1)):
+        phase = "reduce-scatter" if step < n - 1 else "all-gather"
+        k = step % (n - 1)
+        sends = []
+        new = [[set(h) for h in row] for row in held]
+        for r in range(n):   # rank r sends chunk (r - k) (scatter) / (r + 1 - k) (gather)
+            c = (r - k) % n if phase == "reduce-scatter" else (r + 1 - k) % n
+            dst = (r + 1) % n
+            sends.append((r, dst, c))
+            if phase == "reduce-scatter":
+                new[dst][c] = held[dst][c] | held[r][c]
+            else:
+                new[dst][c] = set(held[r][c])
+        held = new
+        frames.append((f"step {step + 1}, {phase}: each rank sends one chunk to the next",
+                       [[len(h) for h in row] for row in held], sends))
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(frames), figsize=(2.0 * len(frames), 2.9))
+    for ax, (title, counts, sends) in zip(axes, frames):
+        ax.imshow(np.array(counts), cmap="Blues", vmin=0, vmax=n)
+        for r in range(n):
+            for c in range(n):
+                ax.text(c, r, str(counts[r][c]), ha="center", va="center", fontsize=8,
+                        color="white" if counts[r][c] > 2 else "black")
+        for r, dst, c in sends:
+            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False,
+                                       edgecolor="#d84315", lw=1.6))
+        ax.set_xticks(range(n), [f"c{c}" for c in range(n)], fontsize=7)
+        ax.set_yticks(range(n), [f"rank {r}" for r in range(n)], fontsize=7)
+        ax.set_title("\n".join(textwrap.wrap(title, 22)), fontsize=7)
+    fig.suptitle("Ring all-reduce, 4 ranks: the number in a cell is how many ranks' "
+                 "gradients that chunk holds (4 = the full sum); outlined: what is sent",
+                 fontsize=9)
+    return _svg(fig)
+
+
+@figure
 def bench_times():
     """Time per step against NumPy and PyTorch, from the benchmarks' table."""
     import numpy as np

@@ -389,6 +389,16 @@ void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *shape, int ndi
                          int64_t count);
 /* end indexing.c */
 
+/* ====================================================== dist.c
+ * minisinga/c/dist.c ; data-parallel training (DistOpt): float16 bits as
+ * uint16_t, sparse gradients as int32 indices + values */
+void FN(to_half)(uint16_t *h, const T *x, T clip, int64_t n);
+void FN(add_half)(T *y, const uint16_t *h, int64_t n);
+int64_t FN(sparse_select)(int32_t *idx, T *val, T *x, T *scratch, T threshold, int64_t k,
+                          int corr, int64_t n);
+void FN(sparse_add)(T *y, const int32_t *idx, const T *val, int64_t m);
+/* end dist.c */
+
 #endif /* MS_IS_FLOAT */
 
 #if !MS_IS_FLOAT
