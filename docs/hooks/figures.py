@@ -774,7 +774,7 @@ def ring_allreduce():
             for c in range(n):
                 ax.text(c, r, str(counts[r][c]), ha="center", va="center", fontsize=8,
                         color="white" if counts[r][c] > 2 else "black")
-        for r, dst, c in sends:
+        for r, _dst, c in sends:
             ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False,
                                        edgecolor="#d84315", lw=1.6))
         ax.set_xticks(range(n), [f"c{c}" for c in range(n)], fontsize=7)
