@@ -115,6 +115,16 @@ def _t(a, dtype=None, grad=False):
     return tensor.Tensor(data=a, dtype=dtype, requires_grad=grad, stores_grad=grad)
 
 
+def _example_models():
+    """examples/models.py, the networks of the examples (MLP, CNN)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import models
+    finally:
+        sys.path.pop(0)
+    return models
+
+
 def _viz_svg(y, show_grad=False) -> str:
     from minisinga import viz
     return viz._svg_text(viz._build(y, show_grad))
@@ -172,12 +182,7 @@ def seed_mlp_graph():
 def mlp_model_graph():
     """examples/models.py's MLP, compiled, drawn by viz.draw_model."""
     from minisinga import tensor, viz
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        import models
-    finally:
-        sys.path.pop(0)
-    net = models.MLP(hidden=32)
+    net = _example_models().MLP(hidden=32)
     tx = tensor.Tensor((8, 1, 28, 28), requires_grad=False).set_value(0.5)
     net.compile([tx], is_train=True, use_graph=False)
     return viz.draw_model(net)
@@ -187,12 +192,7 @@ def mlp_model_graph():
 def onnx_export_walk():
     """The graph that sonnx.to_onnx walks: the digits CNN's forward, recorded."""
     from minisinga import autograd, tensor, viz
-    sys.path.insert(0, str(ROOT / "examples"))
-    try:
-        import models
-    finally:
-        sys.path.pop(0)
-    net = models.CNN()
+    net = _example_models().CNN()
     tx = tensor.Tensor((2, 1, 28, 28), requires_grad=False).set_value(0.5)
     net.compile([tx], is_train=False, use_graph=False)
     was = autograd.recording
