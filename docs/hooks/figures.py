@@ -767,7 +767,10 @@ def ring_allreduce():
         frames.append((f"step {step + 1}, {phase}: each rank sends one chunk to the next",
                        [[len(h) for h in row] for row in held], sends))
     plt = _plt()
-    fig, axes = plt.subplots(1, len(frames), figsize=(2.0 * len(frames), 2.9))
+    # two rows: the start and the reduce-scatter, then the all-gather
+    fig, grid = plt.subplots(2, n, figsize=(8.6, 5.6))
+    axes = list(grid[0]) + list(grid[1][:n - 1])
+    grid[1][n - 1].axis("off")
     for ax, (title, counts, sends) in zip(axes, frames):
         ax.imshow(np.array(counts), cmap="Blues", vmin=0, vmax=n)
         for r in range(n):
@@ -779,10 +782,10 @@ def ring_allreduce():
                                        edgecolor="#d84315", lw=1.6))
         ax.set_xticks(range(n), [f"c{c}" for c in range(n)], fontsize=7)
         ax.set_yticks(range(n), [f"rank {r}" for r in range(n)], fontsize=7)
-        ax.set_title("\n".join(textwrap.wrap(title, 22)), fontsize=7)
-    fig.suptitle("Ring all-reduce, 4 ranks: the number in a cell is how many ranks' "
-                 "gradients that chunk holds (4 = the full sum); outlined: what is sent",
-                 fontsize=9)
+        ax.set_title("\n".join(textwrap.wrap(title, 26)), fontsize=8)
+    fig.suptitle("Ring all-reduce, 4 ranks: each cell counts the ranks' gradients its chunk\n"
+                 "holds (4 = the full sum); outlined: the chunk each rank sends", fontsize=10)
+    fig.tight_layout()
     return _svg(fig)
 
 
