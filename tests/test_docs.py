@@ -131,7 +131,7 @@ def test_examples_run(page: Path):
         needs = sorted({m for _, mods in skipped for m in mods})
         pytest.skip(f"{rel}: {ran} example(s) ran and passed; {len(skipped)} skipped (lines "
                     f"{', '.join(str(line) for line, _ in skipped)}) because "
-                    f"these modules do not exist on this branch yet: {', '.join(needs)}")
+                    f"these modules are not installed here (an optional extra): {', '.join(needs)}")
 
 
 def test_extract_blocks_reads_markers():
