@@ -87,7 +87,10 @@ def _encode_name(name: str):
 
 
 def _decode_name(t) -> str:
-    return "".join(chr(int(c)) for c in tensor.to_numpy(t))
+    try:
+        return "".join(chr(int(c)) for c in tensor.to_numpy(t))
+    except (ValueError, OverflowError):   # not code points: a damaged checkpoint
+        return "<unreadable>"
 
 
 def resume(args, net, sgd):

@@ -46,8 +46,9 @@ import sys
 
 import numpy as np
 
-from . import autograd, dtypes
+from . import autograd, checks, dtypes
 from ._lib import cpu_kernel, ffi, kernel
+from .ctensor import CTensor
 from .tensor import Tensor
 
 DEFAULT_THRESHOLD = 2097152   # elements: SINGA's default
@@ -306,6 +307,10 @@ class DistOpt:
     def update(self, param: Tensor, grad: Tensor) -> None:
         """Apply the update from a summed gradient: ``grad /= world_size``, then
         the wrapped optimizer's rule (SINGA's order)."""
+        if not isinstance(param, Tensor) or not isinstance(grad, Tensor):
+            raise TypeError(f"DistOpt.update: param and grad must be Tensors, got "
+                            f"{type(param).__name__} and {type(grad).__name__}")
+        self.opt._check(param.name, param, grad)   # before the scaling kernel runs
         if self.world_size > 1:
             g = grad.data
             kernel("affine_forward", g)(g.ptr, g.ptr, 1.0 / self.world_size, 0.0, g.size)
@@ -348,6 +353,10 @@ class DistOpt:
         """Sum several tensors with float16 on the wire: packed, converted to
         float16 (after clipping to ``[-clip, clip]`` when ``clip > 0``), exchanged,
         and added up in the tensors' own type in rank order (blocking)."""
+        clip = checks.finite_number("DistOpt.fused_all_reduce_half", "clip", clip)
+        if clip < 0:
+            raise ValueError(f"DistOpt.fused_all_reduce_half: clip must be >= 0 (0: no "
+                             f"clipping), got {clip!r}")
         cts = [self._cpu(t, "fused_all_reduce_half") for t in tensors]
         if not cts:
             return
@@ -360,7 +369,9 @@ class DistOpt:
     def _half_exchange(self, buf, clip: float) -> None:
         """buf = the sum over ranks of float16(buf), added in rank order."""
         n, dtype, comm = buf.size, buf.dtype, self.communicator
-        half = Tensor(((n + 1) // 2,), buf.device, dtypes.int32, requires_grad=False).data
+        # NOTE: buffers that a kernel overwrites entirely come unfilled (CTensor._new);
+        # Tensor(shape) would zero them first, a pass over memory for nothing.
+        half = CTensor._new(((n + 1) // 2,), dtypes.int32, buf.device)
         kernel("to_half", buf)(ffi.cast("uint16_t *", half.ptr), buf.ptr, float(clip), n)
 
         def exchange(y, h, n):   # every rank's float16 bits, added up in rank order
@@ -440,10 +451,10 @@ class DistOpt:
                                  "elements; sparse indices are int32")
             x = self._corrected(param, g) if corr else g.clone()
             n = x.size
-            idx = Tensor((n,), x.device, dtypes.int32, requires_grad=False).data
-            val = Tensor((n,), x.device, x.dtype, requires_grad=False).data
-            scratch = Tensor((n,), x.device, x.dtype, requires_grad=False).data
+            idx = CTensor._new((n,), dtypes.int32, x.device)   # written by the kernel
+            val = CTensor._new((n,), x.dtype, x.device)
             k = max(1, int(spars * n)) if topK else 0
+            scratch = CTensor._new((n if k else 1,), x.dtype, x.device)   # used by top-K only
             m = int(kernel("sparse_select", x)(idx.ptr, val.ptr, x.ptr, scratch.ptr,
                                                0.0 if topK else float(spars), k,
                                                int(bool(corr)), n))
@@ -515,7 +526,7 @@ class DistOpt:
     def _pack(self, cts):
         """One buffer holding the CTensors one after another (copy kernels)."""
         total = sum(c.size for c in cts)
-        buf = Tensor((total,), cts[0].device, cts[0].dtype, requires_grad=False).data
+        buf = CTensor._new((total,), cts[0].dtype, cts[0].device)   # filled by the copies
         off = 0
         for c in cts:
             kernel("copy", c)(buf.ptr + off, c.ptr, c.size)
@@ -532,7 +543,7 @@ class DistOpt:
         """residual += g, kept per parameter (zeros at first), and returned."""
         res = self._residuals.get(param.name)
         if res is None:
-            res = Tensor(param.shape, g.device, g.dtype, requires_grad=False).set_value(0)
+            res = Tensor(param.shape, g.device, g.dtype, requires_grad=False)   # zeros
             self._residuals[param.name] = res
         r = res.data
         kernel("add_forward", r)(r.ptr, r.ptr, g.ptr, r.size)
