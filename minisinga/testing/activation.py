@@ -42,7 +42,11 @@ def _smooth(lo=-3.0, hi=3.0):
     return make
 
 
-def _np_softmax(x, axis=1):
+def np_softmax(x, axis=1):
+    """The reference softmax along ``axis``, max-subtracted: exp(x - m) / sum(exp(x - m))
+    (used by the registry and tests/test_fuzz.py, tests/test_cuda.py)."""
+    if x.size == 0:
+        return np.zeros(x.shape)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
@@ -98,7 +102,7 @@ register(OpInfo("softsign", (SoftSign,), softsign, lambda x: x / (1 + np.abs(x))
 # --8<-- [end:register_softsign]
 # --8<-- [end:register_softsign]
 # --8<-- [start:register_softmax]
-register(OpInfo("softmax", (SoftMax,), softmax, _np_softmax,
+register(OpInfo("softmax", (SoftMax,), softmax, np_softmax,
                 lambda rng: [Sample([rng.uniform(-2, 2, (3, 4))]),
                              Sample([rng.uniform(-2, 2, (2, 3, 4))], {"axis": -1}),
                              Sample([rng.uniform(-2, 2, (2, 3, 2))], {"axis": 0})]))

@@ -18,7 +18,10 @@ from ..ops.loss import (
 from .registry import OpInfo, Sample, register
 
 
-def _np_sce(x, t):
+def np_softmax_cross_entropy(x, t):
+    """The reference loss, shape (1,): the batch mean of -log softmax(x)[label], for
+    class indices t, or of -sum(q * log softmax(x)) for targets t normalised per row
+    to q (used by the registry and tests/test_fuzz.py)."""
     logp = x - x.max(1, keepdims=True)
     logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
     if t.ndim == 1:
@@ -49,7 +52,8 @@ def _probs(rng, shape):
 
 # --8<-- [start:register_softmax_cross_entropy]
 register(OpInfo("softmax_cross_entropy", (SoftMaxCrossEntropy,),
-                lambda x, t: softmax_cross_entropy(x, t), _np_sce, _sce_samples, grad_inputs=[0]))
+                lambda x, t: softmax_cross_entropy(x, t), np_softmax_cross_entropy, _sce_samples,
+                grad_inputs=[0]))
 # --8<-- [end:register_softmax_cross_entropy]
 # --8<-- [end:register_softmax_cross_entropy]
 # --8<-- [start:register_cross_entropy]

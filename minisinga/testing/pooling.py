@@ -1,38 +1,56 @@
-"""Registry entries of 2-D pooling, with ``np_pooling_2d``, the direct NumPy pooling the tests
-compare against
-(minisinga/ops/pooling.py): float64 NumPy references and sample inputs.
+"""Registry entries of 2-D pooling (minisinga/ops/pooling.py), and the one NumPy
+pooling every check compares against: ``np_pooling_2d`` (forward) and
+``np_pooling_2d_vjp`` (gradient), used by the registry, tests/test_conv.py and
+tests/test_fuzz_conv.py.  Written from the definition with the helpers of the
+reference convolution (testing/conv.py), apart from minisinga's geometry code.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..ops.conv import int_pair, padding4, spatial_geometry
 from ..ops.pooling import _Pooling2d, avg_pool2d, globalaveragepool, max_pool2d, pooling_2d
+from .conv import _hw, _taps, _untaps, np_pads
 from .registry import OpInfo, Sample, register
 
 
+def _windows(x, kernel_size, stride, padding, pad_mode, fill):
+    """pads, W[n, c, i, j, p, q] (cell (i, j) of window (p, q), ``fill`` in the padding),
+    and real[0, 0, i, j, p, q] (1 where that cell is inside x)."""
+    kernel = _hw(kernel_size)
+    stride = kernel if stride is None else _hw(stride)
+    pads = np_pads(x.shape[2:], kernel, stride, 1, padding, pad_mode)
+    _, W = _taps(x, kernel, stride, 1, pads, fill)
+    _, real = _taps(np.ones((1, 1) + tuple(x.shape[2:])), kernel, stride, 1, pads)
+    return pads, stride, W, real
+
+
 def np_pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET"):
-    """A direct NumPy pooling (a loop over output pixels), the tests' reference."""
-    where = "np_pooling_2d"
-    kernel = int_pair(where, "k", kernel_size, 1)
-    stride = kernel if stride is None else int_pair(where, "s", stride, 1)
-    (t, b, l, r), (oh, ow) = spatial_geometry(where, x.shape, kernel, stride,
-                                              padding4(where, padding), (1, 1),
-                                              pad_mode.upper())
-    pad = ((0, 0), (0, 0), (t, b), (l, r))
-    xp = np.pad(x.astype(np.float64), pad, constant_values=-np.inf if is_max else 0.0)
-    real = np.pad(np.ones(x.shape[2:]), pad[2:])
-    y = np.zeros(x.shape[:2] + (oh, ow))
-    for p in range(oh):
-        for q in range(ow):
-            hs, ws = p * stride[0], q * stride[1]
-            win = xp[:, :, hs:hs + kernel[0], ws:ws + kernel[1]]
-            if is_max:
-                y[:, :, p, q] = win.max(axis=(2, 3))
-            else:
-                count = real[hs:hs + kernel[0], ws:ws + kernel[1]].sum()
-                y[:, :, p, q] = win.sum(axis=(2, 3)) / count
-    return y
+    """The reference pooling, float64, with pooling_2d's arguments: the maximum or the
+    mean of the cells of each window that are inside x (padding never wins a max
+    and is not counted in a mean)."""
+    _, _, W, real = _windows(x, kernel_size, stride, padding, pad_mode,
+                             -np.inf if is_max else 0.0)
+    if is_max:
+        return W.max(axis=(2, 3))
+    return W.sum(axis=(2, 3)) / real.sum(axis=(2, 3))
+
+
+def np_pooling_2d_vjp(dy, x, kernel_size, stride=None, padding=0, is_max=True,
+                      pad_mode="NOTSET"):
+    """The gradient dx of np_pooling_2d for the upstream gradient dy: a max sends each
+    dy to the first maximum of its window (row-major order), a mean shares it
+    equally among the window's cells inside x."""
+    pads, stride, W, real = _windows(x, kernel_size, stride, padding, pad_mode,
+                                     -np.inf if is_max else 0.0)
+    dy = np.asarray(dy, dtype=np.float64)[:, :, None, None]
+    if is_max:
+        flat = W.reshape(W.shape[:2] + (W.shape[2] * W.shape[3],) + W.shape[4:])
+        cell = np.arange(flat.shape[2]).reshape(1, 1, -1, 1, 1)
+        first = (cell == flat.argmax(axis=2)[:, :, None]).reshape(W.shape)
+        share = first * dy
+    else:
+        share = real * dy / real.sum(axis=(2, 3), keepdims=True)
+    return _untaps(share, pads, x.shape, stride, (1, 1))
 
 
 def np_max_pool2d(x, kernel_size, stride=None, padding=0, pad_mode="NOTSET"):
