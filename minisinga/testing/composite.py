@@ -37,7 +37,6 @@ register(OpInfo("einsum", (), lambda a, b, ops: tensor.einsum(ops, a, b),
                              Sample([_u(rng, 3, 4), _u(rng, 4, 2)], {"ops": "ij,jk->i"}),
                              Sample([_u(rng, 3, 4), _u(rng, 3, 4)], {"ops": "ij,ij->"})]))
 # --8<-- [end:register_einsum]
-# --8<-- [end:register_einsum]
 # --8<-- [start:register_tensordot]
 register(OpInfo("tensordot", (), lambda a, b, axes=2: tensor.tensordot(a, b, axes),
                 lambda a, b, axes=2: np.tensordot(a, b, axes),
@@ -47,14 +46,12 @@ register(OpInfo("tensordot", (), lambda a, b, axes=2: tensor.tensordot(a, b, axe
                                     {"axes": ([1, 2], [1, 0])}),
                              Sample([_u(rng, 2, 3), _u(rng, 4)], {"axes": 0})]))
 # --8<-- [end:register_tensordot]
-# --8<-- [end:register_tensordot]
 # --8<-- [start:register_repeat]
 register(OpInfo("repeat", (), lambda x, repeats, axis=None: tensor.repeat(x, repeats, axis),
                 lambda x, repeats, axis=None: np.repeat(x, repeats, axis),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"repeats": 2}),
                              Sample([_u(rng, 2, 3)], {"repeats": 2, "axis": 1}),
                              Sample([_u(rng, 3, 2)], {"repeats": [1, 0, 3], "axis": 0})]))
-# --8<-- [end:register_repeat]
 # --8<-- [end:register_repeat]
 # --8<-- [start:register_getitem]
 register(OpInfo("getitem", (), lambda x, key: x[key], lambda x, key: x[key],
@@ -65,18 +62,15 @@ register(OpInfo("getitem", (), lambda x, key: x[key], lambda x, key: x[key],
                              Sample([_u(rng, 4, 3, 2)], {"key": (slice(0, 3), 1)}),
                              Sample([_u(rng, 4, 3)], {"key": (2, 0)})]))
 # --8<-- [end:register_getitem]
-# --8<-- [end:register_getitem]
 # --8<-- [start:register_square]
 register(OpInfo("square", (), tensor.square, np.square,
                 lambda rng: [Sample([_u(rng, 3, 4)]), Sample([_u(rng, 5)])]))
-# --8<-- [end:register_square]
 # --8<-- [end:register_square]
 # --8<-- [start:register_tensor_sum]
 register(OpInfo("tensor_sum", (), lambda x, axis=None: tensor.sum(x, axis),
                 lambda x, axis=None: np.sum(x, axis),
                 lambda rng: [Sample([_u(rng, 3, 4)]), Sample([_u(rng, 3, 4)], {"axis": 1}),
                              Sample([_u(rng, 2, 3, 4)], {"axis": (0, 2)})]))
-# --8<-- [end:register_tensor_sum]
 # --8<-- [end:register_tensor_sum]
 # --8<-- [start:register_mult]
 register(OpInfo("mult", (), lambda a, b: tensor.mult(a, b), lambda a, b: a @ b,

@@ -84,7 +84,6 @@ register(OpInfo("gather", (Gather,), lambda x, axis, indices: gather(x, axis, in
                              Sample([_u(rng, 3, 2, 2)], {"axis": -2, "indices": 1},
                                     note="scalar index")]))
 # --8<-- [end:register_gather]
-# --8<-- [end:register_gather]
 # --8<-- [start:register_tile]
 register(OpInfo("tile", (Tile,), tile, lambda x, repeats: np.tile(x, repeats),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"repeats": [2, 1]}),
@@ -120,7 +119,6 @@ register(OpInfo("pad", (Pad,), pad, _np_pad,
                              Sample([_u(rng, 2, 3)], {"mode": "edge", "pads": [1, 2, 2, 1]}),
                              Sample([_u(rng, 3)], {"mode": "reflect", "pads": [5, 4]},
                                     note="reflect past the width")]))
-# --8<-- [end:register_pad]
 # --8<-- [end:register_pad]
 def _np_upsample(x, mode, scales):
     for axis, scale in enumerate(scales):
@@ -160,7 +158,6 @@ register(OpInfo("depth_to_space", (DepthToSpace,), depth_to_space, _np_d2s,
                 lambda rng: [Sample([_u(rng, 1, 8, 2, 1)], {"blocksize": 2}),
                              Sample([_u(rng, 2, 4, 1, 2)], {"blocksize": 2, "mode": "CRD"})]))
 # --8<-- [end:register_depth_to_space]
-# --8<-- [end:register_depth_to_space]
 # --8<-- [start:register_space_to_depth]
 register(OpInfo("space_to_depth", (SpaceToDepth,), space_to_depth, _np_s2d,
                 lambda rng: [Sample([_u(rng, 1, 2, 4, 2)], {"blocksize": 2}),
@@ -192,7 +189,6 @@ register(OpInfo("scatter_elements", (ScatterElements,),
                                     {"indices": np.array([[[2, 0], [0, 1]]]), "axis": 1},
                                     note="3-D")]))
 # --8<-- [end:register_scatter_elements]
-# --8<-- [end:register_scatter_elements]
 # --8<-- [start:register_embedding]
 register(OpInfo("embedding", (Embedding,), embedding,
                 lambda x, w: w[x],
@@ -218,18 +214,15 @@ register(OpInfo("onehot", (OneHot,),
                                     {"axis": 0, "depth": 4, "values": [-1.0, 2.5]})],
                 no_grad="integer indices", fixed_dtype=True))
 # --8<-- [end:register_onehot]
-# --8<-- [end:register_onehot]
 # --8<-- [start:register_cast]
 register(OpInfo("cast", (Cast,), cast, lambda x, to: x.astype(np.float64),
                 lambda rng: [Sample([_u(rng, 3, 4)], {"to": dtypes.float64})],
                 fixed_dtype=True))
 # --8<-- [end:register_cast]
-# --8<-- [end:register_cast]
 # --8<-- [start:register_shape]
 register(OpInfo("shape", (Shape,), shape, lambda x: np.array(x.shape),
                 lambda rng: [Sample([_u(rng, 2, 3, 1)]), Sample([_u(rng, 4)])],
                 no_grad="the shape does not depend on the values", fixed_dtype=True))
-# --8<-- [end:register_shape]
 # --8<-- [end:register_shape]
 # --8<-- [start:register_constant_of_shape]
 register(OpInfo("constant_of_shape", (ConstantOfShape,), constant_of_shape,
@@ -237,7 +230,6 @@ register(OpInfo("constant_of_shape", (ConstantOfShape,), constant_of_shape,
                 lambda rng: [Sample([np.array([2, 3], dtype=np.int32)], {"value": 1.5}),
                              Sample([np.array([4], dtype=np.int32)])],
                 no_grad="x only gives the shape", fixed_dtype=True))
-# --8<-- [end:register_constant_of_shape]
 # --8<-- [end:register_constant_of_shape]
 # --8<-- [start:register_nonzero]
 register(OpInfo("nonzero", (NonZero,), nonzero, lambda x: np.array(np.nonzero(x)),

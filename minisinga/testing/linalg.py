@@ -26,7 +26,6 @@ register(OpInfo("matmul", (Matmul,), matmul, np.matmul,
                              Sample([_u(rng, 3, 4), _u(rng, 2, 1, 4, 2)], note="a broadcast"),
                              Sample([_u(rng, 2, 1, 2, 3), _u(rng, 3, 3, 2)], note="both")]))
 # --8<-- [end:register_matmul]
-# --8<-- [end:register_matmul]
 # --8<-- [start:register_gemm]
 register(OpInfo("gemm", (Gemm,), gemm, _np_gemm,
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2), _u(rng, 3, 2)],
@@ -36,7 +35,6 @@ register(OpInfo("gemm", (Gemm,), gemm, _np_gemm,
                              Sample([_u(rng, 4, 3), _u(rng, 4, 2)], {"transA": 1}),
                              Sample([_u(rng, 3, 4), _u(rng, 2, 4), _u(rng, 3, 1)],
                                     {"transB": 1, "beta": -1.5})]))
-# --8<-- [end:register_gemm]
 # --8<-- [end:register_gemm]
 # --8<-- [start:register_add_bias]
 register(OpInfo("add_bias", (AddBias,), add_bias,

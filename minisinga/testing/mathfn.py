@@ -108,37 +108,29 @@ def _ranking_samples(rng):
 register(OpInfo("sign", (Sign,), sign, np.sign,
                 lambda rng: [Sample([_signed(rng, (3, 4))]), Sample([_signed(rng, (5,))])]))
 # --8<-- [end:register_sign]
-# --8<-- [end:register_sign]
 # --8<-- [start:register_ceil]
 register(OpInfo("ceil", (Ceil,), ceil, np.ceil, _away_from_jumps([(0.1, 0.9)])))
-# --8<-- [end:register_ceil]
 # --8<-- [end:register_ceil]
 # --8<-- [start:register_floor]
 register(OpInfo("floor", (Floor,), floor, np.floor, _away_from_jumps([(0.1, 0.9)])))
 # --8<-- [end:register_floor]
-# --8<-- [end:register_floor]
 # --8<-- [start:register_round]
 register(OpInfo("round", (Round,), round, _np_round_half_away, _away_from_jumps(_FRACTIONS)))
 # --8<-- [end:register_round]
-# --8<-- [end:register_round]
 # --8<-- [start:register_rounde]
 register(OpInfo("rounde", (Rounde,), rounde, np.round, _away_from_jumps(_FRACTIONS)))
-# --8<-- [end:register_rounde]
 # --8<-- [end:register_rounde]
 # --8<-- [start:register_erf]
 register(OpInfo("erf", (Erf,), erf, np.vectorize(math.erf),
                 lambda rng: [Sample([rng.uniform(-2, 2, (3, 4))]), Sample([rng.uniform(-1, 1, (5,))])]))
 # --8<-- [end:register_erf]
-# --8<-- [end:register_erf]
 # --8<-- [start:register_max]
 register(OpInfo("max", (Max,), max, lambda *xs: np.maximum.reduce(np.broadcast_arrays(*xs)),
                 _extremum_samples))
 # --8<-- [end:register_max]
-# --8<-- [end:register_max]
 # --8<-- [start:register_min]
 register(OpInfo("min", (Min,), min, lambda *xs: np.minimum.reduce(np.broadcast_arrays(*xs)),
                 _extremum_samples))
-# --8<-- [end:register_min]
 # --8<-- [end:register_min]
 # --8<-- [start:register_prelu]
 register(OpInfo("prelu", (PRelu,), prelu, lambda x, s: np.where(x >= 0, x, s * x),
@@ -149,12 +141,10 @@ register(OpInfo("prelu", (PRelu,), prelu, lambda x, s: np.where(x >= 0, x, s * x
                              Sample([_signed(rng, (2, 3)), rng.uniform(0.1, 0.5, (1, 1))],
                                     note="one slope (1, 1)")]))
 # --8<-- [end:register_prelu]
-# --8<-- [end:register_prelu]
 # --8<-- [start:register_cossim]
 register(OpInfo("cossim", (CosSim,), cossim, _np_cossim,
                 lambda rng: [Sample([rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))]),
                              Sample([rng.uniform(-1, 1, (1, 5)), rng.uniform(-1, 1, (1, 5))])]))
-# --8<-- [end:register_cossim]
 # --8<-- [end:register_cossim]
 # --8<-- [start:register_ranking_loss]
 register(OpInfo("ranking_loss", (RankingLoss,), ranking_loss,

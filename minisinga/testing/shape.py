@@ -38,13 +38,11 @@ register(OpInfo("reshape", (Reshape,), reshape, _np_reshape,
                 lambda rng: [Sample([_u(rng, 2, 3, 4)], {"shape": [6, -1]}),
                              Sample([_u(rng, 2, 3, 4)], {"shape": [0, 12]})]))
 # --8<-- [end:register_reshape]
-# --8<-- [end:register_reshape]
 # --8<-- [start:register_flatten]
 register(OpInfo("flatten", (Flatten,), flatten,
                 lambda x, axis=1: x.reshape(int(np.prod(x.shape[:axis])), -1),
                 lambda rng: [Sample([_u(rng, 2, 3, 4)]), Sample([_u(rng, 2, 3, 4)], {"axis": 2}),
                              Sample([_u(rng, 2, 3)], {"axis": 0})]))
-# --8<-- [end:register_flatten]
 # --8<-- [end:register_flatten]
 # --8<-- [start:register_transpose]
 register(OpInfo("transpose", (Transpose,), transpose,
@@ -52,20 +50,17 @@ register(OpInfo("transpose", (Transpose,), transpose,
                 lambda rng: [Sample([_u(rng, 2, 3, 4)], {"perm": [2, 0, 1]}),
                              Sample([_u(rng, 3, 4)])]))
 # --8<-- [end:register_transpose]
-# --8<-- [end:register_transpose]
 # --8<-- [start:register_squeeze]
 register(OpInfo("squeeze", (Squeeze,), squeeze,
                 lambda x, axis=None: np.squeeze(x, axis=None if axis is None else tuple(axis)),
                 lambda rng: [Sample([_u(rng, 2, 1, 3, 1)]),
                              Sample([_u(rng, 2, 1, 3, 1)], {"axis": [1]})]))
 # --8<-- [end:register_squeeze]
-# --8<-- [end:register_squeeze]
 # --8<-- [start:register_unsqueeze]
 register(OpInfo("unsqueeze", (Unsqueeze,), unsqueeze,
                 lambda x, axis: np.expand_dims(x, axis if isinstance(axis, int) else tuple(axis)),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"axis": 0}),
                              Sample([_u(rng, 2, 3)], {"axis": [1, -1]})]))
-# --8<-- [end:register_unsqueeze]
 # --8<-- [end:register_unsqueeze]
 # --8<-- [start:register_cat]
 register(OpInfo("cat", (Concat,), lambda *xs, axis=0: cat(list(xs), axis),
@@ -74,7 +69,6 @@ register(OpInfo("cat", (Concat,), lambda *xs, axis=0: cat(list(xs), axis),
                              Sample([_u(rng, 2, 2, 3), _u(rng, 2, 1, 3), _u(rng, 2, 4, 3)],
                                     {"axis": 1}),
                              Sample([_u(rng, 2, 3), _u(rng, 2, 2)], {"axis": -1})]))
-# --8<-- [end:register_cat]
 # --8<-- [end:register_cat]
 # --8<-- [start:register_split]
 register(OpInfo("split", (Split,), split,
