@@ -53,9 +53,9 @@ class Silu(autograd.Operation):
 
 def silu_opinfo():
     """gradcheck.4: a ``testing.OpInfo`` for Silu (name, ops, fn, a float64
-    NumPy ref, samples), as minisinga/ops/*.py register theirs.
+    NumPy ref, samples), as minisinga/testing/*.py register theirs.
 
     Read: docs/gradcheck.md, "A worked example: a new operation", and
-    minisinga/testing.py.
+    minisinga/testing/registry.py.
     """
     raise NotImplementedError("gradcheck.4: write silu_opinfo (docs/gradcheck.md)")

@@ -488,7 +488,6 @@ from .layer import (  # noqa: E402,F401
 )
 from .ops.activation import *  # noqa: E402,F401,F403
 from .ops.batchnorm import *  # noqa: E402,F401,F403
-from .ops.composite import *  # noqa: E402,F401,F403
 from .ops.conv import *  # noqa: E402,F401,F403
 from .ops.elementwise import *  # noqa: E402,F401,F403
 from .ops.indexing import *  # noqa: E402,F401,F403

@@ -27,7 +27,7 @@ def test_quick_bench_prints_a_table():
 
 def test_numpy_conv_reference_matches_minisinga():
     """The hand-written NumPy convolution the benchmark times computes a convolution."""
-    from minisinga.ops.conv import np_conv2d
+    from minisinga.testing.conv import np_conv2d
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 5, 5))
     w = rng.standard_normal((4, 3, 3, 3))

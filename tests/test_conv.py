@@ -1,5 +1,6 @@
-"""Convolution, pooling and batch norm: the operations against NumPy references written
-here, the conventions pinned exactly, the layers, every bad input, and the user's CNN.
+"""Convolution, pooling and batch norm: the operations against the NumPy references
+(np_conv2d and np_pooling_2d, in minisinga/testing/), the conventions pinned
+exactly, the layers, every bad input, and the user's CNN.
 
 (tests/test_ops.py also gradchecks every registry sample of conv2d, the poolings and
 batchnorm_2d; this file checks bigger and more varied configurations.)
@@ -15,6 +16,8 @@ import minisinga
 from minisinga import autograd, device, layer, opt, tensor
 from minisinga.datasets import load_mnist
 from minisinga.tensor import Tensor
+from minisinga.testing.conv import np_conv2d
+from minisinga.testing.pooling import np_pooling_2d
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,49 +32,6 @@ def T32(a, **kw):
 
 def np_of(t):
     return tensor.to_numpy(t)
-
-
-# ------------------------------------------------------------------ NumPy references
-def ref_conv2d(x, W, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), group=1):
-    """Output pixel by output pixel: y[n, o, p, q] = sum over the window, straight from
-    the definition.  pads = (top, bottom, left, right)."""
-    N, C, H, Wd = x.shape
-    O, Cg, kh, kw = W.shape
-    t, bo, l, r = pads
-    xp = np.zeros((N, C, H + t + bo, Wd + l + r))
-    xp[:, :, t:t + H, l:l + Wd] = x
-    oh = (H + t + bo - (kh - 1) * dilation[0] - 1) // stride[0] + 1
-    ow = (Wd + l + r - (kw - 1) * dilation[1] - 1) // stride[1] + 1
-    y = np.zeros((N, O, oh, ow))
-    og = O // group
-    for o in range(O):
-        c0 = (o // og) * Cg
-        for p in range(oh):
-            for q in range(ow):
-                rows = p * stride[0] + dilation[0] * np.arange(kh)
-                cols = q * stride[1] + dilation[1] * np.arange(kw)
-                patch = xp[:, c0:c0 + Cg][:, :, rows][:, :, :, cols]  # (N, Cg, kh, kw)
-                y[:, o, p, q] = (patch * W[o]).sum(axis=(1, 2, 3))
-    if b is not None:
-        y += b[None, :, None, None]
-    return y
-
-
-def ref_pool(x, k, s, pads, is_max):
-    """Pooling from the definition: the list of real (non-padding) cells of each window."""
-    N, C, H, W = x.shape
-    t, b, l, r = pads
-    oh = (H + t + b - k[0]) // s[0] + 1
-    ow = (W + l + r - k[1]) // s[1] + 1
-    y = np.zeros((N, C, oh, ow))
-    for p in range(oh):
-        for q in range(ow):
-            cells = [(h, w) for h in range(p * s[0] - t, p * s[0] - t + k[0])
-                     for w in range(q * s[1] - l, q * s[1] - l + k[1])
-                     if 0 <= h < H and 0 <= w < W]
-            vals = np.stack([x[:, :, h, w] for h, w in cells], axis=-1)
-            y[:, :, p, q] = vals.max(-1) if is_max else vals.sum(-1) / len(cells)
-    return y
 
 
 # ------------------------------------------------------------------ conv2d forward
@@ -105,7 +65,7 @@ def test_conv2d_forward_matches_reference(cfg, bias):
     rng = np.random.default_rng(1)
     x, W = rng.standard_normal(xs), rng.standard_normal(ws)
     b = rng.standard_normal(ws[0]) if bias else None
-    want = ref_conv2d(x, W, b, s, pads, d, g)
+    want = np_conv2d(x, W, b, s, pads, d, g)
     y = autograd.conv2d(T64(x), T64(W), T64(b) if bias else None, **kwargs)
     assert y.shape == want.shape
     np.testing.assert_allclose(np_of(y), want, rtol=1e-12, atol=1e-12)
@@ -129,13 +89,13 @@ def test_same_padding_equals_explicit_asymmetric_padding(mode, size, k, s, expec
     x, W = rng.standard_normal((1, 2, size, size)), rng.standard_normal((3, 2, k, k))
     y = autograd.conv2d(T64(x), T64(W), stride=s, pad_mode=mode)
     assert y.shape[2:] == (-(-size // s),) * 2
-    want = ref_conv2d(x, W, None, (s, s), expect + expect)
+    want = np_conv2d(x, W, None, (s, s), expect + expect)
     np.testing.assert_allclose(np_of(y), want, rtol=1e-12, atol=1e-12)
     # lower case is accepted too, and VALID means no padding
     y2 = autograd.conv2d(T64(x), T64(W), stride=s, pad_mode=mode.lower())
     np.testing.assert_array_equal(np_of(y2), np_of(y))
     yv = autograd.conv2d(T64(x), T64(W), stride=s, pad_mode="VALID")
-    np.testing.assert_allclose(np_of(yv), ref_conv2d(x, W, None, (s, s)), atol=1e-12)
+    np.testing.assert_allclose(np_of(yv), np_conv2d(x, W, None, (s, s)), atol=1e-12)
 
 
 @pytest.mark.parametrize("cfg", [CONV_CONFIGS[3], CONV_CONFIGS[8], CONV_CONFIGS[7]],
@@ -222,7 +182,7 @@ def test_pooling_forward_matches_reference(cfg, is_max):
     x = np.random.default_rng(6).standard_normal(xs)
     k2 = (k, k) if isinstance(k, int) else k
     s2 = k2 if s is None else ((s, s) if isinstance(s, int) else s)
-    want = ref_pool(x, k2, s2, pads, is_max)
+    want = np_pooling_2d(x, k2, s2, pads, is_max)
     fn = autograd.max_pool2d if is_max else autograd.avg_pool2d
     y = fn(T64(x), k, s, padding)
     np.testing.assert_allclose(np_of(y), want, rtol=1e-12, atol=1e-12)
@@ -319,7 +279,7 @@ def test_pooling_stride_1_matches_the_reference_on_odd_geometries():
                         ((1, 1, 1, 9), (1, 4), (0, 0, 3, 3)), ((1, 2, 7, 7), (5, 5), (2, 2, 2, 2))]:
         x = rng.standard_normal(xs)
         for is_max in (True, False):
-            want = ref_pool(x, k, (1, 1), pads, is_max)
+            want = np_pooling_2d(x, k, (1, 1), pads, is_max)
             y = autograd.pooling_2d(T64(x), k, 1, pads, is_max)
             np.testing.assert_allclose(np_of(y), want, rtol=1e-12, atol=1e-12,
                                        err_msg=f"{xs} {k} {pads} max={is_max}")
@@ -484,7 +444,7 @@ def test_conv2d_layer_matches_the_operation_and_options():
     conv = layer.Conv2d(6, (3, 2), stride=(2, 1), padding=(1, 0, 0, 1), dilation=(1, 2),
                         group=2, activation="relu")
     y = conv(x)
-    want = np.maximum(ref_conv2d(np_of(x).astype(np.float64), np_of(conv.W).astype(np.float64),
+    want = np.maximum(np_conv2d(np_of(x).astype(np.float64), np_of(conv.W).astype(np.float64),
                                  np_of(conv.b), (2, 1), (1, 0, 0, 1), (1, 2), 2), 0)
     np.testing.assert_allclose(np_of(y), want, rtol=1e-5, atol=1e-5)
     same = layer.Conv2d(3, 3, stride=2, pad_mode="SAME_UPPER", bias=False)
@@ -543,11 +503,11 @@ def test_declared_input_sizes_are_checked_at_the_first_call():
 def test_pool1d_layers():
     x = np.random.default_rng(9).standard_normal((2, 3, 9)).astype(np.float32)
     y = layer.MaxPool1d(3, 2, 1)(T32(x))
-    want = ref_pool(x[:, :, None, :].astype(np.float64), (1, 3), (1, 2), (0, 0, 1, 1), True)
+    want = np_pooling_2d(x[:, :, None, :].astype(np.float64), (1, 3), (1, 2), (0, 0, 1, 1), True)
     assert y.shape == (2, 3, 5)
     np.testing.assert_allclose(np_of(y), want[:, :, 0], rtol=1e-6)
     ya = layer.AvgPool1d(2)(T32(x))
-    want = ref_pool(x[:, :, None, :].astype(np.float64), (1, 2), (1, 2), (0,) * 4, False)
+    want = np_pooling_2d(x[:, :, None, :].astype(np.float64), (1, 2), (1, 2), (0,) * 4, False)
     np.testing.assert_allclose(np_of(ya), want[:, :, 0], rtol=1e-6)
     # SINGA's form: (N, C, 1, L) in, (N, C, 1, L') out
     assert layer.AvgPool1d(2)(T32(x[:, :, None, :])).shape == (2, 3, 1, 4)

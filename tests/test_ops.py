@@ -8,12 +8,15 @@ For every registered operation and each of its samples:
 And a meta-test: every Operation subclass in minisinga has a registry entry.
 """
 import functools
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minisinga
-from minisinga import autograd, tensor
+from minisinga import autograd, tensor, testing
 from minisinga.testing import REGISTRY, analytical_vjp
 
 CASES = [(name, i) for name, info in sorted(REGISTRY.items())
@@ -118,3 +121,27 @@ def test_every_operation_has_a_registry_entry():
     covered = {op for info in REGISTRY.values() for op in info.ops}
     missing = sorted(c.__name__ for c in _all_operation_classes() - covered)
     assert not missing, f"Operations without a registry entry: {missing}"
+
+
+def test_registry_lives_in_minisinga_testing_and_every_family_module_is_loaded():
+    # an op module is formula, Operation, function: its entries are in
+    # minisinga/testing/<family>.py, and minisinga.testing imports every one of those
+    # (a module left out of FAMILIES would drop its entries without a failure here
+    # for ops without an Operation, like the composites)
+    package = Path(minisinga.__file__).parent
+    for path in sorted((package / "ops").glob("*.py")):
+        source = path.read_text()
+        assert "register(OpInfo(" not in source and "testing import" not in source, \
+            f"{path.name}: registry entries belong in minisinga/testing/{path.name}"
+    families = {p.stem for p in (package / "testing").glob("*.py")} - {"__init__", "registry"}
+    assert set(testing.FAMILIES) == families
+    assert all(f"minisinga.testing.{f}" in sys.modules for f in families)
+    assert REGISTRY["relu"].fn.__module__ == "minisinga.ops.activation"
+
+
+def test_import_minisinga_loads_the_registry_only_when_asked():
+    code = ("import sys, minisinga; assert 'minisinga.testing' not in sys.modules; "
+            "from minisinga import gradcheck; import minisinga.testing as t; "
+            "assert gradcheck is t.gradcheck and minisinga.GradcheckError is t.GradcheckError; "
+            "assert 'relu' in t.REGISTRY")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -4,7 +4,7 @@ the module functions and methods of ``singa.tensor``, and the Operation contract
 (``gradients`` keys, losses' default ``dy``, ``set_states`` numbers).
 
 The functions that compute (einsum, tensordot, repeat, indexing, square, sum,
-mult) are gradient-checked from the registry (minisinga/ops/composite.py) in
+mult) are gradient-checked from the registry (minisinga/testing/composite.py) in
 tests/test_ops.py; here: their values, their errors and their memory rules.
 """
 import shutil

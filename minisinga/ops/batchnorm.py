@@ -19,12 +19,9 @@ operation repeatedly (as gradcheck does) changes them but not the result.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import autograd, backend, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
-from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
 __all__ = ["_BatchNorm2d", "batchnorm_2d"]
@@ -129,35 +126,3 @@ def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,
     """
     op = _BatchNorm2d(running_mean, running_var, momentum, eps, training)
     return op(x, scale, bias)[0]
-
-
-# ---------------------------------------------------------------------- registry
-def np_batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5,
-                    training=None):
-    """NumPy reference of the output (the running-statistics update is tested apart)."""
-    axes = (0,) if x.ndim == 2 else (0, 2, 3)
-    shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)
-    if training:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-    else:
-        mean, var = running_mean, running_var
-    xhat = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + eps)
-    return scale.reshape(shape) * xhat + bias.reshape(shape)
-
-
-def _samples(rng):
-    def args(*shape):
-        C = shape[1]
-        return [rng.uniform(-1, 2, shape), rng.uniform(0.5, 1.5, C), rng.uniform(-1, 1, C),
-                rng.uniform(-0.5, 0.5, C), rng.uniform(0.5, 2, C)]
-    return [Sample(args(2, 2, 3, 3), {"training": True}, note="training"),
-            Sample(args(3, 2, 1, 2), {"training": True, "momentum": 0.3, "eps": 1e-3},
-                   note="training, other momentum and eps"),
-            Sample(args(4, 3), {"training": True}, note="training, 2-D input"),
-            Sample(args(2, 2, 3, 3), {"training": False}, note="inference")]
-
-
-# --8<-- [start:register_batchnorm_2d]
-register(OpInfo("batchnorm_2d", (_BatchNorm2d,), batchnorm_2d, np_batchnorm_2d, _samples,
-                grad_inputs=[0, 1, 2]))
-# --8<-- [end:register_batchnorm_2d]

@@ -16,7 +16,6 @@ import numpy as np
 from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
-from ..testing import OpInfo, Sample, register
 from ._util import check_float, int32_operands
 
 __all__ = ["Less", "Greater", "Equal", "And", "Or", "Xor", "Not", "Where",
@@ -256,64 +255,3 @@ def where(x, y, condition):
     """x where condition is nonzero, else y; all three broadcast (differentiable in
     x and y)."""
     return Where(condition)(x, y)[0]
-
-
-# ---------------------------------------------------------------------- registry
-_NO_GRAD = "piecewise constant: the output is a constant for autograd"
-
-
-def _pairs(rng):
-    """Pairs with some exact ties (small integers) and broadcasting."""
-    def ints(*shape):
-        return rng.integers(-2, 3, shape).astype(np.float64)
-    return [Sample([ints(3, 4), ints(3, 4)], note="same shape, with ties"),
-            Sample([ints(2, 3), ints(3)], note="(2, 3) with (3,)"),
-            Sample([rng.uniform(-1, 1, (3, 1)), rng.uniform(-1, 1, (1, 4))],
-                   note="(3, 1) with (1, 4)")]
-
-
-def _ref(fn):
-    def ref(*xs):
-        return fn(*xs).astype(np.float64)
-    return ref
-
-
-# --8<-- [start:register_less]
-register(OpInfo("less", (Less,), less, _ref(np.less), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_less]
-# --8<-- [start:register_greater]
-register(OpInfo("greater", (Greater,), greater, _ref(np.greater), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_greater]
-# --8<-- [start:register_equal]
-register(OpInfo("equal", (Equal,), equal, _ref(np.equal), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_equal]
-# --8<-- [start:register_and]
-register(OpInfo("_and", (And,), _and, _ref(np.logical_and), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_and]
-# --8<-- [start:register_or]
-register(OpInfo("_or", (Or,), _or, _ref(np.logical_or), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_or]
-# --8<-- [start:register_xor]
-register(OpInfo("_xor", (Xor,), _xor, _ref(np.logical_xor), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_xor]
-# --8<-- [start:register_not]
-register(OpInfo("_not", (Not,), _not, _ref(np.logical_not),
-                lambda rng: [Sample([rng.integers(-1, 2, (3, 4)).astype(np.float64)])],
-                no_grad=_NO_GRAD))
-# --8<-- [end:register_not]
-
-
-def _where_samples(rng):
-    return [Sample([rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))],
-                   {"condition": rng.integers(0, 2, (3, 4)).astype(bool)}, note="bool ndarray"),
-            Sample([rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, (3,))],
-                   {"condition": [[1, 0, 1], [0, 0, 1]]}, note="nested list, y broadcast"),
-            Sample([rng.uniform(-1, 1, (1, 3)), rng.uniform(-1, 1, (2, 1))],
-                   {"condition": [1.0, 0.0, 2.0]}, note="all three broadcast")]
-
-
-# --8<-- [start:register_where]
-register(OpInfo("where", (Where,), where,
-                lambda x, y, condition: np.where(np.asarray(condition) != 0, x, y),
-                _where_samples))
-# --8<-- [end:register_where]

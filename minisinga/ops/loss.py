@@ -4,12 +4,9 @@ the batch, and honours the upstream gradient dy (SINGA ignores it).  The target
 ``t`` is fixed data: it gets no gradient.  Derivations: docs/ops/losses.md."""
 from __future__ import annotations
 
-import numpy as np
-
 from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
-from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
 __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSquareError",
@@ -222,60 +219,3 @@ def binary_cross_entropy(x, t):
 def mse_loss(x, t):
     """Mean of (x - t)**2 over every element."""
     return MeanSquareError(_target("mse_loss", t))(x)[0]
-
-
-# ---------------------------------------------------------------------- registry
-def _np_sce(x, t):
-    logp = x - x.max(1, keepdims=True)
-    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
-    if t.ndim == 1:
-        return np.array([-logp[np.arange(len(t)), t].mean()])
-    q = t / t.sum(1, keepdims=True)
-    return np.array([-(q * logp).sum() / x.shape[0]])
-
-
-def _onehot(labels, c):
-    out = np.zeros((len(labels), c), dtype=np.int32)
-    out[np.arange(len(labels)), labels] = 1
-    return out
-
-
-def _sce_samples(rng):
-    return [Sample([rng.uniform(-2, 2, (4, 3)), rng.integers(0, 3, 4).astype(np.int32)],
-                   note="class indices"),
-            Sample([rng.uniform(-2, 2, (3, 5)), _onehot(rng.integers(0, 5, 3), 5)],
-                   note="int32 one-hot"),
-            Sample([rng.uniform(-2, 2, (3, 4)), rng.uniform(0.1, 1, (3, 4))],
-                   note="soft targets, normalised per row")]
-
-
-def _probs(rng, shape):
-    p = rng.uniform(0.1, 1, shape)
-    return p / p.sum(-1, keepdims=True)
-
-
-# --8<-- [start:register_softmax_cross_entropy]
-register(OpInfo("softmax_cross_entropy", (SoftMaxCrossEntropy,),
-                lambda x, t: softmax_cross_entropy(x, t), _np_sce, _sce_samples, grad_inputs=[0]))
-# --8<-- [end:register_softmax_cross_entropy]
-# --8<-- [start:register_cross_entropy]
-register(OpInfo("cross_entropy", (CrossEntropy,), lambda x, t: cross_entropy(x, t),
-                lambda x, t: np.array([-(t * np.log(x)).sum() / x.shape[0]]),
-                lambda rng: [Sample([_probs(rng, (3, 4)), _probs(rng, (3, 4))])],
-                grad_inputs=[0]))
-# --8<-- [end:register_cross_entropy]
-# --8<-- [start:register_binary_cross_entropy]
-register(OpInfo("binary_cross_entropy", (BinaryCrossEntropy,),
-                lambda x, t: binary_cross_entropy(x, t),
-                lambda x, t: np.array([-(t * np.log(x + 1e-4) + (1 - t) * np.log(1.0001 - x)).sum()
-                                       / x.shape[0]]),
-                lambda rng: [Sample([rng.uniform(0.1, 0.9, (4, 3)),
-                                     rng.integers(0, 2, (4, 3)).astype(np.float64)])],
-                grad_inputs=[0]))
-# --8<-- [end:register_binary_cross_entropy]
-# --8<-- [start:register_mse_loss]
-register(OpInfo("mse_loss", (MeanSquareError,), lambda x, t: mse_loss(x, t),
-                lambda x, t: np.array([((x - t) ** 2).mean()]),
-                lambda rng: [Sample([rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, (4, 3))])],
-                grad_inputs=[0]))
-# --8<-- [end:register_mse_loss]

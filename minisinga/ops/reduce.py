@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
-from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axes
 
 __all__ = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
@@ -79,27 +76,6 @@ def reduce_sum(x, axes=None, keepdims=1):
 def reduce_mean(x, axes=None, keepdims=1):
     """Mean over ``axes`` (an int, a list, or None for all) (differentiable)."""
     return ReduceMean(axes, keepdims)(x)[0]
-
-
-def _np_reduce(fn):
-    def ref(x, axes=None, keepdims=1):
-        ax = None if axes is None else tuple(axes) if isinstance(axes, (list, tuple)) else axes
-        return fn(x, axis=ax, keepdims=bool(keepdims))
-    return ref
-
-
-def _samples(rng):
-    x = rng.uniform(-1, 1, (2, 3, 4))
-    return [Sample([x]), Sample([x], {"axes": [1]}), Sample([x], {"axes": [0, 2], "keepdims": 0}),
-            Sample([x], {"axes": -1, "keepdims": 0}), Sample([rng.uniform(-1, 1, (5,))])]
-
-
-# --8<-- [start:register_reduce_sum]
-register(OpInfo("reduce_sum", (ReduceSum,), reduce_sum, _np_reduce(np.sum), _samples))
-# --8<-- [end:register_reduce_sum]
-# --8<-- [start:register_reduce_mean]
-register(OpInfo("reduce_mean", (ReduceMean,), reduce_mean, _np_reduce(np.mean), _samples))
-# --8<-- [end:register_reduce_mean]
 
 
 # ---------------------------------------------------------------------- reduce_max / reduce_min
@@ -184,18 +160,3 @@ def reduce_min(x, axes=None, keepdims=1):
     """Minimum over ``axes`` (an int, a list, or None for all) (differentiable; a tie
     sends the gradient to the first minimum)."""
     return ReduceMin(axes, keepdims)(x)[0]
-
-
-def _distinct_samples(rng):
-    # distinct values on a 0.05 grid: no tie within a finite-difference step
-    x = (rng.permutation(24) * 0.05 - 0.6).reshape(2, 3, 4)
-    return [Sample([x]), Sample([x], {"axes": [1]}), Sample([x], {"axes": [0, 2], "keepdims": 0}),
-            Sample([x], {"axes": -1, "keepdims": 0}), Sample([x[0, 0]])]
-
-
-# --8<-- [start:register_reduce_max]
-register(OpInfo("reduce_max", (ReduceMax,), reduce_max, _np_reduce(np.max), _distinct_samples))
-# --8<-- [end:register_reduce_max]
-# --8<-- [start:register_reduce_min]
-register(OpInfo("reduce_min", (ReduceMin,), reduce_min, _np_reduce(np.min), _distinct_samples))
-# --8<-- [end:register_reduce_min]

@@ -17,24 +17,38 @@ element, and both values.  Use it on your own Operation::
     import minisinga
     minisinga.gradcheck(square, [np.random.rand(3, 4)])
 
-The registry (``OpInfo`` entries, registered by each module in
-``minisinga/ops``) lists every operation with a float64 NumPy reference and
-sample inputs; the test suite turns each entry into a gradient check, a
-forward check against the reference, a float32-vs-float64 check and a
-determinism check.
+The registry (``REGISTRY``, of ``OpInfo`` entries, minisinga/testing/registry.py)
+lists every operation with a float64 NumPy reference and sample inputs; the
+test suite turns each entry into a gradient check, a forward check against the
+reference, a float32-vs-float64 check and a determinism check.  The entries
+live in this package, one module per family of operations, named as in
+minisinga/ops (the ``"relu"`` entry is in minisinga/testing/activation.py); an
+op module holds only its formula, its Operation and its function.  Importing
+this package loads every entry.  ``import minisinga`` does not load it: it is
+for the tests and for checking your own operations.
 """
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import autograd, dtypes
-from .tensor import Tensor
+from .. import autograd, dtypes
+from ..tensor import Tensor
+from .registry import REGISTRY, OpInfo, Sample, register
 
 __all__ = ["gradcheck", "GradcheckError", "OpInfo", "Sample", "register", "REGISTRY",
            "numerical_jacobian", "analytical_jacobian"]
+
+# The registry's entries, one module per family of operations (the names of
+# minisinga/ops).  Each registers its entries when imported; all are imported
+# here, so that REGISTRY is complete (the meta-test in tests/test_ops.py relies
+# on it).  Add a module here when you add a family.
+FAMILIES = ("activation", "batchnorm", "composite", "conv", "elementwise", "indexing", "linalg",
+            "logic", "loss", "mathfn", "pooling", "reduce", "shape", "trig")
+for _family in FAMILIES:
+    importlib.import_module(f"{__name__}.{_family}")
 
 
 class GradcheckError(AssertionError):
@@ -165,57 +179,3 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
             _compare(name, "Jacobian [output element, input element]", i,
                      tensors[i].shape, ana_j, num_j, atol, rtol)
     return True
-
-
-# ------------------------------------------------------------------------------ registry
-@dataclass
-class Sample:
-    """One set of inputs for an operation: positional arrays and keyword args."""
-    args: list
-    kwargs: dict = field(default_factory=dict)
-    note: str = ""
-
-
-@dataclass
-class OpInfo:
-    """A registry entry: everything the generated tests need for one operation.
-
-    Attributes:
-        name: the wrapper function's name (``"relu"``), the id of the tests.
-        ops: the Operation classes this entry covers (for the meta-test).
-        fn: ``fn(*tensors, **kwargs)`` -> Tensor or tuple of Tensors.
-        ref: float64 NumPy reference, ``ref(*arrays, **kwargs)`` -> array or tuple.
-        samples: ``samples(rng)`` -> list of Sample, kept away from kinks/poles.
-        grad_inputs: indices of the differentiable inputs (None: every float one).
-        no_grad: the reason the operation has no gradient (then it is not checked).
-        random: the output is random (dropout): no reference comparison.
-        atol, rtol: gradcheck tolerances.
-        f32_rtol: tolerance of the float32-vs-float64 comparison.
-        fixed_dtype: the outputs' element type does not follow the float inputs'
-            (int32 shapes and indices, cast, onehot): the float32-vs-float64
-            test then checks that both runs give one dtype and equal values.
-    """
-    name: str
-    ops: tuple
-    fn: Callable
-    ref: Callable | None
-    samples: Callable
-    grad_inputs: list | None = None
-    no_grad: str | None = None
-    random: bool = False
-    atol: float = 1e-5
-    rtol: float = 1e-3
-    f32_rtol: float = 1e-4
-    f32_atol: float = 1e-5
-    fixed_dtype: bool = False
-
-
-REGISTRY: dict[str, OpInfo] = {}
-
-
-def register(info: OpInfo) -> OpInfo:
-    """Add an entry to the registry (names must be unique)."""
-    if info.name in REGISTRY:
-        raise ValueError(f"register: an entry named {info.name!r} already exists")
-    REGISTRY[info.name] = info
-    return info

@@ -2,7 +2,8 @@
 other operations, so it has no Operation (and no backward) of its own; the
 gradient comes through the operations it is made of.  Here: their registry
 entries, so that each is gradient-checked and compared with NumPy like every
-operation.  The functions live in minisinga/tensor.py; docs: docs/ops/tensor.md.
+operation (the meta-test asks for none: they have no Operation).  The functions
+live in minisinga/tensor.py; docs: docs/ops/tensor.md.
 
 - ``einsum(ops, A, B)`` and ``tensordot(A, B, axes)``: transposes and reshapes
   around one (batched) ``matmul``;
@@ -16,9 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import tensor
-from ..testing import OpInfo, Sample, register
-
-__all__: list[str] = []
+from .registry import OpInfo, Sample, register
 
 
 def _u(rng, *shape):
