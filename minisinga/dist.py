@@ -10,7 +10,10 @@ The communication is MPI's, through mpi4py (``pip install -e ".[dist]"``);
 launch with ``mpiexec -n 2 python script.py``.  The C kernels of
 minisinga/c/dist.c prepare what goes on the wire (float16 packing, sparse
 selection) and fold in what arrives; MPI moves the bytes and adds dense
-gradients.  Only CPU tensors are supported: NCCL for GPUs is not built yet.
+gradients.  Tensors on a CUDA GPU are summed by NCCL instead (minisinga/nccl.py,
+``pip install -e ".[nccl]"``), one process per GPU, with NCCL's unique id sent
+over MPI; the float16 and sparse steps have no CUDA kernels yet and refuse GPU
+tensors.
 
 The training steps (each ends with ``opt.step()``):
 
@@ -247,24 +250,27 @@ class DistOpt:
 
     Args:
         opt: the optimizer every rank applies (an ``opt.Optimizer``).
-        nccl_id: SINGA's NCCL id for GPU training; NCCL is not built yet, so
-            anything but None raises NotImplementedError.
-        local_rank, world_size: checked against MPI's when given.
+        nccl_id: None (the usual way): the ranks are MPI's (launch with
+            ``mpiexec -n N``); CPU tensors go over MPI, and GPU tensors over an
+            NCCL communicator made at their first all-reduce, its unique id
+            broadcast over MPI.  Or an ``nccl.UniqueId`` (SINGA's
+            ``NcclIdHolder``) that a launcher gave every process, with
+            ``local_rank`` and ``world_size``: NCCL on GPU ``local_rank``, no
+            MPI (GPU tensors and the plain and partial steps only).
+        local_rank, world_size: checked against MPI's when given (required
+            with ``nccl_id``).
         buffSize: the fusion buffer's size in elements (SINGA's name), also the
             largest partition ``backward_and_partial_update`` averages.
         comm: an mpi4py communicator (default ``MPI.COMM_WORLD``).
 
-    Attributes: ``opt``, ``communicator``, ``world_size``, ``local_rank``,
-    ``global_rank``.
+    Attributes: ``opt``, ``communicator`` (MPI's; None with ``nccl_id``),
+    ``nccl`` (the ``nccl.NcclCommunicator``, once GPU tensors were sent),
+    ``world_size``, ``local_rank``, ``global_rank``.
     """
 
     def __init__(self, opt=None, nccl_id=None, local_rank=None, world_size=None,
                  buffSize: int = DEFAULT_BUFFER, comm=None):
         from .opt import SGD, Optimizer
-        if nccl_id is not None:
-            raise NotImplementedError(
-                "DistOpt: NCCL (nccl_id) is not built in minisinga yet; launch with "
-                "mpiexec and leave nccl_id=None to train CPU tensors over MPI")
         self.opt = SGD() if opt is None else opt
         if not isinstance(self.opt, Optimizer):
             raise TypeError(f"DistOpt: opt must be an opt.Optimizer, got "
@@ -272,6 +278,14 @@ class DistOpt:
         if not dtypes.is_int(buffSize) or buffSize < 1:
             raise ValueError(f"DistOpt: buffSize must be an int >= 1 (elements), got "
                              f"{buffSize!r}")
+        self.buffSize = int(buffSize)
+        self._pending: list = []      # (MPI request, what to run after it)
+        self._residuals: dict[str, Tensor] = {}
+        self._partition = 0
+        self.nccl = None              # made at the first GPU tensor (or here, with nccl_id)
+        if nccl_id is not None:
+            self._init_nccl_without_mpi(nccl_id, local_rank, world_size)
+            return
         self.communicator = Communicator(comm)
         self.world_size = self.communicator.world_size
         self.global_rank = self.communicator.global_rank
@@ -281,11 +295,25 @@ class DistOpt:
             if given is not None and given != actual:
                 raise ValueError(f"DistOpt: {name}={given!r} but MPI says {actual} "
                                  f"(launch with mpiexec -n N, or leave {name} out)")
-        self.buffSize = int(buffSize)
-        self._pending: list = []      # (MPI request, what to run after it)
-        self._residuals: dict[str, Tensor] = {}
-        self._partition = 0
         _abort_on_uncaught_exception(self.communicator)
+
+    def _init_nccl_without_mpi(self, nccl_id, local_rank, world_size) -> None:
+        """SINGA's launch without MPI: every process got ``nccl_id`` from the
+        launcher and drives GPU ``local_rank`` of one machine."""
+        from . import device, nccl
+        if not isinstance(nccl_id, nccl.UniqueId):
+            raise TypeError(f"DistOpt: nccl_id must be an nccl.UniqueId (SINGA's "
+                            f"NcclIdHolder), got {type(nccl_id).__name__}")
+        if not (dtypes.is_int(world_size) and world_size >= 1 and dtypes.is_int(local_rank)
+                and 0 <= local_rank < world_size):
+            raise ValueError(f"DistOpt: with nccl_id, give world_size >= 1 and 0 <= "
+                             f"local_rank < world_size; got local_rank={local_rank!r}, "
+                             f"world_size={world_size!r}")
+        self.communicator = None
+        self.world_size, self.local_rank = int(world_size), int(local_rank)
+        self.global_rank = self.local_rank   # one machine: SINGA's convention
+        gpu = device.create_cuda_gpu_on(self.local_rank)
+        self.nccl = nccl.NcclCommunicator(nccl_id, self.local_rank, self.world_size, gpu)
 
     # ------------------------------------------------------------ SINGA's calls
     def __call__(self, loss: Tensor) -> None:
@@ -319,7 +347,12 @@ class DistOpt:
     def all_reduce(self, t) -> None:
         """Sum tensor (or CTensor) ``t`` over the ranks, in place.  In eager mode
         it returns at once; ``wait()`` finishes it."""
-        ct = self._cpu(t, "all_reduce")
+        ct = self._checked(t, "all_reduce")
+        if self._on_gpu(ct):   # NCCL: queued on the stream, nothing to wait for
+            nc = self._nccl_for(ct)
+            _host_step(ct.device, "nccl_allreduce",
+                       lambda ptr, n: nc.allreduce(ptr, n, ct.dtype), ct.ptr, ct.size)
+            return
         comm = self.communicator
         if ct.device.recorder is not None:
             _host_step(ct.device, "dist_allreduce",
@@ -331,7 +364,7 @@ class DistOpt:
         """Sum several tensors over the ranks with one call: packed into a buffer,
         all-reduced, and copied back after ``wait()``.  ``send=False`` is
         accepted for SINGA's signature and sends all the same."""
-        cts = [self._cpu(t, "fused_all_reduce") for t in tensors]
+        cts = [self._checked(t, "fused_all_reduce") for t in tensors]
         if not cts:
             return
         if cts[0].device.recorder is not None:
@@ -341,6 +374,10 @@ class DistOpt:
                 self.all_reduce(ct)
             return
         buf = self._pack(cts)
+        if self._on_gpu(buf):   # NCCL, then the copies back: in order on the stream
+            self._nccl_for(buf).allreduce(buf.ptr, buf.size, buf.dtype)
+            self._unpack(buf, cts)
+            return
         self._pending.append((self.communicator.iallreduce(buf.ptr, buf.size, buf.dtype),
                               lambda: self._unpack(buf, cts), buf))
 
@@ -357,7 +394,7 @@ class DistOpt:
         if clip < 0:
             raise ValueError(f"DistOpt.fused_all_reduce_half: clip must be >= 0 (0: no "
                              f"clipping), got {clip!r}")
-        cts = [self._cpu(t, "fused_all_reduce_half") for t in tensors]
+        cts = [self._mpi_only(t, "fused_all_reduce_half") for t in tensors]
         if not cts:
             return
         recording = cts[0].device.recorder is not None
@@ -429,8 +466,11 @@ class DistOpt:
         part = parts[self._partition % len(parts)]
         self._partition += 1
         for p in part:
-            ct = p.data
-            self.communicator.allreduce(ct.ptr, ct.size, ct.dtype)
+            ct = self._checked(p, "backward_and_partial_update")
+            if self._on_gpu(ct):
+                self._nccl_for(ct).allreduce(ct.ptr, ct.size, ct.dtype)
+            else:
+                self.communicator.allreduce(ct.ptr, ct.size, ct.dtype)
             kernel("affine_forward", ct)(ct.ptr, ct.ptr, 1.0 / self.world_size, 0.0, ct.size)
 
     def backward_and_sparse_update(self, loss: Tensor, threshold: int = DEFAULT_THRESHOLD,
@@ -445,7 +485,7 @@ class DistOpt:
                              f"(and <= 1 with topK), got {spars!r}")
         comm = self.communicator
         for param, grad in autograd.backward(loss):
-            g = grad.data
+            g = self._mpi_only(grad, "backward_and_sparse_update")
             if g.size >= 2 ** 31:
                 raise ValueError(f"backward_and_sparse_update: {param.name} has {g.size} "
                                  "elements; sparse indices are int32")
@@ -510,18 +550,49 @@ class DistOpt:
             self.update(param, grad)
         self.opt.step()
 
-    def _cpu(self, t, what: str):
+    def _checked(self, t, what: str):
+        """The CTensor of ``t``, a float tensor that this DistOpt can send: on a
+        CUDA GPU (NCCL), or in host memory with MPI."""
         ct = t.data if isinstance(t, Tensor) else t
         if getattr(ct, "device", None) is None or not hasattr(ct, "ptr"):
             raise TypeError(f"DistOpt.{what}: expected Tensors, got {type(t).__name__}")
-        if ct.device.id() >= 0:
-            raise NotImplementedError(
-                f"DistOpt.{what}: the tensor is on {ct.device}; minisinga's DistOpt "
-                "communicates CPU tensors over MPI only (NCCL for GPUs is not built yet)")
         if ct.dtype not in dtypes.FLOAT_TYPES:
             raise TypeError(f"DistOpt.{what}: expected float32 or float64 tensors, got "
                             f"{dtypes.name(ct.dtype)}")
+        if not self._on_gpu(ct) and self.communicator is None:
+            raise TypeError(f"DistOpt.{what}: the tensor is on {ct.device}, but this DistOpt "
+                            "was made with nccl_id (NCCL: CUDA GPU tensors only); for CPU "
+                            "tensors launch with mpiexec and leave nccl_id=None")
         return ct
+
+    def _mpi_only(self, t, what: str):
+        """``_checked``, refusing GPU tensors: the float16 and sparse exchanges
+        pack and select with C kernels that have no CUDA twins yet."""
+        ct = self._checked(t, what)
+        if self._on_gpu(ct):
+            raise NotImplementedError(
+                f"DistOpt.{what}: the tensor is on {ct.device}; float16 and sparse "
+                "exchanges need the kernels to_half, add_half, sparse_select and sparse_add, "
+                "which have no CUDA twins yet; use backward_and_update (NCCL) or "
+                "backward_and_partial_update on GPUs")
+        return ct
+
+    @staticmethod
+    def _on_gpu(ct) -> bool:
+        return ct.device.id() >= 0   # a CUDA ordinal (CPU: -1, emulated GPU: -2)
+
+    def _nccl_for(self, ct):
+        """The NCCL communicator of ``ct``'s GPU: made at the first GPU tensor,
+        by every rank at once (their backward passes run alike), with rank 0's
+        unique id broadcast over MPI."""
+        if self.nccl is None:
+            from . import nccl
+            self.nccl = nccl.NcclCommunicator.over_mpi(self.communicator.comm, ct.device)
+        if self.nccl.device is not ct.device:
+            raise ValueError(f"DistOpt: the tensor is on {ct.device} but this rank's NCCL "
+                             f"communicator is on {self.nccl.device} (one GPU per process: "
+                             "create_cuda_gpu_on(dopt.local_rank))")
+        return self.nccl
 
     def _pack(self, cts):
         """One buffer holding the CTensors one after another (copy kernels)."""
