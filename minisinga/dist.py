@@ -25,8 +25,8 @@ The training steps (each ends with ``opt.step()``):
     they overlap the rest of backward; the updates wait for all of them.
 ``backward_and_update_half(loss, threshold, clipping, clip_Value)``
     The same, with float16 on the wire (half the bytes).  MPI cannot add
-    float16, so the ranks exchange their packed gradients (``Allgather``) and
-    each adds them up in float32, in rank order.
+    float16, so the ranks exchange their packed gradients (``Iallgather``, also
+    overlapping backward) and each adds them up in float32, in rank order.
 ``backward_and_partial_update(loss, threshold)``
     Each rank updates with its own gradient; then one partition of the
     parameters (``buffSize`` elements at most) is averaged across ranks, the
@@ -122,6 +122,14 @@ class Communicator:
         self._call("Allgather", self.comm.Allgather, [send, self.MPI.BYTE],
                    [out, self.MPI.BYTE])
         return out
+
+    def iallgather_bytes(self, send, nbytes: int):
+        """Start gathering every rank's ``nbytes`` bytes in rank order; returns
+        (the request, the bytearray they arrive in once it is done)."""
+        out = bytearray(nbytes * self.world_size)
+        self.bytes_sent += nbytes
+        return self._call("Iallgather", self.comm.Iallgather, [send, self.MPI.BYTE],
+                          [out, self.MPI.BYTE]), out
 
     def allgather_object(self, value):
         return self._call("allgather", self.comm.allgather, value)
@@ -382,14 +390,17 @@ class DistOpt:
                               lambda: self._unpack(buf, cts), buf))
 
     def all_reduce_half(self, t, clip: float = 0.0) -> None:
-        """Sum ``t`` over the ranks with float16 on the wire (blocking)."""
+        """Sum ``t`` over the ranks with float16 on the wire.  In eager mode it
+        returns at once; ``wait()`` finishes it."""
         self.fused_all_reduce_half([t], clip=clip)
 
     def fused_all_reduce_half(self, tensors: list, send: bool = True,
                               clip: float = 0.0) -> None:
         """Sum several tensors with float16 on the wire: packed, converted to
         float16 (after clipping to ``[-clip, clip]`` when ``clip > 0``), exchanged,
-        and added up in the tensors' own type in rank order (blocking)."""
+        and added up in the tensors' own type in rank order.  In eager mode the
+        exchange is started here (``Iallgather``) and ``wait()`` adds up and
+        copies back; in graph mode it blocks."""
         clip = checks.finite_number("DistOpt.fused_all_reduce_half", "clip", clip)
         if clip < 0:
             raise ValueError(f"DistOpt.fused_all_reduce_half: clip must be >= 0 (0: no "
@@ -397,29 +408,46 @@ class DistOpt:
         cts = [self._mpi_only(t, "fused_all_reduce_half") for t in tensors]
         if not cts:
             return
-        recording = cts[0].device.recorder is not None
-        for buf in (cts if recording else [self._pack(cts)]):   # see fused_all_reduce
-            self._half_exchange(buf, clip)
-            if not recording:
-                self._unpack(buf, cts)
+        if cts[0].device.recorder is not None:   # see fused_all_reduce
+            for ct in cts:
+                self._half_exchange(ct, clip)
+            return
+        buf = self._pack(cts)
+        self._half_exchange(buf, clip, after=lambda: self._unpack(buf, cts))
 
-    def _half_exchange(self, buf, clip: float) -> None:
-        """buf = the sum over ranks of float16(buf), added in rank order."""
+    def _half_exchange(self, buf, clip: float, after=None) -> None:
+        """buf = the sum over ranks of float16(buf), added in rank order: at once
+        while graph mode records, else started now and finished by ``wait()``
+        (which then runs ``after``)."""
         n, dtype, comm = buf.size, buf.dtype, self.communicator
+        nbytes = 4 * ((n + 1) // 2)   # n float16 values, in whole int32 words
         # NOTE: buffers that a kernel overwrites entirely come unfilled (CTensor._new);
         # Tensor(shape) would zero them first, a pass over memory for nothing.
         half = CTensor._new(((n + 1) // 2,), dtypes.int32, buf.device)
         kernel("to_half", buf)(ffi.cast("uint16_t *", half.ptr), buf.ptr, float(clip), n)
 
-        def exchange(y, h, n):   # every rank's float16 bits, added up in rank order
-            got = comm.allgather_bytes(ffi.buffer(h, 4 * ((n + 1) // 2)), 4 * ((n + 1) // 2))
+        def add_up(y, got, n):   # every rank's float16 bits, added up in rank order
             cpu_kernel("fill", dtype)(y, 0.0, n)
             add = cpu_kernel("add_half", dtype)
             base = ffi.cast("uint16_t *", ffi.from_buffer(got))
             for r in range(comm.world_size):
-                add(y, base + r * 2 * ((n + 1) // 2), n)
+                add(y, base + r * (nbytes // 2), n)
 
-        _host_step(buf.device, "dist_allgather_half", exchange, buf.ptr, half.ptr, n)
+        if buf.device.recorder is not None:
+            def exchange(y, h, n):
+                add_up(y, comm.allgather_bytes(ffi.buffer(h, nbytes), nbytes), n)
+            _host_step(buf.device, "dist_allgather_half", exchange, buf.ptr, half.ptr, n)
+            return
+
+        def finish():
+            add_up(buf.ptr, got, n)
+            if after is not None:
+                after()
+
+        send = ffi.buffer(half.ptr, nbytes)
+        request, got = comm.iallgather_bytes(send, nbytes)
+        # NOTE: the tuple keeps the send buffer alive until the request is done
+        self._pending.append((request, finish, (half, send, got)))
 
     def wait(self) -> None:
         """Wait for every all-reduce started in eager mode, then copy the fused

@@ -166,6 +166,21 @@ def test_every_dist_option_trains_within_two_points_of_plain(tmp_path):
 
 
 @needs_mpi
+def test_half_gives_the_same_bits_overlapped_or_blocking(tmp_path):
+    """Eager mode overlaps the float16 exchange with backward (a fused buffer,
+    Iallgather, added up in wait()); graph mode blocks, one tensor at a time.
+    The packing is elementwise and the sum in rank order, so the bits agree."""
+    runs = {}
+    for mode, flags in (("graph", []), ("eager", ["--no-graph"])):
+        done, _, ranks = run_ranks(2, tmp_path, COMMON + flags + ["--batch-size", "16",
+                                                                  "--dist-option", "half"])
+        assert done.returncode == 0, done.stderr
+        runs[mode] = ranks[0]
+    for key, value in params(runs["graph"]).items():
+        np.testing.assert_array_equal(value, runs["eager"][key], err_msg=key)
+
+
+@needs_mpi
 def test_a_failing_rank_stops_every_rank_with_a_clear_error(tmp_path):
     done, seconds, _ = run_ranks(2, tmp_path, COMMON + ["--no-graph", "--batch-size", "16"],
                                  worker_args=["--fail-at", "3", "--fail-rank", "1"],
