@@ -36,7 +36,9 @@ The training steps (each ends with ``opt.step()``):
     Only the largest entries of each gradient are sent: the ``spars`` fraction
     with ``topK=True``, else every entry with ``|g| >= spars``.  With
     ``corr=True`` what was not sent is kept as a residual and added to the next
-    step's gradient, so no gradient is lost, only delayed.
+    step's gradient, so no gradient is lost, only delayed.  The (index, value)
+    pairs are gathered without blocking (``Iallgather``); with a threshold the
+    number each rank sends is exchanged first, blocking.
 
 Graph mode: ``backward_and_update`` and the half variant work in graph mode;
 their MPI calls are recorded as host steps of the graph and replayed with the
@@ -511,7 +513,7 @@ class DistOpt:
         if not dtypes.is_number(spars) or not spars > 0 or (topK and spars > 1):
             raise ValueError(f"backward_and_sparse_update: spars must be a number > 0 "
                              f"(and <= 1 with topK), got {spars!r}")
-        comm = self.communicator
+        pairs = []
         for param, grad in autograd.backward(loss):
             g = self._mpi_only(grad, "backward_and_sparse_update")
             if g.size >= 2 ** 31:
@@ -526,19 +528,45 @@ class DistOpt:
             m = int(kernel("sparse_select", x)(idx.ptr, val.ptr, x.ptr, scratch.ptr,
                                                0.0 if topK else float(spars), k,
                                                int(bool(corr)), n))
+            self._sparse_exchange(g, idx, val, m, k)
+            pairs.append((param, grad))
+        self.wait()   # every gradient summed: update
+        for param, grad in pairs:
+            self.update(param, grad)
+        self.opt.step()
+
+    def _sparse_exchange(self, g, idx, val, m: int, k: int) -> None:
+        """Start gathering every rank's ``m`` (index, value) pairs; ``wait()``
+        then sets ``g`` to their sum, added in rank order.
+
+        With top-K every rank sends exactly ``k`` pairs, so both gathers start at
+        once and overlap the rest of backward.  With a threshold the counts
+        differ from rank to rank and must be known first: that small exchange
+        blocks, then the pairs are gathered without blocking."""
+        comm = self.communicator
+        if k:
+            if m != k:
+                raise RuntimeError(f"sparse_select returned {m} entries for top-{k}")
+            counts = [k] * comm.world_size
+        else:
             counts = comm.allgather_object(m)
-            item = np.dtype(dtypes.to_numpy(x.dtype)).itemsize
-            most = max(counts)
-            got_idx = comm.allgather_bytes(_bytes(idx.ptr, 4 * most), 4 * most)
-            got_val = comm.allgather_bytes(_bytes(val.ptr, item * most), item * most)
-            kernel("fill", g)(g.ptr, 0.0, n)
+        most = max(counts)
+        item = np.dtype(dtypes.to_numpy(g.dtype)).itemsize
+        send_idx, send_val = _bytes(idx.ptr, 4 * most), _bytes(val.ptr, item * most)
+        request_idx, got_idx = comm.iallgather_bytes(send_idx, 4 * most)
+        request_val, got_val = comm.iallgather_bytes(send_val, item * most)
+
+        def add_up():
+            kernel("fill", g)(g.ptr, 0.0, g.size)
             add = kernel("sparse_add", g)
             ip = ffi.cast("int32_t *", ffi.from_buffer(got_idx))
             vp = ffi.cast(ffi.typeof(g.ptr), ffi.from_buffer(got_val))
             for r, count in enumerate(counts):   # in rank order: the same sum everywhere
                 add(g.ptr, ip + r * most, vp + r * most, count)
-            self.update(param, grad)
-        self.opt.step()
+
+        # NOTE: the tuples keep the send buffers alive until the requests are done
+        self._pending.append((request_idx, None, (idx, send_idx)))
+        self._pending.append((request_val, add_up, (val, send_val)))
 
     # ------------------------------------------------------------ helpers
     def _exchange_and_update(self, loss, threshold, *, half: bool, clip: float = 0.0):
