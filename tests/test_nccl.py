@@ -2,11 +2,12 @@
 
 Here (no GPU) the library is loaded and asked its version, a unique id is made
 (that needs no GPU), and the errors are checked: a real failing NCCL call, a
-CPU device, no GPU, no library.  The tests that move data between GPUs skip
-with the reason "no CUDA GPU" and run wherever one is: a world of one GPU
-without MPI and through ``mpiexec -n 1``, and two GPUs training like one
-process.  Everything skips, with the reason, where NCCL's wheel is absent
-(``pip install -e ".[nccl]"``; .ci/run installs it).
+CPU device, no GPU, no library.  DistOpt's GPU path runs in Python with the
+CPU and a stand-in communicator in place of a GPU and NCCL.  The tests that
+move data between GPUs skip with the reason "no CUDA GPU" and run wherever one
+is: a world of one GPU without MPI and through ``mpiexec -n 1``, and two GPUs
+training like one process.  What needs NCCL's library skips, with the reason,
+where its wheel is absent (``pip install -e ".[nccl]"``; .ci/run installs it).
 """
 import importlib.metadata
 import os
@@ -124,6 +125,62 @@ def test_import_minisinga_and_distopt_never_load_nccl():
     code = ("import sys, minisinga, minisinga.opt, minisinga.dist; "
             "assert 'minisinga.nccl' not in sys.modules, 'nccl loaded'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+class _TwoEqualRanks:
+    """Stands in for NcclCommunicator in the test below: its all-reduce doubles the
+    buffer in place, the sum of two ranks holding the same values."""
+
+    def __init__(self, unique_id, rank, world_size, device):
+        self.device, self.world_size, self.calls = device, world_size, []
+
+    def allreduce(self, ptr, count, dtype):
+        self.calls.append(count)
+        k = self.device.kernel("affine_forward", dtype)
+        k(ptr, ptr, 2.0, 0.0, count)   # y = 2 x + 0
+
+
+@pytest.mark.parametrize("use_graph", [False, True], ids=["eager", "graph"])
+def test_distopt_hands_gpu_tensors_to_its_nccl_communicator(use_graph, monkeypatch):
+    """DistOpt's GPU path in Python, run here without a GPU (the real NCCL is
+    owed a GPU run, below): the CPU stands in for the GPU, and a communicator
+    that doubles stands in for NCCL between two ranks with the same batch.
+    Training must then equal plain SGD bit for bit (x 2 then / 2 is exact), and
+    every gradient must have gone through the communicator."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+    from models import MLP
+    cpu = device.get_default_device()
+    monkeypatch.setattr(device, "create_cuda_gpu_on", lambda ordinal: cpu)
+    monkeypatch.setattr(nccl, "NcclCommunicator", _TwoEqualRanks)
+    monkeypatch.setattr(DistOpt, "_on_gpu", staticmethod(lambda ct: True))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 1, 28, 28)).astype(np.float32)
+    y = rng.integers(0, 10, size=8).astype(np.int32)
+    results = []
+    for wrap in (False, True):
+        cpu.set_rand_seed(3)
+        net = MLP(hidden=16)
+        sgd = opt.SGD(lr=0.1, momentum=0.9)
+        dopt = DistOpt(sgd, nccl_id=nccl.UniqueId(bytes(128)), local_rank=0, world_size=2)
+        net.set_optimizer(dopt if wrap else sgd)
+        tx = tensor.Tensor(data=x, requires_grad=False)
+        ty = tensor.Tensor(data=y, requires_grad=False)
+        net.compile([tx], is_train=True, use_graph=use_graph, sequential=False)
+        for _ in range(3):
+            net(tx, ty, "plain", None)
+        results.append({k: tensor.to_numpy(v) for k, v in net.get_params().items()})
+    for key, value in results[0].items():
+        np.testing.assert_array_equal(results[1][key], value, err_msg=key)
+    sizes = sorted(v.size for v in results[0].values())   # 784*16, 16, 16*10, 10
+    calls = dopt.nccl.calls
+    if use_graph:   # one all-reduce per gradient, replayed at every step
+        assert sorted(calls[:4]) == sizes and len(calls) == 12
+    else:           # small gradients fused: one all-reduce of them all per step
+        assert calls == [sum(sizes)] * 3
+    loss = net.softmax_cross_entropy(net.forward(tx), ty) if not use_graph else None
+    if loss is not None:
+        with pytest.raises(NotImplementedError, match="no CUDA twins"):
+            dopt.backward_and_update_half(loss)
 
 
 # ---------------------------------------------------------------- on GPUs (owed here)
