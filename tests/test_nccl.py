@@ -193,7 +193,9 @@ def test_a_world_of_one_gpu_without_mpi_sums_in_place():
     a = rng.normal(size=(3, 5)).astype(np.float32)
     b = rng.normal(size=4).astype(np.float32)
     c = rng.normal(size=6)   # float64
-    ta, tb, tc = (tensor.Tensor(data=v, device=dev, requires_grad=False) for v in (a, b, c))
+    ta, tb, tc = (tensor.Tensor(data=v, device=dev, requires_grad=False,
+                                dtype=tensor.float64 if v is c else tensor.float32)
+                  for v in (a, b, c))
     dopt.all_reduce(ta)           # the sum over one rank is the tensor itself
     dopt.all_reduce(tc)
     dopt.fused_all_reduce([ta, tb])
