@@ -1,6 +1,7 @@
 """NCCL for DistOpt on CUDA GPUs (minisinga/nccl.py).
 
-Here (no GPU) the library is loaded and asked its version, a unique id is made
+Here (no GPU) the library is loaded and asked its version, its declarations
+are compiled against the wheel's nccl.h, a unique id is made
 (that needs no GPU), and the errors are checked: a real failing NCCL call, a
 CPU device, no GPU, no library.  DistOpt's GPU path runs in Python with the
 CPU and a stand-in communicator in place of a GPU and NCCL.  The tests that
@@ -12,6 +13,8 @@ where its wheel is absent (``pip install -e ".[nccl]"``; .ci/run installs it).
 import importlib.metadata
 import os
 import pickle
+import re
+import shutil
 import subprocess
 import sys
 
@@ -19,7 +22,7 @@ import numpy as np
 import pytest
 from test_dist import COMMON, NO_MPI, _mpiexec, params, run_ranks
 
-from minisinga import device, gpu, nccl, opt, tensor
+from minisinga import device, dtypes, gpu, nccl, opt, tensor
 from minisinga.dist import DistOpt
 
 NO_NCCL = "" if nccl.available() else (
@@ -51,6 +54,50 @@ def test_nccl_loads_and_reports_the_version_of_its_wheel():
         assert (major, minor, patch) == tuple(int(v) for v in wheel.split(".")[:3])
         assert nccl.wheel_library().endswith(os.path.join("nvidia", "nccl", "lib",
                                                           "libnccl.so.2"))
+
+
+# What minisinga.nccl.CDEF declares, checked by a C++ compiler against the wheel's
+# nccl.h: the sizes, the enum values it passes as ints, and each function's exact
+# type (a pointer to it must take the header's function).
+NCCL_H_CHECK = """
+#include <nccl.h>
+static_assert(sizeof(ncclUniqueId) == 128, "ncclUniqueId is 128 bytes");
+static_assert(sizeof(ncclResult_t) == sizeof(int) && sizeof(ncclDataType_t) == sizeof(int)
+              && sizeof(ncclRedOp_t) == sizeof(int), "the enums are passed as ints");
+static_assert(sizeof(cudaStream_t) == sizeof(void *), "a stream is passed as a pointer");
+static_assert(ncclSum == 0 && ncclInt32 == 2 && ncclFloat32 == 7 && ncclFloat64 == 8,
+              "the values of nccl.NCCL_SUM and nccl.NCCL_TYPES");
+ncclResult_t (*f1)(int *) = ncclGetVersion;
+ncclResult_t (*f2)(ncclUniqueId *) = ncclGetUniqueId;
+ncclResult_t (*f3)(ncclComm_t *, int, ncclUniqueId, int) = ncclCommInitRank;
+ncclResult_t (*f4)(ncclComm_t) = ncclCommDestroy;
+ncclResult_t (*f5)(const void *, void *, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t,
+                   cudaStream_t) = ncclAllReduce;
+ncclResult_t (*f6)(const void *, void *, size_t, ncclDataType_t, int, ncclComm_t,
+                   cudaStream_t) = ncclBroadcast;
+ncclResult_t (*f7)(void) = ncclGroupStart;
+ncclResult_t (*f8)(void) = ncclGroupEnd;
+const char *(*f9)(ncclResult_t) = ncclGetErrorString;
+const char *(*f10)(ncclComm_t) = ncclGetLastError;
+"""
+
+
+@needs_nccl
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="no nvcc (for CUDA's headers)")
+@pytest.mark.skipif(nccl.wheel_library() is None, reason="NCCL is not from its wheel here")
+def test_the_declarations_match_the_wheels_nccl_h(tmp_path):
+    declared = set(re.findall(r"\b(nccl\w+)\(", nccl.CDEF))
+    checked = set(re.findall(r"= (nccl\w+);", NCCL_H_CHECK))
+    assert declared == checked   # a new declaration needs its line above
+    assert nccl.NCCL_SUM == 0 and nccl.NCCL_TYPES == {dtypes.int32: 2, dtypes.float32: 7,
+                                                      dtypes.float64: 8}
+    include = os.path.join(os.path.dirname(os.path.dirname(nccl.wheel_library())), "include")
+    src = tmp_path / "check.cpp"
+    src.write_text(NCCL_H_CHECK)
+    done = subprocess.run(["nvcc", "-x", "c++", "-std=c++17", "-c", str(src), "-o",
+                           str(tmp_path / "check.o"), "-I", include],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 @needs_nccl
