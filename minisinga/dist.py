@@ -10,7 +10,10 @@ The communication is MPI's, through mpi4py (``pip install -e ".[dist]"``);
 launch with ``mpiexec -n 2 python script.py``.  The C kernels of
 minisinga/c/dist.c prepare what goes on the wire (float16 packing, sparse
 selection) and fold in what arrives; MPI moves the bytes and adds dense
-gradients.  Only CPU tensors are supported: NCCL for GPUs is not built yet.
+gradients.  Tensors on a CUDA GPU are summed by NCCL instead (minisinga/nccl.py,
+``pip install -e ".[nccl]"``), one process per GPU, with NCCL's unique id sent
+over MPI; the float16 and sparse steps have no CUDA kernels yet and refuse GPU
+tensors.
 
 The training steps (each ends with ``opt.step()``):
 
@@ -22,8 +25,8 @@ The training steps (each ends with ``opt.step()``):
     they overlap the rest of backward; the updates wait for all of them.
 ``backward_and_update_half(loss, threshold, clipping, clip_Value)``
     The same, with float16 on the wire (half the bytes).  MPI cannot add
-    float16, so the ranks exchange their packed gradients (``Allgather``) and
-    each adds them up in float32, in rank order.
+    float16, so the ranks exchange their packed gradients (``Iallgather``, also
+    overlapping backward) and each adds them up in float32, in rank order.
 ``backward_and_partial_update(loss, threshold)``
     Each rank updates with its own gradient; then one partition of the
     parameters (``buffSize`` elements at most) is averaged across ranks, the
@@ -33,7 +36,9 @@ The training steps (each ends with ``opt.step()``):
     Only the largest entries of each gradient are sent: the ``spars`` fraction
     with ``topK=True``, else every entry with ``|g| >= spars``.  With
     ``corr=True`` what was not sent is kept as a residual and added to the next
-    step's gradient, so no gradient is lost, only delayed.
+    step's gradient, so no gradient is lost, only delayed.  The (index, value)
+    pairs are gathered without blocking (``Iallgather``); with a threshold the
+    number each rank sends is exchanged first, blocking.
 
 Graph mode: ``backward_and_update`` and the half variant work in graph mode;
 their MPI calls are recorded as host steps of the graph and replayed with the
@@ -119,6 +124,14 @@ class Communicator:
         self._call("Allgather", self.comm.Allgather, [send, self.MPI.BYTE],
                    [out, self.MPI.BYTE])
         return out
+
+    def iallgather_bytes(self, send, nbytes: int):
+        """Start gathering every rank's ``nbytes`` bytes in rank order; returns
+        (the request, the bytearray they arrive in once it is done)."""
+        out = bytearray(nbytes * self.world_size)
+        self.bytes_sent += nbytes
+        return self._call("Iallgather", self.comm.Iallgather, [send, self.MPI.BYTE],
+                          [out, self.MPI.BYTE]), out
 
     def allgather_object(self, value):
         return self._call("allgather", self.comm.allgather, value)
@@ -247,24 +260,27 @@ class DistOpt:
 
     Args:
         opt: the optimizer every rank applies (an ``opt.Optimizer``).
-        nccl_id: SINGA's NCCL id for GPU training; NCCL is not built yet, so
-            anything but None raises NotImplementedError.
-        local_rank, world_size: checked against MPI's when given.
+        nccl_id: None (the usual way): the ranks are MPI's (launch with
+            ``mpiexec -n N``); CPU tensors go over MPI, and GPU tensors over an
+            NCCL communicator made at their first all-reduce, its unique id
+            broadcast over MPI.  Or an ``nccl.UniqueId`` (SINGA's
+            ``NcclIdHolder``) that a launcher gave every process, with
+            ``local_rank`` and ``world_size``: NCCL on GPU ``local_rank``, no
+            MPI (GPU tensors and the plain and partial steps only).
+        local_rank, world_size: checked against MPI's when given (required
+            with ``nccl_id``).
         buffSize: the fusion buffer's size in elements (SINGA's name), also the
             largest partition ``backward_and_partial_update`` averages.
         comm: an mpi4py communicator (default ``MPI.COMM_WORLD``).
 
-    Attributes: ``opt``, ``communicator``, ``world_size``, ``local_rank``,
-    ``global_rank``.
+    Attributes: ``opt``, ``communicator`` (MPI's; None with ``nccl_id``),
+    ``nccl`` (the ``nccl.NcclCommunicator``, once GPU tensors were sent),
+    ``world_size``, ``local_rank``, ``global_rank``.
     """
 
     def __init__(self, opt=None, nccl_id=None, local_rank=None, world_size=None,
                  buffSize: int = DEFAULT_BUFFER, comm=None):
         from .opt import SGD, Optimizer
-        if nccl_id is not None:
-            raise NotImplementedError(
-                "DistOpt: NCCL (nccl_id) is not built in minisinga yet; launch with "
-                "mpiexec and leave nccl_id=None to train CPU tensors over MPI")
         self.opt = SGD() if opt is None else opt
         if not isinstance(self.opt, Optimizer):
             raise TypeError(f"DistOpt: opt must be an opt.Optimizer, got "
@@ -272,6 +288,14 @@ class DistOpt:
         if not dtypes.is_int(buffSize) or buffSize < 1:
             raise ValueError(f"DistOpt: buffSize must be an int >= 1 (elements), got "
                              f"{buffSize!r}")
+        self.buffSize = int(buffSize)
+        self._pending: list = []      # (MPI request, what to run after it)
+        self._residuals: dict[str, Tensor] = {}
+        self._partition = 0
+        self.nccl = None              # made at the first GPU tensor (or here, with nccl_id)
+        if nccl_id is not None:
+            self._init_nccl_without_mpi(nccl_id, local_rank, world_size)
+            return
         self.communicator = Communicator(comm)
         self.world_size = self.communicator.world_size
         self.global_rank = self.communicator.global_rank
@@ -281,11 +305,25 @@ class DistOpt:
             if given is not None and given != actual:
                 raise ValueError(f"DistOpt: {name}={given!r} but MPI says {actual} "
                                  f"(launch with mpiexec -n N, or leave {name} out)")
-        self.buffSize = int(buffSize)
-        self._pending: list = []      # (MPI request, what to run after it)
-        self._residuals: dict[str, Tensor] = {}
-        self._partition = 0
         _abort_on_uncaught_exception(self.communicator)
+
+    def _init_nccl_without_mpi(self, nccl_id, local_rank, world_size) -> None:
+        """SINGA's launch without MPI: every process got ``nccl_id`` from the
+        launcher and drives GPU ``local_rank`` of one machine."""
+        from . import device, nccl
+        if not isinstance(nccl_id, nccl.UniqueId):
+            raise TypeError(f"DistOpt: nccl_id must be an nccl.UniqueId (SINGA's "
+                            f"NcclIdHolder), got {type(nccl_id).__name__}")
+        if not (dtypes.is_int(world_size) and world_size >= 1 and dtypes.is_int(local_rank)
+                and 0 <= local_rank < world_size):
+            raise ValueError(f"DistOpt: with nccl_id, give world_size >= 1 and 0 <= "
+                             f"local_rank < world_size; got local_rank={local_rank!r}, "
+                             f"world_size={world_size!r}")
+        self.communicator = None
+        self.world_size, self.local_rank = int(world_size), int(local_rank)
+        self.global_rank = self.local_rank   # one machine: SINGA's convention
+        gpu = device.create_cuda_gpu_on(self.local_rank)
+        self.nccl = nccl.NcclCommunicator(nccl_id, self.local_rank, self.world_size, gpu)
 
     # ------------------------------------------------------------ SINGA's calls
     def __call__(self, loss: Tensor) -> None:
@@ -319,7 +357,12 @@ class DistOpt:
     def all_reduce(self, t) -> None:
         """Sum tensor (or CTensor) ``t`` over the ranks, in place.  In eager mode
         it returns at once; ``wait()`` finishes it."""
-        ct = self._cpu(t, "all_reduce")
+        ct = self._checked(t, "all_reduce")
+        if self._on_gpu(ct):   # NCCL: queued on the stream, nothing to wait for
+            nc = self._nccl_for(ct)
+            _host_step(ct.device, "nccl_allreduce",
+                       lambda ptr, n: nc.allreduce(ptr, n, ct.dtype), ct.ptr, ct.size)
+            return
         comm = self.communicator
         if ct.device.recorder is not None:
             _host_step(ct.device, "dist_allreduce",
@@ -331,7 +374,7 @@ class DistOpt:
         """Sum several tensors over the ranks with one call: packed into a buffer,
         all-reduced, and copied back after ``wait()``.  ``send=False`` is
         accepted for SINGA's signature and sends all the same."""
-        cts = [self._cpu(t, "fused_all_reduce") for t in tensors]
+        cts = [self._checked(t, "fused_all_reduce") for t in tensors]
         if not cts:
             return
         if cts[0].device.recorder is not None:
@@ -341,48 +384,72 @@ class DistOpt:
                 self.all_reduce(ct)
             return
         buf = self._pack(cts)
+        if self._on_gpu(buf):   # NCCL, then the copies back: in order on the stream
+            self._nccl_for(buf).allreduce(buf.ptr, buf.size, buf.dtype)
+            self._unpack(buf, cts)
+            return
         self._pending.append((self.communicator.iallreduce(buf.ptr, buf.size, buf.dtype),
                               lambda: self._unpack(buf, cts), buf))
 
     def all_reduce_half(self, t, clip: float = 0.0) -> None:
-        """Sum ``t`` over the ranks with float16 on the wire (blocking)."""
+        """Sum ``t`` over the ranks with float16 on the wire.  In eager mode it
+        returns at once; ``wait()`` finishes it."""
         self.fused_all_reduce_half([t], clip=clip)
 
     def fused_all_reduce_half(self, tensors: list, send: bool = True,
                               clip: float = 0.0) -> None:
         """Sum several tensors with float16 on the wire: packed, converted to
         float16 (after clipping to ``[-clip, clip]`` when ``clip > 0``), exchanged,
-        and added up in the tensors' own type in rank order (blocking)."""
+        and added up in the tensors' own type in rank order.  In eager mode the
+        exchange is started here (``Iallgather``) and ``wait()`` adds up and
+        copies back; in graph mode it blocks."""
         clip = checks.finite_number("DistOpt.fused_all_reduce_half", "clip", clip)
         if clip < 0:
             raise ValueError(f"DistOpt.fused_all_reduce_half: clip must be >= 0 (0: no "
                              f"clipping), got {clip!r}")
-        cts = [self._cpu(t, "fused_all_reduce_half") for t in tensors]
+        cts = [self._mpi_only(t, "fused_all_reduce_half") for t in tensors]
         if not cts:
             return
-        recording = cts[0].device.recorder is not None
-        for buf in (cts if recording else [self._pack(cts)]):   # see fused_all_reduce
-            self._half_exchange(buf, clip)
-            if not recording:
-                self._unpack(buf, cts)
+        if cts[0].device.recorder is not None:   # see fused_all_reduce
+            for ct in cts:
+                self._half_exchange(ct, clip)
+            return
+        buf = self._pack(cts)
+        self._half_exchange(buf, clip, after=lambda: self._unpack(buf, cts))
 
-    def _half_exchange(self, buf, clip: float) -> None:
-        """buf = the sum over ranks of float16(buf), added in rank order."""
+    def _half_exchange(self, buf, clip: float, after=None) -> None:
+        """buf = the sum over ranks of float16(buf), added in rank order: at once
+        while graph mode records, else started now and finished by ``wait()``
+        (which then runs ``after``)."""
         n, dtype, comm = buf.size, buf.dtype, self.communicator
+        nbytes = 4 * ((n + 1) // 2)   # n float16 values, in whole int32 words
         # NOTE: buffers that a kernel overwrites entirely come unfilled (CTensor._new);
         # Tensor(shape) would zero them first, a pass over memory for nothing.
         half = CTensor._new(((n + 1) // 2,), dtypes.int32, buf.device)
         kernel("to_half", buf)(ffi.cast("uint16_t *", half.ptr), buf.ptr, float(clip), n)
 
-        def exchange(y, h, n):   # every rank's float16 bits, added up in rank order
-            got = comm.allgather_bytes(ffi.buffer(h, 4 * ((n + 1) // 2)), 4 * ((n + 1) // 2))
+        def add_up(y, got, n):   # every rank's float16 bits, added up in rank order
             cpu_kernel("fill", dtype)(y, 0.0, n)
             add = cpu_kernel("add_half", dtype)
             base = ffi.cast("uint16_t *", ffi.from_buffer(got))
             for r in range(comm.world_size):
-                add(y, base + r * 2 * ((n + 1) // 2), n)
+                add(y, base + r * (nbytes // 2), n)
 
-        _host_step(buf.device, "dist_allgather_half", exchange, buf.ptr, half.ptr, n)
+        if buf.device.recorder is not None:
+            def exchange(y, h, n):
+                add_up(y, comm.allgather_bytes(ffi.buffer(h, nbytes), nbytes), n)
+            _host_step(buf.device, "dist_allgather_half", exchange, buf.ptr, half.ptr, n)
+            return
+
+        def finish():
+            add_up(buf.ptr, got, n)
+            if after is not None:
+                after()
+
+        send = ffi.buffer(half.ptr, nbytes)
+        request, got = comm.iallgather_bytes(send, nbytes)
+        # NOTE: the tuple keeps the send buffer alive until the request is done
+        self._pending.append((request, finish, (half, send, got)))
 
     def wait(self) -> None:
         """Wait for every all-reduce started in eager mode, then copy the fused
@@ -429,8 +496,11 @@ class DistOpt:
         part = parts[self._partition % len(parts)]
         self._partition += 1
         for p in part:
-            ct = p.data
-            self.communicator.allreduce(ct.ptr, ct.size, ct.dtype)
+            ct = self._checked(p, "backward_and_partial_update")
+            if self._on_gpu(ct):
+                self._nccl_for(ct).allreduce(ct.ptr, ct.size, ct.dtype)
+            else:
+                self.communicator.allreduce(ct.ptr, ct.size, ct.dtype)
             kernel("affine_forward", ct)(ct.ptr, ct.ptr, 1.0 / self.world_size, 0.0, ct.size)
 
     def backward_and_sparse_update(self, loss: Tensor, threshold: int = DEFAULT_THRESHOLD,
@@ -443,9 +513,9 @@ class DistOpt:
         if not dtypes.is_number(spars) or not spars > 0 or (topK and spars > 1):
             raise ValueError(f"backward_and_sparse_update: spars must be a number > 0 "
                              f"(and <= 1 with topK), got {spars!r}")
-        comm = self.communicator
+        pairs = []
         for param, grad in autograd.backward(loss):
-            g = grad.data
+            g = self._mpi_only(grad, "backward_and_sparse_update")
             if g.size >= 2 ** 31:
                 raise ValueError(f"backward_and_sparse_update: {param.name} has {g.size} "
                                  "elements; sparse indices are int32")
@@ -458,19 +528,45 @@ class DistOpt:
             m = int(kernel("sparse_select", x)(idx.ptr, val.ptr, x.ptr, scratch.ptr,
                                                0.0 if topK else float(spars), k,
                                                int(bool(corr)), n))
+            self._sparse_exchange(g, idx, val, m, k)
+            pairs.append((param, grad))
+        self.wait()   # every gradient summed: update
+        for param, grad in pairs:
+            self.update(param, grad)
+        self.opt.step()
+
+    def _sparse_exchange(self, g, idx, val, m: int, k: int) -> None:
+        """Start gathering every rank's ``m`` (index, value) pairs; ``wait()``
+        then sets ``g`` to their sum, added in rank order.
+
+        With top-K every rank sends exactly ``k`` pairs, so both gathers start at
+        once and overlap the rest of backward.  With a threshold the counts
+        differ from rank to rank and must be known first: that small exchange
+        blocks, then the pairs are gathered without blocking."""
+        comm = self.communicator
+        if k:
+            if m != k:
+                raise RuntimeError(f"sparse_select returned {m} entries for top-{k}")
+            counts = [k] * comm.world_size
+        else:
             counts = comm.allgather_object(m)
-            item = np.dtype(dtypes.to_numpy(x.dtype)).itemsize
-            most = max(counts)
-            got_idx = comm.allgather_bytes(_bytes(idx.ptr, 4 * most), 4 * most)
-            got_val = comm.allgather_bytes(_bytes(val.ptr, item * most), item * most)
-            kernel("fill", g)(g.ptr, 0.0, n)
+        most = max(counts)
+        item = np.dtype(dtypes.to_numpy(g.dtype)).itemsize
+        send_idx, send_val = _bytes(idx.ptr, 4 * most), _bytes(val.ptr, item * most)
+        request_idx, got_idx = comm.iallgather_bytes(send_idx, 4 * most)
+        request_val, got_val = comm.iallgather_bytes(send_val, item * most)
+
+        def add_up():
+            kernel("fill", g)(g.ptr, 0.0, g.size)
             add = kernel("sparse_add", g)
             ip = ffi.cast("int32_t *", ffi.from_buffer(got_idx))
             vp = ffi.cast(ffi.typeof(g.ptr), ffi.from_buffer(got_val))
             for r, count in enumerate(counts):   # in rank order: the same sum everywhere
                 add(g.ptr, ip + r * most, vp + r * most, count)
-            self.update(param, grad)
-        self.opt.step()
+
+        # NOTE: the tuples keep the send buffers alive until the requests are done
+        self._pending.append((request_idx, None, (idx, send_idx)))
+        self._pending.append((request_val, add_up, (val, send_val)))
 
     # ------------------------------------------------------------ helpers
     def _exchange_and_update(self, loss, threshold, *, half: bool, clip: float = 0.0):
@@ -510,18 +606,49 @@ class DistOpt:
             self.update(param, grad)
         self.opt.step()
 
-    def _cpu(self, t, what: str):
+    def _checked(self, t, what: str):
+        """The CTensor of ``t``, a float tensor that this DistOpt can send: on a
+        CUDA GPU (NCCL), or in host memory with MPI."""
         ct = t.data if isinstance(t, Tensor) else t
         if getattr(ct, "device", None) is None or not hasattr(ct, "ptr"):
             raise TypeError(f"DistOpt.{what}: expected Tensors, got {type(t).__name__}")
-        if ct.device.id() >= 0:
-            raise NotImplementedError(
-                f"DistOpt.{what}: the tensor is on {ct.device}; minisinga's DistOpt "
-                "communicates CPU tensors over MPI only (NCCL for GPUs is not built yet)")
         if ct.dtype not in dtypes.FLOAT_TYPES:
             raise TypeError(f"DistOpt.{what}: expected float32 or float64 tensors, got "
                             f"{dtypes.name(ct.dtype)}")
+        if not self._on_gpu(ct) and self.communicator is None:
+            raise TypeError(f"DistOpt.{what}: the tensor is on {ct.device}, but this DistOpt "
+                            "was made with nccl_id (NCCL: CUDA GPU tensors only); for CPU "
+                            "tensors launch with mpiexec and leave nccl_id=None")
         return ct
+
+    def _mpi_only(self, t, what: str):
+        """``_checked``, refusing GPU tensors: the float16 and sparse exchanges
+        pack and select with C kernels that have no CUDA twins yet."""
+        ct = self._checked(t, what)
+        if self._on_gpu(ct):
+            raise NotImplementedError(
+                f"DistOpt.{what}: the tensor is on {ct.device}; float16 and sparse "
+                "exchanges need the kernels to_half, add_half, sparse_select and sparse_add, "
+                "which have no CUDA twins yet; use backward_and_update (NCCL) or "
+                "backward_and_partial_update on GPUs")
+        return ct
+
+    @staticmethod
+    def _on_gpu(ct) -> bool:
+        return ct.device.id() >= 0   # a CUDA ordinal (CPU: -1, emulated GPU: -2)
+
+    def _nccl_for(self, ct):
+        """The NCCL communicator of ``ct``'s GPU: made at the first GPU tensor,
+        by every rank at once (their backward passes run alike), with rank 0's
+        unique id broadcast over MPI."""
+        if self.nccl is None:
+            from . import nccl
+            self.nccl = nccl.NcclCommunicator.over_mpi(self.communicator.comm, ct.device)
+        if self.nccl.device is not ct.device:
+            raise ValueError(f"DistOpt: the tensor is on {ct.device} but this rank's NCCL "
+                             f"communicator is on {self.nccl.device} (one GPU per process: "
+                             "create_cuda_gpu_on(dopt.local_rank))")
+        return self.nccl
 
     def _pack(self, cts):
         """One buffer holding the CTensors one after another (copy kernels)."""

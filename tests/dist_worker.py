@@ -1,5 +1,5 @@
 """Run under mpiexec by tests/test_dist.py: train with examples/train_dist.py and
-write this rank's parameters and losses to OUT/rank<r>.npz.
+write this rank's parameters, optimizer states and losses to OUT/rank<r>.npz.
 
     mpiexec -n 2 python tests/dist_worker.py OUT [--fail-at STEP --fail-rank R] -- ARGS
 """
@@ -29,9 +29,11 @@ def main():
 
     result = train_dist.main(args, step_hook=hook)
     params = {k: tensor.to_numpy(v) for k, v in result["model"].get_params().items()}
+    states = {k: tensor.to_numpy(v) for k, v in result["optimizer"].get_states().items()}
     np.savez(os.path.join(out, f"rank{result['rank']}.npz"),
              losses=np.array(result["losses"]), accuracy=np.array(result["accuracies"]),
-             **{f"p:{k}": v for k, v in params.items()})
+             **{f"p:{k}": v for k, v in params.items()},
+             **{f"s:{k}": v for k, v in states.items()})
 
 
 if __name__ == "__main__":

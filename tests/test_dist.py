@@ -166,6 +166,21 @@ def test_every_dist_option_trains_within_two_points_of_plain(tmp_path):
 
 
 @needs_mpi
+def test_half_gives_the_same_bits_overlapped_or_blocking(tmp_path):
+    """Eager mode overlaps the float16 exchange with backward (a fused buffer,
+    Iallgather, added up in wait()); graph mode blocks, one tensor at a time.
+    The packing is elementwise and the sum in rank order, so the bits agree."""
+    runs = {}
+    for mode, flags in (("graph", []), ("eager", ["--no-graph"])):
+        done, _, ranks = run_ranks(2, tmp_path, COMMON + flags + ["--batch-size", "16",
+                                                                  "--dist-option", "half"])
+        assert done.returncode == 0, done.stderr
+        runs[mode] = ranks[0]
+    for key, value in params(runs["graph"]).items():
+        np.testing.assert_array_equal(value, runs["eager"][key], err_msg=key)
+
+
+@needs_mpi
 def test_a_failing_rank_stops_every_rank_with_a_clear_error(tmp_path):
     done, seconds, _ = run_ranks(2, tmp_path, COMMON + ["--no-graph", "--batch-size", "16"],
                                  worker_args=["--fail-at", "3", "--fail-rank", "1"],
@@ -177,13 +192,13 @@ def test_a_failing_rank_stops_every_rank_with_a_clear_error(tmp_path):
 
 
 @needs_mpi
-def test_sparse_and_partial_refuse_graph_mode_and_nccl_is_refused(tmp_path):
+def test_world_size_is_checked_and_a_bad_nccl_id_is_refused(tmp_path):
     code = """
 import pytest
 from minisinga import opt, tensor, device, autograd
 from minisinga.dist import DistOpt
-with pytest.raises(NotImplementedError, match="NCCL"):
-    DistOpt(opt.SGD(), nccl_id=1)
+with pytest.raises(TypeError, match="nccl_id must be an nccl.UniqueId"):
+    DistOpt(opt.SGD(), nccl_id=1, local_rank=0, world_size=1)
 with pytest.raises(ValueError, match="world_size=3 but MPI says 1"):
     DistOpt(opt.SGD(), world_size=3)
 d = DistOpt(opt.SGD())
@@ -194,3 +209,43 @@ print("ok")
     done = subprocess.run([_mpiexec(), "-n", "1", sys.executable, "-c", code],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+
+
+def states(result):
+    return {k: v for k, v in result.items() if k.startswith("s:")}
+
+
+@needs_mpi
+def test_a_checkpoint_resumes_at_another_world_size(tmp_path):
+    """Train 10 steps on one world size, save (rank 0 writes the one file), go
+    on to step 20 on the other; compare with 20 steps straight on 2 ranks.
+
+    "The same" here: the resumed run trains the same global batches in the same
+    order, from the same parameters, momentum buffers and step counter, so it
+    must end where going on would: every parameter and momentum buffer equal to
+    float32 rounding (1 rank adds a batch of 32, 2 ranks add two means of 16: a
+    different order of the same sum) and the step counter exactly 20.  The
+    first leg's copies are bitwise equal on both ranks, so it does not matter
+    which rank writes the checkpoint."""
+    common = ["--model", "mlp", "--limit", "640", "--epochs", "1", "--seed", "5"]
+    batch = {1: ["--batch-size", "32"], 2: ["--batch-size", "16"]}
+    done, _, straight = run_ranks(2, tmp_path, common + batch[2] + ["--max-steps", "20"])
+    assert done.returncode == 0, done.stderr
+    for first, then in ((2, 1), (1, 2)):
+        ck = tmp_path / f"from{first}.zip"
+        done, _, ranks = run_ranks(first, tmp_path, common + batch[first] + [
+            "--max-steps", "10", "--checkpoint", str(ck)])
+        assert done.returncode == 0, done.stderr
+        assert float(ranks[0]["s:step_counter"][0]) == 10
+        for key, value in {**params(ranks[0]), **states(ranks[0])}.items():
+            np.testing.assert_array_equal(value, ranks[-1][key])   # one checkpoint serves all
+        done, _, resumed = run_ranks(then, tmp_path, common + batch[then] + [
+            "--max-steps", "20", "--resume", str(ck)])
+        assert done.returncode == 0, done.stderr
+        assert len(resumed[0]["losses"]) == 10     # steps 10 to 19 only
+        assert float(resumed[0]["s:step_counter"][0]) == 20
+        expect = {**params(straight[0]), **states(straight[0])}
+        assert sorted({**params(resumed[0]), **states(resumed[0])}) == sorted(expect)
+        for key, value in expect.items():
+            np.testing.assert_allclose(resumed[0][key], value, rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{first} -> {then} ranks: {key}")
