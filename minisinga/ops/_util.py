@@ -80,3 +80,26 @@ def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
         return backend.cast(a, b.dtype), b
     return a, backend.cast(b, a.dtype)
 # --8<-- [end:int32_operands]
+
+
+# --8<-- [start:first_out_of_range]
+def host_values(t: CTensor) -> list:
+    """The values of ``t`` as a flat Python list, copied from its device: for
+    error messages (the bad index), never for the computation."""
+    from .. import device
+    host = t if t.device.is_cpu() else device.copy_to_device(t, device.get_default_device())
+    return host.numpy().reshape(-1).tolist()
+
+
+def first_out_of_range(idx: CTensor, lo: int, hi: int):
+    """None when every int32 index in ``idx`` lies in [lo, hi), else the first
+    one that does not.  The kernel ``count_out_of_range`` counts on the device
+    and brings back one number (no copy of the indices); only on the error path
+    are the indices copied to the host, to name the bad one."""
+    from .. import backend
+    if idx.size == 0:
+        return None
+    if backend.kernel("count_out_of_range", idx)(idx.ptr, idx.size, lo, hi) == 0:
+        return None
+    return next(v for v in host_values(idx) if not lo <= v < hi)
+# --8<-- [end:first_out_of_range]

@@ -17,15 +17,19 @@ __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSqu
 
 
 # --8<-- [start:scalar]
-def _scalar(dy) -> float:
-    """The value of a one-element upstream gradient (read once, on the host), or
-    dy itself when it is a number: a loss's ``backward(dy=1.0)`` may be called
-    directly, as SINGA code does."""
+def _scalar(dy, like: CTensor) -> CTensor:
+    """The one-element upstream gradient as a CTensor of ``like``'s type and
+    device, for the backward kernels to read ON THE DEVICE (no copy to the host,
+    so no wait for the GPU in a training step).  dy may be a number: a loss's
+    ``backward(dy=1.0)`` may be called directly, as SINGA code does."""
     if dtypes.is_number(dy):
-        return float(dy)
-    # On the CPU the typed pointer reads the element directly (no NumPy view needed).
-    return float(dy.ptr[0]) if dy.device.is_cpu() else \
-        float(Tensor(data=dy).to_numpy().reshape(-1)[0])
+        return backend.full((1,), float(dy), like.dtype, like.device)
+    if dy.size != 1:
+        raise ValueError(f"loss backward: dy must hold one element (the loss is one number), "
+                         f"got shape {dy.shape}")
+    if dy.device is not like.device:
+        raise checks.device_mismatch("loss backward", "dy", dy.device, "x", like.device)
+    return dy if dy.dtype == like.dtype else backend.cast(dy, like.dtype)
 # --8<-- [end:scalar]
 
 
@@ -90,13 +94,13 @@ class SoftMaxCrossEntropy(autograd.Operation):
     def backward(self, dy=1.0):
         dx = CTensor._new(self.p.shape, self.p.dtype, self.p.device)
         n, c = self.p.shape
-        g = _scalar(dy)
+        g = _scalar(dy, dx)
         if self.index is not None:
             backend.kernel("softmax_cross_entropy_index_backward", dx)(
-                dx.ptr, g, self.p.ptr, self.index.ptr, n, c)
+                dx.ptr, g.ptr, self.p.ptr, self.index.ptr, n, c)
         else:
             backend.kernel("softmax_cross_entropy_dense_backward", dx)(
-                dx.ptr, g, self.p.ptr, self.q.ptr, n, c)
+                dx.ptr, g.ptr, self.p.ptr, self.q.ptr, n, c)
         return dx
 # --8<-- [end:SoftMaxCrossEntropy]
 
@@ -127,7 +131,8 @@ class CrossEntropy(autograd.Operation):
 
     def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("cross_entropy_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
+        g = _scalar(dy, dx)
+        backend.kernel("cross_entropy_backward", dx)(dx.ptr, g.ptr, self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
         return dx
 # --8<-- [end:CrossEntropy]
@@ -161,8 +166,9 @@ class BinaryCrossEntropy(autograd.Operation):
 
     def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
+        g = _scalar(dy, dx)
         backend.kernel("binary_cross_entropy_backward", dx)(
-            dx.ptr, _scalar(dy), self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
+            dx.ptr, g.ptr, self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
         return dx
 # --8<-- [end:BinaryCrossEntropy]
 
@@ -192,7 +198,8 @@ class MeanSquareError(autograd.Operation):
 
     def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("mse_loss_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
+        g = _scalar(dy, dx)
+        backend.kernel("mse_loss_backward", dx)(dx.ptr, g.ptr, self.x.ptr,
                                                      self.tf.ptr, self.x.size)
         return dx
 # --8<-- [end:MeanSquareError]
