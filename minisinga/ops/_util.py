@@ -91,15 +91,23 @@ def host_values(t: CTensor) -> list:
     return host.numpy().reshape(-1).tolist()
 
 
+def count(name: str, t: CTensor, *args) -> int:
+    """The number a count kernel (``count_out_of_range``, ``count_not_int32``,
+    ``count_repeats``) returns for ``t``: a check, run before the compute kernels.
+    In graph mode it runs while the step is recorded and is not recorded itself,
+    so a replay does not wait for the device to hand back a number (the values
+    of a replayed step are not checked again, as graph.py says)."""
+    from .. import backend, graph
+    with graph.paused(t.device):
+        return backend.kernel(name, t)(t.ptr, *args)
+
+
 def first_out_of_range(idx: CTensor, lo: int, hi: int):
     """None when every int32 index in ``idx`` lies in [lo, hi), else the first
     one that does not.  The kernel ``count_out_of_range`` counts on the device
     and brings back one number (no copy of the indices); only on the error path
     are the indices copied to the host, to name the bad one."""
-    from .. import backend
-    if idx.size == 0:
-        return None
-    if backend.kernel("count_out_of_range", idx)(idx.ptr, idx.size, lo, hi) == 0:
+    if idx.size == 0 or count("count_out_of_range", idx, idx.size, lo, hi) == 0:
         return None
     return next(v for v in host_values(idx) if not lo <= v < hi)
 # --8<-- [end:first_out_of_range]

@@ -24,12 +24,12 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, checks, dtypes
+from .. import autograd, backend, checks, dtypes, graph
 from .._lib import ffi
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
-from ._util import check_float, first_out_of_range, host_values, normalize_axis, three_d_view
+from ._util import check_float, count, first_out_of_range, host_values, normalize_axis, three_d_view
 from .logic import _Constant, make_constant
 
 __all__ = [
@@ -70,7 +70,7 @@ def _index_ctensor(opname: str, argname: str, values, device) -> CTensor:
         raise checks.device_mismatch(opname, argname, t.device, "x", device)
     if t.dtype == dtypes.int32:
         return t
-    if t.size and backend.kernel("count_not_int32", t)(t.ptr, t.size, 1):
+    if t.size and count("count_not_int32", t, t.size, 1):
         raise TypeError(f"{opname}: {argname} must hold integers, got {dtypes.name(t.dtype)} "
                         f"values with a fraction (or NaN, an infinity, or a value outside the "
                         f"int32 range)")
@@ -613,8 +613,9 @@ class ScatterElements(autograd.Operation):
             backend.kernel("scatter_targets", idx)(
                 idx.ptr, ind.ptr, _int64s(ind.shape), _int64s(backend.contiguous_strides(shape)),
                 axis, ndim, d)
-            seen = backend.full(shape, 0, dtypes.int32, x.device)
-            if backend.kernel("count_repeats", idx)(idx.ptr, idx.size, seen.ptr, seen.size):
+            with graph.paused(x.device):  # a check: not recorded (see _util.count)
+                seen = backend.full(shape, 0, dtypes.int32, x.device)
+            if count("count_repeats", idx, idx.size, seen.ptr, seen.size):
                 raise ValueError("scatter_elements: two updates target the same element of x; "
                                  "the result would depend on their order")
         return idx
@@ -784,7 +785,7 @@ class Cast(autograd.Operation):
         self.constant = self.to == dtypes.int32 or x.dtype == dtypes.int32
         if self.to == dtypes.int32 and x.dtype != dtypes.int32 and x.size:
             # a kernel counts the values that do not fit; one number comes back
-            bad = backend.kernel("count_not_int32", x)(x.ptr, x.size, 0)
+            bad = count("count_not_int32", x, x.size, 0)
             if bad:
                 raise ValueError(f"cast: x holds NaN, an infinity or a value outside the int32 "
                                  f"range ({bad} of its {x.size} values); it cannot be cast to "

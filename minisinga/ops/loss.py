@@ -10,7 +10,7 @@ from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
-from ._util import check_float
+from ._util import check_float, first_out_of_range
 
 __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSquareError",
            "softmax_cross_entropy", "cross_entropy", "binary_cross_entropy", "mse_loss"]
@@ -69,11 +69,13 @@ class SoftMaxCrossEntropy(autograd.Operation):
         self.p = CTensor._new(x.shape, x.dtype, x.device)
         loss = CTensor._new((1,), x.dtype, x.device)
         if t.shape == (n,) and t.dtype == dtypes.int32:
-            # The labels are checked on the host before any kernel runs (N int32
-            # values; on a GPU that is one small copy back).
-            labels = t.numpy() if t.device.is_cpu() else Tensor(data=t).to_numpy()
-            if labels.size and (labels.min() < 0 or labels.max() >= c):
-                bad = labels[(labels < 0) | (labels >= c)][0]
+            # The labels are checked before any kernel runs, by a kernel that
+            # counts the bad ones on the device: one number comes back.
+            if t.device is not x.device:
+                raise checks.device_mismatch("softmax_cross_entropy", "t", t.device, "x",
+                                             x.device)
+            bad = first_out_of_range(t, 0, c)
+            if bad is not None:
                 raise ValueError(f"softmax_cross_entropy: label {bad} is outside [0, {c}) "
                                  f"for x of shape {x.shape}")
             self.index = t
