@@ -79,6 +79,15 @@ void FN(window_copy)(T *y, const T *x, const int64_t *shape, const int64_t *xdim
     }
     const int last = ndim - 1;
     const int64_t inner = shape[last], outer = n / inner;
+    /* Along the last axis the positions j in [j0, j1) read inside x (the
+     * positions only grow or only shrink, so they are one run): a plain strided
+     * loop there, pad_source_one only for the padding either side. */
+    const int64_t s0 = start[last], st = step[last], xs = xstrides[last];
+    int64_t j0 = 0, j1;
+    while (j0 < inner && (s0 + j0 * st < 0 || s0 + j0 * st >= xdim[last]))
+        j0++;
+    for (j1 = j0; j1 < inner && s0 + j1 * st >= 0 && s0 + j1 * st < xdim[last]; j1++)
+        ;
     MS_PARALLEL_FOR_WORK(o, outer, n, {
         int64_t rem = o, base = 0;
         int padding = 0;
@@ -91,9 +100,21 @@ void FN(window_copy)(T *y, const T *x, const int64_t *shape, const int64_t *xdim
                 base += src * xstrides[d];
         }
         T *yr = y + o * inner;
-        for (int64_t j = 0; j < inner; j++) {
-            int64_t src = pad_source_one(start[last] + j * step[last], xdim[last], mode);
-            yr[j] = padding || src < 0 ? fill : x[base + src * xstrides[last]];
+        if (padding) {
+            for (int64_t j = 0; j < inner; j++)
+                yr[j] = fill;
+        } else {
+            for (int64_t j = 0; j < j0; j++) {          /* padding before */
+                int64_t src = pad_source_one(s0 + j * st, xdim[last], mode);
+                yr[j] = src < 0 ? fill : x[base + src * xs];
+            }
+            const T *xr = x + base + s0 * xs;
+            for (int64_t j = j0; j < j1; j++)           /* inside x */
+                yr[j] = xr[j * st * xs];
+            for (int64_t j = j1; j < inner; j++) {      /* padding after */
+                int64_t src = pad_source_one(s0 + j * st, xdim[last], mode);
+                yr[j] = src < 0 ? fill : x[base + src * xs];
+            }
         }
     });
 }
@@ -156,14 +177,14 @@ void FN(pad_backward)(T *dx, const T *dy, int64_t outer, int64_t dim, int64_t yd
 void FN(gather_forward)(T *y, const T *x, const int32_t *ind, int64_t outer, int64_t dim,
                         int64_t n, int64_t inner)
 {
-    MS_PARALLEL_FOR_WORK(r, outer * n, outer * n * inner, {
-        int64_t a = r / n, i = ind[r % n];
-        if (i < 0)
-            i += dim;
-        const T *xr = x + (a * dim + i) * inner;
-        T *yr = y + r * inner;
-        for (int64_t b = 0; b < inner; b++)
-            yr[b] = xr[b];
+    MS_PARALLEL_FOR_WORK(a, outer, outer * n * inner, {
+        for (int64_t k = 0; k < n; k++) {
+            int64_t i = ind[k] < 0 ? ind[k] + dim : ind[k];
+            const T *xr = x + (a * dim + i) * inner;
+            T *yr = y + (a * n + k) * inner;
+            for (int64_t b = 0; b < inner; b++)
+                yr[b] = xr[b];
+        }
     });
 }
 /* --8<-- [end:gather_forward] */
