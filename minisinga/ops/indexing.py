@@ -4,14 +4,15 @@ without a gradient: onehot, cast, shape, constant_of_shape, nonzero.
 Derivations: docs/ops/indexing.md.
 
 How the data moves.  Most of these are a *gather*: output element i is input
-element idx[i].  Python computes the index map idx from the shapes alone and
-the C kernel ``gather_index`` (minisinga/c/indexing.c) moves the data; the
-backward is ``scatter_add_index`` through the same map (an input element read
-k times receives the sum of its k gradients).  The maps are built with NumPy
-on integers, which is metadata: for each output axis, a short list of source
-positions along that axis is computed with a plain Python loop, and the lists
-are combined into flat indices by an outer sum (see ``index_map``).  NumPy
-never touches the tensor's values.
+element idx[i], idx chosen by the shapes alone (docs/ops/indexing.md derives
+them all from that).  The map is never built: slice and pad are one kernel,
+``window_copy``, the strided copy of transposes with a start, a step and
+padding per axis, which computes each source position as it copies; their
+backwards are ``slice_backward`` and ``pad_backward``.  gather reads along one
+axis through an int32 index tensor (``gather_forward`` / ``gather_backward``).
+Indices that may be wrong are checked on their device by a kernel that counts
+the bad ones (``first_out_of_range`` in _util.py): one number comes back, and
+the indices are copied to the host only to name a bad one in the error.
 
 tile, expand and upsample are broadcasts in disguise (a reshape, a broadcast
 by the strided-copy kernel, a reshape), and depth_to_space / space_to_depth
@@ -80,7 +81,7 @@ def _index_ctensor(opname: str, argname: str, values, device) -> CTensor:
 def _check_int32_size(opname: str, shape) -> None:
     if math.prod(shape) > _INT32_MAX:
         raise ValueError(f"{opname}: tensors of more than 2**31 - 1 elements are not supported "
-                         f"(the index maps are int32), got shape {tuple(shape)}")
+                         f"(indices are int32), got shape {tuple(shape)}")
 
 
 def _int64s(values):
