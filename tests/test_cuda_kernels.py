@@ -252,19 +252,6 @@ def test_cossim_and_ranking_loss_over_many_blocks(dev, dtype):
 
 # ---------------------------------------------------------------------- indexing
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("nx, n", [(10, 3000), (70000, 2000)], ids=["few-outputs", "owners-hold-several"])
-def test_scatter_add_index_matches_the_cpu_bitwise(dev, dtype, nx, n):
-    """Repeated targets (their sums in the order of i), padding (-1), and more
-    outputs than threads (each thread owns several)."""
-    rng = np.random.default_rng(6)
-    idx = rng.integers(-1, nx, n).astype(np.int32)
-    idx[: n // 4] = nx - 1   # one target hit many times
-    dy = rng.uniform(-1, 1, n)
-    got, want = run_both(dev, "scatter_add_index", dtype, [((nx,), None)], [dy, idx], (nx, n))
-    assert_bitwise(got, want, "scatter_add_index")
-
-
-@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("vocab, dim", [(50, 7), (3, 40000)])
 def test_embedding_backward_matches_the_cpu_bitwise(dev, dtype, vocab, dim):
     rng = np.random.default_rng(7)

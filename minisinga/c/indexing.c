@@ -22,21 +22,6 @@ void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
 }
 /* --8<-- [end:gather_index] */
 
-/* --8<-- [start:scatter_add_index] */
-/* dx: nx elements, dy and idx: n elements
- *   dx[j] = sum of dy[i] over every i with idx[i] == j   (0 if none)
- * One thread, in order of i: several i may hit the same j, and a fixed
- * order of the additions makes the result bitwise reproducible. */
-void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, int64_t n)
-{
-    for (int64_t j = 0; j < nx; j++)
-        dx[j] = (T)0;
-    for (int64_t i = 0; i < n; i++)
-        if (idx[i] >= 0)
-            dx[idx[i]] += dy[i];
-}
-/* --8<-- [end:scatter_add_index] */
-
 /* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
 void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)

@@ -373,9 +373,8 @@ void FN(where_backward)(T *da, T *db, const T *dy, const T *c, int64_t n);
 /* end logic.c */
 
 /* ====================================================== indexing.c
- * minisinga/c/indexing.c ; idx: an int32 index map computed by Python */
+ * minisinga/c/indexing.c ; idx: scatter_elements' int32 index map (scatter_targets) */
 void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n);
-void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, int64_t n);
 void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n);
 void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n);
 /* x: (n,) indices into the rows of w: (vocab, dim); y: (n, dim) */

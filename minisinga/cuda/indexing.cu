@@ -1,15 +1,15 @@
 /* indexing.cu -- the CUDA twins of minisinga/c/indexing.c: data movement
  * through an index map, embeddings, one-hot and nonzero.  Typed (f32, f64).
  *
- * Gathers (y[i] = x[idx[i]]) and writes to distinct targets are one thread
- * per element.  The two scatter-ADDs (scatter_add_index, embedding_backward)
- * may send several inputs to one output, and the C kernels add them in the
- * order of i so that the result is reproducible.  Here each thread OWNS a set
- * of outputs: it zeroes them, then walks all of idx in order and adds the
- * inputs that land in its set.  No two threads write one element (no
- * atomics), every sum is the CPU's bit for bit, and the cost is one pass over
- * idx per thread (the threads of a warp read the same idx[i]: one broadcast
- * load).  nonzero needs a host answer (the count) and a prefix sum (each
+ * Gathers (y[i] = x[idx[i]], window_copy, gather_forward) and writes to
+ * distinct targets are one thread per element.  The scatter-ADDs
+ * (pad_backward, gather_backward, embedding_backward) may send several inputs
+ * to one output, and the C kernels add them in a fixed order so that the
+ * result is reproducible.  Here each thread OWNS outputs: it walks, in that
+ * order, everything that lands on them (pad_backward and gather_backward: one
+ * output each; embedding_backward: a set of rows, walking all of x).  No two
+ * threads write one element (no atomics), and every sum is the CPU's bit for
+ * bit.  nonzero needs a host answer (the count) and a prefix sum (each
  * nonzero's rank); see the last section. */
 #include "ms_cuda.h"
 #include "pointwise.h"   /* pad_source_one, pad_backward_one, not_int32_one */
@@ -29,38 +29,6 @@ extern "C" void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, i
     MS_EW_LAUNCH(FN(gather_index_kernel), n, y, x, idx, fill, n);
 }
 /* --8<-- [end:gather_index] */
-
-/* --8<-- [start:scatter_add_index] */
-/* dx: nx elements, dy and idx: n elements
- *   dx[j] = sum of dy[i] over every i with idx[i] == j, in order of i   (0 if none)
- * Thread t owns dx[t*per .. (t+1)*per). */
-__global__ void FN(scatter_add_index_kernel)(T *dx, const T *dy, const int32_t *idx, int64_t nx,
-                                             int64_t n, int64_t per)
-{
-    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    int64_t lo = t * per, hi = lo + per < nx ? lo + per : nx;
-    if (lo >= nx)
-        return;
-    for (int64_t j = lo; j < hi; j++)
-        dx[j] = (T)0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t j = idx[i];
-        if (j >= lo && j < hi)
-            dx[j] += dy[i];
-    }
-}
-extern "C" void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx,
-                                      int64_t n)
-{
-    if (nx <= 0)
-        return;
-    int64_t owners = nx < MS_OWNERS ? nx : MS_OWNERS;
-    int64_t per = (nx + owners - 1) / owners;
-    owners = (nx + per - 1) / per;
-    MS_LAUNCH(FN(scatter_add_index_kernel), (unsigned int)((owners + MS_THREADS - 1) / MS_THREADS),
-              MS_THREADS, dx, dy, idx, nx, n, per);
-}
-/* --8<-- [end:scatter_add_index] */
 
 /* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
