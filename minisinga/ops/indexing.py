@@ -819,7 +819,8 @@ class Shape(_Constant):
 
     def forward(self, x):
         # metadata, moved in from Python: no computation to do
-        return CTensor.from_numpy(list(x.shape), dtypes.int32, x.device)
+        return CTensor.from_numpy(checks.int_array("shape", "x.shape", list(x.shape)),
+                                  dtypes.int32, x.device)
 # --8<-- [end:Shape]
 
 
