@@ -21,7 +21,7 @@ import numpy as np
 from . import dtypes
 
 __all__ = ["number", "integer", "finite_number", "flag", "int_sequence", "numpy_data",
-           "device_mismatch", "shown"]
+           "int_array", "device_mismatch", "shown"]
 
 
 def shown(value) -> str:
@@ -89,6 +89,27 @@ def numpy_data(where: str, argname: str, arr: np.ndarray) -> np.ndarray:
         raise TypeError(f"{where}: {argname} must hold floats, integers or bools, got an "
                         f"array of dtype {arr.dtype} ({what})")
     return arr
+
+
+def int_array(where: str, argname: str, values) -> np.ndarray:
+    """Integer data given on the host (an int, a nested list, an ndarray) as an
+    int32 array, to be copied to a device as indices.  Floats holding whole
+    numbers are accepted (SINGA keeps indices in float tensors); anything else
+    is a TypeError, and a value outside the int32 range a ValueError (no axis
+    is that long).  Only the conversion: the operation checks the range."""
+    arr = np.asarray(values)
+    if arr.size and arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
+    if arr.size == 0:
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{where}: {argname} must hold integers, got {arr.dtype} "
+                        f"({values!r:.80})")
+    if arr.size and (arr.min() < -2**31 or arr.max() >= 2**31):
+        bad = arr[(arr < -2**31) | (arr >= 2**31)].flat[0]
+        raise ValueError(f"{where}: index {bad} in {argname} is out of range (outside the "
+                         f"int32 range, longer than any axis)")
+    return arr.astype(np.int32)
 
 
 def device_mismatch(where: str, name_a: str, device_a, name_b: str, device_b) -> ValueError:

@@ -309,7 +309,8 @@ class CudaGPU(_CachingDevice):
 #: Kernels that get a host array of ``ndim`` entries (shape / strides), which
 #: the CUDA launcher passes to the kernel by value in a struct of at most
 #: ms_cuda_max_ndim() entries: name -> the position of the ndim argument.
-HOST_ARRAY_KERNELS = {"strided_copy": 4, "nonzero_forward": 3}
+HOST_ARRAY_KERNELS = {"strided_copy": 4, "nonzero_forward": 3, "window_copy": 9,
+                      "slice_backward": 6, "scatter_targets": 5}
 
 
 def guard_host_arrays(name: str, launch, max_ndim: int, device):

@@ -64,11 +64,12 @@ while recording are baked into the recorded arguments:
     - Python control flow and every number passed to a kernel (shapes, scalar
       hyperparameters such as momentum or weight decay; not the learning rate,
       which the optimizer keeps in a device tensor).
-    - Values read on the host.  The loss operations read their upstream gradient
-      dy on the host (``ops/loss.py: _scalar``); ``optimizer(loss)`` backpropagates
-      dy = 1, so baking 1 in is right, but a graph of ``backward(loss, dy)`` with
-      a changing dy would keep the recorded value.  Checks that read data on the
-      host (softmax_cross_entropy's label range) run only while recording.
+    - Checks of values.  The checks that count bad values on the device
+      (``ops/_util.py: count``: softmax_cross_entropy's labels, gather's and
+      embedding's indices, cast's range) run only while recording: they are not
+      recorded, so a replay never waits for a count.  (The losses read their
+      upstream gradient dy on the device, so a replayed ``backward(loss, dy)``
+      uses the dy of that step.)
     - The step's tensors: replay reads the placeholder tensors it was recorded
       with and writes the same result tensors.  The Model refuses other tensors.
     - Tensors created from NumPy during the step (constants) keep the values

@@ -591,14 +591,15 @@ class Tensor:
         for i, key in enumerate(keys):
             dim = self.shape[i]
             if isinstance(key, slice):
-                positions = list(range(*key.indices(dim)))
-                y = _gather_any(y, axis, positions)
+                y = _slice_any(y, axis, *key.indices(dim))
                 axis += 1
             elif dtypes.is_int(key):
                 if not -dim <= key < dim:
                     raise IndexError(f"index {key} is out of range for axis {i} of size {dim} "
                                      f"(shape {self.shape})")
-                y = _gather_any(y, axis, int(key))  # a 0-d index drops the axis
+                key = int(key) % dim
+                y = _slice_any(y, axis, key, key + 1, 1)
+                y = _autograd().reshape(y, y.shape[:axis] + y.shape[axis + 1:])  # drop the axis
             else:
                 raise TypeError(f"tensor indices must be ints or slices, got "
                                 f"{type(key).__name__} ({key!r})")
@@ -994,17 +995,33 @@ def repeat(t: Tensor, repeats, axis=None) -> Tensor:
     if len(counts) != dim or not builtins.all(dtypes.is_int(c) and c >= 0 for c in counts):
         raise ValueError(f"repeat: repeats must be an int >= 0 or {dim} of them (one per "
                          f"element along axis {axis}), got {repeats!r}")
+    if dtypes.is_int(repeats):
+        # every element r times: a broadcast of a new axis of size r after `axis`
+        # (the strided-copy kernel; no list of positions)
+        shape = t.shape
+        split = shape[:axis + 1] + (1,) + shape[axis + 1:]
+        expanded = shape[:axis + 1] + (repeats,) + shape[axis + 1:]
+        out = shape[:axis] + (dim * repeats,) + shape[axis + 1:]
+        return _any_dtype(t, lambda u: ag.reshape(ag.expand(ag.reshape(u, split), expanded),
+                                                  out))
     positions = [i for i in range(dim) for _ in range(counts[i])]
-    return _gather_any(t, axis, positions)
+    return _any_dtype(t, lambda u: ag.gather(u, axis, positions))
 
 
-def _gather_any(t: Tensor, axis: int, positions) -> Tensor:
-    """``autograd.gather`` also for int32 tensors (through float64, which holds
-    every int32 exactly)."""
-    ag = _autograd()
+def _any_dtype(t: Tensor, fn) -> Tensor:
+    """``fn(t)`` for an operation of float tensors, also for an int32 ``t``
+    (through float64, which holds every int32 exactly)."""
     if t.dtype == int32:
-        return ag.gather(t.as_type(float64), axis, positions).as_type(int32)
-    return ag.gather(t, axis, positions)
+        return fn(t.as_type(float64)).as_type(int32)
+    return fn(t)
+
+
+def _slice_any(t: Tensor, axis: int, start: int, stop: int, step: int) -> Tensor:
+    """``t`` sliced along ``axis`` as Python's ``range(start, stop, step)`` (from
+    ``slice.indices``) reads it: ``autograd.slice``, a window copy.  A stop of
+    -1 (backwards to the first element) is ONNX's end -dim - 1."""
+    end = stop if stop >= 0 else -t.shape[axis] - 1
+    return _any_dtype(t, lambda u: _autograd().slice(u, [start], [end], [axis], [step]))
 
 
 def tensordot(A: Tensor, B: Tensor, axes=2) -> Tensor:

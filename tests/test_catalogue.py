@@ -559,3 +559,31 @@ def test_operation_docstring_follows_the_contract(op):
     assert page in {"ops/elementwise.md", "ops/trigonometric.md", "ops/logic.md",
                     "ops/indexing.md", "ops/shapes.md", "ops/losses.md", "ops/matmul.md"}
     assert anchor, "the anchor is the op's name"
+
+
+def test_indices_given_as_tensors_stay_on_their_device_and_are_checked_there():
+    """gather, onehot and scatter_elements take index Tensors, int32 or float
+    holding whole numbers (SINGA's), checked by a counting kernel: a fraction is
+    a TypeError, a value out of range names itself."""
+    x = const(np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(npy(autograd.gather(x, 1, ints([3, -4]))), [[3, 0], [7, 4],
+                                                                            [11, 8]])
+    np.testing.assert_array_equal(npy(autograd.gather(x, 0, const([2.0, 0.0]))),
+                                  [[8, 9, 10, 11], [0, 1, 2, 3]])
+    with pytest.raises(TypeError, match="gather: indices must hold integers"):
+        autograd.gather(x, 0, const([1.5]))
+    with pytest.raises(ValueError, match="gather: index 3 is out of range for axis 0 of size 3"):
+        autograd.gather(x, 0, ints([0, 3, 9]))      # the first bad one is named
+    with pytest.raises(ValueError, match=r"gather: index 4294967296 in indices is out of range"):
+        autograd.gather(x, 0, [2**32])              # beyond int32: refused before the copy
+    y = autograd.scatter_elements(x, ints([[2, 0]]), const([[-1.0, -2.0]]), axis=1)
+    np.testing.assert_array_equal(npy(y)[0], [-2, 1, -1, 3])
+    with pytest.raises(ValueError, match="same element"):
+        autograd.scatter_elements(x, ints([[2, -2]]), const([[-1.0, -2.0]]), axis=1)
+
+
+def test_shape_of_a_scalar_and_cast_counts_what_does_not_fit():
+    s = autograd.shape(const(np.float64(3.0)))
+    assert s.shape == (0,) and s.dtype == tensor.int32
+    with pytest.raises(ValueError, match=r"outside the int32 range \(2 of its 4 values\)"):
+        autograd.cast(const([1.0, np.inf, -3e9, 2.0]), tensor.int32)

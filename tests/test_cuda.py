@@ -603,3 +603,17 @@ def test_emulated_launcher_guards_ndim(emulated):
         launch()
         assert raw.ms_cuda_error_pending()
         assert raw.ms_cuda_take_error(emulated._ffi.NULL, 0) != 0
+
+
+def test_emulated_window_kernels_guard_ndim(emulated):
+    """slice, pad and scatter_elements on a 9-D tensor: refused in Python by the
+    device before any C runs (their kernels take per-axis host arrays too)."""
+    from minisinga import autograd
+    x = Tensor(data=np.ones((1,) * 9), device=emulated)
+    with pytest.raises(ValueError, match="window_copy .* at most 8"):
+        autograd.slice(x, [0], [1])
+    with pytest.raises(ValueError, match="window_copy .* at most 8"):
+        autograd.pad(x, "constant", [0] * 18)
+    with pytest.raises(ValueError, match="scatter_targets .* at most 8"):
+        autograd.scatter_elements(x, np.zeros((1,) * 9, np.int32),
+                                  Tensor(data=np.ones((1,) * 9), device=emulated))

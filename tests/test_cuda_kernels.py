@@ -252,19 +252,6 @@ def test_cossim_and_ranking_loss_over_many_blocks(dev, dtype):
 
 # ---------------------------------------------------------------------- indexing
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("nx, n", [(10, 3000), (70000, 2000)], ids=["few-outputs", "owners-hold-several"])
-def test_scatter_add_index_matches_the_cpu_bitwise(dev, dtype, nx, n):
-    """Repeated targets (their sums in the order of i), padding (-1), and more
-    outputs than threads (each thread owns several)."""
-    rng = np.random.default_rng(6)
-    idx = rng.integers(-1, nx, n).astype(np.int32)
-    idx[: n // 4] = nx - 1   # one target hit many times
-    dy = rng.uniform(-1, 1, n)
-    got, want = run_both(dev, "scatter_add_index", dtype, [((nx,), None)], [dy, idx], (nx, n))
-    assert_bitwise(got, want, "scatter_add_index")
-
-
-@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("vocab, dim", [(50, 7), (3, 40000)])
 def test_embedding_backward_matches_the_cpu_bitwise(dev, dtype, vocab, dim):
     rng = np.random.default_rng(7)
@@ -289,3 +276,165 @@ def test_nonzero_counts_and_orders_like_the_cpu(dev, dtype):
     shape = ffi.new("int64_t[]", list(x.shape))
     dev.kernel("nonzero_forward", dtype)(idx.ptr, xd.ptr, shape, 3, x.size, count)
     np.testing.assert_array_equal(host(idx), np.stack(np.nonzero(x)))
+
+
+# ------------------------------------------- windows (slice, pad), gather, counts
+def _i64(values):
+    return ffi.new("int64_t[]", list(values) or [0])
+
+
+def _strides(shape):
+    out, step = [], 1
+    for d in reversed(shape):
+        out.append(step)
+        step *= d
+    return out[::-1]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("mode, code", [("constant", 0), ("edge", 1), ("reflect", 2)])
+def test_window_copy_pads_like_numpy_and_the_cpu(dev, dtype, mode, code):
+    """pad through window_copy: begins and ends wider than the axis (reflect past
+    the width), an axis of one element, the constant 2.5."""
+    rng = np.random.default_rng(9)
+    x = rng.uniform(-1, 1, (5, 1, 3, 4))
+    begin, end = [6, 2, 0, 1], [2, 3, 4, 9]
+    shape = [b + d + e for b, d, e in zip(begin, x.shape, end)]
+    got, want = run_both(dev, "window_copy", dtype, [(shape, None)], [x],
+                         (_i64(shape), _i64(x.shape), _i64(_strides(x.shape)),
+                          _i64([-b for b in begin]), _i64([1] * 4), code, 2.5, 4))
+    assert_bitwise(got, want, f"window_copy ({mode})")
+    kwargs = {"constant_values": 2.5} if mode == "constant" else {}
+    ref = np.pad(x, list(zip(begin, end)), mode=mode, **kwargs)
+    np.testing.assert_allclose(want[0], ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_window_copy_and_slice_backward_slice_like_numpy_and_the_cpu(dev, dtype):
+    """A slice with negative and long steps; its backward writes dy back into zeros."""
+    rng = np.random.default_rng(10)
+    x = rng.uniform(-1, 1, (6, 300, 5))
+    start, step = [5, 2, 0], [-2, 7, 1]
+    shape = [3, 43, 5]              # rows 5, 3, 1; columns 2, 9, ..., 296
+    args = (_i64(shape), _i64(x.shape), _i64(_strides(x.shape)), _i64(start), _i64(step), 0,
+            0.0, 3)
+    got, want = run_both(dev, "window_copy", dtype, [(shape, None)], [x], args)
+    assert_bitwise(got, want, "window_copy (slice)")
+    np.testing.assert_allclose(want[0], x[5::-2, 2::7, :], rtol=1e-6)
+    dy = rng.uniform(-1, 1, shape)
+    got, want = run_both(dev, "slice_backward", dtype, [(x.shape, None)], [dy],
+                         (_i64(shape), _i64(_strides(x.shape)), _i64(start), _i64(step), 3,
+                          x.size))
+    assert_bitwise(got, want, "slice_backward")
+    ref = np.zeros(x.shape)
+    ref[5::-2, 2::7, :] = dy
+    np.testing.assert_allclose(want[0], ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("mode, code", [("constant", 0), ("edge", 1), ("reflect", 2)])
+@pytest.mark.parametrize("dim, begin, end", [(4, 7, 5), (1, 2, 3), (3, 0, 1)])
+def test_pad_backward_sums_the_copies_like_the_cpu(dev, dtype, mode, code, dim, begin, end):
+    """One padded axis between two others: dx[i] is the sum of dy over the
+    positions that read i (the adjoint of np.pad), in one order on both."""
+    from minisinga.ops.indexing import pad_positions
+    rng = np.random.default_rng(11)
+    outer, inner, ydim = 3, 2, begin + dim + end
+    dy = rng.uniform(-1, 1, (outer, ydim, inner))
+    got, want = run_both(dev, "pad_backward", dtype, [((outer, dim, inner), None)], [dy],
+                         (outer, dim, ydim, inner, begin, code))
+    assert_bitwise(got, want, f"pad_backward ({mode})")
+    ref = np.zeros((outer, dim, inner))
+    for o, i in enumerate(pad_positions(mode, dim, begin, end)):
+        if i >= 0:
+            ref[:, i, :] += dy[:, o, :]
+    np.testing.assert_allclose(want[0], ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_gather_forward_and_backward_match_the_cpu(dev, dtype):
+    """Negative and repeated indices, an outer and an inner axis."""
+    rng = np.random.default_rng(12)
+    outer, dim, inner = 4, 9, 3
+    ind = np.array([0, -1, 3, 3, -9, 8, 3], np.int32)
+    x = rng.uniform(-1, 1, (outer, dim, inner))
+    got, want = run_both(dev, "gather_forward", dtype, [((outer, len(ind), inner), None)],
+                         [x, ind], (outer, dim, len(ind), inner))
+    assert_bitwise(got, want, "gather_forward")
+    np.testing.assert_allclose(want[0], np.take(x, ind, axis=1), rtol=1e-6)
+    dy = rng.uniform(-1, 1, (outer, len(ind), inner))
+    got, want = run_both(dev, "gather_backward", dtype, [((outer, dim, inner), None)],
+                         [dy, ind], (outer, dim, len(ind), inner))
+    assert_bitwise(got, want, "gather_backward")
+    ref = np.zeros(x.shape)
+    np.add.at(ref, (slice(None), ind % dim), dy)
+    np.testing.assert_allclose(want[0], ref, rtol=1e-5, atol=1e-6)
+
+
+def test_count_kernels_count_like_the_cpu(dev):
+    """count_out_of_range over more elements than blocks of partial counts,
+    count_not_int32 on NaN, infinities and the int32 edges, count_repeats with
+    more targets than owning threads."""
+    rng = np.random.default_rng(13)
+    idx = rng.integers(-5, 100, 300_000).astype(np.int32)
+    for d in (dev, CPU):
+        t = CTensor.from_numpy(idx, tensor.int32, d)
+        assert d.kernel("count_out_of_range", tensor.int32)(t.ptr, t.size, 0, 90) == \
+            np.count_nonzero((idx < 0) | (idx >= 90))
+    v = np.array([np.nan, np.inf, -np.inf, 2.0**31, -2.0**31 - 1, 2.0**31 - 0.5,
+                  -2.0**31 - 0.5, 1.5, -0.0, 3.0])
+    for dtype, want in [(tensor.float64, (5, 8)), (tensor.float32, (5, 6))]:
+        # (float32 rounds 2**31 - 0.5 up to 2**31, and -2**31 - 1 and -2**31 - 0.5
+        # to -2**31, which fits)
+        for d in (dev, CPU):
+            t = CTensor.from_numpy(v, dtype, d)
+            k = d.kernel("count_not_int32", dtype)
+            assert (k(t.ptr, t.size, 0), k(t.ptr, t.size, 1)) == want, (d, dtype)
+    targets = rng.integers(0, 100_000, 5000).astype(np.int32)
+    for d in (dev, CPU):
+        t = CTensor.from_numpy(targets, tensor.int32, d)
+        seen = CTensor.from_numpy(np.zeros(100_000, np.int32), tensor.int32, d)
+        assert d.kernel("count_repeats", tensor.int32)(t.ptr, t.size, seen.ptr, seen.size) == \
+            targets.size - len(np.unique(targets))
+
+
+def test_scatter_targets_match_the_cpu(dev):
+    ind = np.array([[[2, -1], [0, 1]]], np.int32)       # (1, 2, 2) into x (2, 3, 2), axis 1
+    got, want = run_both(dev, "scatter_targets", tensor.int32, [((1, 2, 2), tensor.int32)],
+                         [ind], (_i64(ind.shape), _i64([6, 2, 1]), 1, 3, 3))
+    assert_bitwise(got, want, "scatter_targets")
+    np.testing.assert_array_equal(want[0], [[[4, 5], [0, 3]]])
+
+
+@pytest.mark.parametrize("loss_name", ["softmax_cross_entropy", "cross_entropy",
+                                       "binary_cross_entropy", "mse_loss"])
+def test_loss_backward_reads_dy_on_the_device(dev, monkeypatch, loss_name):
+    """A loss's backward copies nothing to the host (no wait for the GPU in a
+    step), and it uses the dy it is given: dy = 2.5 doubles and a half the
+    gradient of dy = 1."""
+    from minisinga import autograd
+    rng = np.random.default_rng(14)
+    x_np = rng.uniform(0.1, 0.9, (4, 3))
+    t_np = (rng.integers(0, 3, 4).astype(np.int32) if loss_name == "softmax_cross_entropy"
+            else rng.uniform(0, 1, (4, 3)))
+    grads = []
+    for dy in (None, 2.5):
+        x = Tensor(data=x_np, device=dev, dtype=tensor.float64, requires_grad=True,
+                   stores_grad=True)
+        t = Tensor(data=t_np, device=dev, requires_grad=False,
+                   dtype=tensor.int32 if t_np.dtype == np.int32 else tensor.float64)
+        old = autograd.training
+        autograd.training = True
+        try:
+            loss = getattr(autograd, loss_name)(x, t)
+        finally:
+            autograd.training = old
+        dy_t = None if dy is None else Tensor(data=np.array([dy]), device=dev,
+                                              dtype=tensor.float64, requires_grad=False)
+        copies = []
+        monkeypatch.setattr(dev, "copy_to_host", lambda *a, c=copies: c.append(a), raising=False)
+        got = dict(autograd.backward(loss, dy_t))
+        monkeypatch.undo()
+        assert copies == [], f"{loss_name} backward copied {len(copies)} buffers to the host"
+        grads.append(host(got[x].data))
+    np.testing.assert_allclose(grads[1], 2.5 * grads[0], rtol=1e-12)

@@ -7,6 +7,7 @@ For every registered operation and each of its samples:
   * the same sample run twice gives bitwise-identical gradients.
 And a meta-test: every Operation subclass in minisinga has a registry entry.
 """
+import ast
 import functools
 import subprocess
 import sys
@@ -137,6 +138,19 @@ def test_registry_lives_in_minisinga_testing_and_every_family_module_is_loaded()
     assert set(testing.FAMILIES) == families
     assert all(f"minisinga.testing.{f}" in sys.modules for f in families)
     assert REGISTRY["relu"].fn.__module__ == "minisinga.ops.activation"
+
+
+def test_no_op_module_imports_numpy():
+    # NumPy is for getting data in and out and for the tests' references: an
+    # operation's forward and backward run on the kernels only (issue 18)
+    package = Path(minisinga.__file__).parent
+    for path in sorted((package / "ops").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "numpy" or n.startswith("numpy.") for n in names), \
+                f"minisinga/ops/{path.name} imports NumPy (line {node.lineno})"
 
 
 def test_import_minisinga_loads_the_registry_only_when_asked():

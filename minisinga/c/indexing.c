@@ -1,13 +1,16 @@
 /* indexing.c -- data movement through an index map, embeddings, one-hot and
  * nonzero.  Typed (f32, f64).
  *
- * Many shape operations (slice, gather, pad, scatter_elements) are the same
- * loop: output element i comes from input element idx[i].  Python computes
- * the index map idx (int32, one entry per output element) from the shapes
- * alone; these kernels move the data.  The backward of such a gather is a
- * scatter-add through the same map.  Python has checked every index. */
+ * slice and pad are one kernel, window_copy: the strided copy of storage.c
+ * with a start, a step and padding per axis, so no index map is ever built.
+ * gather takes its indices along one axis as an int32 tensor.
+ * scatter_elements moves data through an index map idx (int32, one entry per
+ * update): output element idx[i] gets update i.  Python has checked every
+ * index, with the count kernels (count_out_of_range in int32.c,
+ * count_not_int32 here), before any of these runs. */
 #include "minisinga.h"
 #include "ms_parallel.h"
+#include "pointwise.h"   /* pad_source_one, pad_backward_one, not_int32_one */
 
 
 /* --8<-- [start:gather_index] */
@@ -18,21 +21,6 @@ void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
     MS_PARALLEL_FOR(i, n, y[i] = idx[i] >= 0 ? x[idx[i]] : fill);
 }
 /* --8<-- [end:gather_index] */
-
-/* --8<-- [start:scatter_add_index] */
-/* dx: nx elements, dy and idx: n elements
- *   dx[j] = sum of dy[i] over every i with idx[i] == j   (0 if none)
- * One thread, in order of i: several i may hit the same j, and a fixed
- * order of the additions makes the result bitwise reproducible. */
-void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, int64_t n)
-{
-    for (int64_t j = 0; j < nx; j++)
-        dx[j] = (T)0;
-    for (int64_t i = 0; i < n; i++)
-        if (idx[i] >= 0)
-            dx[idx[i]] += dy[i];
-}
-/* --8<-- [end:scatter_add_index] */
 
 /* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
@@ -49,6 +37,175 @@ void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
     MS_PARALLEL_FOR(i, n, y[idx[i]] = value);
 }
 /* --8<-- [end:fill_index] */
+
+/* ------------------------------------------------------ windows: slice, pad */
+
+/* --8<-- [start:window_copy] */
+/* y: compact, shape[0..ndim);  x: xdim[0..ndim), element strides xstrides.
+ * Along axis d, output position o reads source position
+ *     i = start[d] + o * step[d]          (slice: start and step; pad: start = -begin)
+ * and a source position outside [0, xdim[d]) is padding, resolved by
+ * pad_source_one (pointwise.h): the constant `fill`, the edge, or the mirror.
+ *   y[o_0, o_1, ...] = x[sum_d src_d * xstrides[d]]   (fill if any src_d is -1)
+ * The odometer of strided_copy (storage.c): the rows of the last axis in
+ * parallel, each recomputing its base offset. */
+void FN(window_copy)(T *y, const T *x, const int64_t *shape, const int64_t *xdim,
+                     const int64_t *xstrides, const int64_t *start, const int64_t *step,
+                     int mode, T fill, int ndim)
+{
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    if (n == 0)
+        return;
+    if (ndim == 0) {
+        y[0] = x[0];
+        return;
+    }
+    const int last = ndim - 1;
+    const int64_t inner = shape[last], outer = n / inner;
+    /* Along the last axis the positions j in [j0, j1) read inside x (the
+     * positions only grow or only shrink, so they are one run): a plain strided
+     * loop there, pad_source_one only for the padding either side. */
+    const int64_t s0 = start[last], st = step[last], xs = xstrides[last];
+    int64_t j0 = 0, j1;
+    while (j0 < inner && (s0 + j0 * st < 0 || s0 + j0 * st >= xdim[last]))
+        j0++;
+    for (j1 = j0; j1 < inner && s0 + j1 * st >= 0 && s0 + j1 * st < xdim[last]; j1++)
+        ;
+    MS_PARALLEL_FOR_WORK(o, outer, n, {
+        int64_t rem = o, base = 0;
+        int padding = 0;
+        for (int d = last - 1; d >= 0; d--) {
+            int64_t src = pad_source_one(start[d] + (rem % shape[d]) * step[d], xdim[d], mode);
+            rem /= shape[d];
+            if (src < 0)
+                padding = 1;
+            else
+                base += src * xstrides[d];
+        }
+        T *yr = y + o * inner;
+        if (padding) {
+            for (int64_t j = 0; j < inner; j++)
+                yr[j] = fill;
+        } else {
+            for (int64_t j = 0; j < j0; j++) {          /* padding before */
+                int64_t src = pad_source_one(s0 + j * st, xdim[last], mode);
+                yr[j] = src < 0 ? fill : x[base + src * xs];
+            }
+            const T *xr = x + base + s0 * xs;
+            for (int64_t j = j0; j < j1; j++)           /* inside x */
+                yr[j] = xr[j * st * xs];
+            for (int64_t j = j1; j < inner; j++) {      /* padding after */
+                int64_t src = pad_source_one(s0 + j * st, xdim[last], mode);
+                yr[j] = src < 0 ? fill : x[base + src * xs];
+            }
+        }
+    });
+}
+/* --8<-- [end:window_copy] */
+
+/* --8<-- [start:slice_backward] */
+/* dx: compact, nx elements (all of x);  dy: compact, shape[0..ndim) (the slice)
+ *   dx = 0, then dx[sum_d (start[d] + o_d step[d]) xstrides[d]] = dy[o]
+ * A slice reads each element of x at most once, so the writes never collide. */
+void FN(slice_backward)(T *dx, const T *dy, const int64_t *shape, const int64_t *xstrides,
+                        const int64_t *start, const int64_t *step, int ndim, int64_t nx)
+{
+    MS_PARALLEL_FOR(j, nx, dx[j] = (T)0);
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    if (n == 0)
+        return;
+    if (ndim == 0) {
+        dx[0] = dy[0];
+        return;
+    }
+    const int last = ndim - 1;
+    const int64_t inner = shape[last], outer = n / inner;
+    MS_PARALLEL_FOR_WORK(o, outer, n, {
+        int64_t rem = o, base = 0;
+        for (int d = last - 1; d >= 0; d--) {
+            base += (start[d] + (rem % shape[d]) * step[d]) * xstrides[d];
+            rem /= shape[d];
+        }
+        const T *dyr = dy + o * inner;
+        for (int64_t j = 0; j < inner; j++)
+            dx[base + (start[last] + j * step[last]) * xstrides[last]] = dyr[j];
+    });
+}
+/* --8<-- [end:slice_backward] */
+
+/* --8<-- [start:pad_backward] */
+/* one padded axis:  dy: (outer, ydim, inner),  dx: (outer, dim, inner)
+ *   dx[a, i, b] = sum of dy[a, o, b] over the o that read position i
+ * (pad_backward_one, pointwise.h).  Python runs it once per padded axis. */
+void FN(pad_backward)(T *dx, const T *dy, int64_t outer, int64_t dim, int64_t ydim,
+                      int64_t inner, int64_t begin, int mode)
+{
+    MS_PARALLEL_FOR_WORK(r, outer * dim, outer * ydim * inner, {
+        int64_t a = r / dim, i = r % dim;
+        for (int64_t b = 0; b < inner; b++)
+            dx[r * inner + b] = pad_backward_one(dy + a * ydim * inner + b, inner, i, dim,
+                                                 ydim, begin, mode);
+    });
+}
+/* --8<-- [end:pad_backward] */
+
+/* ---------------------------------------------------------------- gather */
+
+/* --8<-- [start:gather_forward] */
+/* x: (outer, dim, inner);  ind: n int32 in [-dim, dim) (a negative one counts
+ * from the end);  y: (outer, n, inner)
+ *   y[a, k, b] = x[a, ind[k], b] */
+void FN(gather_forward)(T *y, const T *x, const int32_t *ind, int64_t outer, int64_t dim,
+                        int64_t n, int64_t inner)
+{
+    MS_PARALLEL_FOR_WORK(a, outer, outer * n * inner, {
+        for (int64_t k = 0; k < n; k++) {
+            int64_t i = ind[k] < 0 ? ind[k] + dim : ind[k];
+            const T *xr = x + (a * dim + i) * inner;
+            T *yr = y + (a * n + k) * inner;
+            for (int64_t b = 0; b < inner; b++)
+                yr[b] = xr[b];
+        }
+    });
+}
+/* --8<-- [end:gather_forward] */
+
+/* --8<-- [start:gather_backward] */
+/* dy: (outer, n, inner);  dx: (outer, dim, inner)
+ *   dx[a, i, b] = sum of dy[a, k, b] over every k with ind[k] = i (mod dim),
+ *   in order of k (a repeated index accumulates; reproducible) */
+void FN(gather_backward)(T *dx, const T *dy, const int32_t *ind, int64_t outer, int64_t dim,
+                         int64_t n, int64_t inner)
+{
+    MS_PARALLEL_FOR_WORK(a, outer, outer * (dim + n) * inner, {
+        T *dxa = dx + a * dim * inner;
+        for (int64_t j = 0; j < dim * inner; j++)
+            dxa[j] = (T)0;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t i = ind[k] < 0 ? ind[k] + dim : ind[k];
+            const T *dyr = dy + (a * n + k) * inner;
+            for (int64_t b = 0; b < inner; b++)
+                dxa[i * inner + b] += dyr[b];
+        }
+    });
+}
+/* --8<-- [end:gather_backward] */
+
+/* --8<-- [start:count_not_int32] */
+/* the number of x[i] that cannot be an int32 (not_int32_one, pointwise.h):
+ * Cast's check, and float indices', before anything is cast */
+int64_t FN(count_not_int32)(const T *x, int64_t n, int whole)
+{
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++)
+        count += not_int32_one((double)x[i], whole);
+    return count;
+}
+/* --8<-- [end:count_not_int32] */
 
 /* ------------------------------------------------------------- embedding */
 

@@ -38,3 +38,55 @@ void FN(not_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = not_i32_one(x[i]));
 }
+
+/* --8<-- [start:count_out_of_range] */
+/* the number of idx[i] outside [lo, hi): the index checks of gather, embedding,
+ * onehot and the losses' labels bring back this one number, not the indices */
+int64_t FN(count_out_of_range)(const T *idx, int64_t n, int64_t lo, int64_t hi)
+{
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++)
+        count += idx[i] < lo || idx[i] >= hi;
+    return count;
+}
+/* --8<-- [end:count_out_of_range] */
+
+/* --8<-- [start:scatter_targets] */
+/* scatter_elements' index map, built on the device.  ind: compact, shape[0..ndim),
+ * entries in [-dim, dim) along `axis` (a negative one counts from the end);
+ * x: element strides xstrides.  For the position p of ind,
+ *   idx[p] = sum over a != axis of p_a xstrides[a]  +  ind[p] xstrides[axis]
+ * the flat position in x that update p is written to. */
+void FN(scatter_targets)(T *idx, const T *ind, const int64_t *shape, const int64_t *xstrides,
+                         int axis, int ndim, int64_t dim)
+{
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    MS_PARALLEL_FOR_WORK(k, n, n * ndim, {
+        int64_t rem = k, off = 0;
+        for (int d = ndim - 1; d >= 0; d--) {
+            int64_t p = rem % shape[d];
+            rem /= shape[d];
+            if (d == axis)
+                p = ind[k] < 0 ? ind[k] + dim : ind[k];
+            off += p * xstrides[d];
+        }
+        idx[k] = (T)off;
+    });
+}
+/* --8<-- [end:scatter_targets] */
+
+/* --8<-- [start:count_repeats] */
+/* seen: m zeros (Python's), idx: n entries in [0, m).  Returns the number of
+ * idx[i] equal to an earlier idx[i'] (0: all distinct); seen[j] ends as the
+ * number of times j occurs. */
+int64_t FN(count_repeats)(const T *idx, int64_t n, T *seen, int64_t m)
+{
+    (void)m;
+    int64_t count = 0;
+    for (int64_t i = 0; i < n; i++)
+        count += seen[idx[i]]++ > 0;
+    return count;
+}
+/* --8<-- [end:count_repeats] */

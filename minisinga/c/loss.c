@@ -65,10 +65,10 @@ void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const in
 
 /* --8<-- [start:softmax_cross_entropy_index_backward] */
 /* dx[n, c] = dy * (p[n, c] - [c == t_n]) / N */
-void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int32_t *t,
+void FN(softmax_cross_entropy_index_backward)(T *dx, const T *dy, const T *p, const int32_t *t,
                                               int64_t N, int64_t C)
 {
-    T s = dy / (T)N;
+    T s = dy[0] / (T)N;
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             dx[n * C + c] = s * (p[n * C + c] - (c == t[n] ? (T)1 : (T)0));
@@ -138,10 +138,10 @@ void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, co
 /* --8<-- [start:softmax_cross_entropy_dense_backward] */
 /* dx[n, c] = dy * (p[n, c] * sum_c' q[n, c'] - q[n, c]) / N
  * (sum_c' q = 1 for a normalised row, 0 for an all-zero target row) */
-void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *q,
+void FN(softmax_cross_entropy_dense_backward)(T *dx, const T *dy, const T *p, const T *q,
                                               int64_t N, int64_t C)
 {
-    T s = dy / (T)N;
+    T s = dy[0] / (T)N;
     for (int64_t n = 0; n < N; n++) {
         T qsum = 0;
         for (int64_t c = 0; c < C; c++)
@@ -167,9 +167,9 @@ void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64
 /* --8<-- [start:cross_entropy_backward] */
 /* dx = -dy * t / x / N, and 0 where t == 0: the forward skips those terms
  * (0 * log 0 is taken as 0), so they contribute nothing, even at x == 0. */
-void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C)
+void FN(cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t N, int64_t C)
 {
-    T s = -dy / (T)N;
+    T s = -dy[0] / (T)N;
     for (int64_t i = 0; i < N * C; i++)
         dx[i] = (t[i] == (T)0) ? (T)0 : s * t[i] / x[i];
 }
@@ -192,11 +192,11 @@ void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t n
 
 /* --8<-- [start:binary_cross_entropy_backward] */
 /* dx = -dy / N * (t / (x + eps) - (1 - t) / (1 + eps - x)) */
-void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t n,
+void FN(binary_cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n,
                                        int64_t N)
 {
     const double eps = 1e-4;
-    double s = -(double)dy / (double)N;
+    double s = -(double)dy[0] / (double)N;
     for (int64_t i = 0; i < n; i++)
         dx[i] = (T)(s * ((double)t[i] / ((double)x[i] + eps)
                          - (1.0 - (double)t[i]) / (1.0 + eps - (double)x[i])));
@@ -218,9 +218,9 @@ void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
 
 /* --8<-- [start:mse_loss_backward] */
 /* dx = dy * 2 (x - t) / n */
-void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n)
+void FN(mse_loss_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n)
 {
-    T s = (T)2 * dy / (T)n;
+    T s = (T)2 * dy[0] / (T)n;
     for (int64_t i = 0; i < n; i++)
         dx[i] = s * (x[i] - t[i]);
 }

@@ -339,10 +339,10 @@ void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t 
 /* --8<-- [start:ranking_loss_backward] */
 /* h_i = [M - pos_i + neg_i > 0]  (0 at the hinge itself)
  *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N */
-void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *neg, T M,
+void FN(ranking_loss_backward)(T *dpos, T *dneg, const T *dy, const T *pos, const T *neg, T M,
                                int64_t n, int64_t N)
 {
-    double g = (double)dy / (double)N;
+    double g = (double)dy[0] / (double)N;
     for (int64_t i = 0; i < n; i++) {
         int active = (double)M - (double)pos[i] + (double)neg[i] > 0.0;
         dpos[i] = active ? (T)(-g) : (T)0;

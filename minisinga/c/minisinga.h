@@ -198,22 +198,23 @@ void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t
 
 /* ====================================================== loss.c
  * minisinga/c/loss.c */
-/* a loss is one element: the mean over the batch of N rows */
+/* a loss is one element: the mean over the batch of N rows; dy: the one-element
+ * upstream gradient, read on the device */
 void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const int32_t *t,
                                              int64_t N, int64_t C);
-void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int32_t *t,
+void FN(softmax_cross_entropy_index_backward)(T *dx, const T *dy, const T *p, const int32_t *t,
                                               int64_t N, int64_t C);
 void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, const T *t,
                                              int64_t N, int64_t C);
-void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *q,
+void FN(softmax_cross_entropy_dense_backward)(T *dx, const T *dy, const T *p, const T *q,
                                               int64_t N, int64_t C);
 void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64_t C);
-void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C);
+void FN(cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t N, int64_t C);
 void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t n, int64_t N);
-void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t n,
+void FN(binary_cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n,
                                        int64_t N);
 void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n);
-void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n);
+void FN(mse_loss_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n);
 /* end loss.c */
 
 /* ====================================================== reduce.c
@@ -347,7 +348,7 @@ void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const T *na, con
                          const T *a, const T *b, int64_t N, int64_t D);
 /* pos, neg: n elements, N the batch size; loss: one element */
 void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t n, int64_t N);
-void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *neg, T M,
+void FN(ranking_loss_backward)(T *dpos, T *dneg, const T *dy, const T *pos, const T *neg, T M,
                                int64_t n, int64_t N);
 /* x: (outer, mid, inner) -> y, arg: (outer, inner); arg: the first max / min */
 void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
@@ -372,9 +373,8 @@ void FN(where_backward)(T *da, T *db, const T *dy, const T *c, int64_t n);
 /* end logic.c */
 
 /* ====================================================== indexing.c
- * minisinga/c/indexing.c ; idx: an int32 index map computed by Python */
+ * minisinga/c/indexing.c ; idx: scatter_elements' int32 index map (scatter_targets) */
 void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n);
-void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx, int64_t n);
 void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n);
 void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n);
 /* x: (n,) indices into the rows of w: (vocab, dim); y: (n, dim) */
@@ -384,6 +384,23 @@ void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int64_t n, int
 /* ind: (outer, inner); y: (outer, depth, inner) */
 void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_t outer, int64_t depth,
                         int64_t inner);
+/* slice and pad (window_copy), and their backwards; gather along one axis.
+ * shape: y's; xdim, xstrides: x's; start, step: per axis, in positions of x;
+ * mode: pad's (0 constant, 1 edge, 2 reflect) */
+void FN(window_copy)(T *y, const T *x, const int64_t *shape, const int64_t *xdim,
+                     const int64_t *xstrides, const int64_t *start, const int64_t *step,
+                     int mode, T fill, int ndim);
+void FN(slice_backward)(T *dx, const T *dy, const int64_t *shape, const int64_t *xstrides,
+                        const int64_t *start, const int64_t *step, int ndim, int64_t nx);
+void FN(pad_backward)(T *dx, const T *dy, int64_t outer, int64_t dim, int64_t ydim,
+                      int64_t inner, int64_t begin, int mode);
+/* x: (outer, dim, inner); ind: n int32 in [-dim, dim); y: (outer, n, inner) */
+void FN(gather_forward)(T *y, const T *x, const int32_t *ind, int64_t outer, int64_t dim,
+                        int64_t n, int64_t inner);
+void FN(gather_backward)(T *dx, const T *dy, const int32_t *ind, int64_t outer, int64_t dim,
+                         int64_t n, int64_t inner);
+/* the number of x[i] that cannot be cast to int32 (whole: also not a whole number) */
+int64_t FN(count_not_int32)(const T *x, int64_t n, int whole);
 int64_t FN(nonzero_count)(const T *x, int64_t n);
 void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *shape, int ndim, int64_t n,
                          int64_t count);
@@ -417,6 +434,13 @@ void FN(and_forward)(T *y, const T *a, const T *b, int64_t n);
 void FN(or_forward)(T *y, const T *a, const T *b, int64_t n);
 void FN(xor_forward)(T *y, const T *a, const T *b, int64_t n);
 void FN(not_forward)(T *y, const T *x, int64_t n);
+/* the number of idx[i] outside [lo, hi) (index checks: one number back) */
+int64_t FN(count_out_of_range)(const T *idx, int64_t n, int64_t lo, int64_t hi);
+/* scatter_elements: the flat target of each update, and the number of repeated targets
+ * (seen: m zeros, written) */
+void FN(scatter_targets)(T *idx, const T *ind, const int64_t *shape, const int64_t *xstrides,
+                         int axis, int ndim, int64_t dim);
+int64_t FN(count_repeats)(const T *idx, int64_t n, T *seen, int64_t m);
 /* end int32.c */
 #endif /* !MS_IS_FLOAT */
 #endif /* MS_TYPED_PASS */

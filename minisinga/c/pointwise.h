@@ -596,4 +596,82 @@ MS_HD static inline T cast_from_float_one(double v)
 #endif
 /* --8<-- [end:cast_from_float] */
 
+/* ================================================================== indexing */
+
+/* --8<-- [start:not_int32] */
+/* 1 when v cannot be cast to int32 (Cast refuses it): NaN, an infinity, or a
+ * value at or beyond -2^31 - 1 or 2^31 (the cast truncates toward zero, so
+ * -2147483648.5 still fits); with whole != 0 also a value with a fraction
+ * (an index held in a float tensor, as SINGA keeps them). */
+MS_HD static inline int not_int32_one(double v, int whole)
+{
+    if (!(v > -2147483649.0 && v < 2147483648.0))   /* NaN fails both */
+        return 1;
+    return whole && v != floor(v);
+}
+/* --8<-- [end:not_int32] */
+
+/* --8<-- [start:pad_source] */
+/* The source position of position i along an axis of dim elements (a slice or a
+ * pad reads it), or -1 for pad's constant.  Inside [0, dim): i itself.
+ * Outside, by mode: 0 (constant) -1; 1 (edge) the nearest end; 2 (reflect) the
+ * mirror image without repeating the edge, as np.pad's 'reflect': period
+ * 2 (dim - 1), and a single element is repeated. */
+#define MS_PAD_CONSTANT 0
+#define MS_PAD_EDGE 1
+#define MS_PAD_REFLECT 2
+MS_HD static inline int64_t pad_source_one(int64_t i, int64_t dim, int mode)
+{
+    if (i >= 0 && i < dim)
+        return i;
+    if (mode == MS_PAD_CONSTANT)
+        return -1;
+    if (mode == MS_PAD_EDGE || dim == 1)
+        return i < 0 ? 0 : dim - 1;
+    int64_t period = 2 * (dim - 1);
+    int64_t m = i % period;
+    if (m < 0)
+        m += period;
+    return m < dim ? m : period - m;
+}
+/* --8<-- [end:pad_source] */
+
+/* --8<-- [start:pad_backward_one] */
+/* dx[i] for ONE padded axis: the sum of dy[o] (dy: ydim = begin + dim + end
+ * positions, `stride` elements apart) over every o whose source
+ * pad_source_one(o - begin, dim, mode) is i, in increasing o (so both backends
+ * add in one order).  The preimage of i is written out, not searched for:
+ *   constant: o = begin + i;
+ *   edge:     a run, from 0 (i = 0) or begin + i, to ydim - 1 (i = dim - 1) or begin + i;
+ *   reflect:  o - begin = i or -i modulo the period 2 (dim - 1). */
+MS_HD static inline T pad_backward_one(const T *dy, int64_t stride, int64_t i, int64_t dim,
+                                       int64_t ydim, int64_t begin, int mode)
+{
+    if (mode == MS_PAD_CONSTANT)
+        return dy[(begin + i) * stride];
+    T s = (T)0;
+    if (mode == MS_PAD_EDGE || dim == 1) {
+        int64_t lo = i == 0 ? 0 : begin + i;
+        int64_t hi = i == dim - 1 ? ydim : begin + i + 1;
+        for (int64_t o = lo; o < hi; o++)
+            s += dy[o * stride];
+        return s;
+    }
+    int64_t period = 2 * (dim - 1);
+    int64_t r1 = (begin + i) % period, r2 = (begin + period - i) % period;
+    if (r1 > r2) {
+        int64_t r = r1;
+        r1 = r2;
+        r2 = r;
+    }
+    for (int64_t base = 0; base < ydim; base += period) {
+        if (base + r1 < ydim)
+            s += dy[(base + r1) * stride];
+        if (r2 != r1 && base + r2 < ydim)
+            s += dy[(base + r2) * stride];
+    }
+    return s;
+}
+/* --8<-- [end:pad_backward_one] */
+
 #endif /* MS_POINTWISE_H */

@@ -1,17 +1,18 @@
 /* indexing.cu -- the CUDA twins of minisinga/c/indexing.c: data movement
  * through an index map, embeddings, one-hot and nonzero.  Typed (f32, f64).
  *
- * Gathers (y[i] = x[idx[i]]) and writes to distinct targets are one thread
- * per element.  The two scatter-ADDs (scatter_add_index, embedding_backward)
- * may send several inputs to one output, and the C kernels add them in the
- * order of i so that the result is reproducible.  Here each thread OWNS a set
- * of outputs: it zeroes them, then walks all of idx in order and adds the
- * inputs that land in its set.  No two threads write one element (no
- * atomics), every sum is the CPU's bit for bit, and the cost is one pass over
- * idx per thread (the threads of a warp read the same idx[i]: one broadcast
- * load).  nonzero needs a host answer (the count) and a prefix sum (each
+ * Gathers (y[i] = x[idx[i]], window_copy, gather_forward) and writes to
+ * distinct targets are one thread per element.  The scatter-ADDs
+ * (pad_backward, gather_backward, embedding_backward) may send several inputs
+ * to one output, and the C kernels add them in a fixed order so that the
+ * result is reproducible.  Here each thread OWNS outputs: it walks, in that
+ * order, everything that lands on them (pad_backward and gather_backward: one
+ * output each; embedding_backward: a set of rows, walking all of x).  No two
+ * threads write one element (no atomics), and every sum is the CPU's bit for
+ * bit.  nonzero needs a host answer (the count) and a prefix sum (each
  * nonzero's rank); see the last section. */
 #include "ms_cuda.h"
+#include "pointwise.h"   /* pad_source_one, pad_backward_one, not_int32_one */
 
 /* Most threads a scatter-add uses (each owns about 1/this of the outputs). */
 #define MS_OWNERS 65536
@@ -28,38 +29,6 @@ extern "C" void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, i
     MS_EW_LAUNCH(FN(gather_index_kernel), n, y, x, idx, fill, n);
 }
 /* --8<-- [end:gather_index] */
-
-/* --8<-- [start:scatter_add_index] */
-/* dx: nx elements, dy and idx: n elements
- *   dx[j] = sum of dy[i] over every i with idx[i] == j, in order of i   (0 if none)
- * Thread t owns dx[t*per .. (t+1)*per). */
-__global__ void FN(scatter_add_index_kernel)(T *dx, const T *dy, const int32_t *idx, int64_t nx,
-                                             int64_t n, int64_t per)
-{
-    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    int64_t lo = t * per, hi = lo + per < nx ? lo + per : nx;
-    if (lo >= nx)
-        return;
-    for (int64_t j = lo; j < hi; j++)
-        dx[j] = (T)0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t j = idx[i];
-        if (j >= lo && j < hi)
-            dx[j] += dy[i];
-    }
-}
-extern "C" void FN(scatter_add_index)(T *dx, const T *dy, const int32_t *idx, int64_t nx,
-                                      int64_t n)
-{
-    if (nx <= 0)
-        return;
-    int64_t owners = nx < MS_OWNERS ? nx : MS_OWNERS;
-    int64_t per = (nx + owners - 1) / owners;
-    owners = (nx + per - 1) / per;
-    MS_LAUNCH(FN(scatter_add_index_kernel), (unsigned int)((owners + MS_THREADS - 1) / MS_THREADS),
-              MS_THREADS, dx, dy, idx, nx, n, per);
-}
-/* --8<-- [end:scatter_add_index] */
 
 /* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
@@ -86,6 +55,174 @@ extern "C" void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
     MS_EW_LAUNCH(FN(fill_index_kernel), n, y, value, idx, n);
 }
 /* --8<-- [end:fill_index] */
+
+/* ------------------------------------------------------ windows: slice, pad */
+
+/* The per-axis geometry of a window travels to the kernel by value (the
+ * launcher gets host arrays, as the C kernel does). */
+struct MsWindow {
+    int64_t shape[MS_MAX_NDIM], xdim[MS_MAX_NDIM], xstrides[MS_MAX_NDIM];
+    int64_t start[MS_MAX_NDIM], step[MS_MAX_NDIM];
+};
+
+static bool ms_window(MsWindow *w, const int64_t *shape, const int64_t *xdim,
+                      const int64_t *xstrides, const int64_t *start, const int64_t *step,
+                      int ndim, const char *what)
+{
+    if (ndim < 0 || ndim > MS_MAX_NDIM) {
+        /* Python refuses this first (the device checks ndim); never launch it */
+        ms_cuda_check(cudaErrorInvalidValue, what);
+        return false;
+    }
+    for (int d = 0; d < ndim; d++) {
+        w->shape[d] = shape[d];
+        w->xdim[d] = xdim ? xdim[d] : 0;
+        w->xstrides[d] = xstrides[d];
+        w->start[d] = start[d];
+        w->step[d] = step[d];
+    }
+    return true;
+}
+
+/* --8<-- [start:window_copy] */
+/* y: compact, shape[0..ndim);  along axis d, output position o reads source
+ * position i = start[d] + o * step[d] of x, resolved by pad_source_one
+ * (pointwise.h) when it falls outside [0, xdim[d]):
+ *   y[o_0, o_1, ...] = x[sum_d src_d * xstrides[d]]   (fill if any src_d is -1) */
+__global__ void FN(window_copy_kernel)(T *y, const T *x, MsWindow w, int mode, T fill,
+                                       int ndim, int64_t n)
+{
+    MS_FOR_EACH(k, n) {
+        int64_t rem = k, off = 0;
+        bool padding = false;
+        for (int d = ndim - 1; d >= 0; d--) {
+            int64_t src = pad_source_one(w.start[d] + (rem % w.shape[d]) * w.step[d],
+                                         w.xdim[d], mode);
+            rem /= w.shape[d];
+            if (src < 0)
+                padding = true;
+            else
+                off += src * w.xstrides[d];
+        }
+        y[k] = padding ? fill : x[off];
+    }
+}
+extern "C" void FN(window_copy)(T *y, const T *x, const int64_t *shape, const int64_t *xdim,
+                                const int64_t *xstrides, const int64_t *start,
+                                const int64_t *step, int mode, T fill, int ndim)
+{
+    MsWindow w;
+    if (!ms_window(&w, shape, xdim, xstrides, start, step, ndim,
+                   "window_copy (ndim above MS_MAX_NDIM)"))
+        return;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    MS_EW_LAUNCH(FN(window_copy_kernel), n, y, x, w, mode, fill, ndim, n);
+}
+/* --8<-- [end:window_copy] */
+
+/* --8<-- [start:slice_backward] */
+/* dx = 0 (nx elements), then dx[sum_d (start[d] + o_d step[d]) xstrides[d]] = dy[o]
+ * (a slice reads each element at most once: one thread per dy element, no collisions) */
+__global__ void FN(slice_zero_kernel)(T *y, int64_t n)
+{
+    MS_FOR_EACH(i, n)
+        y[i] = (T)0;
+}
+__global__ void FN(slice_backward_kernel)(T *dx, const T *dy, MsWindow w, int ndim, int64_t n)
+{
+    MS_FOR_EACH(k, n) {
+        int64_t rem = k, off = 0;
+        for (int d = ndim - 1; d >= 0; d--) {
+            off += (w.start[d] + (rem % w.shape[d]) * w.step[d]) * w.xstrides[d];
+            rem /= w.shape[d];
+        }
+        dx[off] = dy[k];
+    }
+}
+extern "C" void FN(slice_backward)(T *dx, const T *dy, const int64_t *shape,
+                                   const int64_t *xstrides, const int64_t *start,
+                                   const int64_t *step, int ndim, int64_t nx)
+{
+    MsWindow w;
+    if (!ms_window(&w, shape, NULL, xstrides, start, step, ndim,
+                   "slice_backward (ndim above MS_MAX_NDIM)"))
+        return;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= shape[d];
+    MS_EW_LAUNCH(FN(slice_zero_kernel), nx, dx, nx);
+    MS_EW_LAUNCH(FN(slice_backward_kernel), n, dx, dy, w, ndim, n);
+}
+/* --8<-- [end:slice_backward] */
+
+/* --8<-- [start:pad_backward] */
+/* one padded axis:  dy: (outer, ydim, inner),  dx: (outer, dim, inner)
+ *   dx[a, i, b] = pad_backward_one(...)   (one thread per element of dx) */
+__global__ void FN(pad_backward_kernel)(T *dx, const T *dy, int64_t outer, int64_t dim,
+                                        int64_t ydim, int64_t inner, int64_t begin, int mode)
+{
+    MS_FOR_EACH(k, outer * dim * inner) {
+        int64_t b = k % inner, i = (k / inner) % dim, a = k / (dim * inner);
+        dx[k] = pad_backward_one(dy + a * ydim * inner + b, inner, i, dim, ydim, begin, mode);
+    }
+}
+extern "C" void FN(pad_backward)(T *dx, const T *dy, int64_t outer, int64_t dim, int64_t ydim,
+                                 int64_t inner, int64_t begin, int mode)
+{
+    MS_EW_LAUNCH(FN(pad_backward_kernel), outer * dim * inner, dx, dy, outer, dim, ydim, inner,
+                 begin, mode);
+}
+/* --8<-- [end:pad_backward] */
+
+/* ---------------------------------------------------------------- gather */
+
+/* --8<-- [start:gather_forward] */
+/* x: (outer, dim, inner);  ind: n int32 in [-dim, dim);  y: (outer, n, inner)
+ *   y[a, k, b] = x[a, ind[k], b]   (one thread per element of y) */
+__global__ void FN(gather_forward_kernel)(T *y, const T *x, const int32_t *ind, int64_t outer,
+                                          int64_t dim, int64_t n, int64_t inner)
+{
+    MS_FOR_EACH(q, outer * n * inner) {
+        int64_t b = q % inner, k = (q / inner) % n, a = q / (n * inner);
+        int64_t i = ind[k] < 0 ? ind[k] + dim : ind[k];
+        y[q] = x[(a * dim + i) * inner + b];
+    }
+}
+extern "C" void FN(gather_forward)(T *y, const T *x, const int32_t *ind, int64_t outer,
+                                   int64_t dim, int64_t n, int64_t inner)
+{
+    MS_EW_LAUNCH(FN(gather_forward_kernel), outer * n * inner, y, x, ind, outer, dim, n, inner);
+}
+/* --8<-- [end:gather_forward] */
+
+/* --8<-- [start:gather_backward] */
+/* dx[a, i, b] = sum of dy[a, k, b] over every k with ind[k] = i (mod dim), in
+ * order of k: one thread per element of dx walks all of ind (the threads of a
+ * warp read the same ind[k]), so no two threads write one element and the sum
+ * is the CPU's bit for bit. */
+__global__ void FN(gather_backward_kernel)(T *dx, const T *dy, const int32_t *ind,
+                                           int64_t outer, int64_t dim, int64_t n, int64_t inner)
+{
+    MS_FOR_EACH(q, outer * dim * inner) {
+        int64_t b = q % inner, i = (q / inner) % dim, a = q / (dim * inner);
+        T s = (T)0;
+        for (int64_t k = 0; k < n; k++) {
+            int64_t j = ind[k] < 0 ? ind[k] + dim : ind[k];
+            if (j == i)
+                s += dy[(a * n + k) * inner + b];
+        }
+        dx[q] = s;
+    }
+}
+extern "C" void FN(gather_backward)(T *dx, const T *dy, const int32_t *ind, int64_t outer,
+                                    int64_t dim, int64_t n, int64_t inner)
+{
+    MS_EW_LAUNCH(FN(gather_backward_kernel), outer * dim * inner, dx, dy, ind, outer, dim, n,
+                 inner);
+}
+/* --8<-- [end:gather_backward] */
 
 /* ------------------------------------------------------------- embedding */
 
@@ -273,3 +410,33 @@ extern "C" void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *sha
         MS_LAUNCH(FN(nonzero_forward_kernel), 1, MS_THREADS, idx, x, s, ndim, n, count);
 }
 /* --8<-- [end:nonzero_forward] */
+
+/* --8<-- [start:count_not_int32] */
+/* the number of x[i] that cannot be an int32 (not_int32_one, pointwise.h), back
+ * on the host the way nonzero_count's total comes: block counts in ms_counts,
+ * nonzero_count_finish_kernel adds them into ms_nonzero_total, one copy back */
+__global__ void FN(count_not_int32_kernel)(const T *x, int64_t n, int whole)
+{
+    int64_t count = 0;
+    MS_FOR_EACH(i, n)
+        count += not_int32_one((double)x[i], whole);
+    count = ms_block_reduce<MsSum<int64_t> >(count);
+    if (threadIdx.x == 0)
+        ms_counts[blockIdx.x] = count;
+}
+
+extern "C" int64_t FN(count_not_int32)(const T *x, int64_t n, int whole)
+{
+    if (n <= 0)
+        return 0;
+    int64_t blocks = (n + MS_THREADS - 1) / MS_THREADS;
+    if (blocks > MS_PARTIALS)
+        blocks = MS_PARTIALS;
+    MS_LAUNCH(FN(count_not_int32_kernel), (unsigned int)blocks, MS_THREADS, x, n, whole);
+    MS_LAUNCH(FN(nonzero_count_finish_kernel), 1, MS_THREADS, (int)blocks);
+    int64_t total = 0;
+    ms_cuda_check(cudaMemcpyFromSymbol(&total, ms_nonzero_total, sizeof total),
+                  "cudaMemcpyFromSymbol (count_not_int32)");
+    return total;
+}
+/* --8<-- [end:count_not_int32] */

@@ -91,23 +91,23 @@ extern "C" void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *
 
 /* --8<-- [start:softmax_cross_entropy_index_backward] */
 /* dx[n, c] = s * (p[n, c] - [c == t_n]),  s = dy / N */
-__global__ void FN(softmax_cross_entropy_index_backward_kernel)(T *dx, T s, const T *p,
-                                                                const int32_t *t, int64_t N,
-                                                                int64_t C)
+__global__ void FN(softmax_cross_entropy_index_backward_kernel)(T *dx, const T *dy,
+                                                                const T *p, const int32_t *t,
+                                                                int64_t N, int64_t C)
 {
+    T s = dy[0] / (T)N;
     MS_FOR_EACH(i, N * C) {
         int64_t n = i / C, c = i % C;
         dx[i] = s * (p[i] - (c == t[n] ? (T)1 : (T)0));
     }
 }
 
-extern "C" void FN(softmax_cross_entropy_index_backward)(T *dx, T dy, const T *p, const int32_t *t,
+extern "C" void FN(softmax_cross_entropy_index_backward)(T *dx, const T *dy, const T *p, const int32_t *t,
                                               int64_t N, int64_t C)
 {
-    T s = dy / (T)N;
     if (N * C > 0)
         MS_LAUNCH(FN(softmax_cross_entropy_index_backward_kernel), ms_blocks(N * C),
-                  MS_THREADS, dx, s, p, t, N, C);
+                  MS_THREADS, dx, dy, p, t, N, C);
 }
 /* --8<-- [end:softmax_cross_entropy_index_backward] */
 
@@ -167,10 +167,11 @@ extern "C" void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, con
 /* --8<-- [start:softmax_cross_entropy_dense_backward] */
 /* dx[n, c] = s * (p[n, c] * sum_c' q[n, c'] - q[n, c]),  s = dy / N.
  * One block per row (the row sum of q first). */
-__global__ void FN(softmax_cross_entropy_dense_backward_kernel)(T *dx, T s, const T *p,
-                                                                const T *q, int64_t N,
-                                                                int64_t C)
+__global__ void FN(softmax_cross_entropy_dense_backward_kernel)(T *dx, const T *dy,
+                                                                const T *p, const T *q,
+                                                                int64_t N, int64_t C)
 {
+    T s = dy[0] / (T)N;
     for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
         const T *pr = p + n * C, *qr = q + n * C;
         double qsum = 0.0;
@@ -182,14 +183,13 @@ __global__ void FN(softmax_cross_entropy_dense_backward_kernel)(T *dx, T s, cons
     }
 }
 
-extern "C" void FN(softmax_cross_entropy_dense_backward)(T *dx, T dy, const T *p, const T *q,
+extern "C" void FN(softmax_cross_entropy_dense_backward)(T *dx, const T *dy, const T *p, const T *q,
                                               int64_t N, int64_t C)
 {
-    T s = dy / (T)N;
     if (N * C > 0)
         MS_LAUNCH(FN(softmax_cross_entropy_dense_backward_kernel),
                   (unsigned int)(N < 65535 ? N : 65535), ms_row_threads(C),
-                  dx, s, p, q, N, C);
+                  dx, dy, p, q, N, C);
 }
 /* --8<-- [end:softmax_cross_entropy_dense_backward] */
 
@@ -219,20 +219,21 @@ extern "C" void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64
 /* --8<-- [end:cross_entropy_forward] */
 
 /* --8<-- [start:cross_entropy_backward] */
-/* dx = s * t / x,  s = -dy / N */
-__global__ void FN(cross_entropy_backward_kernel)(T *dx, T s, const T *x, const T *t,
-                                                  int64_t n)
+/* dx = s * t / x,  s = -dy / N, and 0 where t == 0 (as the C kernel: the
+ * forward skips those terms) */
+__global__ void FN(cross_entropy_backward_kernel)(T *dx, const T *dy, const T *x, const T *t,
+                                                  int64_t N, int64_t n)
 {
+    T s = -dy[0] / (T)N;
     MS_FOR_EACH(i, n)
-        dx[i] = s * t[i] / x[i];
+        dx[i] = (t[i] == (T)0) ? (T)0 : s * t[i] / x[i];
 }
 
-extern "C" void FN(cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t N, int64_t C)
+extern "C" void FN(cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t N, int64_t C)
 {
-    T s = -dy / (T)N;
     if (N * C > 0)
         MS_LAUNCH(FN(cross_entropy_backward_kernel), ms_blocks(N * C), MS_THREADS,
-                  dx, s, x, t, N * C);
+                  dx, dy, x, t, N, N * C);
 }
 /* --8<-- [end:cross_entropy_backward] */
 
@@ -264,22 +265,22 @@ extern "C" void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t
 
 /* --8<-- [start:binary_cross_entropy_backward] */
 /* dx = s * (t / (x + eps) - (1 - t) / (1 + eps - x)),  s = -dy / N */
-__global__ void FN(binary_cross_entropy_backward_kernel)(T *dx, double s, const T *x,
-                                                         const T *t, int64_t n)
+__global__ void FN(binary_cross_entropy_backward_kernel)(T *dx, const T *dy, const T *x,
+                                                         const T *t, int64_t n, int64_t N)
 {
     const double eps = 1e-4;
+    double s = -(double)dy[0] / (double)N;
     MS_FOR_EACH(i, n)
         dx[i] = (T)(s * ((double)t[i] / ((double)x[i] + eps)
                          - (1.0 - (double)t[i]) / (1.0 + eps - (double)x[i])));
 }
 
-extern "C" void FN(binary_cross_entropy_backward)(T *dx, T dy, const T *x, const T *t, int64_t n,
+extern "C" void FN(binary_cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n,
                                        int64_t N)
 {
-    double s = -(double)dy / (double)N;
     if (n > 0)
         MS_LAUNCH(FN(binary_cross_entropy_backward_kernel), ms_blocks(n), MS_THREADS,
-                  dx, s, x, t, n);
+                  dx, dy, x, t, n, N);
 }
 /* --8<-- [end:binary_cross_entropy_backward] */
 
@@ -310,16 +311,17 @@ extern "C" void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
 
 /* --8<-- [start:mse_loss_backward] */
 /* dx = s * (x - t),  s = 2 dy / n */
-__global__ void FN(mse_loss_backward_kernel)(T *dx, T s, const T *x, const T *t, int64_t n)
+__global__ void FN(mse_loss_backward_kernel)(T *dx, const T *dy, const T *x, const T *t,
+                                             int64_t n)
 {
+    T s = (T)2 * dy[0] / (T)n;
     MS_FOR_EACH(i, n)
         dx[i] = s * (x[i] - t[i]);
 }
 
-extern "C" void FN(mse_loss_backward)(T *dx, T dy, const T *x, const T *t, int64_t n)
+extern "C" void FN(mse_loss_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n)
 {
-    T s = (T)2 * dy / (T)n;
     if (n > 0)
-        MS_LAUNCH(FN(mse_loss_backward_kernel), ms_blocks(n), MS_THREADS, dx, s, x, t, n);
+        MS_LAUNCH(FN(mse_loss_backward_kernel), ms_blocks(n), MS_THREADS, dx, dy, x, t, n);
 }
 /* --8<-- [end:mse_loss_backward] */

@@ -557,21 +557,21 @@ extern "C" void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T 
 
 /* --8<-- [start:ranking_loss_backward] */
 /* h_i = [M - pos_i + neg_i > 0]  (0 at the hinge itself)
- *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N   (g = dy / N, read on the host) */
-__global__ void FN(ranking_loss_backward_kernel)(T *dpos, T *dneg, double g, const T *pos,
-                                                 const T *neg, T M, int64_t n)
+ *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N   (dy read on the device) */
+__global__ void FN(ranking_loss_backward_kernel)(T *dpos, T *dneg, const T *dy, const T *pos,
+                                                 const T *neg, T M, int64_t n, int64_t N)
 {
+    double g = (double)dy[0] / (double)N;
     MS_FOR_EACH(i, n) {
         bool active = (double)M - (double)pos[i] + (double)neg[i] > 0.0;
         dpos[i] = active ? (T)(-g) : (T)0;
         dneg[i] = active ? (T)g : (T)0;
     }
 }
-extern "C" void FN(ranking_loss_backward)(T *dpos, T *dneg, T dy, const T *pos, const T *neg,
-                                          T M, int64_t n, int64_t N)
+extern "C" void FN(ranking_loss_backward)(T *dpos, T *dneg, const T *dy, const T *pos,
+                                          const T *neg, T M, int64_t n, int64_t N)
 {
-    double g = (double)dy / (double)N;
-    MS_EW_LAUNCH(FN(ranking_loss_backward_kernel), n, dpos, dneg, g, pos, neg, M, n);
+    MS_EW_LAUNCH(FN(ranking_loss_backward_kernel), n, dpos, dneg, dy, pos, neg, M, n, N);
 }
 /* --8<-- [end:ranking_loss_backward] */
 

@@ -80,3 +80,34 @@ def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
         return backend.cast(a, b.dtype), b
     return a, backend.cast(b, a.dtype)
 # --8<-- [end:int32_operands]
+
+
+# --8<-- [start:first_out_of_range]
+def host_values(t: CTensor) -> list:
+    """The values of ``t`` as a flat Python list, copied from its device: for
+    error messages (the bad index), never for the computation."""
+    from .. import device
+    host = t if t.device.is_cpu() else device.copy_to_device(t, device.get_default_device())
+    return host.numpy().reshape(-1).tolist()
+
+
+def count(name: str, t: CTensor, *args) -> int:
+    """The number a count kernel (``count_out_of_range``, ``count_not_int32``,
+    ``count_repeats``) returns for ``t``: a check, run before the compute kernels.
+    In graph mode it runs while the step is recorded and is not recorded itself,
+    so a replay does not wait for the device to hand back a number (the values
+    of a replayed step are not checked again, as graph.py says)."""
+    from .. import backend, graph
+    with graph.paused(t.device):
+        return backend.kernel(name, t)(t.ptr, *args)
+
+
+def first_out_of_range(idx: CTensor, lo: int, hi: int):
+    """None when every int32 index in ``idx`` lies in [lo, hi), else the first
+    one that does not.  The kernel ``count_out_of_range`` counts on the device
+    and brings back one number (no copy of the indices); only on the error path
+    are the indices copied to the host, to name the bad one."""
+    if idx.size == 0 or count("count_out_of_range", idx, idx.size, lo, hi) == 0:
+        return None
+    return next(v for v in host_values(idx) if not lo <= v < hi)
+# --8<-- [end:first_out_of_range]

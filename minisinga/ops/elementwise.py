@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import builtins
 
-import numpy as np
-
 from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ._util import check_float, int32_operands
@@ -310,8 +308,8 @@ class Clip(autograd.Operation):
 
     def __init__(self, min=None, max=None):
         super().__init__()
-        self.lo = -np.inf if min is None else checks.number("clip", "min", min)
-        self.hi = np.inf if max is None else checks.number("clip", "max", max)
+        self.lo = -float("inf") if min is None else checks.number("clip", "min", min)
+        self.hi = float("inf") if max is None else checks.number("clip", "max", max)
         if self.lo > self.hi:
             raise ValueError(f"clip: min={min} is greater than max={max}")
 

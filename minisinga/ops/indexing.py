@@ -4,14 +4,15 @@ without a gradient: onehot, cast, shape, constant_of_shape, nonzero.
 Derivations: docs/ops/indexing.md.
 
 How the data moves.  Most of these are a *gather*: output element i is input
-element idx[i].  Python computes the index map idx from the shapes alone and
-the C kernel ``gather_index`` (minisinga/c/indexing.c) moves the data; the
-backward is ``scatter_add_index`` through the same map (an input element read
-k times receives the sum of its k gradients).  The maps are built with NumPy
-on integers, which is metadata: for each output axis, a short list of source
-positions along that axis is computed with a plain Python loop, and the lists
-are combined into flat indices by an outer sum (see ``index_map``).  NumPy
-never touches the tensor's values.
+element idx[i], idx chosen by the shapes alone (docs/ops/indexing.md derives
+them all from that).  The map is never built: slice and pad are one kernel,
+``window_copy``, the strided copy of transposes with a start, a step and
+padding per axis, which computes each source position as it copies; their
+backwards are ``slice_backward`` and ``pad_backward``.  gather reads along one
+axis through an int32 index tensor (``gather_forward`` / ``gather_backward``).
+Indices that may be wrong are checked on their device by a kernel that counts
+the bad ones (``first_out_of_range`` in _util.py): one number comes back, and
+the indices are copied to the host only to name a bad one in the error.
 
 tile, expand and upsample are broadcasts in disguise (a reshape, a broadcast
 by the strided-copy kernel, a reshape), and depth_to_space / space_to_depth
@@ -22,13 +23,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from .. import autograd, backend, checks, dtypes
+from .. import autograd, backend, checks, dtypes, graph
 from .._lib import ffi
 from ..ctensor import CTensor
 from ..tensor import Tensor
-from ._util import check_float, normalize_axis
+from ._util import check_float, count, first_out_of_range, host_values, normalize_axis, three_d_view
 from .logic import _Constant, make_constant
 
 __all__ = [
@@ -42,14 +41,9 @@ _INT32_MAX = 2**31 - 1
 
 
 # ---------------------------------------------------------------------- helpers
-def _host(t: CTensor) -> np.ndarray:
-    """The values of a CTensor on the host, to check indices before C runs."""
-    return t.numpy() if t.device.is_cpu() else Tensor(data=t).to_numpy()
-
-
 def _int_list(opname: str, argname: str, values, length: int | None = None) -> list[int]:
     """A list of Python ints (from a list, tuple or 1-D array), optionally of a given length."""
-    if isinstance(values, (int, np.integer)) and not isinstance(values, bool):
+    if dtypes.is_int(values):
         values = [values]
     out = checks.int_sequence(opname, argname, values)
     for v in out:
@@ -61,97 +55,55 @@ def _int_list(opname: str, argname: str, values, length: int | None = None) -> l
     return [int(v) for v in out]
 
 
-def _int_array(opname: str, argname: str, values) -> np.ndarray:
-    """Integer indices (an int, a nested list, an ndarray or a Tensor) as an int64 array."""
-    if isinstance(values, Tensor):
-        values = _host(values.data)
-    arr = np.asarray(values)
-    if arr.size == 0:
-        return arr.astype(np.int64)
-    if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
-        arr = arr.astype(np.int64)  # a float tensor holding whole numbers (SINGA's tensors)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{opname}: {argname} must hold integers, got {arr.dtype} "
-                        f"({values!r:.80})")
-    return arr.astype(np.int64)
+def _index_ctensor(opname: str, argname: str, values, device) -> CTensor:
+    """Integer indices as an int32 CTensor on ``device``.  A (C)Tensor stays where
+    it is: int32 as it is, a float one (SINGA keeps indices in float tensors)
+    checked to hold whole numbers by a kernel that returns one count
+    (``count_not_int32``) and cast on the device.  Host data was converted by
+    ``checks.int_array`` when the operation was made; it is copied over."""
+    if not isinstance(values, (Tensor, CTensor)):
+        return CTensor.from_numpy(values, dtypes.int32, device)
+    t = values.data if isinstance(values, Tensor) else values
+    if t.device is not device:
+        raise checks.device_mismatch(opname, argname, t.device, "x", device)
+    if t.dtype == dtypes.int32:
+        return t
+    if t.size and count("count_not_int32", t, t.size, 1):
+        raise TypeError(f"{opname}: {argname} must hold integers, got {dtypes.name(t.dtype)} "
+                        f"values with a fraction (or NaN, an infinity, or a value outside the "
+                        f"int32 range)")
+    return backend.cast(t, dtypes.int32)
 
 
 def _check_int32_size(opname: str, shape) -> None:
     if math.prod(shape) > _INT32_MAX:
         raise ValueError(f"{opname}: tensors of more than 2**31 - 1 elements are not supported "
-                         f"(the index maps are int32), got shape {tuple(shape)}")
+                         f"(indices are int32), got shape {tuple(shape)}")
 
 
-# --8<-- [start:index_map]
-def index_map(sources, strides) -> np.ndarray:
-    """The flat int32 index map of a gather that works axis by axis.
-
-    ``sources[k]`` is an integer array (usually 1-D, one entry per position
-    along an output axis) of source positions along an input axis, or -1 for
-    "no source" (padding); ``strides[k]`` is that input axis' stride in
-    elements.  The result has shape ``sources[0].shape + sources[1].shape +
-    ...`` and holds
-
-        idx[o_0, o_1, ...] = sum_k sources[k][o_k] * strides[k],
-
-    or -1 where any ``sources[k][o_k]`` is -1.  An outer sum on integers, in
-    int32: a padding entry counts as 0 in the sum, so every partial sum is a
-    valid position in [0, size), and size < 2**31 was checked."""
-    sources = [np.asarray(src, dtype=np.int32) for src in sources]
-    idx = np.zeros((), dtype=np.int32)
-    for src, stride in zip(sources, strides):
-        idx = np.add.outer(idx, np.maximum(src, 0) * np.int32(stride))
-    if any((src < 0).any() for src in sources):  # only pad has padding: mark it
-        padding = np.zeros((), dtype=bool)
-        for src in sources:
-            padding = np.logical_or.outer(padding, src < 0)
-        idx[padding] = -1
-    return idx
-# --8<-- [end:index_map]
+def _int64s(values):
+    """A host array of int64 for a kernel's per-axis arguments (shapes, strides)."""
+    return ffi.new("int64_t[]", list(values) or [0])
 
 
-# --8<-- [start:gather]
-def _gather(x: CTensor, idx: np.ndarray, fill: float = 0.0) -> tuple[CTensor, CTensor]:
-    """y[i] = x.flat[idx[i]] (fill where idx < 0) by the C kernel; returns
-    (y, the index map as an int32 CTensor on x's device, kept for backward)."""
-    idx_t = CTensor.from_numpy(idx, dtypes.int32, x.device)
-    y = CTensor._new(idx.shape, x.dtype, x.device)
+# --8<-- [start:window]
+# pad's modes as the kernels number them (MS_PAD_* in minisinga/c/pointwise.h)
+_PAD_MODES = {"constant": 0, "edge": 1, "reflect": 2}
+
+
+def _window_copy(x: CTensor, shape, start, step, mode: str = "constant",
+                 fill: float = 0.0) -> CTensor:
+    """y = the window of x of ``shape`` that reads, along axis d, source positions
+    ``start[d] + o * step[d]`` (pad's mode for those outside x): the kernel
+    ``window_copy``.  No index map: the kernel computes each position."""
+    y = CTensor._new(tuple(shape), x.dtype, x.device)
     if y.size:
-        backend.kernel("gather_index", x)(y.ptr, x.ptr, idx_t.ptr, fill, y.size)
-    return y, idx_t
-# --8<-- [end:gather]
-
-
-# --8<-- [start:scatter_add]
-def _scatter_add(dy: CTensor, idx_t: CTensor, x_shape) -> CTensor:
-    """dx.flat[j] = sum of dy[i] over idx[i] == j: the backward of ``_gather``."""
-    dx = CTensor(x_shape, dy.dtype, dy.device)
-    backend.kernel("scatter_add_index", dy)(dx.ptr, dy.ptr, idx_t.ptr, dx.size, dy.size)
-    return dx
-# --8<-- [end:scatter_add]
-
-
-# --8<-- [start:IndexGather]
-class _IndexGather(autograd.Operation):
-    """An operation that is a gather through an index map: a subclass computes
-    ``index_map_for(shape) -> (idx, fill)``; forward and backward are shared."""
-
-    opname = ""
-
-    def index_map_for(self, shape):
-        raise NotImplementedError
-
-    def forward(self, x):
-        check_float(self.opname, x, names=["x"])
-        _check_int32_size(self.opname, x.shape)
-        idx, fill = self.index_map_for(x.shape)
-        self.x_shape = x.shape
-        y, self.idx = _gather(x, idx, fill)
-        return y
-
-    def backward(self, dy):
-        return _scatter_add(dy, self.idx, self.x_shape)
-# --8<-- [end:IndexGather]
+        backend.kernel("window_copy", x)(
+            y.ptr, x.ptr, _int64s(shape), _int64s(x.shape),
+            _int64s(backend.contiguous_strides(x.shape)), _int64s(start), _int64s(step),
+            _PAD_MODES[mode], fill, len(shape))
+    return y
+# --8<-- [end:window]
 
 
 # ---------------------------------------------------------------------- slice
@@ -178,7 +130,7 @@ def onnx_slice_positions(dim: int, start: int, end: int, step: int) -> list[int]
 
 
 # --8<-- [start:Slice]
-class Slice(_IndexGather):
+class Slice(autograd.Operation):
     r"""ONNX Slice: ``slice(x, starts, ends, axes=None, steps=None)``; negative
     starts / ends count from the end, negative steps go backwards, and
     out-of-range bounds are clamped as ONNX says.  axes defaults to
@@ -201,17 +153,31 @@ class Slice(_IndexGather):
         if 0 in self.steps:
             raise ValueError(f"slice: steps must be nonzero, got {self.steps}")
 
-    def index_map_for(self, shape):
-        ndim = len(shape)
-        sources = [list(range(d)) for d in shape]
+    def window_for(self, shape):
+        """(out shape, start, step) per axis: the positions of x the slice reads."""
+        out, first, steps = list(shape), [0] * len(shape), [1] * len(shape)
         seen = set()
         for start, end, axis, step in zip(self.starts, self.ends, self.axes, self.steps):
-            a = normalize_axis("slice", axis, ndim, "axes")
+            a = normalize_axis("slice", axis, len(shape), "axes")
             if a in seen:
                 raise ValueError(f"slice: axes {self.axes} repeats axis {a}")
             seen.add(a)
-            sources[a] = onnx_slice_positions(shape[a], start, end, step)
-        return index_map(sources, backend.contiguous_strides(shape)), 0.0
+            positions = onnx_slice_positions(shape[a], start, end, step)
+            out[a], first[a], steps[a] = len(positions), positions[0] if positions else 0, step
+        return out, first, steps
+
+    def forward(self, x):
+        check_float("slice", x, names=["x"])
+        self.x_shape = x.shape
+        self.shape, self.start, self.step = self.window_for(x.shape)
+        return _window_copy(x, self.shape, self.start, self.step)
+
+    def backward(self, dy):
+        dx = CTensor._new(self.x_shape, dy.dtype, dy.device)
+        backend.kernel("slice_backward", dy)(
+            dx.ptr, dy.ptr, _int64s(self.shape), _int64s(backend.contiguous_strides(self.x_shape)),
+            _int64s(self.start), _int64s(self.step), len(self.shape), dx.size)
+        return dx
 # --8<-- [end:Slice]
 
 
@@ -222,7 +188,7 @@ def slice(x, starts, ends, axes=None, steps=None):
 
 # ---------------------------------------------------------------------- gather
 # --8<-- [start:Gather]
-class Gather(_IndexGather):
+class Gather(autograd.Operation):
     r"""ONNX Gather: ``gather(x, axis, indices)``; indices is an int, a (nested)
     list, an ndarray or a Tensor of integers in [-d, d) (negative ones count
     from the end); the output's shape is
@@ -233,25 +199,39 @@ class Gather(_IndexGather):
     Derivation: ops/indexing.md#gather
     """
 
-    opname = "gather"
-
     def __init__(self, axis: int, indices):
         super().__init__()
         self.axis = axis
-        self.indices = _int_array("gather", "indices", indices)
+        # host data is converted (and checked) now, a Tensor when the forward runs
+        self.indices = indices if isinstance(indices, Tensor) else \
+            checks.int_array("gather", "indices", indices)
 
-    def index_map_for(self, shape):
-        axis = normalize_axis("gather", self.axis, len(shape))
-        d = shape[axis]
-        ind = self.indices
-        if ind.size and (ind.min() < -d or ind.max() >= d):
-            bad = ind[(ind < -d) | (ind >= d)].flat[0]
+    def forward(self, x):
+        check_float("gather", x, names=["x"])
+        axis = normalize_axis("gather", self.axis, len(x.shape))
+        self.ind = _index_ctensor("gather", "indices", self.indices, x.device)
+        d = x.shape[axis]
+        bad = first_out_of_range(self.ind, -d, d)
+        if bad is not None:
             raise ValueError(f"gather: index {bad} is out of range for axis {axis} of size {d} "
-                             f"(x {shape}; expected -{d} <= index < {d})")
-        ind = np.where(ind < 0, ind + d, ind)  # integer metadata
-        sources = [list(range(n)) for n in shape[:axis]] + [ind] + \
-                  [list(range(n)) for n in shape[axis + 1:]]
-        return index_map(sources, backend.contiguous_strides(shape)), 0.0
+                             f"(x {x.shape}; expected -{d} <= index < {d})")
+        self.x_shape = x.shape
+        self.view = three_d_view(x.shape, axis)  # (outer, d, inner)
+        y = CTensor._new(x.shape[:axis] + self.ind.shape + x.shape[axis + 1:], x.dtype,
+                        x.device)
+        outer, _, inner = self.view
+        if y.size:
+            backend.kernel("gather_forward", x)(y.ptr, x.ptr, self.ind.ptr, outer, d,
+                                                self.ind.size, inner)
+        return y
+
+    def backward(self, dy):
+        dx = CTensor._new(self.x_shape, dy.dtype, dy.device)
+        outer, d, inner = self.view
+        if dx.size:
+            backend.kernel("gather_backward", dy)(dx.ptr, dy.ptr, self.ind.ptr, outer, d,
+                                                  self.ind.size, inner)
+        return dx
 # --8<-- [end:Gather]
 
 
@@ -264,8 +244,9 @@ def gather(x, axis: int, indices):
 # --8<-- [start:pad_positions]
 def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
     """For each position along a padded axis, the source position (or -1 for
-    the constant).  reflect mirrors without repeating the edge, as np.pad's
-    'reflect' (period 2 (dim - 1)); edge repeats the edge element."""
+    the constant): what the kernels' ``pad_source_one`` (minisinga/c/pointwise.h)
+    computes, written in Python.  reflect mirrors without repeating the edge, as
+    np.pad's 'reflect' (period 2 (dim - 1)); edge repeats the edge element."""
     out = []
     for o in range(begin + dim + end):
         i = o - begin
@@ -286,7 +267,7 @@ def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
 
 
 # --8<-- [start:Pad]
-class Pad(_IndexGather):
+class Pad(autograd.Operation):
     r"""ONNX Pad: ``pad(x, mode, pads, constant=0.)``; mode is "constant",
     "reflect" or "edge"; pads = [begin_0, begin_1, ..., end_0, end_1, ...],
     all >= 0 (ONNX's negative pads, which crop, are refused: use slice).
@@ -310,22 +291,39 @@ class Pad(_IndexGather):
         if any(p < 0 for p in self.pads):
             raise ValueError(f"pad: pads must be >= 0, got {self.pads} (to crop, use slice)")
 
-    def index_map_for(self, shape):
-        ndim = len(shape)
+    def forward(self, x):
+        check_float("pad", x, names=["x"])
+        shape, ndim = x.shape, len(x.shape)
         if len(self.pads) != 2 * ndim:
             raise ValueError(f"pad: pads must have 2 * ndim = {2 * ndim} entries for x of shape "
                              f"{shape} ([begin_0, ..., end_0, ...]), got {len(self.pads)}")
-        # The output's size first: the positions below are built one by one, so
-        # pads of 2**40 must be refused before, not after, that list is made.
-        _check_int32_size("pad", [d + self.pads[a] + self.pads[ndim + a]
-                                  for a, d in enumerate(shape)])
-        sources = []
+        self.begins, ends = self.pads[:ndim], self.pads[ndim:]
+        out = [b + d + e for b, d, e in zip(self.begins, shape, ends)]
+        _check_int32_size("pad", out)
         for a, d in enumerate(shape):
-            begin, end = self.pads[a], self.pads[ndim + a]
-            if d == 0 and self.mode != "constant" and begin + end > 0:
+            if d == 0 and self.mode != "constant" and self.begins[a] + ends[a] > 0:
                 raise ValueError(f"pad: cannot {self.mode}-pad axis {a} of size 0 (x {shape})")
-            sources.append(pad_positions(self.mode, d, begin, end))
-        return index_map(sources, backend.contiguous_strides(shape)), self.constant
+        self.x_shape = shape
+        # output position o of axis d reads x's position o - begin (pad's mode outside x)
+        return _window_copy(x, out, [-b for b in self.begins], [1] * ndim, self.mode,
+                            self.constant)
+
+    def backward(self, dy):
+        if self.mode == "constant":  # the window of dy where x sits; the padding's dy is dropped
+            return _window_copy(dy, self.x_shape, self.begins, [1] * len(self.x_shape))
+        # edge and reflect: one padded axis at a time, each sums the copies of its positions
+        dx = dy
+        for a, (d, b) in enumerate(zip(self.x_shape, self.begins)):
+            ydim = dx.shape[a]
+            if ydim == d:
+                continue  # not padded
+            g = CTensor._new(dx.shape[:a] + (d,) + dx.shape[a + 1:], dx.dtype, dx.device)
+            outer, _, inner = three_d_view(dx.shape, a)
+            if g.size:
+                backend.kernel("pad_backward", dx)(g.ptr, dx.ptr, outer, d, ydim, inner, b,
+                                                   _PAD_MODES[self.mode])
+            dx = g
+        return dx.clone() if dx is dy else dx
 # --8<-- [end:Pad]
 
 
@@ -587,38 +585,46 @@ class ScatterElements(autograd.Operation):
 
     def __init__(self, indices, axis: int = 0):
         super().__init__()
-        self.indices = _int_array("scatter_elements", "indices", indices)
+        # host data is converted (and checked) now, a Tensor when the forward runs
+        self.indices = indices if isinstance(indices, Tensor) else \
+            checks.int_array("scatter_elements", "indices", indices)
         self.axis = axis
 
-    def targets(self, shape) -> np.ndarray:
-        """The flat position in x of each update (checked)."""
-        ind, ndim = self.indices, len(shape)
+    def targets(self, x: CTensor) -> CTensor:
+        """The flat position in x of each update, as an int32 CTensor on x's
+        device, built and checked there (kernels: count_out_of_range,
+        scatter_targets, count_repeats)."""
+        ind = _index_ctensor("scatter_elements", "indices", self.indices, x.device)
+        shape, ndim = x.shape, len(x.shape)
         axis = normalize_axis("scatter_elements", self.axis, ndim)
-        if ind.ndim != ndim or any(ind.shape[a] > shape[a] for a in range(ndim) if a != axis):
+        if len(ind.shape) != ndim or any(ind.shape[a] > shape[a] for a in range(ndim)
+                                         if a != axis):
             raise ValueError(f"scatter_elements: indices of shape {ind.shape} must have x's rank "
                              f"{ndim} and fit in x {shape} off axis {axis}")
         d = shape[axis]
-        if ind.size and (ind.min() < -d or ind.max() >= d):
-            bad = ind[(ind < -d) | (ind >= d)].flat[0]
+        bad = first_out_of_range(ind, -d, d)
+        if bad is not None:
             raise ValueError(f"scatter_elements: index {bad} is out of range for axis {axis} of "
                              f"size {d} (expected -{d} <= index < {d})")
-        ind = np.where(ind < 0, ind + d, ind)
-        strides = backend.contiguous_strides(shape)
-        # The position p itself, but with 0 on the axis; then + ind * stride.
-        sources = [list(range(n)) if a != axis else [0] * n for a, n in enumerate(ind.shape)]
-        flat = index_map(sources, strides).astype(np.int64) + ind * strides[axis]
-        if len(np.unique(flat)) != flat.size:
-            raise ValueError("scatter_elements: two updates target the same element of x; "
-                             "the result would depend on their order")
-        return flat.astype(np.int32)
+        idx = CTensor._new(ind.shape, dtypes.int32, x.device)
+        if idx.size:
+            backend.kernel("scatter_targets", idx)(
+                idx.ptr, ind.ptr, _int64s(ind.shape), _int64s(backend.contiguous_strides(shape)),
+                axis, ndim, d)
+            with graph.paused(x.device):  # a check: not recorded (see _util.count)
+                seen = backend.full(shape, 0, dtypes.int32, x.device)
+            if count("count_repeats", idx, idx.size, seen.ptr, seen.size):
+                raise ValueError("scatter_elements: two updates target the same element of x; "
+                                 "the result would depend on their order")
+        return idx
 
     def forward(self, x, updates):
         check_float("scatter_elements", x, updates, names=["x", "updates"])
         _check_int32_size("scatter_elements", x.shape)
-        if updates.shape != self.indices.shape:
+        if updates.shape != tuple(self.indices.shape):
             raise ValueError(f"scatter_elements: updates has shape {updates.shape} but indices "
-                             f"has shape {self.indices.shape}; they must be equal")
-        self.idx = CTensor.from_numpy(self.targets(x.shape), dtypes.int32, x.device)
+                             f"has shape {tuple(self.indices.shape)}; they must be equal")
+        self.idx = self.targets(x)
         y = x.clone()
         if updates.size:
             backend.kernel("scatter_index", y)(y.ptr, updates.ptr, self.idx.ptr, updates.size)
@@ -641,7 +647,7 @@ def scatter_elements(x, indices, updates, axis: int = 0):
     array)."""
     if not isinstance(updates, Tensor):
         dtype = x.dtype if isinstance(x, Tensor) else None
-        updates = Tensor(data=np.asarray(updates), dtype=dtype, requires_grad=False)
+        updates = Tensor(data=updates, dtype=dtype, requires_grad=False)
     return ScatterElements(indices, axis)(x, updates)[0]
 
 
@@ -667,9 +673,8 @@ class Embedding(autograd.Operation):
         if x.device is not w.device:
             raise checks.device_mismatch("embedding", "x", x.device, "w", w.device)
         vocab, dim = w.shape
-        ids = _host(x)
-        if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-            bad = ids[(ids < 0) | (ids >= vocab)].flat[0]
+        bad = first_out_of_range(x, 0, vocab)  # one count back from the device
+        if bad is not None:
             raise ValueError(f"embedding: index {bad} in x is outside [0, {vocab}), the rows of "
                              f"w {w.shape}")
         self.x, self.w_shape = x, w.shape
@@ -710,16 +715,19 @@ class OneHot(_Constant):
 
     def __init__(self, axis: int, depth: int, values):
         super().__init__()
+        # values and depth are small host data (a Tensor's is read once, here)
         if isinstance(values, Tensor):
-            values = _host(values.data)
-        values = np.asarray(values).reshape(-1)
-        if values.size != 2:
-            raise ValueError(f"onehot: values must be [off, on], got {values.tolist()}")
-        for what, v in zip(("off", "on"), values.tolist()):
+            values = host_values(values.data)
+        elif hasattr(values, "reshape"):  # an ndarray, of any shape
+            values = values.reshape(-1).tolist()
+        values = checks.int_sequence("onehot", "values", values, "a list [off, on]")
+        if len(values) != 2:
+            raise ValueError(f"onehot: values must be [off, on], got {list(values)}")
+        for what, v in zip(("off", "on"), values):
             checks.number("onehot", f"values ({what})", v)
         if isinstance(depth, Tensor):
-            depth = _host(depth.data).reshape(-1)[0]
-        if isinstance(depth, (float, np.floating)) and float(depth) == int(depth):
+            depth = host_values(depth.data)[0]
+        if dtypes.is_number(depth) and not dtypes.is_int(depth) and float(depth).is_integer():
             depth = int(depth)
         if not dtypes.is_int(depth) or depth < 1:
             raise ValueError(f"onehot: depth must be a whole number >= 1, got {depth!r}")
@@ -729,12 +737,11 @@ class OneHot(_Constant):
     def forward(self, indices):
         ndim = len(indices.shape)
         axis = normalize_axis("onehot", self.axis, ndim + 1)
-        ind = _int_array("onehot", "indices", _host(indices))
+        ind_t = _index_ctensor("onehot", "indices", indices, indices.device)
         d = self.depth
-        if ind.size and (ind.min() < -d or ind.max() >= d):
-            bad = ind[(ind < -d) | (ind >= d)].flat[0]
+        bad = first_out_of_range(ind_t, -d, d)
+        if bad is not None:
             raise ValueError(f"onehot: index {bad} is outside [-{d}, {d}) for depth {d}")
-        ind_t = CTensor.from_numpy(ind, dtypes.int32, indices.device)
         dtype = indices.dtype if indices.dtype in dtypes.FLOAT_TYPES else dtypes.float32
         outer = math.prod(indices.shape[:axis])
         inner = math.prod(indices.shape[axis:])
@@ -775,11 +782,12 @@ class Cast(autograd.Operation):
         self.x_dtype = x.dtype
         self.constant = self.to == dtypes.int32 or x.dtype == dtypes.int32
         if self.to == dtypes.int32 and x.dtype != dtypes.int32 and x.size:
-            values = _host(x).astype(np.float64)  # exact bounds, also for float32
-            if not np.all(np.isfinite(values)) or values.min() <= -2.0**31 - 1 or \
-                    values.max() >= 2.0**31:
-                raise ValueError("cast: x holds NaN, an infinity or a value outside the int32 "
-                                 "range; it cannot be cast to int32")
+            # a kernel counts the values that do not fit; one number comes back
+            bad = count("count_not_int32", x, x.size, 0)
+            if bad:
+                raise ValueError(f"cast: x holds NaN, an infinity or a value outside the int32 "
+                                 f"range ({bad} of its {x.size} values); it cannot be cast to "
+                                 f"int32")
         if x.dtype == self.to:
             return x.clone()
         return backend.cast(x, self.to)
@@ -808,7 +816,8 @@ class Shape(_Constant):
 
     def forward(self, x):
         # metadata, moved in from Python: no computation to do
-        return CTensor.from_numpy(np.array(x.shape, dtype=np.int32), dtypes.int32, x.device)
+        return CTensor.from_numpy(checks.int_array("shape", "x.shape", list(x.shape)),
+                                  dtypes.int32, x.device)
 # --8<-- [end:Shape]
 
 
@@ -832,17 +841,18 @@ class ConstantOfShape(_Constant):
     def __init__(self, value: float = 0.0):
         super().__init__()
         if isinstance(value, Tensor):
-            value = _host(value.data).reshape(-1)[0]
+            value = host_values(value.data)[0]
         self.value = checks.number("constant_of_shape", "value", value)
 
     def forward(self, x):
         if len(x.shape) != 1:
             raise ValueError(f"constant_of_shape: x must be a 1-D tensor holding a shape, got a "
                              f"tensor of shape {x.shape}")
-        dims = _int_array("constant_of_shape", "x", _host(x))
-        if (dims < 0).any():
-            raise ValueError(f"constant_of_shape: sizes must be >= 0, got {dims.tolist()}")
-        return backend.full(tuple(int(d) for d in dims), self.value, dtypes.float32, x.device)
+        # the shape is needed on the host: it sizes the output
+        dims = checks.int_array("constant_of_shape", "x", host_values(x)).tolist()
+        if any(d < 0 for d in dims):
+            raise ValueError(f"constant_of_shape: sizes must be >= 0, got {dims}")
+        return backend.full(tuple(dims), self.value, dtypes.float32, x.device)
 # --8<-- [end:ConstantOfShape]
 
 

@@ -11,8 +11,6 @@ calling its ``backward`` directly raises a RuntimeError.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
@@ -206,11 +204,11 @@ def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
         if c.device is not like.device:
             raise checks.device_mismatch(opname, "condition", c.device, "x", like.device)
         return c if c.dtype == like.dtype else backend.cast(c, like.dtype)
-    arr = np.asarray(condition)
-    if arr.dtype.kind not in "biuf":
+    try:  # host data: copied over (from_numpy refuses strings, objects, complex numbers)
+        return CTensor.from_numpy(condition, like.dtype, like.device)
+    except TypeError as e:
         raise TypeError(f"{opname}: condition must be a Tensor, an ndarray or a (nested) list "
-                        f"of bools or numbers, got {type(condition).__name__} of {arr.dtype}")
-    return CTensor.from_numpy(arr, like.dtype, like.device)
+                        f"of bools or numbers, got {checks.shown(condition)} ({e})") from None
 # --8<-- [end:condition_ctensor]
 
 

@@ -7,22 +7,26 @@ from __future__ import annotations
 from .. import autograd, backend, checks, dtypes
 from ..ctensor import CTensor
 from ..tensor import Tensor
-from ._util import check_float
+from ._util import check_float, first_out_of_range
 
 __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSquareError",
            "softmax_cross_entropy", "cross_entropy", "binary_cross_entropy", "mse_loss"]
 
 
 # --8<-- [start:scalar]
-def _scalar(dy) -> float:
-    """The value of a one-element upstream gradient (read once, on the host), or
-    dy itself when it is a number: a loss's ``backward(dy=1.0)`` may be called
-    directly, as SINGA code does."""
+def _scalar(dy, like: CTensor) -> CTensor:
+    """The one-element upstream gradient as a CTensor of ``like``'s type and
+    device, for the backward kernels to read ON THE DEVICE (no copy to the host,
+    so no wait for the GPU in a training step).  dy may be a number: a loss's
+    ``backward(dy=1.0)`` may be called directly, as SINGA code does."""
     if dtypes.is_number(dy):
-        return float(dy)
-    # On the CPU the typed pointer reads the element directly (no NumPy view needed).
-    return float(dy.ptr[0]) if dy.device.is_cpu() else \
-        float(Tensor(data=dy).to_numpy().reshape(-1)[0])
+        return backend.full((1,), float(dy), like.dtype, like.device)
+    if dy.size != 1:
+        raise ValueError(f"loss backward: dy must hold one element (the loss is one number), "
+                         f"got shape {dy.shape}")
+    if dy.device is not like.device:
+        raise checks.device_mismatch("loss backward", "dy", dy.device, "x", like.device)
+    return dy if dy.dtype == like.dtype else backend.cast(dy, like.dtype)
 # --8<-- [end:scalar]
 
 
@@ -62,11 +66,13 @@ class SoftMaxCrossEntropy(autograd.Operation):
         self.p = CTensor._new(x.shape, x.dtype, x.device)
         loss = CTensor._new((1,), x.dtype, x.device)
         if t.shape == (n,) and t.dtype == dtypes.int32:
-            # The labels are checked on the host before any kernel runs (N int32
-            # values; on a GPU that is one small copy back).
-            labels = t.numpy() if t.device.is_cpu() else Tensor(data=t).to_numpy()
-            if labels.size and (labels.min() < 0 or labels.max() >= c):
-                bad = labels[(labels < 0) | (labels >= c)][0]
+            # The labels are checked before any kernel runs, by a kernel that
+            # counts the bad ones on the device: one number comes back.
+            if t.device is not x.device:
+                raise checks.device_mismatch("softmax_cross_entropy", "t", t.device, "x",
+                                             x.device)
+            bad = first_out_of_range(t, 0, c)
+            if bad is not None:
                 raise ValueError(f"softmax_cross_entropy: label {bad} is outside [0, {c}) "
                                  f"for x of shape {x.shape}")
             self.index = t
@@ -87,13 +93,13 @@ class SoftMaxCrossEntropy(autograd.Operation):
     def backward(self, dy=1.0):
         dx = CTensor._new(self.p.shape, self.p.dtype, self.p.device)
         n, c = self.p.shape
-        g = _scalar(dy)
+        g = _scalar(dy, dx)
         if self.index is not None:
             backend.kernel("softmax_cross_entropy_index_backward", dx)(
-                dx.ptr, g, self.p.ptr, self.index.ptr, n, c)
+                dx.ptr, g.ptr, self.p.ptr, self.index.ptr, n, c)
         else:
             backend.kernel("softmax_cross_entropy_dense_backward", dx)(
-                dx.ptr, g, self.p.ptr, self.q.ptr, n, c)
+                dx.ptr, g.ptr, self.p.ptr, self.q.ptr, n, c)
         return dx
 # --8<-- [end:SoftMaxCrossEntropy]
 
@@ -124,7 +130,8 @@ class CrossEntropy(autograd.Operation):
 
     def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("cross_entropy_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
+        g = _scalar(dy, dx)
+        backend.kernel("cross_entropy_backward", dx)(dx.ptr, g.ptr, self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
         return dx
 # --8<-- [end:CrossEntropy]
@@ -158,8 +165,9 @@ class BinaryCrossEntropy(autograd.Operation):
 
     def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
+        g = _scalar(dy, dx)
         backend.kernel("binary_cross_entropy_backward", dx)(
-            dx.ptr, _scalar(dy), self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
+            dx.ptr, g.ptr, self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
         return dx
 # --8<-- [end:BinaryCrossEntropy]
 
@@ -189,7 +197,8 @@ class MeanSquareError(autograd.Operation):
 
     def backward(self, dy=1.0):
         dx = CTensor._new(self.x.shape, self.x.dtype, self.x.device)
-        backend.kernel("mse_loss_backward", dx)(dx.ptr, _scalar(dy), self.x.ptr,
+        g = _scalar(dy, dx)
+        backend.kernel("mse_loss_backward", dx)(dx.ptr, g.ptr, self.x.ptr,
                                                      self.tf.ptr, self.x.size)
         return dx
 # --8<-- [end:MeanSquareError]

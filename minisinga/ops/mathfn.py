@@ -361,7 +361,8 @@ class RankingLoss(autograd.Operation):
     def backward(self, dy=1.0):
         dpos = CTensor._new(self.pos.shape, self.pos.dtype, self.pos.device)
         dneg = CTensor._new(self.neg.shape, self.neg.dtype, self.neg.device)
-        backend.kernel("ranking_loss_backward", dpos)(dpos.ptr, dneg.ptr, _scalar(dy),
+        g = _scalar(dy, dpos)
+        backend.kernel("ranking_loss_backward", dpos)(dpos.ptr, dneg.ptr, g.ptr,
                                                       self.pos.ptr, self.neg.ptr, self.M,
                                                       self.pos.size, self.pos.shape[0])
         return dpos, dneg
