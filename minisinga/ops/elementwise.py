@@ -488,12 +488,6 @@ def dropout(x, ratio: float = 0.5):
 
 
 # ---------------------------------------------------------------------- registry
-def _pair(shape_a, shape_b, lo=-1.0, hi=1.0):
-    def make(rng):
-        return [rng.uniform(lo, hi, shape_a), rng.uniform(lo, hi, shape_b)]
-    return make
-
-
 # --8<-- [start:binary_samples]
 def _binary_samples(rng, positive_b=False, positive_a=False):
     shapes = [((2, 3), (2, 3)), ((2, 3), (3,)), ((3, 1), (1, 4)), ((2, 1, 3), (4, 1)),
