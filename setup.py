@@ -1,5 +1,6 @@
 """Install minisinga; cffi compiles the C kernels (see minisinga/_build.py) and,
-when nvcc is found, the CUDA kernels into a second module (minisinga/_build_cuda.py)."""
+when nvcc is found, the CUDA kernels into a second module (minisinga/_build_cuda.py).
+What the two builds share is build_helpers.py, here at the root (build time only)."""
 import importlib.util
 import os
 import sys

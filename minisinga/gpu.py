@@ -23,7 +23,10 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 from . import dtypes
 from ._lib import ffi as c_ffi
@@ -461,14 +464,22 @@ class EmulatedGPU(_CachingDevice):
 @functools.cache
 def emulated_gpu() -> EmulatedGPU:
     """The one EmulatedGPU of this process; builds the emulated kernels with
-    g++ on first use (minisinga/_build_cuda.py: build_emulated; needs g++ and
-    a minisinga source tree, not nvcc)."""
+    g++ on first use (needs g++ and a minisinga source tree, not nvcc).
+
+    The build is a separate step, ``python minisinga/_build_cuda.py emulated``: it
+    compiles what changed, writes the kernels' declarations next to the library
+    (``cdef.h``) and prints the library's path; this reads both."""
     from cffi import FFI
 
-    from . import _build_cuda
-    path = _build_cuda.build_emulated()
+    script = Path(__file__).resolve().with_name("_build_cuda.py")
+    done = subprocess.run([sys.executable, str(script), "emulated"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the emulated CUDA kernels ({script.name} emulated) "
+                           f"failed:\n{done.stdout}{done.stderr}")
+    path = Path(done.stdout.strip().splitlines()[-1])
     emu_ffi = FFI()
-    emu_ffi.cdef(_build_cuda.preprocessed_header())
+    emu_ffi.cdef((path.parent / "cdef.h").read_text())
     # Under tools/sanitize.sh (MINISINGA_SANITIZE=1) the kernels are built with
     # ASan and UBSan, and the memory is exact and never reused, so that ASan
     # sees every access past a tensor's end and every use after free.

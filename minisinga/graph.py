@@ -23,9 +23,10 @@ Recording (``Graph.recording()``).
        table of its live blocks by address (``Device.block_at``), so a pointer
        names a block, and the block's allocation serial number names it as a
        ``Buffer`` here.  Whether a kernel reads or writes it comes from the
-       kernel's declaration in minisinga/c/minisinga.h: a ``const T *``
-       argument is read, a ``T *`` argument written, and the few kernels that
-       update a buffer in place (``READS_TOO``) also read theirs.
+       kernel's declaration in minisinga/c/minisinga.h (read at build time into
+       the table minisinga/_kernel_params.py): a ``const T *`` argument is
+       read, a ``T *`` argument written, and the few kernels that update a
+       buffer in place (``READS_TOO``) also read theirs.
     3. After the step, the Model drops the autograd graph hanging off the
        results and collects garbage; then ``finish()`` sorts the buffers.  A
        buffer allocated during the step that is now dead (nothing outside the
@@ -77,21 +78,17 @@ while recording are baked into the recorded arguments:
 """
 from __future__ import annotations
 
-import functools
-import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from ._kernel_params import PARAMS
 from ._lib import ffi
 from .device import address_of
 
 __all__ = ["Graph", "Node", "Buffer", "paused", "kernel_access", "dependency_order",
            "plan_memory"]
-
-HEADER = Path(__file__).resolve().with_name("c") / "minisinga.h"
 
 #: Kernels that read a non-const (``T *``) argument as well as write it: they
 #: update it in place.  (gemm reads C only when beta != 0; see kernel_access.)
@@ -106,38 +103,15 @@ READS_TOO = {
 # --8<-- [end:READS_TOO]
 
 
-# ---------------------------------------------------------------- kernel signatures
-# --8<-- [start:parameter]
-def _parameter(text: str) -> tuple[str, str]:
-    """(access, name) of one C parameter: access 'r' for ``const X *``, 'w' for
-    ``X *``, '' for a value."""
-    text = " ".join(text.split())
-    name = re.findall(r"\w+", text)[-1]
-    if "*" not in text and "[" not in text:
-        return "", name
-    return ("r" if text.startswith("const ") else "w"), name
-# --8<-- [end:parameter]
-
-
-# --8<-- [start:declarations]
-@functools.cache
-def declarations() -> dict[str, tuple[tuple[str, str], ...]]:
-    """Every typed kernel declared in minisinga.h: name -> ((access, param name), ...)."""
-    text = re.sub(r"/\*.*?\*/", " ", HEADER.read_text(), flags=re.S)
-    out = {}
-    for name, params in re.findall(r"FN\((\w+)\)\s*\(([^)]*)\)\s*;", text):
-        out[name] = tuple(_parameter(p) for p in params.split(","))
-    return out
-# --8<-- [end:declarations]
-
-
 # --8<-- [start:kernel_access]
 def kernel_access(name: str, args: tuple) -> list[str]:
     """For each argument of a launch of kernel ``name``: 'r', 'w', 'rw' or ''.
 
-    A kernel missing from minisinga.h (a backend's own) gets 'rw' for every
-    argument: always safe for the order, it only forgoes memory reuse."""
-    params = declarations().get(name)
+    The parameters come from ``PARAMS``, the kernels' declarations in minisinga.h
+    read at build time (build_helpers.py writes minisinga/_kernel_params.py).  A
+    kernel missing from it (a backend's own) gets 'rw' for every argument: always
+    safe for the order, it only forgoes memory reuse."""
+    params = PARAMS.get(name)
     if params is None or len(params) != len(args):
         return ["rw"] * len(args)
     names = [pname for _, pname in params]
@@ -267,7 +241,7 @@ class Graph:
         node = Node(name, fn, args, tuple(pointers),
                     reads=tuple(s for s, m in modes.items() if "r" in m),
                     writes=tuple(s for s, m in modes.items() if "w" in m))
-        params = declarations().get(name, ())
+        params = PARAMS.get(name, ())
         if len(params) >= 2 and [p for _, p in params[-2:]] == ["seed", "offset"]:
             if args[-2] != self._seed:
                 raise RuntimeError(f"graph: kernel {name} was given seed {args[-2]}, not "

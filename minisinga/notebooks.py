@@ -35,6 +35,7 @@ for ``--execute``, nbclient and ipykernel) are imported only when it runs.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import importlib.util
 import mimetypes
@@ -58,7 +59,6 @@ _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-
 _REQUIRES = re.compile(r"^\s*<!--\s*requires:\s*(?P<mods>[\w., ]+?)\s*-->\s*$")
 _NORUN = re.compile(r"^\s*<!--\s*norun(?::\s*(?P<reason>.*?))?\s*-->\s*$")
 _SNIPPET = re.compile(r'^(?P<indent>\s*)--8<--\s+"(?P<spec>[^"]+)"\s*$')
-_SECTION_MARK = re.compile(r"--8<--\s+\[(?:start|end):[\w-]+\]")
 _ADMONITION = re.compile(r'^(?P<kind>!!!|\?\?\?\+?)\s+(?P<type>[\w-]+)(?:\s+"(?P<title>[^"]*)")?\s*$')
 _TAB = re.compile(r'^===\+?\s+"(?P<title>[^"]*)"\s*$')
 _HEADING_ID = re.compile(r"^(?P<heading>#{1,6}\s.*?)\s*\{#(?P<id>[\w-]+)\}\s*$")
@@ -106,33 +106,177 @@ def chapters(root: Path = ROOT) -> list[Chapter]:
 
 
 # -- includes ---------------------------------------------------------------------------
+# A page shows code by naming it: ``--8<-- "minisinga/ops/activation.py:ReLU"`` is the
+# class ReLU, ``--8<-- "minisinga/c/activation.c:relu_forward"`` the C function
+# relu_forward.  The docs hook docs/hooks/include.py puts the same text in the site, so
+# the source files carry no markers: the name is the anchor.
+_C_COMMENT_END = re.compile(r"\*/\s*$")
+_OLD_MARKER = re.compile(r"--8<--\s+\[(?:start|end):[\w-]+\]")
+
+
+def _python_span(text: str, name: str) -> tuple[int, int] | None:
+    """0-based (first, last) lines of the def, class or assignment ``name`` in Python
+    source, its decorators included; ``Class.method`` looks inside a class."""
+    body = ast.parse(text).body
+    call = re.fullmatch(r"(\w+)\((\w+)\)", name)
+    if call:   # register(relu): the call register(OpInfo("relu", ...)) or register("relu", ...)
+        for item in body:
+            if isinstance(item, ast.Expr) and _is_call_of(item.value, call[1], call[2]):
+                return item.lineno - 1, item.end_lineno - 1
+        return None
+    node = None
+    for part in name.split("."):
+        node = None
+        for item in body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found = item.name == part
+            elif isinstance(item, ast.Assign):
+                found = any(isinstance(t, ast.Name) and t.id == part for t in item.targets)
+            elif isinstance(item, ast.AnnAssign):
+                found = isinstance(item.target, ast.Name) and item.target.id == part
+            else:
+                found = False
+            if found:
+                node = item
+                break
+        if node is None:
+            return None
+        body = getattr(node, "body", [])
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return first - 1, node.end_lineno - 1
+
+
+def _is_call_of(node, callee: str, key: str) -> bool:
+    """Whether ``node`` is ``callee(...)`` whose first argument is the string ``key``
+    or a call whose first argument is (``register(OpInfo("relu", ...))``)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == callee and node.args):
+        return False
+    first = node.args[0]
+    if isinstance(first, ast.Call) and first.args:
+        first = first.args[0]
+    return isinstance(first, ast.Constant) and first.value == key
+
+
+def _c_span(lines: list[str], name: str) -> tuple[int, int] | None:
+    """0-based (first, last) lines of the C definition of ``name``: a function
+    (``void FN(name)(...) { ... }``, found by matching braces) or a ``#define``, with
+    the comment that sits right above it (and a return type or ``template <...>`` on
+    the lines above its name)."""
+    head = re.compile(rf"^#\s*define\s+{name}\b"                        # a macro
+                      rf"|^(?![#\s])(?:.*?(?<!\w))?(?:FN\(\s*{name}\s*\)|{name})\s*\(")  # a function
+    for start, line in enumerate(lines):
+        if not head.match(line) or line.lstrip().startswith(("/*", "*", "//")):
+            continue
+        if line.lstrip().startswith("#"):
+            end = start
+            while lines[end].rstrip().endswith("\\"):
+                end += 1
+        else:
+            end = _closing_brace(lines, start)
+            if end is None:
+                continue          # a declaration (or a call), not the definition
+        while start > 0 and _continues_signature(lines[start - 1]):
+            start -= 1              # the return type on a line of its own, a template <...>
+        if start > 0 and _C_COMMENT_END.search(lines[start - 1]):
+            start -= 1
+            while "/*" not in lines[start]:
+                start -= 1
+        return start, end
+    return None
+
+
+def _continues_signature(line: str) -> bool:
+    """Whether ``line``, right above a definition's name, is the start of its signature."""
+    text = line.strip()
+    return bool(text) and not text.endswith((";", "}", "*/", "{", "\\")) \
+        and not text.startswith(("#", "//", "/*", "*"))
+
+
+def _closing_brace(lines: list[str], start: int) -> int | None:
+    """The line of the ``}`` that closes the body opened after line ``start`` (None
+    when a ``;`` ends the statement first).  Comments and strings are skipped."""
+    depth, in_comment = 0, False
+    for i in range(start, len(lines)):
+        code = lines[i]
+        j = 0
+        while j < len(code):
+            two = code[j:j + 2]
+            if in_comment:
+                if two == "*/":
+                    in_comment, j = False, j + 1
+            elif two == "/*":
+                in_comment, j = True, j + 1
+            elif two == "//":
+                break
+            elif code[j] in "\"'":
+                close = code.find(code[j], j + 1)
+                while close > 0 and code[close - 1] == "\\":
+                    close = code.find(code[j], close + 1)
+                j = close if close > 0 else len(code)
+            elif code[j] == "{":
+                depth += 1
+            elif code[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    return i
+            elif code[j] == ";" and depth == 0:
+                return None
+            j += 1
+    return None
+
+
+def find_definition(path: Path, name: str) -> str:
+    """The source text of ``name`` in the file ``path``, dedented.
+
+    ``name`` is a Python def, class or assignment (``Optimizer.__call__`` for a
+    method, ``register(relu)`` for the statement ``register(OpInfo("relu", ...))``),
+    or a C function or macro.  ``first..last`` is every line from the start
+    of ``first`` to the end of ``last`` (two neighbours shown together: a CUDA kernel
+    and its launcher, a family of macros).  Raises LookupError when a name is not
+    there."""
+    # NOTE: lines of the old ``--8<-- [start:x]`` section markers are passed over
+    # (tools/strip_snippet_markers.py deletes them from the source files).
+    lines = [s for s in path.read_text(encoding="utf-8").splitlines()
+             if not _OLD_MARKER.search(s)]
+    first_name, _, last_name = name.partition("..")
+    spans = []
+    for part in (first_name, last_name or first_name):
+        if path.suffix == ".py":
+            span = _python_span("\n".join(lines), part)
+        else:
+            span = _c_span(lines, part)
+        if span is None:
+            raise LookupError(f"{path.name} defines no {part!r}")
+        spans.append(span)
+    first, last = spans[0][0], spans[1][1]
+    if last < first:
+        raise LookupError(f"{path.name}: {last_name!r} comes before {first_name!r}")
+    return textwrap.dedent("\n".join(lines[first:last + 1]))
+
+
 def resolve_include(spec: str, root: Path = ROOT) -> str:
-    """The text that ``--8<-- "spec"`` stands for: a whole file, ``file:section`` (the
-    lines between its ``[start:section]`` and ``[end:section]`` markers, dedented) or
-    ``file:first:last`` (1-based lines).  Section markers are left out, as on the site."""
-    path, section, lines = spec, None, None
+    """The text that ``--8<-- "spec"`` stands for: a whole file, ``file:name`` (a
+    definition, see ``find_definition``) or ``file:first:last`` (1-based lines)."""
+    path, name, lines = spec, None, None
     if not (root / spec).is_file() and ":" in spec:
         path, rest = spec.split(":", 1)
         if re.fullmatch(r"\d+:\d+", rest):
             lines = tuple(int(n) for n in rest.split(":"))
         else:
-            section = rest
+            name = rest
     file = root / path
     if not file.is_file():
         raise NotebookError(f'--8<-- "{spec}": there is no file {path}')
+    if name is not None:
+        try:
+            return find_definition(file, name)
+        except LookupError as exc:
+            raise NotebookError(f'--8<-- "{spec}": {exc}') from None
     text = file.read_text(encoding="utf-8").splitlines()
     if lines is not None:
         text = text[lines[0] - 1: lines[1]]
-    elif section is not None:
-        start = next((i for i, s in enumerate(text) if f"[start:{section}]" in s), None)
-        end = next((i for i, s in enumerate(text) if f"[end:{section}]" in s), None)
-        if start is None or end is None or end < start:
-            raise NotebookError(f'--8<-- "{spec}": {path} has no section "{section}" '
-                                f"(markers --8<-- [start:{section}] ... [end:{section}])")
-        text = text[start + 1: end]
-    kept = [s for s in text if not _SECTION_MARK.search(s)]
-    body = "\n".join(kept)
-    return textwrap.dedent(body) if section is not None else body
+    return "\n".join(text)
 
 
 def _expand_includes(code: str, root: Path) -> str:

@@ -525,7 +525,7 @@ needs_module = pytest.mark.skipif(
 @needs_module
 def test_cuda_module_declares_exactly_the_header():
     from minisinga._cuda import lib as cuda_lib
-    declared = set(_build_cuda.declared_functions(_build_cuda.preprocessed_header()))
+    declared = set(_build_cuda.bh.declared_functions(_build_cuda.preprocessed_header()))
     assert declared == {n for n in dir(cuda_lib) if not n.startswith("_")}
 
 

@@ -279,11 +279,8 @@ def test_table_renders_math_and_escapes_html():
     assert "\\(|y| &lt; \\infty\\)" in table           # '<' escaped inside the math
     assert 'href="ops/linear.html#affine"' in table
     assert "<code>affine</code>" in table and "### `minisinga.ops.toy`" in table
-    assert "No operations yet" in hook.render_table(None)
 
 
 def test_every_operation_follows_the_docstring_contract():
-    if missing_modules(["minisinga.autograd"]):
-        pytest.skip("minisinga.autograd does not exist on this branch yet")
     ops = hook.collect_operations()  # raises DerivativeDocError naming each bad operation
-    assert ops is not None
+    assert ops

@@ -101,7 +101,17 @@ def test_includes_resolve_as_on_the_site():
     assert section.startswith("class ReLU(") and "[start:" not in section
     whole = notebooks.resolve_include("dev/gemm_ladder/step1_naive.c")
     assert whole == (ROOT / "dev/gemm_ladder/step1_naive.c").read_text().rstrip("\n")
-    with pytest.raises(notebooks.NotebookError, match='no section "nope"'):
+    # a C function with the comment right above it, found by matching its braces
+    c = notebooks.resolve_include("minisinga/c/optim_rules.h:exponential_decay_one")
+    assert c.startswith("/* The learning rate at `step`:") and c.endswith("}")
+    assert c.count("{") == c.count("}") == 1 and "MS_OPTIM_RULES_H" not in c
+    # first..last: a CUDA kernel and its launcher; a method; a registry statement
+    both = notebooks.resolve_include("minisinga/cuda/optim.cu:sgd_update_kernel..sgd_update")
+    assert "__global__ void FN(sgd_update_kernel)" in both and both.endswith("}")
+    assert 'extern "C" void FN(sgd_update)' in both and "adam" not in both
+    call = notebooks.resolve_include("minisinga/opt.py:Optimizer.__call__")
+    assert call.startswith("def __call__(self, loss")
+    with pytest.raises(notebooks.NotebookError, match="defines no 'nope'"):
         notebooks.resolve_include("minisinga/ops/activation.py:nope")
     with pytest.raises(notebooks.NotebookError, match="there is no file no/such.py"):
         notebooks.resolve_include("no/such.py")

@@ -162,6 +162,16 @@ SCALARS = ["leakyrelu_forward", "leakyrelu_backward", "elu_forward", "elu_backwa
            "prelu_backward", "where_forward", "where_backward", "max_update", "min_update",
            "argselect_backward"]
 
+# The optimizers' update rules (optim.c, the rules in optim_rules.h) and the schedule:
+# name -> the hyperparameter settings tried (see test_optimizer_rule).
+OPTIMIZERS = {
+    "sgd_update": [(0.9, 0.1, 0.01, 0), (0.9, 0.0, 0.0, 1), (0.0, 0.0, 0.01, 0)],
+    "adam_update": [(0.9, 0.999, 1e-8, 0.0), (0.5, 0.9, 1e-3, 0.01)],
+    "rmsprop_update": [(0.9, 1e-8, 0.0), (0.5, 1e-3, 0.01)],
+    "adagrad_update": [(1e-8, 0.0), (1e-3, 0.01)],
+    "exponential_decay": [(0.1, 3.0, 0.5, 0), (0.1, 3.0, 0.5, 1)],
+}
+
 
 def cases(names, dtypes=("f32", "f64")):
     """(name, dtype) parameters."""
@@ -171,18 +181,18 @@ def cases(names, dtypes=("f32", "f64")):
 
 def declared_kernels() -> set[str]:
     """The kernels minisinga.h declares for elementwise.c, activation.c,
-    mathfn.c, logic.c and reduce.c, and the casts."""
+    mathfn.c, logic.c, reduce.c and optim.c, and the casts."""
     header = (Path(__file__).resolve().parent.parent / "minisinga" / "c" / "minisinga.h").read_text()
     names = {"cast_from_f32", "cast_from_f64", "cast_from_i32"}
     for section in re.split(r"/\* =+ ", header):
-        if re.match(r"(elementwise|activation|mathfn|logic|reduce)\.c", section):
+        if re.match(r"(elementwise|activation|mathfn|logic|reduce|optim)\.c", section):
             names |= set(re.findall(r"void FN\((\w+)\)", section))
     return names
 
 
 def test_every_pointwise_and_reduction_kernel_is_twin_tested():
     covered = (set(UNARY) | set(UNARY_BACKWARD) | set(BINARY) | set(CASTS) | set(REDUCTIONS)
-               | set(SCALARS) | set(NOT_HERE))
+               | set(SCALARS) | set(OPTIMIZERS) | set(NOT_HERE))
     missing = declared_kernels() - covered
     assert not missing, f"kernels with no twin test (add them to a table): {sorted(missing)}"
     assert not covered - declared_kernels(), "a table names a kernel minisinga.h does not declare"
@@ -314,3 +324,39 @@ def test_relu_keeps_nan_and_the_sign_of_zero_on_both_backends(emulated, dtype):
     for got in run_both(emulated, "relu_forward", dtype, [("out", 6, NP[dtype]), ("in", x), 6]):
         np.testing.assert_array_equal(got[0], want)
         assert np.signbit(got[0][4]), "relu(-0) must be -0"
+
+
+@pytest.mark.parametrize("name, dtype", cases(OPTIMIZERS))
+def test_optimizer_rule(emulated, name, dtype):
+    """Every update rule on every pair (p, g) of hard values, the state buffers filled
+    with hard values too, for a few hyperparameter settings (momentum on and off,
+    nesterov, weight decay), with lr and step one-element double tensors as the
+    optimizers pass them; the schedule on hard step counts."""
+    f = NP[dtype]
+    p, g = pairs(dtype)
+    n = p.size
+    rng = np.random.default_rng(1)
+
+    def state():
+        return ("inout", rng.permutation(np.resize(hard_values(dtype), n)).astype(f))
+
+    lr, step = ("in", np.array([0.1])), ("in", np.array([4.0]))
+    for hyper in OPTIMIZERS[name]:
+        if name == "sgd_update":
+            spec = [("inout", p.copy()), state(), ("in", g), lr, *hyper, n]
+        elif name == "adam_update":
+            spec = [("inout", p.copy()), state(), ("inout", np.abs(state()[1])), ("in", g), lr,
+                    step, *hyper, n]
+        elif name == "rmsprop_update":
+            spec = [("inout", p.copy()), ("inout", np.abs(state()[1])), ("in", g), lr, *hyper, n]
+        elif name == "adagrad_update":
+            spec = [("inout", p.copy()), ("inout", np.abs(state()[1])), ("in", g), lr, *hyper, n]
+        else:   # exponential_decay: one value from one step count
+            for s in (0.0, 1.0, 2.5, 7.0, 1e6):
+                spec = [("out", 1, f), ("in", np.array([s], f)), *hyper]
+                cpu, gpu_ = run_both(emulated, name, dtype, spec)
+                assert not differences(cpu, gpu_, [np.array([s])]), f"{name} {hyper} step {s}"
+            continue
+        cpu, gpu_ = run_both(emulated, name, dtype, spec)
+        diff = differences(cpu, gpu_, [p, g])
+        assert not diff, f"{name} {hyper}:\n{diff}"

@@ -24,8 +24,7 @@ in ``docs/derivatives.md`` is rebuilt from them on every build.  The contract
 A line indented under one of these continues it.  A class that is not an
 operation (a helper base class) says so with ``Not an operation: <reason>``.
 
-The build fails (``PluginError``) when any operation breaks the contract.  When
-``minisinga.autograd`` does not exist yet, the table says so and the build passes.
+The build fails (``PluginError``) when any operation breaks the contract.
 """
 from __future__ import annotations
 
@@ -177,28 +176,16 @@ def _wrapper_functions(cls, modules) -> list[str]:
     return names
 
 
-def collect_operations() -> list[OpDoc] | None:
+def collect_operations() -> list[OpDoc]:
     """Every Operation in minisinga.autograd and minisinga.ops.*, parsed.
 
-    None when minisinga.autograd does not exist yet.  Raises
-    DerivativeDocError listing every operation that breaks the contract.
+    Raises DerivativeDocError listing every operation that breaks the contract.
     """
-    try:
-        autograd = importlib.import_module("minisinga.autograd")
-    except ModuleNotFoundError as exc:
-        if exc.name == "minisinga.autograd":
-            return None
-        raise
-    modules = [autograd]
-    try:
-        ops = importlib.import_module("minisinga.ops")
-    except ModuleNotFoundError as exc:
-        if exc.name != "minisinga.ops":
-            raise
-    else:
-        modules.append(ops)
-        for info in pkgutil.walk_packages(ops.__path__, "minisinga.ops."):
-            modules.append(importlib.import_module(info.name))
+    autograd = importlib.import_module("minisinga.autograd")
+    ops = importlib.import_module("minisinga.ops")
+    modules = [autograd, ops]
+    for info in pkgutil.walk_packages(ops.__path__, "minisinga.ops."):
+        modules.append(importlib.import_module(info.name))
 
     docs, problems = [], []
     for cls in _all_subclasses(autograd.Operation):
@@ -243,16 +230,13 @@ def _render_plain(text: str) -> str:
     return _CODE.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", text)
 
 
-def render_table(ops: list[OpDoc] | None, urls: dict[str, str] | None = None) -> str:
+def render_table(ops: list[OpDoc], urls: dict[str, str] | None = None) -> str:
     """The Markdown (headings) + HTML (tables) that replaces MARKER.
 
     ``urls`` maps a Derivation page (``ops/activations.md``) to its link from
     the table's page (``ops/activations.html``); the raw HTML of the table is
     not rewritten by mkdocs the way Markdown links are.
     """
-    if ops is None:
-        return ("!!! note \"No operations yet\"\n    `minisinga.autograd` does not exist on "
-                "this branch yet; the table fills itself in when it does.\n")
     if not ops:
         return "No operations are defined yet.\n"
     urls = urls or {}
