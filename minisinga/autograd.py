@@ -38,7 +38,6 @@ from .ctensor import CTensor
 from .tensor import Tensor
 
 
-# --8<-- [start:training_flag]
 class _ThreadState(threading.local):
     """What each thread has of its own: whether operations record a graph."""
     training = False   # every thread starts out of training mode (as PyTorch's grad mode)
@@ -69,7 +68,6 @@ class _AutogradModule(types.ModuleType):
 # NOTE: giving a module a subclass of ModuleType as its type is the documented way
 # to put a property on a module (Python 3.5+); nothing else about the module changes.
 sys.modules[__name__].__class__ = _AutogradModule
-# --8<-- [end:training_flag]
 
 #: When True, operations record the graph although ``training`` is False, so
 #: they behave as in evaluation (dropout off, batch norm on its running
@@ -244,7 +242,6 @@ class Operation:
 Operator = Operation  # SINGA's other name for it
 
 
-# --8<-- [start:check_saved]
 def _check_saved(op: Operation) -> None:
     """Refuse to run ``op``'s backward if memory it saved in forward (a CTensor
     attribute, or one in a tuple or list attribute) was changed in place since."""
@@ -257,7 +254,6 @@ def _check_saved(op: Operation) -> None:
                     f"copy_data or another in-place call) after the forward pass, so its "
                     f"gradient would be wrong. Make the change before the operation runs, "
                     f"or write `y = y + 1` (a new tensor) instead of `y += 1`")
-# --8<-- [end:check_saved]
 
 
 class Dummy(Operation):

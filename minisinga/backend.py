@@ -72,15 +72,12 @@ def strided_copy(t: CTensor, out_shape, strides) -> CTensor:
     return out
 
 
-# --8<-- [start:transpose]
 def transpose(t: CTensor, perm) -> CTensor:
     """A compact copy of ``t`` with its axes permuted (``perm`` already checked)."""
     src = contiguous_strides(t.shape)
     return strided_copy(t, [t.shape[p] for p in perm], [src[p] for p in perm])
-# --8<-- [end:transpose]
 
 
-# --8<-- [start:broadcast_to]
 def broadcast_to(t: CTensor, shape) -> CTensor:
     """A compact copy of ``t`` broadcast to ``shape`` (NumPy rules, checked by the caller)."""
     shape = tuple(shape)
@@ -90,7 +87,6 @@ def broadcast_to(t: CTensor, shape) -> CTensor:
     src = contiguous_strides(t.shape)
     strides = [0] * lead + [0 if t.shape[i] == 1 else src[i] for i in range(len(t.shape))]
     return strided_copy(t, shape, strides)
-# --8<-- [end:broadcast_to]
 
 
 def random_uniform(t: CTensor, low: float, high: float) -> CTensor:
@@ -189,7 +185,6 @@ def reduce_sum(x: CTensor, outer: int, mid: int, inner: int, scale: float = 1.0)
     return y
 
 
-# --8<-- [start:sum_to_shape]
 def sum_to_shape(dy: CTensor, shape) -> CTensor:
     """Sum ``dy`` over the axes that broadcasting expanded, giving ``shape``.
 
@@ -218,4 +213,3 @@ def sum_to_shape(dy: CTensor, shape) -> CTensor:
         else:
             axis += 1
     return cur._view(shape)
-# --8<-- [end:sum_to_shape]

@@ -92,7 +92,6 @@ __all__ = ["Graph", "Node", "Buffer", "paused", "kernel_access", "dependency_ord
 
 #: Kernels that read a non-const (``T *``) argument as well as write it: they
 #: update it in place.  (gemm reads C only when beta != 0; see kernel_access.)
-# --8<-- [start:READS_TOO]
 READS_TOO = {
     "axpy": {"y"},
     "sgd_update": {"p", "buf"},
@@ -100,10 +99,8 @@ READS_TOO = {
     "rmsprop_update": {"p", "r"},
     "adagrad_update": {"p", "h"},
 }
-# --8<-- [end:READS_TOO]
 
 
-# --8<-- [start:kernel_access]
 def kernel_access(name: str, args: tuple) -> list[str]:
     """For each argument of a launch of kernel ``name``: 'r', 'w', 'rw' or ''.
 
@@ -119,7 +116,6 @@ def kernel_access(name: str, args: tuple) -> list[str]:
     if name in ("gemm", "gemm_batched") and args[names.index("beta")] != 0:
         reads_too = {"C"}  # C = alpha * A B + beta * C
     return [access + ("r" if pname in reads_too else "") for access, pname in params]
-# --8<-- [end:kernel_access]
 
 
 def _is_pointer(arg) -> bool:
@@ -192,14 +188,12 @@ class Graph:
             dev.recorder = None
         self.rng_blocks = dev.next_random_block(0)[1] - self._rng_start
 
-    # --8<-- [start:wrap]
     def wrap(self, name: str, fn: Callable) -> Callable:
         """``fn`` (the kernel ``name``) wrapped to record each launch, then run it."""
         def launch(*args):
             self._record(name, fn, args)
             return fn(*args)
         return launch
-    # --8<-- [end:wrap]
 
     def _buffer(self, address: int, name: str, index: int) -> Buffer:
         block = self.device.block_at(address)
@@ -217,7 +211,6 @@ class Graph:
             self.buffers[serial] = buf
         return buf
 
-    # --8<-- [start:record]
     def _record(self, name: str, fn, args: tuple) -> None:
         access = kernel_access(name, args)
         pointers, modes = [], {}
@@ -248,9 +241,7 @@ class Graph:
                                    f"the device's seed {self._seed}")
             node.rng_offset = args[-1] - self._rng_start
         self.nodes.append(node)
-    # --8<-- [end:record]
 
-    # --8<-- [start:finish]
     def finish(self) -> None:
         """Sort the buffers once the step is over: an intermediate is one allocated
         during the step that nothing holds any more.  Call it after the caller has
@@ -260,7 +251,6 @@ class Graph:
                 buf.owner = buf.ref()     # alive: held outside the step (a result)
             buf.ref = None
         self.finished = True
-    # --8<-- [end:finish]
 
     # ------------------------------------------------------------ replaying
     def intermediates(self) -> set[int]:
@@ -273,7 +263,6 @@ class Graph:
             return list(range(len(self.nodes)))
         return dependency_order(self.nodes)
 
-    # --8<-- [start:build]
     def _build(self, sequential: bool) -> _Schedule:
         order = self.order(sequential)
         slot_of, sizes = plan_memory(self.nodes, order, self.intermediates(),
@@ -288,9 +277,7 @@ class Graph:
                     args[k] = ffi.cast(ffi.typeof(node.args[k]), slots[slot_of[serial]])
             calls.append((node.fn, tuple(args), node.rng_offset))
         return _Schedule(sequential, order, calls, slots, sizes)
-    # --8<-- [end:build]
 
-    # --8<-- [start:run]
     def run(self, sequential: bool = False) -> None:
         """Replay the recorded step."""
         if not self.finished:
@@ -303,7 +290,6 @@ class Graph:
             if rng_offset is not None:   # fresh random numbers on every replay
                 args = args[:-2] + (seed, base + rng_offset)
             fn(*args)
-    # --8<-- [end:run]
 
     def summary(self) -> dict[str, int]:
         """Counts and bytes: launches, buffers, intermediates, and the memory the
@@ -320,7 +306,6 @@ class Graph:
 
 
 # ---------------------------------------------------------------- scheduling
-# --8<-- [start:dependency_order]
 def dependency_order(nodes: list[Node]) -> list[int]:
     """A topological order of the launches' read/write dependencies, breadth first.
 
@@ -359,10 +344,8 @@ def dependency_order(nodes: list[Node]) -> list[int]:
                 queue.append(j)
     assert len(order) == n, "the dependencies of a recorded step cannot have a cycle"
     return order
-# --8<-- [end:dependency_order]
 
 
-# --8<-- [start:plan_memory]
 def plan_memory(nodes: list[Node], order: list[int], intermediates: set[int],
                 nbytes: dict[int, int]) -> tuple[dict[int, int], list[int]]:
     """Give each intermediate buffer a slot of memory, reusing freed slots.
@@ -406,7 +389,6 @@ def plan_memory(nodes: list[Node], order: list[int], intermediates: set[int],
         for s in ends[pos]:
             free.append(slot_of[s])
     return slot_of, sizes
-# --8<-- [end:plan_memory]
 
 
 @contextmanager

@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 
-# --8<-- [start:lazy]
 def _lazy(forward):
     """Wrap a subclass's forward: initialise the layer from the first inputs."""
     @functools.wraps(forward)
@@ -51,7 +50,6 @@ def _lazy(forward):
         return forward(self, *args, **kwargs)
     wrapper._lazy_wrapped = True
     return wrapper
-# --8<-- [end:lazy]
 
 
 class Layer:
@@ -59,13 +57,11 @@ class Layer:
 
     sep = "."
 
-    # --8<-- [start:init_subclass]
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         fwd = cls.__dict__.get("forward")
         if fwd is not None and not getattr(fwd, "_lazy_wrapped", False):
             cls.forward = _lazy(fwd)
-    # --8<-- [end:init_subclass]
 
     def __init__(self):
         object.__setattr__(self, "_layers", {})

@@ -53,7 +53,6 @@ MODEL_STATE_TYPE = 0
 AUX_STATE_TYPE = 1
 
 
-# --8<-- [start:graph_step]
 def _graph_step(train_one_batch):
     """Wrap a subclass's ``train_one_batch`` so that, in graph mode, the first call
     records the step and later calls replay it (SINGA's ModelMeta does this)."""
@@ -68,7 +67,6 @@ def _graph_step(train_one_batch):
         return self._results
     wrapper._graph_wrapped = True
     return wrapper
-# --8<-- [end:graph_step]
 
 
 class Model(Layer):
@@ -118,7 +116,6 @@ class Model(Layer):
         return self.forward(*inputs, **kwargs)
 
     # ------------------------------------------------------------------ modes
-    # --8<-- [start:compile]
     def compile(self, inputs: list, is_train: bool = True, use_graph: bool = False,
                 sequential: bool = False) -> None:
         """Get the model ready to train or evaluate.
@@ -149,7 +146,6 @@ class Model(Layer):
         self._compiled_inputs = list(inputs)   # (what minisinga.viz.draw_model runs)
         self.train(bool(is_train))
         self.graph(bool(use_graph), bool(sequential))
-    # --8<-- [end:compile]
 
     def train(self, mode: bool = True) -> None:
         """Training mode (``mode=True``) or evaluation mode; sets ``autograd.training`` too."""
@@ -178,7 +174,6 @@ class Model(Layer):
         self._results = None
         self._recorded_inputs = None
 
-    # --8<-- [start:record_step]
     def _record_step(self, train_one_batch, args, kwargs):
         """Run ``train_one_batch`` once, recording its kernel launches."""
         tensors = [a for a in list(args) + list(kwargs.values()) if isinstance(a, Tensor)]
@@ -208,7 +203,6 @@ class Model(Layer):
         self._recorded_inputs = (args, dict(kwargs))
         self._recorded_data = {id(t): t.data for t in tensors}
         return results
-    # --8<-- [end:record_step]
 
     def _check_same_inputs(self, args, kwargs) -> None:
         """Replay reads the tensors it was recorded with: refuse any others."""
@@ -242,7 +236,6 @@ class Model(Layer):
                                  f"arguments. {hint}")
 
     # ------------------------------------------------------------------ checkpoints
-    # --8<-- [start:save_states]
     def save_states(self, fpath, aux_states: dict | None = None) -> None:
         """Save every state (parameters and running statistics) and ``aux_states``
         (a dict of name -> Tensor, such as ``optimizer.get_states()``) to the zip
@@ -276,9 +269,7 @@ class Model(Layer):
         np.savez(npz, **arrays)
         _atomic_write_zip(fpath, {TENSOR_DICT_FILENAME: npz.getvalue(),
                                   STATES_ATTR_FILENAME: json.dumps(attrs, indent=1).encode()})
-    # --8<-- [end:save_states]
 
-    # --8<-- [start:load_states]
     def load_states(self, fpath) -> dict[str, Tensor]:
         """Load a checkpoint written by ``save_states``: copy the model states into
         the existing parameters (they keep their device) and return the aux states
@@ -312,7 +303,6 @@ class Model(Layer):
         self.set_states(model_arrays)
         return {name: Tensor(data=arr, dtype=_DTYPE_CODES[arr.dtype], requires_grad=False)
                 for name, arr in aux_arrays.items()}
-    # --8<-- [end:load_states]
 
     def __get_name__(self) -> str:
         """The class name (SINGA's)."""
@@ -340,7 +330,6 @@ def _drop_creators(obj) -> None:
 
 
 # ====================================================================== checkpoint files
-# --8<-- [start:atomic_write_zip]
 def _atomic_write_zip(fpath: str, members: dict[str, bytes]) -> None:
     """Write a zip of ``members`` to ``fpath`` so that ``fpath`` is, at every
     moment, either the old file or the complete new one.
@@ -384,7 +373,6 @@ def _atomic_write_zip(fpath: str, members: dict[str, bytes]) -> None:
         pass
     finally:
         os.close(dir_fd)
-# --8<-- [end:atomic_write_zip]
 
 
 def _remove_stale_temporaries(folder: str, prefix: str) -> None:
@@ -414,7 +402,6 @@ def _process_runs(pid: int) -> bool:
     return True
 
 
-# --8<-- [start:read_checkpoint]
 #: The most bytes of JSON a checkpoint's states_attr.json may hold (about 100
 #: bytes per state: a model of 10,000 states fits many times over).
 JSON_LIMIT = 1 << 20
@@ -573,7 +560,6 @@ def read_checkpoint(fpath: str, budget: int | None = None
         group = model_arrays if attr["state_type"] == MODEL_STATE_TYPE else aux_arrays
         group[name] = arr
     return model_arrays, aux_arrays
-# --8<-- [end:read_checkpoint]
 
 
 _DTYPE_CODES = {dtypes.to_numpy(code): code for code in (dtypes.float32, dtypes.float64,

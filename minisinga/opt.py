@@ -108,7 +108,6 @@ class Constant(DecayScheduler):
         backend.fill(out.data, self.init_value)
 
 
-# --8<-- [start:ExponentialDecay]
 class ExponentialDecay(DecayScheduler):
     """``init_value * decay_rate ** (step / decay_steps)``; with ``staircase=True``
     the exponent is rounded down, so the value drops every ``decay_steps`` steps.
@@ -130,7 +129,6 @@ class ExponentialDecay(DecayScheduler):
             out.data.ptr, step.data.ptr, self.init_value, self.decay_steps, self.decay_rate,
             int(self.staircase))
         return out
-# --8<-- [end:ExponentialDecay]
 
 
 def _as_scheduler(lr) -> DecayScheduler:
@@ -163,7 +161,6 @@ class Optimizer:
         self._buffers: dict[str, Tensor] = {}   # "<buffer>:<param name>" -> Tensor
 
     # ------------------------------------------------------------------ training
-    # --8<-- [start:optimizer_call]
     def __call__(self, loss: Tensor) -> None:
         """Backpropagate from ``loss``, update every parameter, then ``step()``."""
         self.call(loss)
@@ -179,7 +176,6 @@ class Optimizer:
         sc = self.step_counter.data
         backend.kernel("affine_forward", sc)(sc.ptr, sc.ptr, 1.0, 1.0, 1)  # step += 1
         self.lr._store(self.step_counter, self.lr_value)     # lr_value = lr(step)
-    # --8<-- [end:optimizer_call]
 
     def backward_and_update(self, loss: Tensor) -> None:
         """SINGA's deprecated name for ``optimizer(loss)``."""
@@ -305,7 +301,6 @@ class Optimizer:
         self.lr_value.copy_data(self.lr(self.step_counter))
 
 
-# --8<-- [start:SGD]
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, Nesterov and weight
     decay, SINGA's rule (kernel ``sgd_update``)::
@@ -346,7 +341,6 @@ class SGD(Optimizer):
         backend.kernel("sgd_update", p)(
             p.ptr, buf, g.ptr, self.lr_value.data.ptr, self.momentum, self.dampening,
             self.weight_decay, int(self.nesterov), p.size)
-# --8<-- [end:SGD]
 
 
 class Adam(Optimizer):

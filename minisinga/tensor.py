@@ -59,7 +59,6 @@ def _check_number(value, argname: str, where: str, finite: bool = False) -> floa
 
 
 # -- in-place changes: the rule that keeps gradients right ----------------------------
-# --8<-- [start:versions]
 #: memory block -> the count of in-place changes when it was last changed in place.
 #: Views (``reshape``) share their block, so a change through any of them counts.
 #: The entries vanish with their blocks (weak keys).
@@ -78,7 +77,6 @@ def mark_changed(ct: CTensor) -> None:
 def changed_since(ct: CTensor, epoch: int) -> bool:
     """Whether the memory of ``ct`` was changed in place after the count ``epoch``."""
     return _CHANGED_AT.get(ct._mem, -1) > epoch
-# --8<-- [end:versions]
 
 
 class Tensor:
@@ -455,7 +453,6 @@ class Tensor:
         return autograd.negative(self)
 
     # -- in-place arithmetic: the tensor's own memory changes ---------------------------
-    # --8<-- [start:inplace]
     def _inplace(self, other, symbol: str, op_class, function):
         """``self <symbol>= other``: the result is written into this tensor's memory.
 
@@ -528,7 +525,6 @@ class Tensor:
         return self._inplace(other, "/", autograd.Div, autograd.div)
 
     __idiv__ = __itruediv__  # SINGA's (Python 2) spelling
-    # --8<-- [end:inplace]
 
     # -- comparisons: 1.0 / 0.0 tensors, constants for autograd (SINGA's rule) -------------
     def __lt__(self, other):
@@ -1080,7 +1076,6 @@ def _permuted(t: Tensor, perm) -> Tensor:
     return _autograd().transpose(t, list(perm))
 
 
-# --8<-- [start:einsum]
 def einsum(ops: str, *args: Tensor) -> Tensor:
     """Einstein summation of two tensors, e.g. ``einsum('bij,bjk->bik', A, B)``.
 
@@ -1143,7 +1138,6 @@ def einsum(ops: str, *args: Tensor) -> Tensor:
     order = batch + kept_a + kept_b
     y = ag.reshape(ag.matmul(a3, b3), tuple(size[c] for c in order))
     return _permuted(y, [order.index(c) for c in out])
-# --8<-- [end:einsum]
 
 
 def copy_data_to_from(dst: Tensor, src: Tensor, size: int, dst_offset: int = 0,

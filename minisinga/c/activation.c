@@ -6,119 +6,86 @@
 #include "pointwise.h"
 
 
-/* --8<-- [start:relu_forward] */
 void FN(relu_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = relu_forward_one(x[i]));
 }
-/* --8<-- [end:relu_forward] */
 
-/* --8<-- [start:relu_backward] */
 void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = relu_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:relu_backward] */
 
-/* --8<-- [start:leakyrelu_forward] */
 void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = leakyrelu_forward_one(x[i], a));
 }
-/* --8<-- [end:leakyrelu_forward] */
 
-/* --8<-- [start:leakyrelu_backward] */
 void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = leakyrelu_backward_one(dy[i], x[i], a));
 }
-/* --8<-- [end:leakyrelu_backward] */
 
-/* --8<-- [start:elu_forward] */
 void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = elu_forward_one(x[i], alpha, gamma));
 }
-/* --8<-- [end:elu_forward] */
 
-/* --8<-- [start:elu_backward] */
 void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = elu_backward_one(dy[i], x[i], alpha, gamma));
 }
-/* --8<-- [end:elu_backward] */
 
-/* --8<-- [start:sigmoid_forward] */
 void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = sigmoid_forward_one(x[i]));
 }
-/* --8<-- [end:sigmoid_forward] */
 
-/* --8<-- [start:sigmoid_backward] */
 void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = sigmoid_backward_one(dy[i], y[i]));
 }
-/* --8<-- [end:sigmoid_backward] */
 
-/* --8<-- [start:hardsigmoid_forward] */
 void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = hardsigmoid_forward_one(x[i], alpha, gamma));
 }
-/* --8<-- [end:hardsigmoid_forward] */
 
-/* --8<-- [start:hardsigmoid_backward] */
 void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = hardsigmoid_backward_one(dy[i], x[i], alpha, gamma));
 }
-/* --8<-- [end:hardsigmoid_backward] */
 
-/* --8<-- [start:tanh_forward] */
 void FN(tanh_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = tanh_forward_one(x[i]));
 }
-/* --8<-- [end:tanh_forward] */
 
-/* --8<-- [start:tanh_backward] */
 void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = tanh_backward_one(dy[i], y[i]));
 }
-/* --8<-- [end:tanh_backward] */
 
-/* --8<-- [start:softplus_forward] */
 void FN(softplus_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = softplus_forward_one(x[i]));
 }
-/* --8<-- [end:softplus_forward] */
 
-/* --8<-- [start:softplus_backward] */
 void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = softplus_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:softplus_backward] */
 
-/* --8<-- [start:softsign_forward] */
 void FN(softsign_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = softsign_forward_one(x[i]));
 }
-/* --8<-- [end:softsign_forward] */
 
-/* --8<-- [start:softsign_backward] */
 void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = softsign_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:softsign_backward] */
 
-/* --8<-- [start:softmax_forward] */
 /* x, y: (outer, mid, inner); for every (o, i):
  *   y[o, m, i] = e^(x[o, m, i] - max) / sum_m' e^(x[o, m', i] - max)
  * Subtracting the max keeps every exponent <= 0 (no overflow). */
@@ -142,9 +109,7 @@ void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_t i
         }
     });
 }
-/* --8<-- [end:softmax_forward] */
 
-/* --8<-- [start:softmax_backward] */
 /* dx[m] = y[m] * (dy[m] - sum_m' dy[m'] y[m'])   along mid, for every (o, i) */
 void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t mid,
                           int64_t inner)
@@ -160,4 +125,3 @@ void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t outer, int64_t
         }
     });
 }
-/* --8<-- [end:softmax_backward] */

@@ -14,7 +14,6 @@
 #include "ms_sum.h"
 
 
-/* --8<-- [start:batchnorm2d_forward_training] */
 /* Training: the batch statistics, and the running statistics updated in place.
  *   mean[c]   = (1/m) sum x
  *   var       = (1/m) sum (x - mean)^2          (biased: used to normalise)
@@ -56,9 +55,7 @@ void FN(batchnorm2d_forward_training)(T *y, T *mean, T *invstd, T *running_mean,
         }
     });
 }
-/* --8<-- [end:batchnorm2d_forward_training] */
 
-/* --8<-- [start:batchnorm2d_forward_inference] */
 /* Inference: normalise with the running statistics (and save them for backward).
  *   mean[c] = running_mean[c],  invstd[c] = 1 / sqrt(running_var[c] + eps)
  *   y = scale * (x - mean) * invstd + bias */
@@ -82,9 +79,7 @@ void FN(batchnorm2d_forward_inference)(T *y, T *mean, T *invstd, const T *x,
         }
     });
 }
-/* --8<-- [end:batchnorm2d_forward_inference] */
 
-/* --8<-- [start:batchnorm2d_backward] */
 /* Backward, per channel c, with xhat = (x - mean) * invstd and m = N*HW:
  *   dbias[c]  = sum dy
  *   dscale[c] = sum dy * xhat
@@ -120,4 +115,3 @@ void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy, const T *
         }
     });
 }
-/* --8<-- [end:batchnorm2d_backward] */

@@ -46,7 +46,6 @@ static void valid_range(int64_t *lo, int64_t *hi, int64_t off, int64_t W, int64_
         *hi = *lo;
 }
 
-/* --8<-- [start:im2col] */
 /* x: (N, C, H, W) -> col: (C*KH*KW, N*OH*OW)
  *   col[(c*KH + i)*KW + j, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]   (0 in the padding)
  * Row r = (c, i, j) matches W (O, C, KH, KW) viewed as (O, C*KH*KW), so with
@@ -85,9 +84,7 @@ void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
         }
     }
 }
-/* --8<-- [end:im2col] */
 
-/* --8<-- [start:col2im] */
 /* The adjoint of im2col: dcol (C*KH*KW, N*OH*OW) -> dx (N, C, H, W)
  *   dx[n, c, h, w] = sum over (i, j, oh, ow) with ih = h, iw = w of dcol[(c, i, j), (n, oh, ow)]
  * dx is written (zeroed, then summed into).  Each (n, c) plane belongs to one
@@ -127,7 +124,6 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
         }
     }
 }
-/* --8<-- [end:col2im] */
 
 /* ---------------------------------------------------------- image by image
  *
@@ -147,7 +143,6 @@ void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W
 #define MS_CONV_PAR_MIN 1048576 /* multiply-adds below which one thread does it all */
 #define MS_CONV_CHUNKS 8        /* dw sums the images in this many fixed chunks */
 
-/* --8<-- [start:conv2d_forward] */
 /* Stride 1, the common case: implicit GEMM, no col matrix at all.
  *
  * Pad the image once: xp[c, hp, wp] = x[c, hp - PT, wp - PL] (0 outside x), with
@@ -274,9 +269,7 @@ int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N, int6
     }
     return failed ? -1 : 0;
 }
-/* --8<-- [end:conv2d_forward] */
 
-/* --8<-- [start:conv2d_backward] */
 /* dx[n] = col2im(dcol_n),  dcol_n[g*K:(g+1)*K] (K, P) = w[g]^T (K, Og) @ dy[n, g] (Og, P).
  * Image by image, each thread with its own dcol buffer (written by the GEMM, then read
  * by col2im while it is still in the L2 cache). */
@@ -574,4 +567,3 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
     }
     return 0;
 }
-/* --8<-- [end:conv2d_backward] */

@@ -188,7 +188,6 @@ int ms_sanitized(void)
 #endif
 }
 
-/* --8<-- [start:ms_philox4x32] */
 /* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
  * SC'11).  Ten rounds of: two 32x32->64 multiplies, xor with the key, swap;
  * the key is bumped by the Weyl constants between rounds. */
@@ -215,4 +214,3 @@ void ms_philox4x32(uint32_t out[4], uint64_t counter, uint64_t seed)
     }
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
-/* --8<-- [end:ms_philox4x32] */

@@ -10,7 +10,6 @@
 #include <string.h>
 #include "minisinga.h"
 
-/* --8<-- [start:to_half] */
 /* h[i] = half(clamp(x[i], -clip, clip))     (no clamp when clip <= 0) */
 void FN(to_half)(uint16_t *h, const T *x, T clip, int64_t n)
 {
@@ -22,9 +21,7 @@ void FN(to_half)(uint16_t *h, const T *x, T clip, int64_t n)
         memcpy(&h[i], &f, sizeof f);
     }
 }
-/* --8<-- [end:to_half] */
 
-/* --8<-- [start:add_half] */
 /* y[i] += float(h[i])     (one rank's float16 gradient folded into the sum) */
 void FN(add_half)(T *y, const uint16_t *h, int64_t n)
 {
@@ -34,7 +31,6 @@ void FN(add_half)(T *y, const uint16_t *h, int64_t n)
         y[i] += (T)f;
     }
 }
-/* --8<-- [end:add_half] */
 
 /* The k-th largest |x[i]| (k from 1), by quickselect on a scratch copy of the
  * magnitudes (n elements).  Expected O(n); the pivot is the middle element. */
@@ -61,7 +57,6 @@ static T FN(kth_largest_abs)(T *s, const T *x, int64_t n, int64_t k)
     return s[want];
 }
 
-/* --8<-- [start:sparse_select] */
 /* Choose the entries of x to send: with k > 0 the k largest in magnitude (ties
  * broken by index, the first ones win), else every entry with |x[i]| >= threshold.
  * Writes their indices and values (in index order) and returns how many.
@@ -93,13 +88,10 @@ int64_t FN(sparse_select)(int32_t *idx, T *val, T *x, T *scratch, T threshold, i
     }
     return m;
 }
-/* --8<-- [end:sparse_select] */
 
-/* --8<-- [start:sparse_add] */
 /* y[idx[j]] += val[j]  for j < m    (one rank's sparse gradient added in) */
 void FN(sparse_add)(T *y, const int32_t *idx, const T *val, int64_t m)
 {
     for (int64_t j = 0; j < m; j++)
         y[idx[j]] += val[j];
 }
-/* --8<-- [end:sparse_add] */

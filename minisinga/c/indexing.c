@@ -13,34 +13,27 @@
 #include "pointwise.h"   /* pad_source_one, pad_backward_one, not_int32_one */
 
 
-/* --8<-- [start:gather_index] */
 /* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks
  * padding: pad's constant mode) */
 void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = idx[i] >= 0 ? x[idx[i]] : fill);
 }
-/* --8<-- [end:gather_index] */
 
-/* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
 void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[idx[i]] = u[i]);
 }
-/* --8<-- [end:scatter_index] */
 
-/* --8<-- [start:fill_index] */
 /* y[idx[i]] = value   (masks the gradient of the overwritten elements) */
 void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[idx[i]] = value);
 }
-/* --8<-- [end:fill_index] */
 
 /* ------------------------------------------------------ windows: slice, pad */
 
-/* --8<-- [start:window_copy] */
 /* y: compact, shape[0..ndim);  x: xdim[0..ndim), element strides xstrides.
  * Along axis d, output position o reads source position
  *     i = start[d] + o * step[d]          (slice: start and step; pad: start = -begin)
@@ -103,9 +96,7 @@ void FN(window_copy)(T *y, const T *x, const int64_t *shape, const int64_t *xdim
         }
     });
 }
-/* --8<-- [end:window_copy] */
 
-/* --8<-- [start:slice_backward] */
 /* dx: compact, nx elements (all of x);  dy: compact, shape[0..ndim) (the slice)
  *   dx = 0, then dx[sum_d (start[d] + o_d step[d]) xstrides[d]] = dy[o]
  * A slice reads each element of x at most once, so the writes never collide. */
@@ -135,9 +126,7 @@ void FN(slice_backward)(T *dx, const T *dy, const int64_t *shape, const int64_t 
             dx[base + (start[last] + j * step[last]) * xstrides[last]] = dyr[j];
     });
 }
-/* --8<-- [end:slice_backward] */
 
-/* --8<-- [start:pad_backward] */
 /* one padded axis:  dy: (outer, ydim, inner),  dx: (outer, dim, inner)
  *   dx[a, i, b] = sum of dy[a, o, b] over the o that read position i
  * (pad_backward_one, pointwise.h).  Python runs it once per padded axis. */
@@ -151,11 +140,9 @@ void FN(pad_backward)(T *dx, const T *dy, int64_t outer, int64_t dim, int64_t yd
                                                  ydim, begin, mode);
     });
 }
-/* --8<-- [end:pad_backward] */
 
 /* ---------------------------------------------------------------- gather */
 
-/* --8<-- [start:gather_forward] */
 /* x: (outer, dim, inner);  ind: n int32 in [-dim, dim) (a negative one counts
  * from the end);  y: (outer, n, inner)
  *   y[a, k, b] = x[a, ind[k], b] */
@@ -172,9 +159,7 @@ void FN(gather_forward)(T *y, const T *x, const int32_t *ind, int64_t outer, int
         }
     });
 }
-/* --8<-- [end:gather_forward] */
 
-/* --8<-- [start:gather_backward] */
 /* dy: (outer, n, inner);  dx: (outer, dim, inner)
  *   dx[a, i, b] = sum of dy[a, k, b] over every k with ind[k] = i (mod dim),
  *   in order of k (a repeated index accumulates; reproducible) */
@@ -193,9 +178,7 @@ void FN(gather_backward)(T *dx, const T *dy, const int32_t *ind, int64_t outer, 
         }
     });
 }
-/* --8<-- [end:gather_backward] */
 
-/* --8<-- [start:count_not_int32] */
 /* the number of x[i] that cannot be an int32 (not_int32_one, pointwise.h):
  * Cast's check, and float indices', before anything is cast */
 int64_t FN(count_not_int32)(const T *x, int64_t n, int whole)
@@ -205,11 +188,9 @@ int64_t FN(count_not_int32)(const T *x, int64_t n, int whole)
         count += not_int32_one((double)x[i], whole);
     return count;
 }
-/* --8<-- [end:count_not_int32] */
 
 /* ------------------------------------------------------------- embedding */
 
-/* --8<-- [start:embedding_forward] */
 /* x: (n,) row indices in [0, vocab);  w: (vocab, dim);  y: (n, dim)
  *   y[r, :] = w[x[r], :] */
 void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_t dim)
@@ -221,9 +202,7 @@ void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_t n, int64_
             yr[j] = wr[j];
     });
 }
-/* --8<-- [end:embedding_forward] */
 
-/* --8<-- [start:embedding_backward] */
 /* dy: (n, dim);  dw: (vocab, dim)
  *   dw[v, :] = sum of dy[r, :] over every r with x[r] == v   (0 for unused rows)
  * Rows are added in order of r (a repeated index accumulates; reproducible). */
@@ -239,11 +218,9 @@ void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int64_t n, int
             dwr[j] += dyr[j];
     }
 }
-/* --8<-- [end:embedding_backward] */
 
 /* --------------------------------------------------------------- one-hot */
 
-/* --8<-- [start:onehot_forward] */
 /* ind: (outer, inner) int32 in [-depth, depth) (a negative one counts from
  * the end, as in ONNX);  y: (outer, depth, inner)
  *   y[o, d, i] = on if d == ind[o, i] (mod depth) else off */
@@ -259,11 +236,9 @@ void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_t outer, in
                 y[(o * depth + d) * inner + i] = k == d ? on : off;
             }
 }
-/* --8<-- [end:onehot_forward] */
 
 /* --------------------------------------------------------------- nonzero */
 
-/* --8<-- [start:nonzero_count] */
 /* the number of x[i] != 0 */
 int64_t FN(nonzero_count)(const T *x, int64_t n)
 {
@@ -272,9 +247,7 @@ int64_t FN(nonzero_count)(const T *x, int64_t n)
         count += x[i] != 0;
     return count;
 }
-/* --8<-- [end:nonzero_count] */
 
-/* --8<-- [start:nonzero_forward] */
 /* x: shape[0..ndim), n elements with `count` nonzeros;  idx: (ndim, count)
  *   idx[:, k] = the multi-index of the k-th nonzero of x in row-major order
  *   (np.nonzero's arrays stacked) */
@@ -293,4 +266,3 @@ void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *shape, int ndi
         k++;
     }
 }
-/* --8<-- [end:nonzero_forward] */

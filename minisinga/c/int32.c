@@ -39,7 +39,6 @@ void FN(not_forward)(T *y, const T *x, int64_t n)
     MS_PARALLEL_FOR(i, n, y[i] = not_i32_one(x[i]));
 }
 
-/* --8<-- [start:count_out_of_range] */
 /* the number of idx[i] outside [lo, hi): the index checks of gather, embedding,
  * onehot and the losses' labels bring back this one number, not the indices */
 int64_t FN(count_out_of_range)(const T *idx, int64_t n, int64_t lo, int64_t hi)
@@ -49,9 +48,7 @@ int64_t FN(count_out_of_range)(const T *idx, int64_t n, int64_t lo, int64_t hi)
         count += idx[i] < lo || idx[i] >= hi;
     return count;
 }
-/* --8<-- [end:count_out_of_range] */
 
-/* --8<-- [start:scatter_targets] */
 /* scatter_elements' index map, built on the device.  ind: compact, shape[0..ndim),
  * entries in [-dim, dim) along `axis` (a negative one counts from the end);
  * x: element strides xstrides.  For the position p of ind,
@@ -75,9 +72,7 @@ void FN(scatter_targets)(T *idx, const T *ind, const int64_t *shape, const int64
         idx[k] = (T)off;
     });
 }
-/* --8<-- [end:scatter_targets] */
 
-/* --8<-- [start:count_repeats] */
 /* seen: m zeros (Python's), idx: n entries in [0, m).  Returns the number of
  * idx[i] equal to an earlier idx[i'] (0: all distinct); seen[j] ends as the
  * number of times j occurs. */
@@ -89,4 +84,3 @@ int64_t FN(count_repeats)(const T *idx, int64_t n, T *seen, int64_t m)
         count += seen[idx[i]]++ > 0;
     return count;
 }
-/* --8<-- [end:count_repeats] */

@@ -9,63 +9,46 @@
 #include "pointwise.h"
 
 
-/* --8<-- [start:less_forward] */
 void FN(less_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = less_forward_one(a[i], b[i]));
 }
-/* --8<-- [end:less_forward] */
 
-/* --8<-- [start:greater_forward] */
 void FN(greater_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = greater_forward_one(a[i], b[i]));
 }
-/* --8<-- [end:greater_forward] */
 
-/* --8<-- [start:equal_forward] */
 void FN(equal_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = equal_forward_one(a[i], b[i]));
 }
-/* --8<-- [end:equal_forward] */
 
-/* --8<-- [start:and_forward] */
 void FN(and_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = and_forward_one(a[i], b[i]));
 }
-/* --8<-- [end:and_forward] */
 
-/* --8<-- [start:or_forward] */
 void FN(or_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = or_forward_one(a[i], b[i]));
 }
-/* --8<-- [end:or_forward] */
 
-/* --8<-- [start:xor_forward] */
 void FN(xor_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = xor_forward_one(a[i], b[i]));
 }
-/* --8<-- [end:xor_forward] */
 
-/* --8<-- [start:not_forward] */
 void FN(not_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = not_forward_one(x[i]));
 }
-/* --8<-- [end:not_forward] */
 
-/* --8<-- [start:where_forward] */
 void FN(where_forward)(T *y, const T *c, const T *a, const T *b, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = where_forward_one(c[i], a[i], b[i]));
 }
-/* --8<-- [end:where_forward] */
 
-/* --8<-- [start:where_backward] */
 void FN(where_backward)(T *da, T *db, const T *dy, const T *c, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, {
@@ -73,4 +56,3 @@ void FN(where_backward)(T *da, T *db, const T *dy, const T *c, int64_t n)
         db[i] = where_backward_db_one(dy[i], c[i]);
     });
 }
-/* --8<-- [end:where_backward] */

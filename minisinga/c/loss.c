@@ -12,7 +12,6 @@
 
 #define MS_LOSS_CHUNKS 64
 
-/* --8<-- [start:softmax_cross_entropy_index_forward] */
 /* rows [n0, n1) of softmax_cross_entropy_index_forward: p, and the sum of their
  * losses.  One exp per value: p = exp(x - max) / sum reuses the exps of the sum. */
 static double ce_index_rows(T *p, const T *x, const int32_t *t, int64_t C, int64_t n0,
@@ -61,9 +60,7 @@ void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *x, const in
         total += part[k];
     loss[0] = (T)(total / (double)N);
 }
-/* --8<-- [end:softmax_cross_entropy_index_forward] */
 
-/* --8<-- [start:softmax_cross_entropy_index_backward] */
 /* dx[n, c] = dy * (p[n, c] - [c == t_n]) / N */
 void FN(softmax_cross_entropy_index_backward)(T *dx, const T *dy, const T *p, const int32_t *t,
                                               int64_t N, int64_t C)
@@ -73,9 +70,7 @@ void FN(softmax_cross_entropy_index_backward)(T *dx, const T *dy, const T *p, co
         for (int64_t c = 0; c < C; c++)
             dx[n * C + c] = s * (p[n * C + c] - (c == t[n] ? (T)1 : (T)0));
 }
-/* --8<-- [end:softmax_cross_entropy_index_backward] */
 
-/* --8<-- [start:softmax_cross_entropy_dense_forward] */
 /* rows [n0, n1) of softmax_cross_entropy_dense_forward: p, q, and the sum of their
  * losses */
 static double ce_dense_rows(T *p, T *q, const T *x, const T *t, int64_t C, int64_t n0,
@@ -133,9 +128,7 @@ void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, const T *x, co
         total += part[k];
     loss[0] = (T)(total / (double)N);
 }
-/* --8<-- [end:softmax_cross_entropy_dense_forward] */
 
-/* --8<-- [start:softmax_cross_entropy_dense_backward] */
 /* dx[n, c] = dy * (p[n, c] * sum_c' q[n, c'] - q[n, c]) / N
  * (sum_c' q = 1 for a normalised row, 0 for an all-zero target row) */
 void FN(softmax_cross_entropy_dense_backward)(T *dx, const T *dy, const T *p, const T *q,
@@ -150,9 +143,7 @@ void FN(softmax_cross_entropy_dense_backward)(T *dx, const T *dy, const T *p, co
             dx[n * C + c] = s * (p[n * C + c] * qsum - q[n * C + c]);
     }
 }
-/* --8<-- [end:softmax_cross_entropy_dense_backward] */
 
-/* --8<-- [start:cross_entropy_forward] */
 /* x: (N, C) probabilities, t: (N, C) targets.  loss = -1/N sum t log x */
 void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64_t C)
 {
@@ -162,9 +153,7 @@ void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t N, int64
             total -= (double)t[i] * log((double)x[i]);
     loss[0] = (T)(total / (double)N);
 }
-/* --8<-- [end:cross_entropy_forward] */
 
-/* --8<-- [start:cross_entropy_backward] */
 /* dx = -dy * t / x / N, and 0 where t == 0: the forward skips those terms
  * (0 * log 0 is taken as 0), so they contribute nothing, even at x == 0. */
 void FN(cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t N, int64_t C)
@@ -173,9 +162,7 @@ void FN(cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int6
     for (int64_t i = 0; i < N * C; i++)
         dx[i] = (t[i] == (T)0) ? (T)0 : s * t[i] / x[i];
 }
-/* --8<-- [end:cross_entropy_backward] */
 
-/* --8<-- [start:binary_cross_entropy_forward] */
 /* x, t: n elements in N rows.  SINGA's smoothed form (eps = 1e-4 keeps the
  * logs finite at x = 0 and x = 1):
  *   loss = -1/N sum [t log(x + eps) + (1 - t) log(1 + eps - x)] */
@@ -188,9 +175,7 @@ void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t, int64_t n
                  + (1.0 - (double)t[i]) * log(1.0 + eps - (double)x[i]);
     loss[0] = (T)(total / (double)N);
 }
-/* --8<-- [end:binary_cross_entropy_forward] */
 
-/* --8<-- [start:binary_cross_entropy_backward] */
 /* dx = -dy / N * (t / (x + eps) - (1 - t) / (1 + eps - x)) */
 void FN(binary_cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n,
                                        int64_t N)
@@ -201,9 +186,7 @@ void FN(binary_cross_entropy_backward)(T *dx, const T *dy, const T *x, const T *
         dx[i] = (T)(s * ((double)t[i] / ((double)x[i] + eps)
                          - (1.0 - (double)t[i]) / (1.0 + eps - (double)x[i])));
 }
-/* --8<-- [end:binary_cross_entropy_backward] */
 
-/* --8<-- [start:mse_loss_forward] */
 /* loss = 1/n sum (x - t)^2   (SINGA: a mean over every element, no 1/2) */
 void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
 {
@@ -214,9 +197,7 @@ void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
     }
     loss[0] = (T)(total / (double)n);
 }
-/* --8<-- [end:mse_loss_forward] */
 
-/* --8<-- [start:mse_loss_backward] */
 /* dx = dy * 2 (x - t) / n */
 void FN(mse_loss_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n)
 {
@@ -224,4 +205,3 @@ void FN(mse_loss_backward)(T *dx, const T *dy, const T *x, const T *t, int64_t n
     for (int64_t i = 0; i < n; i++)
         dx[i] = s * (x[i] - t[i]);
 }
-/* --8<-- [end:mse_loss_backward] */

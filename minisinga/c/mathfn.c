@@ -11,58 +11,43 @@
 #include "pointwise.h"
 
 
-/* --8<-- [start:sign_forward] */
 void FN(sign_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = sign_forward_one(x[i]));
 }
-/* --8<-- [end:sign_forward] */
 
-/* --8<-- [start:ceil_forward] */
 void FN(ceil_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = ceil_forward_one(x[i]));
 }
-/* --8<-- [end:ceil_forward] */
 
-/* --8<-- [start:floor_forward] */
 void FN(floor_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = floor_forward_one(x[i]));
 }
-/* --8<-- [end:floor_forward] */
 
-/* --8<-- [start:round_forward] */
 void FN(round_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = round_forward_one(x[i]));
 }
-/* --8<-- [end:round_forward] */
 
-/* --8<-- [start:rounde_forward] */
 void FN(rounde_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = rounde_forward_one(x[i]));
 }
-/* --8<-- [end:rounde_forward] */
 
 /* ------------------------------------------------------------------ erf */
 
-/* --8<-- [start:erf_forward] */
 void FN(erf_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = erf_forward_one(x[i]));
 }
-/* --8<-- [end:erf_forward] */
 
-/* --8<-- [start:erf_backward] */
 void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = erf_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:erf_backward] */
 
-/* --8<-- [start:max_update] */
 void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, {
@@ -72,9 +57,7 @@ void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
         }
     });
 }
-/* --8<-- [end:max_update] */
 
-/* --8<-- [start:min_update] */
 void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, {
@@ -84,23 +67,17 @@ void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
         }
     });
 }
-/* --8<-- [end:min_update] */
 
-/* --8<-- [start:argselect_backward] */
 void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, int32_t k, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = argselect_backward_one(dy[i], arg[i], k));
 }
-/* --8<-- [end:argselect_backward] */
 
-/* --8<-- [start:prelu_forward] */
 void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = prelu_forward_one(x[i], slope[i]));
 }
-/* --8<-- [end:prelu_forward] */
 
-/* --8<-- [start:prelu_backward] */
 void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slope, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, {
@@ -108,171 +85,125 @@ void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, const T *slop
         dslope[i] = prelu_backward_dslope_one(dy[i], x[i]);
     });
 }
-/* --8<-- [end:prelu_backward] */
 
 /* ------------------------------------------------ trigonometric functions
  * Each backward reads the saved input x.  Outside a function's domain the
  * C library gives NaN (IEEE), as it does for log of a negative number. */
 
-/* --8<-- [start:sin_forward] */
 void FN(sin_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = sin_forward_one(x[i]));
 }
-/* --8<-- [end:sin_forward] */
 
-/* --8<-- [start:sin_backward] */
 void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = sin_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:sin_backward] */
 
-/* --8<-- [start:cos_forward] */
 void FN(cos_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = cos_forward_one(x[i]));
 }
-/* --8<-- [end:cos_forward] */
 
-/* --8<-- [start:cos_backward] */
 void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = cos_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:cos_backward] */
 
-/* --8<-- [start:tan_forward] */
 void FN(tan_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = tan_forward_one(x[i]));
 }
-/* --8<-- [end:tan_forward] */
 
-/* --8<-- [start:tan_backward] */
 void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = tan_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:tan_backward] */
 
-/* --8<-- [start:asin_forward] */
 void FN(asin_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = asin_forward_one(x[i]));
 }
-/* --8<-- [end:asin_forward] */
 
-/* --8<-- [start:asin_backward] */
 void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = asin_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:asin_backward] */
 
-/* --8<-- [start:acos_forward] */
 void FN(acos_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = acos_forward_one(x[i]));
 }
-/* --8<-- [end:acos_forward] */
 
-/* --8<-- [start:acos_backward] */
 void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = acos_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:acos_backward] */
 
-/* --8<-- [start:atan_forward] */
 void FN(atan_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = atan_forward_one(x[i]));
 }
-/* --8<-- [end:atan_forward] */
 
-/* --8<-- [start:atan_backward] */
 void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = atan_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:atan_backward] */
 
 /* --------------------------------------------------- hyperbolic functions */
 
-/* --8<-- [start:sinh_forward] */
 void FN(sinh_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = sinh_forward_one(x[i]));
 }
-/* --8<-- [end:sinh_forward] */
 
-/* --8<-- [start:sinh_backward] */
 void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = sinh_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:sinh_backward] */
 
-/* --8<-- [start:cosh_forward] */
 void FN(cosh_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = cosh_forward_one(x[i]));
 }
-/* --8<-- [end:cosh_forward] */
 
-/* --8<-- [start:cosh_backward] */
 void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = cosh_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:cosh_backward] */
 
-/* --8<-- [start:asinh_forward] */
 void FN(asinh_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = asinh_forward_one(x[i]));
 }
-/* --8<-- [end:asinh_forward] */
 
-/* --8<-- [start:asinh_backward] */
 void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = asinh_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:asinh_backward] */
 
-/* --8<-- [start:acosh_forward] */
 void FN(acosh_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = acosh_forward_one(x[i]));
 }
-/* --8<-- [end:acosh_forward] */
 
-/* --8<-- [start:acosh_backward] */
 void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = acosh_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:acosh_backward] */
 
-/* --8<-- [start:atanh_forward] */
 void FN(atanh_forward)(T *y, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, y[i] = atanh_forward_one(x[i]));
 }
-/* --8<-- [end:atanh_forward] */
 
-/* --8<-- [start:atanh_backward] */
 void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_PARALLEL_FOR(i, n, dx[i] = atanh_backward_one(dy[i], x[i]));
 }
-/* --8<-- [end:atanh_backward] */
 
 /* ---------------------------------------------------- cosine similarity */
 
-/* --8<-- [start:cossim_forward] */
 /* a, b: (N, D);  y, na, nb: (N,)
  *   na[r] = |a_r|,  nb[r] = |b_r|,  y[r] = (a_r . b_r) / (na[r] nb[r])
  * Convention: a row with na nb == 0 gives y = 0.  Sums in double. */
@@ -292,9 +223,7 @@ void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, int64_t N, i
         y[r] = den > 0.0 ? (T)(ab / den) : (T)0;
     });
 }
-/* --8<-- [end:cossim_forward] */
 
-/* --8<-- [start:cossim_backward] */
 /* dy, y, na, nb: (N,);  da, db, a, b: (N, D)
  *   da_r = dy_r (b_r / (na nb) - y_r a_r / na^2)     term 1: the dot product, term 2: |a|
  *   db_r = dy_r (a_r / (na nb) - y_r b_r / nb^2)
@@ -318,11 +247,9 @@ void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const T *na, con
         }
     });
 }
-/* --8<-- [end:cossim_backward] */
 
 /* ---------------------------------------------------------- ranking loss */
 
-/* --8<-- [start:ranking_loss_forward] */
 /* pos, neg: n elements; N = the batch size (pos.shape[0]); loss: 1 element
  *   loss = 1/N sum_i max(0, M - pos_i + neg_i)   (summed in double) */
 void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t n, int64_t N)
@@ -334,9 +261,7 @@ void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T M, int64_t 
     }
     loss[0] = (T)(total / (double)N);
 }
-/* --8<-- [end:ranking_loss_forward] */
 
-/* --8<-- [start:ranking_loss_backward] */
 /* h_i = [M - pos_i + neg_i > 0]  (0 at the hinge itself)
  *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N */
 void FN(ranking_loss_backward)(T *dpos, T *dneg, const T *dy, const T *pos, const T *neg, T M,
@@ -349,9 +274,7 @@ void FN(ranking_loss_backward)(T *dpos, T *dneg, const T *dy, const T *pos, cons
         dneg[i] = active ? (T)g : (T)0;
     }
 }
-/* --8<-- [end:ranking_loss_backward] */
 
-/* --8<-- [start:reduce_max_forward] */
 /* ---------------------------------------------------- reduce_max / reduce_min
  * x: (outer, mid, inner), mid >= 1;  y, arg: (outer, inner).
  * arg[o, i] is the position m of the FIRST maximum (minimum) of x[o, :, i]:
@@ -377,9 +300,7 @@ void FN(reduce_max_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
         }
     });
 }
-/* --8<-- [end:reduce_max_forward] */
 
-/* --8<-- [start:reduce_min_forward] */
 /* y[o, i] = min_m x[o, m, i],  arg[o, i] = the first m attaining it */
 void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64_t mid,
                             int64_t inner)
@@ -399,9 +320,7 @@ void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t outer, int64
         }
     });
 }
-/* --8<-- [end:reduce_min_forward] */
 
-/* --8<-- [start:reduce_arg_backward] */
 /* dx[o, m, i] = dy[o, i] if m == arg[o, i] else 0   (backward of both) */
 void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, int64_t outer,
                              int64_t mid, int64_t inner)
@@ -413,4 +332,3 @@ void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, int64_t out
                     arg[o * inner + i] == m ? dy[o * inner + i] : (T)0;
     });
 }
-/* --8<-- [end:reduce_arg_backward] */

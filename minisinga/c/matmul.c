@@ -140,7 +140,6 @@ static inline int64_t a_block_size(int64_t M, int64_t K)
  * broadcast), which is exactly one vector FMA per VL values.  The panels are
  * zero-padded by the packing, so the loop never needs a ragged edge; only
  * the write-back looks at m and n. */
-/* --8<-- [start:microkernel] */
 static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
                         const T *const *brow, int64_t boff, T *restrict c, int64_t ldc,
                         int64_t m, int64_t n, T alpha, T beta)
@@ -182,7 +181,6 @@ static void microkernel(int64_t kc, const T *restrict a, const T *restrict b,
                                  ? alpha * acc[i * NR + j]
                                  : alpha * acc[i * NR + j] + beta * c[i * ldc + j];
 }
-/* --8<-- [end:microkernel] */
 
 /* --------------------------------------------------------------- packing
  *
@@ -275,7 +273,6 @@ static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
  * another program simply does fewer items, instead of making every other
  * thread wait for it at a barrier many times per call.  Cutting columns as
  * well as rows gives every thread work also when M is small. */
-/* --8<-- [start:blocked] */
 enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
 
 static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
@@ -321,9 +318,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
         }
     }
 }
-/* --8<-- [end:blocked] */
 
-/* --8<-- [start:rowblock] */
 /* When op(A) is a single MC block of rows (M <= MC: the 32 output channels of a
  * convolution, the 64 rows of an MLP batch), each packed B panel is used by only
  * a few micro-kernel calls.  Packing all of B first, as gemm_blocked does, writes
@@ -373,9 +368,7 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
         }
     }
 }
-/* --8<-- [end:rowblock] */
 
-/* --8<-- [start:gemm_small] */
 /* ------------------------------------------------------ the small path
  *
  * For tiny products (and as the fallback if the packing buffers cannot be
@@ -428,7 +421,6 @@ static void gemm_small(T *C, const T *A, const T *B, int64_t M, int64_t N,
         }
     }
 }
-/* --8<-- [end:gemm_small] */
 
 /* C = beta * C, without reading C when beta == 0 (the K == 0 and alpha == 0
  * cases, where there is no product to add). */
@@ -497,7 +489,6 @@ static int narrow(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
     return 0;
 }
 
-/* --8<-- [start:gemm] */
 void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
               int transA, int transB, T alpha, T beta)
 {
@@ -521,9 +512,7 @@ void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K,
     if (gemm_packed(C, A, B, NULL, M, N, K, rsa, csa, rsb, csb, alpha, beta) != 0)
         gemm_small(C, A, B, M, N, K, rsa, csa, rsb, csb, alpha, beta);
 }
-/* --8<-- [end:gemm] */
 
-/* --8<-- [start:gemm_batched] */
 void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                       int64_t N, int64_t K, int transA, int transB, T alpha,
                       T beta, int64_t strideA, int64_t strideB,
@@ -535,9 +524,7 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
         FN(gemm)(C + b * strideC, A + b * strideA, B + b * strideB, M, N, K,
                  transA, transB, alpha, beta);
 }
-/* --8<-- [end:gemm_batched] */
 
-/* --8<-- [start:gemm_brows] */
 /* C (M, N) = A (M, K) @ B (K, N) + beta * C, with B given by the addresses of its
  * rows: B[p, j] = brows[p][j].  The rows need not be evenly spaced, nor apart: this
  * is what lets convolution skip im2col (conv.c), since each row of the im2col
@@ -568,4 +555,3 @@ void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t 
         }
     }
 }
-/* --8<-- [end:gemm_brows] */

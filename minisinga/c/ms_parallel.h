@@ -6,7 +6,6 @@
 #ifndef MS_PARALLEL_H
 #define MS_PARALLEL_H
 
-/* --8<-- [start:par_min] */
 /* Below MS_PAR_MIN elements (or multiply-adds) a loop runs on one thread:
  * waking the threads costs more than such a loop itself. */
 #define MS_PAR_MIN 32768
@@ -31,6 +30,5 @@
                 __VA_ARGS__;                             \
         }                                                \
     } while (0)
-/* --8<-- [end:par_min] */
 
 #endif /* MS_PARALLEL_H */

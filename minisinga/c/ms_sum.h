@@ -16,7 +16,6 @@
  * threads. */
 #define MS_SUM_LANES 8
 
-/* --8<-- [start:row_sum] */
 /* sum_k x[k] */
 static double row_sum(const T *x, int64_t n)
 {
@@ -32,7 +31,6 @@ static double row_sum(const T *x, int64_t n)
         s += acc[l];
     return s;
 }
-/* --8<-- [end:row_sum] */
 
 /* sum_k (x[k] - mu)^2 */
 static double row_sq_dev(const T *x, int64_t n, double mu)

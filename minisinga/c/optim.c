@@ -19,7 +19,6 @@
 #include "ms_parallel.h"
 #include "optim_rules.h"
 
-/* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0. */
 void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T momentum,
                     T dampening, T weight_decay, int nesterov, int64_t n)
@@ -28,9 +27,7 @@ void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T momentum,
     MS_PARALLEL_FOR(i, n, sgd_update_one(&p[i], momentum != 0 ? &buf[i] : NULL, g[i], rate,
                                          momentum, dampening, weight_decay, nesterov));
 }
-/* --8<-- [end:sgd_update] */
 
-/* --8<-- [start:adam_update] */
 /* p, m, v, g: (n,) */
 void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
                      const double *step, T beta1, T beta2, T eps, T weight_decay,
@@ -42,9 +39,7 @@ void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
     MS_PARALLEL_FOR(i, n, adam_update_one(&p[i], &m[i], &v[i], g[i], rate, c1, c2, beta1,
                                           beta2, eps, weight_decay));
 }
-/* --8<-- [end:adam_update] */
 
-/* --8<-- [start:rmsprop_update] */
 /* p, r, g: (n,) */
 void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T rho, T eps,
                         T weight_decay, int64_t n)
@@ -53,9 +48,7 @@ void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T rho, T eps,
     MS_PARALLEL_FOR(i, n, rmsprop_update_one(&p[i], &r[i], g[i], rate, rho, eps,
                                              weight_decay));
 }
-/* --8<-- [end:rmsprop_update] */
 
-/* --8<-- [start:adagrad_update] */
 /* p, h, g: (n,) */
 void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T eps,
                         T weight_decay, int64_t n)
@@ -63,13 +56,10 @@ void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T eps,
     const T rate = (T)lr[0];
     MS_PARALLEL_FOR(i, n, adagrad_update_one(&p[i], &h[i], g[i], rate, eps, weight_decay));
 }
-/* --8<-- [end:adagrad_update] */
 
-/* --8<-- [start:exponential_decay] */
 /* value, step: (1,) */
 void FN(exponential_decay)(T *value, const T *step, T init, T decay_steps,
                            T rate, int staircase)
 {
     value[0] = exponential_decay_one(step[0], init, decay_steps, rate, staircase);
 }
-/* --8<-- [end:exponential_decay] */

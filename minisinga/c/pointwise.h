@@ -47,27 +47,18 @@
 
 /* ================================================================ elementwise */
 
-/* --8<-- [start:add_forward] */
 /* y = a + b */
 MS_HD static inline T add_forward_one(T a, T b) { return a + b; }
-/* --8<-- [end:add_forward] */
 
-/* --8<-- [start:sub_forward] */
 /* y = a - b */
 MS_HD static inline T sub_forward_one(T a, T b) { return a - b; }
-/* --8<-- [end:sub_forward] */
 
-/* --8<-- [start:mul_forward] */
 /* y = a * b   (also the backward of mul: da = dy * b, db = dy * a) */
 MS_HD static inline T mul_forward_one(T a, T b) { return a * b; }
-/* --8<-- [end:mul_forward] */
 
-/* --8<-- [start:div_forward] */
 /* y = a / b */
 MS_HD static inline T div_forward_one(T a, T b) { return a / b; }
-/* --8<-- [end:div_forward] */
 
-/* --8<-- [start:div_backward] */
 /* da = dy / b ;  db = -dy * a / b^2 */
 MS_HD static inline T div_backward_da_one(T dy, T b)
 {
@@ -79,14 +70,10 @@ MS_HD static inline T div_backward_db_one(T dy, T a, T b)
     T inv = (T)1 / b;
     return -dy * a * inv * inv;
 }
-/* --8<-- [end:div_backward] */
 
-/* --8<-- [start:pow_forward] */
 /* y = a ^ b */
 MS_HD static inline T pow_forward_one(T a, T b) { return (T)pow((double)a, (double)b); }
-/* --8<-- [end:pow_forward] */
 
-/* --8<-- [start:pow_backward] */
 /* da = dy * b * a^(b-1) ;  db = dy * y * ln(a)   (y = a^b saved)
  * Convention: db = 0 where a == 0 (the limit of y ln a as a -> 0+ for b > 0). */
 MS_HD static inline T pow_backward_da_one(T dy, T a, T b)
@@ -97,124 +84,84 @@ MS_HD static inline T pow_backward_db_one(T dy, T a, T y)
 {
     return (a == (T)0) ? (T)0 : dy * y * (T)log((double)a);
 }
-/* --8<-- [end:pow_backward] */
 
-/* --8<-- [start:affine_forward] */
 /* y = alpha * x + beta   (scaling, shifting, negation: alpha = -1, beta = 0) */
 MS_HD static inline T affine_forward_one(T x, T alpha, T beta) { return alpha * x + beta; }
-/* --8<-- [end:affine_forward] */
 
-/* --8<-- [start:axpy] */
 /* y + alpha * x   (axpy: y += alpha * x, gradient accumulation, the SGD step) */
 MS_HD static inline T axpy_one(T y, T x, T alpha) { return y + alpha * x; }
-/* --8<-- [end:axpy] */
 
-/* --8<-- [start:reciprocal_forward] */
 /* y = 1 / x */
 MS_HD static inline T reciprocal_forward_one(T x) { return (T)1 / x; }
-/* --8<-- [end:reciprocal_forward] */
 
-/* --8<-- [start:reciprocal_backward] */
 /* dx = -dy * y^2   (y = 1/x saved) */
 MS_HD static inline T reciprocal_backward_one(T dy, T y) { return -dy * y * y; }
-/* --8<-- [end:reciprocal_backward] */
 
-/* --8<-- [start:abs_forward] */
 /* y = |x| */
 MS_HD static inline T abs_forward_one(T x) { return x < 0 ? -x : x; }
-/* --8<-- [end:abs_forward] */
 
-/* --8<-- [start:abs_backward] */
 /* dx = dy * sign(x), with sign(0) = 0 */
 MS_HD static inline T abs_backward_one(T dy, T x)
 {
     return x > 0 ? dy : (x < 0 ? -dy : (T)0);
 }
-/* --8<-- [end:abs_backward] */
 
-/* --8<-- [start:exp_forward] */
 /* y = e^x   (backward: dx = dy * y, the mul kernel) */
 MS_HD static inline T exp_forward_one(T x) { return (T)exp((double)x); }
-/* --8<-- [end:exp_forward] */
 
-/* --8<-- [start:log_forward] */
 /* y = ln x   (backward: dx = dy / x, the div kernel) */
 MS_HD static inline T log_forward_one(T x) { return (T)log((double)x); }
-/* --8<-- [end:log_forward] */
 
-/* --8<-- [start:sqrt_forward] */
 /* y = sqrt(x) */
 MS_HD static inline T sqrt_forward_one(T x) { return (T)sqrt((double)x); }
-/* --8<-- [end:sqrt_forward] */
 
-/* --8<-- [start:sqrt_backward] */
 /* dx = dy / (2 y)   (y = sqrt(x) saved) */
 MS_HD static inline T sqrt_backward_one(T dy, T y) { return dy / ((T)2 * y); }
-/* --8<-- [end:sqrt_backward] */
 
-/* --8<-- [start:clip_forward] */
 /* y = min(max(x, lo), hi) */
 MS_HD static inline T clip_forward_one(T x, T lo, T hi)
 {
     return x < lo ? lo : (x > hi ? hi : x);
 }
-/* --8<-- [end:clip_forward] */
 
-/* --8<-- [start:clip_backward] */
 /* dx = dy where lo <= x <= hi, else 0 (the boundaries pass the gradient) */
 MS_HD static inline T clip_backward_one(T dy, T x, T lo, T hi)
 {
     return (x >= lo && x <= hi) ? dy : (T)0;
 }
-/* --8<-- [end:clip_backward] */
 
-/* --8<-- [start:dropout_forward] */
 /* y = x * mask * scale, mask[i] in {0, 1} drawn by random_bernoulli;
  * also the backward: dx = dy * mask * scale */
 MS_HD static inline T dropout_forward_one(T x, T mask, T scale) { return x * mask * scale; }
-/* --8<-- [end:dropout_forward] */
 
 /* ================================================================= activation */
 
-/* --8<-- [start:relu_forward] */
 /* y = max(0, x).  NaN stays NaN, as in PyTorch (x < 0 is false for NaN), so a
  * diverged value is not silently turned into 0; relu(-0) = -0 likewise. */
 MS_HD static inline T relu_forward_one(T x) { return x < 0 ? (T)0 : x; }
-/* --8<-- [end:relu_forward] */
 
-/* --8<-- [start:relu_backward] */
 /* dx = dy * [x > 0]   (relu'(0) = 0) */
 MS_HD static inline T relu_backward_one(T dy, T x) { return x > 0 ? dy : (T)0; }
-/* --8<-- [end:relu_backward] */
 
-/* --8<-- [start:leakyrelu_forward] */
 /* y = x if x >= 0 else a * x */
 MS_HD static inline T leakyrelu_forward_one(T x, T a) { return x >= 0 ? x : a * x; }
-/* --8<-- [end:leakyrelu_forward] */
 
-/* --8<-- [start:leakyrelu_backward] */
 /* dx = dy if x >= 0 else a * dy   (slope 1 at x = 0) */
 MS_HD static inline T leakyrelu_backward_one(T dy, T x, T a) { return x >= 0 ? dy : a * dy; }
-/* --8<-- [end:leakyrelu_backward] */
 
-/* --8<-- [start:elu_forward] */
 /* y = gamma * x if x > 0 else gamma * alpha * (e^x - 1)
  * (elu is gamma = 1; selu uses alpha = 1.67326, gamma = 1.0507) */
 MS_HD static inline T elu_forward_one(T x, T alpha, T gamma)
 {
     return x > 0 ? gamma * x : gamma * alpha * (T)expm1((double)x);
 }
-/* --8<-- [end:elu_forward] */
 
-/* --8<-- [start:elu_backward] */
 /* dx = gamma * dy if x > 0 else dy * gamma * alpha * e^x   (slope at 0 from the left) */
 MS_HD static inline T elu_backward_one(T dy, T x, T alpha, T gamma)
 {
     return x > 0 ? gamma * dy : dy * gamma * alpha * (T)exp((double)x);
 }
-/* --8<-- [end:elu_backward] */
 
-/* --8<-- [start:sigmoid_forward] */
 /* y = 1 / (1 + e^-x), written so that e^(-x) never overflows */
 MS_HD static inline T sigmoid_forward_one(T x)
 {
@@ -224,51 +171,37 @@ MS_HD static inline T sigmoid_forward_one(T x)
     double e = exp(v);
     return (T)(e / (1.0 + e));
 }
-/* --8<-- [end:sigmoid_forward] */
 
-/* --8<-- [start:sigmoid_backward] */
 /* dx = dy * y * (1 - y)   (y saved) */
 MS_HD static inline T sigmoid_backward_one(T dy, T y) { return dy * y * ((T)1 - y); }
-/* --8<-- [end:sigmoid_backward] */
 
-/* --8<-- [start:hardsigmoid_forward] */
 /* y = max(0, min(1, alpha * x + gamma)) */
 MS_HD static inline T hardsigmoid_forward_one(T x, T alpha, T gamma)
 {
     T v = alpha * x + gamma;
     return v < 0 ? (T)0 : (v > 1 ? (T)1 : v);
 }
-/* --8<-- [end:hardsigmoid_forward] */
 
-/* --8<-- [start:hardsigmoid_backward] */
 /* dx = alpha * dy where 0 < alpha x + gamma < 1, else 0 (0 at both kinks) */
 MS_HD static inline T hardsigmoid_backward_one(T dy, T x, T alpha, T gamma)
 {
     T v = alpha * x + gamma;
     return (v > 0 && v < 1) ? alpha * dy : (T)0;
 }
-/* --8<-- [end:hardsigmoid_backward] */
 
-/* --8<-- [start:tanh_forward] */
 /* y = tanh(x) */
 MS_HD static inline T tanh_forward_one(T x) { return (T)tanh((double)x); }
-/* --8<-- [end:tanh_forward] */
 
-/* --8<-- [start:tanh_backward] */
 /* dx = dy * (1 - y^2)   (y saved) */
 MS_HD static inline T tanh_backward_one(T dy, T y) { return dy * ((T)1 - y * y); }
-/* --8<-- [end:tanh_backward] */
 
-/* --8<-- [start:softplus_forward] */
 /* y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|)   (no overflow for large x) */
 MS_HD static inline T softplus_forward_one(T x)
 {
     double v = (double)x;
     return (T)((v > 0 ? v : 0.0) + log1p(exp(-fabs(v))));
 }
-/* --8<-- [end:softplus_forward] */
 
-/* --8<-- [start:softplus_backward] */
 /* dx = dy * sigmoid(x) */
 MS_HD static inline T softplus_backward_one(T dy, T x)
 {
@@ -276,25 +209,19 @@ MS_HD static inline T softplus_backward_one(T dy, T x)
     double s = v >= 0 ? 1.0 / (1.0 + exp(-v)) : exp(v) / (1.0 + exp(v));
     return (T)((double)dy * s);
 }
-/* --8<-- [end:softplus_backward] */
 
-/* --8<-- [start:softsign_forward] */
 /* y = x / (1 + |x|) */
 MS_HD static inline T softsign_forward_one(T x) { return x / ((T)1 + (x < 0 ? -x : x)); }
-/* --8<-- [end:softsign_forward] */
 
-/* --8<-- [start:softsign_backward] */
 /* dx = dy / (1 + |x|)^2 */
 MS_HD static inline T softsign_backward_one(T dy, T x)
 {
     T d = (T)1 + (x < 0 ? -x : x);
     return dy / (d * d);
 }
-/* --8<-- [end:softsign_backward] */
 
 /* ===================================================================== mathfn */
 
-/* --8<-- [start:sign_forward] */
 /* y = 1 if x > 0, -1 if x < 0, 0 if x == 0 (NaN stays NaN).
  * sign and the roundings have derivative 0 wherever it exists, so they have no
  * backward kernel: Python fills dx with zeros. */
@@ -302,25 +229,17 @@ MS_HD static inline T sign_forward_one(T x)
 {
     return x > 0 ? (T)1 : (x < 0 ? (T)-1 : (x == 0 ? (T)0 : x));
 }
-/* --8<-- [end:sign_forward] */
 
-/* --8<-- [start:ceil_forward] */
 /* y = the smallest integer >= x */
 MS_HD static inline T ceil_forward_one(T x) { return (T)ceil((double)x); }
-/* --8<-- [end:ceil_forward] */
 
-/* --8<-- [start:floor_forward] */
 /* y = the largest integer <= x */
 MS_HD static inline T floor_forward_one(T x) { return (T)floor((double)x); }
-/* --8<-- [end:floor_forward] */
 
-/* --8<-- [start:round_forward] */
 /* y = x rounded to the nearest integer, halves away from zero (C's round:
  * round(0.5) = 1, round(-2.5) = -3) */
 MS_HD static inline T round_forward_one(T x) { return (T)round((double)x); }
-/* --8<-- [end:round_forward] */
 
-/* --8<-- [start:rounde_forward] */
 /* y = x rounded to the nearest integer, halves to even (rounde(0.5) = 0,
  * rounde(1.5) = 2, rounde(2.5) = 2):
  *   r = floor(x), d = x - r (exact);  y = r + 1 if d > 1/2 or (d == 1/2 and r odd), else r */
@@ -331,14 +250,10 @@ MS_HD static inline T rounde_forward_one(T x)
     int r_is_odd = fmod(r, 2.0) != 0.0;
     return (T)((d > 0.5 || (d == 0.5 && r_is_odd)) ? r + 1.0 : r);
 }
-/* --8<-- [end:rounde_forward] */
 
-/* --8<-- [start:erf_forward] */
 /* y = erf(x) = 2/sqrt(pi) int_0^x e^(-t^2) dt */
 MS_HD static inline T erf_forward_one(T x) { return (T)erf((double)x); }
-/* --8<-- [end:erf_forward] */
 
-/* --8<-- [start:erf_backward] */
 /* dx = dy * 2/sqrt(pi) * e^(-x^2)   (SINGA computes this from dy instead of x).
  * 1.128... is 2/sqrt(pi) (M_2_SQRTPI is not in strict C11). */
 MS_HD static inline T erf_backward_one(T dy, T x)
@@ -346,236 +261,162 @@ MS_HD static inline T erf_backward_one(T dy, T x)
     double v = (double)x;
     return (T)((double)dy * 1.12837916709551257390 * exp(-v * v));
 }
-/* --8<-- [end:erf_backward] */
 
-/* --8<-- [start:max_update] */
 /* n-ary max(x_0, ..., x_{K-1}) is a running maximum: y = x_0, arg = 0, then
  * one update per further input k: where x > y, y = x and arg = k.  arg records
  * which input gave y; the strict comparison keeps the FIRST input on a tie, and
  * backward sends dy there.  (NaN never replaces y, and a NaN y stays.) */
 MS_HD static inline int max_update_takes_one(T x, T y) { return x > y; }
-/* --8<-- [end:max_update] */
 
-/* --8<-- [start:min_update] */
 /* n-ary min, the same way: where x < y, y = x and arg = k */
 MS_HD static inline int min_update_takes_one(T x, T y) { return x < y; }
-/* --8<-- [end:min_update] */
 
-/* --8<-- [start:argselect_backward] */
 /* dx_k = dy * [arg == k]   (the gradient of input k of max / min) */
 MS_HD static inline T argselect_backward_one(T dy, int32_t arg, int32_t k)
 {
     return arg == k ? dy : (T)0;
 }
-/* --8<-- [end:argselect_backward] */
 
-/* --8<-- [start:prelu_forward] */
 /* y = x if x >= 0 else slope * x   (slope was broadcast to x's n elements in Python) */
 MS_HD static inline T prelu_forward_one(T x, T slope) { return x >= 0 ? x : slope * x; }
-/* --8<-- [end:prelu_forward] */
 
-/* --8<-- [start:prelu_backward] */
 /* dx = dy if x >= 0 else slope * dy ;  dslope = 0 if x >= 0 else x * dy
  * (at x = 0 the x-branch is taken: slope 1, no gradient for slope) */
 MS_HD static inline T prelu_backward_dx_one(T dy, T x, T slope) { return x >= 0 ? dy : slope * dy; }
 MS_HD static inline T prelu_backward_dslope_one(T dy, T x) { return x >= 0 ? (T)0 : x * dy; }
-/* --8<-- [end:prelu_backward] */
 
 /* Trigonometric and hyperbolic functions.  Each backward reads the saved input
  * x.  Outside a function's domain the C library gives NaN (IEEE), as it does
  * for log of a negative number. */
 
-/* --8<-- [start:sin_forward] */
 /* y = sin x */
 MS_HD static inline T sin_forward_one(T x) { return (T)sin((double)x); }
-/* --8<-- [end:sin_forward] */
 
-/* --8<-- [start:sin_backward] */
 /* dx = dy cos x */
 MS_HD static inline T sin_backward_one(T dy, T x) { return (T)((double)dy * cos((double)x)); }
-/* --8<-- [end:sin_backward] */
 
-/* --8<-- [start:cos_forward] */
 /* y = cos x */
 MS_HD static inline T cos_forward_one(T x) { return (T)cos((double)x); }
-/* --8<-- [end:cos_forward] */
 
-/* --8<-- [start:cos_backward] */
 /* dx = -dy sin x */
 MS_HD static inline T cos_backward_one(T dy, T x) { return (T)(-(double)dy * sin((double)x)); }
-/* --8<-- [end:cos_backward] */
 
-/* --8<-- [start:tan_forward] */
 /* y = tan x */
 MS_HD static inline T tan_forward_one(T x) { return (T)tan((double)x); }
-/* --8<-- [end:tan_forward] */
 
-/* --8<-- [start:tan_backward] */
 /* dx = dy / cos^2 x */
 MS_HD static inline T tan_backward_one(T dy, T x)
 {
     double c = cos((double)x);
     return (T)((double)dy / (c * c));
 }
-/* --8<-- [end:tan_backward] */
 
-/* --8<-- [start:asin_forward] */
 /* y = asin x,  |x| <= 1 */
 MS_HD static inline T asin_forward_one(T x) { return (T)asin((double)x); }
-/* --8<-- [end:asin_forward] */
 
-/* --8<-- [start:asin_backward] */
 /* dx = dy / sqrt(1 - x^2) */
 MS_HD static inline T asin_backward_one(T dy, T x)
 {
     double v = (double)x;
     return (T)((double)dy / sqrt(1.0 - v * v));
 }
-/* --8<-- [end:asin_backward] */
 
-/* --8<-- [start:acos_forward] */
 /* y = acos x,  |x| <= 1 */
 MS_HD static inline T acos_forward_one(T x) { return (T)acos((double)x); }
-/* --8<-- [end:acos_forward] */
 
-/* --8<-- [start:acos_backward] */
 /* dx = -dy / sqrt(1 - x^2) */
 MS_HD static inline T acos_backward_one(T dy, T x)
 {
     double v = (double)x;
     return (T)(-(double)dy / sqrt(1.0 - v * v));
 }
-/* --8<-- [end:acos_backward] */
 
-/* --8<-- [start:atan_forward] */
 /* y = atan x */
 MS_HD static inline T atan_forward_one(T x) { return (T)atan((double)x); }
-/* --8<-- [end:atan_forward] */
 
-/* --8<-- [start:atan_backward] */
 /* dx = dy / (1 + x^2) */
 MS_HD static inline T atan_backward_one(T dy, T x)
 {
     double v = (double)x;
     return (T)((double)dy / (1.0 + v * v));
 }
-/* --8<-- [end:atan_backward] */
 
-/* --8<-- [start:sinh_forward] */
 /* y = sinh x */
 MS_HD static inline T sinh_forward_one(T x) { return (T)sinh((double)x); }
-/* --8<-- [end:sinh_forward] */
 
-/* --8<-- [start:sinh_backward] */
 /* dx = dy cosh x */
 MS_HD static inline T sinh_backward_one(T dy, T x) { return (T)((double)dy * cosh((double)x)); }
-/* --8<-- [end:sinh_backward] */
 
-/* --8<-- [start:cosh_forward] */
 /* y = cosh x */
 MS_HD static inline T cosh_forward_one(T x) { return (T)cosh((double)x); }
-/* --8<-- [end:cosh_forward] */
 
-/* --8<-- [start:cosh_backward] */
 /* dx = dy sinh x */
 MS_HD static inline T cosh_backward_one(T dy, T x) { return (T)((double)dy * sinh((double)x)); }
-/* --8<-- [end:cosh_backward] */
 
-/* --8<-- [start:asinh_forward] */
 /* y = asinh x */
 MS_HD static inline T asinh_forward_one(T x) { return (T)asinh((double)x); }
-/* --8<-- [end:asinh_forward] */
 
-/* --8<-- [start:asinh_backward] */
 /* dx = dy / sqrt(x^2 + 1) */
 MS_HD static inline T asinh_backward_one(T dy, T x)
 {
     double v = (double)x;
     return (T)((double)dy / sqrt(v * v + 1.0));
 }
-/* --8<-- [end:asinh_backward] */
 
-/* --8<-- [start:acosh_forward] */
 /* y = acosh x,  x >= 1 */
 MS_HD static inline T acosh_forward_one(T x) { return (T)acosh((double)x); }
-/* --8<-- [end:acosh_forward] */
 
-/* --8<-- [start:acosh_backward] */
 /* dx = dy / sqrt(x^2 - 1) */
 MS_HD static inline T acosh_backward_one(T dy, T x)
 {
     double v = (double)x;
     return (T)((double)dy / sqrt(v * v - 1.0));
 }
-/* --8<-- [end:acosh_backward] */
 
-/* --8<-- [start:atanh_forward] */
 /* y = atanh x,  |x| < 1 */
 MS_HD static inline T atanh_forward_one(T x) { return (T)atanh((double)x); }
-/* --8<-- [end:atanh_forward] */
 
-/* --8<-- [start:atanh_backward] */
 /* dx = dy / (1 - x^2) */
 MS_HD static inline T atanh_backward_one(T dy, T x)
 {
     double v = (double)x;
     return (T)((double)dy / (1.0 - v * v));
 }
-/* --8<-- [end:atanh_backward] */
 
 /* ====================================================================== logic
  * 1 for true, 0 for false, in the input's float type; a nonzero input counts
  * as true. */
 
-/* --8<-- [start:less_forward] */
 /* y = [a < b] */
 MS_HD static inline T less_forward_one(T a, T b) { return a < b ? (T)1 : (T)0; }
-/* --8<-- [end:less_forward] */
 
-/* --8<-- [start:greater_forward] */
 /* y = [a > b] */
 MS_HD static inline T greater_forward_one(T a, T b) { return a > b ? (T)1 : (T)0; }
-/* --8<-- [end:greater_forward] */
 
-/* --8<-- [start:equal_forward] */
 /* y = [a == b]   (exact comparison) */
 MS_HD static inline T equal_forward_one(T a, T b) { return a == b ? (T)1 : (T)0; }
-/* --8<-- [end:equal_forward] */
 
-/* --8<-- [start:and_forward] */
 /* y = [a != 0 and b != 0] */
 MS_HD static inline T and_forward_one(T a, T b) { return (a != 0 && b != 0) ? (T)1 : (T)0; }
-/* --8<-- [end:and_forward] */
 
-/* --8<-- [start:or_forward] */
 /* y = [a != 0 or b != 0] */
 MS_HD static inline T or_forward_one(T a, T b) { return (a != 0 || b != 0) ? (T)1 : (T)0; }
-/* --8<-- [end:or_forward] */
 
-/* --8<-- [start:xor_forward] */
 /* y = [(a != 0) != (b != 0)] */
 MS_HD static inline T xor_forward_one(T a, T b) { return ((a != 0) != (b != 0)) ? (T)1 : (T)0; }
-/* --8<-- [end:xor_forward] */
 
-/* --8<-- [start:not_forward] */
 /* y = [x == 0] */
 MS_HD static inline T not_forward_one(T x) { return x == 0 ? (T)1 : (T)0; }
-/* --8<-- [end:not_forward] */
 
-/* --8<-- [start:where_forward] */
 /* y = a where c != 0, else b */
 MS_HD static inline T where_forward_one(T c, T a, T b) { return c != 0 ? a : b; }
-/* --8<-- [end:where_forward] */
 
-/* --8<-- [start:where_backward] */
 /* da = dy where c != 0, else 0 ;  db = dy where c == 0, else 0 */
 MS_HD static inline T where_backward_da_one(T dy, T c) { return c != 0 ? dy : (T)0; }
 MS_HD static inline T where_backward_db_one(T dy, T c) { return c != 0 ? (T)0 : dy; }
-/* --8<-- [end:where_backward] */
 
 /* ====================================================================== casts */
 
-/* --8<-- [start:cast_from_float] */
 /* y = (T) v for a float v.  To int32: truncate toward zero, saturate at the
  * int32 range, NaN -> 0.  A plain C cast of NaN, +-inf or anything outside the
  * range is undefined behaviour (x86 happens to give INT32_MIN, a GPU something
@@ -594,11 +435,9 @@ MS_HD static inline T cast_from_float_one(double v)
     return (T)v;
 }
 #endif
-/* --8<-- [end:cast_from_float] */
 
 /* ================================================================== indexing */
 
-/* --8<-- [start:not_int32] */
 /* 1 when v cannot be cast to int32 (Cast refuses it): NaN, an infinity, or a
  * value at or beyond -2^31 - 1 or 2^31 (the cast truncates toward zero, so
  * -2147483648.5 still fits); with whole != 0 also a value with a fraction
@@ -609,9 +448,7 @@ MS_HD static inline int not_int32_one(double v, int whole)
         return 1;
     return whole && v != floor(v);
 }
-/* --8<-- [end:not_int32] */
 
-/* --8<-- [start:pad_source] */
 /* The source position of position i along an axis of dim elements (a slice or a
  * pad reads it), or -1 for pad's constant.  Inside [0, dim): i itself.
  * Outside, by mode: 0 (constant) -1; 1 (edge) the nearest end; 2 (reflect) the
@@ -634,9 +471,7 @@ MS_HD static inline int64_t pad_source_one(int64_t i, int64_t dim, int mode)
         m += period;
     return m < dim ? m : period - m;
 }
-/* --8<-- [end:pad_source] */
 
-/* --8<-- [start:pad_backward_one] */
 /* dx[i] for ONE padded axis: the sum of dy[o] (dy: ydim = begin + dim + end
  * positions, `stride` elements apart) over every o whose source
  * pad_source_one(o - begin, dim, mode) is i, in increasing o (so both backends
@@ -672,6 +507,5 @@ MS_HD static inline T pad_backward_one(const T *dy, int64_t stride, int64_t i, i
     }
     return s;
 }
-/* --8<-- [end:pad_backward_one] */
 
 #endif /* MS_POINTWISE_H */

@@ -57,7 +57,6 @@ static inline int64_t inside(int64_t a, int64_t n, int64_t size)
     return hi > lo ? hi - lo : 0;
 }
 
-/* --8<-- [start:stride1] */
 /* ------------------------------------------------------------- stride 1
  *
  * With stride 1 (the 3x3 pools of the example CNN) the loops above spend more
@@ -267,9 +266,7 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
     return failed ? -1 : 0;
 }
 
-/* --8<-- [end:stride1] */
 
-/* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
  * argmax[p, oh, ow] = h*W + w of that maximum within plane p.
  * Ties: the FIRST maximum in row-major window order wins (a later cell must
@@ -307,9 +304,7 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
         }
     });
 }
-/* --8<-- [end:max_pool2d_forward] */
 
-/* --8<-- [start:max_pool2d_backward] */
 /* dx[p, argmax[p, oh, ow]] += dy[p, oh, ow]   (dx zeroed first: it is written) */
 void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t NC,
                              int64_t H, int64_t W, int64_t OH, int64_t OW)
@@ -323,7 +318,6 @@ void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argmax, int64_t 
             plane[idx[o]] += g[o];
     });
 }
-/* --8<-- [end:max_pool2d_backward] */
 
 /* Window cell (i, j) for outputs a <= ow < b: add row[ow*SW] to acc[ow], count it. */
 static inline void sum_cells(double *restrict acc, int64_t *restrict count,
@@ -335,7 +329,6 @@ static inline void sum_cells(double *restrict acc, int64_t *restrict count,
     }
 }
 
-/* --8<-- [start:avg_pool2d_forward] */
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p],
  * count = the number of window cells inside x (padding excluded, as SINGA).
  * The sums run in double, in row-major window order. */
@@ -378,9 +371,7 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
         }
     });
 }
-/* --8<-- [end:avg_pool2d_forward] */
 
-/* --8<-- [start:avg_pool2d_backward] */
 /* dx[p, h, w] = sum over the windows (oh, ow) containing (h, w) of dy[p, oh, ow] / count
  * (dx zeroed first: it is written).  Each cell of dx receives its terms in the
  * order of (oh, ow): window columns j run backwards, so that ow runs forwards. */
@@ -426,4 +417,3 @@ void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t H, int64_t 
         }
     });
 }
-/* --8<-- [end:avg_pool2d_backward] */

@@ -35,7 +35,6 @@ void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed,
     });
 }
 
-/* --8<-- [start:random_gaussian] */
 /* Box-Muller: z = sqrt(-2 ln u1) cos(2 pi u2), with u1 in (0, 1] so that
  * the logarithm is finite.  Computed in double for both element types. */
 void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
@@ -50,9 +49,7 @@ void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t seed,
         y[i] = (T)fma((double)std, z, (double)mean); /* rounded once: see random_uniform */
     });
 }
-/* --8<-- [end:random_gaussian] */
 
-/* --8<-- [start:random_bernoulli] */
 /* y[i] = 1 if u_i < p else 0 */
 void FN(random_bernoulli)(T *y, int64_t n, T p, uint64_t seed, uint64_t offset)
 {
@@ -63,4 +60,3 @@ void FN(random_bernoulli)(T *y, int64_t n, T p, uint64_t seed, uint64_t offset)
         y[i] = (u < (double)p) ? (T)1 : (T)0;
     });
 }
-/* --8<-- [end:random_bernoulli] */

@@ -6,7 +6,6 @@
 #include "ms_parallel.h"
 #include "ms_sum.h"
 
-/* --8<-- [start:reduce_sum_forward] */
 /* yr (inner) = scale * sum_m x[m, :] over the mid rows of x (mid, inner); walking x
  * row by row keeps the inner loop contiguous */
 static void sum_rows(T *yr, const T *x, int64_t mid, int64_t inner, T scale)
@@ -33,4 +32,3 @@ void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_
         MS_PARALLEL_FOR_WORK(o, outer, outer * mid * inner,
                              sum_rows(y + o * inner, x + o * mid * inner, mid, inner, scale));
 }
-/* --8<-- [end:reduce_sum_forward] */

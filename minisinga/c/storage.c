@@ -36,7 +36,6 @@ void FN(cast_from_i32)(T *y, const int32_t *x, int64_t n)
     MS_PARALLEL_FOR(i, n, y[i] = (T)x[i]);
 }
 
-/* --8<-- [start:strided_copy] */
 /* y: compact, shape[0..ndim);  x: read at sum_j idx[j] * xstrides[j].
  * We walk y in order and keep a running multi-index (an "odometer"), so the
  * inner dimension is a plain strided loop. */
@@ -67,9 +66,7 @@ void FN(strided_copy)(T *y, const T *x, const int64_t *shape,
             yr[j] = xr[j * istride];
     });
 }
-/* --8<-- [end:strided_copy] */
 
-/* --8<-- [start:copy_block] */
 /* y: (outer, ny), x: (outer, nx);  y[o, offset + j] = x[o, j] */
 void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
                     int64_t offset)
@@ -79,9 +76,7 @@ void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
             y[o * ny + offset + j] = x[o * nx + j];
     });
 }
-/* --8<-- [end:copy_block] */
 
-/* --8<-- [start:take_block] */
 /* y: (outer, ny), x: (outer, nx);  y[o, j] = x[o, offset + j] */
 void FN(take_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
                     int64_t offset)
@@ -91,4 +86,3 @@ void FN(take_block)(T *y, const T *x, int64_t outer, int64_t ny, int64_t nx,
             y[o * ny + j] = x[o * nx + offset + j];
     });
 }
-/* --8<-- [end:take_block] */

@@ -6,7 +6,6 @@
 #include "ms_cuda.h"
 #include "pointwise.h"
 
-/* --8<-- [start:relu_forward] */
 __global__ void FN(relu_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -16,9 +15,7 @@ extern "C" void FN(relu_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(relu_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:relu_forward] */
 
-/* --8<-- [start:relu_backward] */
 __global__ void FN(relu_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -28,9 +25,7 @@ extern "C" void FN(relu_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(relu_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:relu_backward] */
 
-/* --8<-- [start:leakyrelu_forward] */
 __global__ void FN(leakyrelu_forward_kernel)(T *y, const T *x, T a, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -40,9 +35,7 @@ extern "C" void FN(leakyrelu_forward)(T *y, const T *x, T a, int64_t n)
 {
     MS_EW_LAUNCH(FN(leakyrelu_forward_kernel), n, y, x, a, n);
 }
-/* --8<-- [end:leakyrelu_forward] */
 
-/* --8<-- [start:leakyrelu_backward] */
 __global__ void FN(leakyrelu_backward_kernel)(T *dx, const T *dy, const T *x, T a, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -52,9 +45,7 @@ extern "C" void FN(leakyrelu_backward)(T *dx, const T *dy, const T *x, T a, int6
 {
     MS_EW_LAUNCH(FN(leakyrelu_backward_kernel), n, dx, dy, x, a, n);
 }
-/* --8<-- [end:leakyrelu_backward] */
 
-/* --8<-- [start:elu_forward] */
 __global__ void FN(elu_forward_kernel)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -64,9 +55,7 @@ extern "C" void FN(elu_forward)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_EW_LAUNCH(FN(elu_forward_kernel), n, y, x, alpha, gamma, n);
 }
-/* --8<-- [end:elu_forward] */
 
-/* --8<-- [start:elu_backward] */
 __global__ void FN(elu_backward_kernel)(T *dx, const T *dy, const T *x, T alpha, T gamma,
                                         int64_t n)
 {
@@ -77,9 +66,7 @@ extern "C" void FN(elu_backward)(T *dx, const T *dy, const T *x, T alpha, T gamm
 {
     MS_EW_LAUNCH(FN(elu_backward_kernel), n, dx, dy, x, alpha, gamma, n);
 }
-/* --8<-- [end:elu_backward] */
 
-/* --8<-- [start:sigmoid_forward] */
 __global__ void FN(sigmoid_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -89,9 +76,7 @@ extern "C" void FN(sigmoid_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sigmoid_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:sigmoid_forward] */
 
-/* --8<-- [start:sigmoid_backward] */
 __global__ void FN(sigmoid_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -101,9 +86,7 @@ extern "C" void FN(sigmoid_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_EW_LAUNCH(FN(sigmoid_backward_kernel), n, dx, dy, y, n);
 }
-/* --8<-- [end:sigmoid_backward] */
 
-/* --8<-- [start:hardsigmoid_forward] */
 __global__ void FN(hardsigmoid_forward_kernel)(T *y, const T *x, T alpha, T gamma, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -113,9 +96,7 @@ extern "C" void FN(hardsigmoid_forward)(T *y, const T *x, T alpha, T gamma, int6
 {
     MS_EW_LAUNCH(FN(hardsigmoid_forward_kernel), n, y, x, alpha, gamma, n);
 }
-/* --8<-- [end:hardsigmoid_forward] */
 
-/* --8<-- [start:hardsigmoid_backward] */
 __global__ void FN(hardsigmoid_backward_kernel)(T *dx, const T *dy, const T *x, T alpha,
                                                 T gamma, int64_t n)
 {
@@ -127,9 +108,7 @@ extern "C" void FN(hardsigmoid_backward)(T *dx, const T *dy, const T *x, T alpha
 {
     MS_EW_LAUNCH(FN(hardsigmoid_backward_kernel), n, dx, dy, x, alpha, gamma, n);
 }
-/* --8<-- [end:hardsigmoid_backward] */
 
-/* --8<-- [start:tanh_forward] */
 __global__ void FN(tanh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -139,9 +118,7 @@ extern "C" void FN(tanh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(tanh_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:tanh_forward] */
 
-/* --8<-- [start:tanh_backward] */
 __global__ void FN(tanh_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -151,9 +128,7 @@ extern "C" void FN(tanh_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_EW_LAUNCH(FN(tanh_backward_kernel), n, dx, dy, y, n);
 }
-/* --8<-- [end:tanh_backward] */
 
-/* --8<-- [start:softplus_forward] */
 __global__ void FN(softplus_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -163,9 +138,7 @@ extern "C" void FN(softplus_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softplus_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:softplus_forward] */
 
-/* --8<-- [start:softplus_backward] */
 __global__ void FN(softplus_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -175,9 +148,7 @@ extern "C" void FN(softplus_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softplus_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:softplus_backward] */
 
-/* --8<-- [start:softsign_forward] */
 __global__ void FN(softsign_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -187,9 +158,7 @@ extern "C" void FN(softsign_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softsign_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:softsign_forward] */
 
-/* --8<-- [start:softsign_backward] */
 __global__ void FN(softsign_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -199,9 +168,7 @@ extern "C" void FN(softsign_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(softsign_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:softsign_backward] */
 
-/* --8<-- [start:softmax_forward] */
 /* Softmax normalises `rows` = outer * inner vectors of `mid` elements each;
  * vector r = (o, i) starts at o * mid * inner + i and steps by inner.  One
  * block per vector (grid-stride over vectors); its threads stride over mid.
@@ -244,9 +211,7 @@ extern "C" void FN(softmax_forward)(T *y, const T *x, int64_t outer, int64_t mid
         MS_LAUNCH(FN(softmax_forward_kernel), ms_vector_blocks(outer * inner),
                   ms_row_threads(mid), y, x, outer, mid, inner);
 }
-/* --8<-- [end:softmax_forward] */
 
-/* --8<-- [start:softmax_backward] */
 /* dx[m] = y[m] * (dy[m] - sum_m' dy[m'] y[m'])   along mid, per vector */
 __global__ void FN(softmax_backward_kernel)(T *dx, const T *dy, const T *y, int64_t outer,
                                             int64_t mid, int64_t inner)
@@ -270,4 +235,3 @@ extern "C" void FN(softmax_backward)(T *dx, const T *dy, const T *y, int64_t out
         MS_LAUNCH(FN(softmax_backward_kernel), ms_vector_blocks(outer * inner),
                   ms_row_threads(mid), dx, dy, y, outer, mid, inner);
 }
-/* --8<-- [end:softmax_backward] */

@@ -11,7 +11,6 @@
  * Sums in double, as in C; thread 0 writes the per-channel results. */
 #include "ms_cuda.h"
 
-/* --8<-- [start:channel_helpers] */
 /* the e-th value of channel c, e in [0, N*HW) */
 #define MS_BN_AT(buf, e) (buf)[((e) / HW * C + c) * HW + (e) % HW]
 
@@ -19,9 +18,7 @@ static unsigned int ms_channel_blocks(int64_t C)
 {
     return (unsigned int)(C < 65535 ? C : 65535);
 }
-/* --8<-- [end:channel_helpers] */
 
-/* --8<-- [start:batchnorm2d_forward_training] */
 /* Training: the batch statistics, and the running statistics updated in place.
  *   mean[c]   = (1/m) sum x
  *   var       = (1/m) sum (x - mean)^2          (biased: used to normalise)
@@ -72,9 +69,7 @@ extern "C" void FN(batchnorm2d_forward_training)(T *y, T *mean, T *invstd, T *ru
                   ms_row_threads(N * HW), y, mean, invstd, running_mean, running_var, x, scale,
                   bias, momentum, eps, N, C, HW);
 }
-/* --8<-- [end:batchnorm2d_forward_training] */
 
-/* --8<-- [start:batchnorm2d_forward_inference] */
 /* Inference: normalise with the running statistics (and save them for backward).
  *   mean[c] = running_mean[c],  invstd[c] = 1 / sqrt(running_var[c] + eps)
  *   y = scale * (x - mean) * invstd + bias */
@@ -108,9 +103,7 @@ extern "C" void FN(batchnorm2d_forward_inference)(T *y, T *mean, T *invstd, cons
                   ms_row_threads(N * HW), y, mean, invstd, x, scale, bias, running_mean,
                   running_var, eps, N, C, HW);
 }
-/* --8<-- [end:batchnorm2d_forward_inference] */
 
-/* --8<-- [start:batchnorm2d_backward] */
 /* Backward, per channel c, with xhat = (x - mean) * invstd and m = N*HW:
  *   dbias[c]  = sum dy
  *   dscale[c] = sum dy * xhat
@@ -154,4 +147,3 @@ extern "C" void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy
         MS_LAUNCH(FN(batchnorm2d_backward_kernel), ms_channel_blocks(C), ms_row_threads(N * HW),
                   dx, dscale, dbias, dy, x, scale, mean, invstd, training, N, C, HW);
 }
-/* --8<-- [end:batchnorm2d_backward] */

@@ -21,7 +21,6 @@
  * and no two threads ever write the same element (no atomics). */
 #include "ms_cuda.h"
 
-/* --8<-- [start:im2col] */
 /* x: (N, C, H, W) -> col, by rows (by_images == 0) or by images (see the top)
  *   col[(c*KH + i)*KW + j, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]   (0 in the padding) */
 __global__ void FN(im2col_kernel)(T *col, const T *x, int64_t N, int64_t C, int64_t H,
@@ -56,9 +55,7 @@ extern "C" void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, 
 {
     FN(im2col_as)(col, x, N, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, 0);
 }
-/* --8<-- [end:im2col] */
 
-/* --8<-- [start:col2im] */
 /* The adjoint of im2col: dcol (by rows or by images) -> dx (N, C, H, W)
  *   dx[n, c, h, w] = sum over the taps (i, j) whose output position (oh, ow)
  *                    reads (h, w) of dcol[(c, i, j), (n, oh, ow)]
@@ -108,9 +105,7 @@ extern "C" void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H
 {
     FN(col2im_as)(dx, dcol, N, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, 0);
 }
-/* --8<-- [end:col2im] */
 
-/* --8<-- [start:conv2d_forward] */
 /* The whole convolution.  The C twin goes one image at a time; a GPU wants
  * more work per launch, so here a chunk of nb images goes at once:
  *   col[n] = im2col(x[n]) by images, for the nb images of the chunk;
@@ -171,9 +166,7 @@ extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int6
         MS_LAUNCH(FN(conv_bias_kernel), ms_blocks(N * O * P), MS_THREADS, y, b, N, O, P);
     return 0;
 }
-/* --8<-- [end:conv2d_forward] */
 
-/* --8<-- [start:conv2d_backward] */
 /* The gradients that are not NULL (each is written), a chunk of nb images at a time:
  *   dx:  dcol[n][g] (K, P) = w[g]^T (K, Og) @ dy[n, g] (Og, P)   (batched GEMM),
  *        dx[n] = col2im(dcol[n])
@@ -261,4 +254,3 @@ extern "C" int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x,
                   db, dy, N, O, P);
     return 0;
 }
-/* --8<-- [end:conv2d_backward] */

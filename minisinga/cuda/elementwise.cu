@@ -9,7 +9,6 @@
 
 /* ------------------------------------------------------------------ binary */
 
-/* --8<-- [start:add_forward] */
 __global__ void FN(add_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -19,9 +18,7 @@ extern "C" void FN(add_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(add_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:add_forward] */
 
-/* --8<-- [start:sub_forward] */
 __global__ void FN(sub_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -31,9 +28,7 @@ extern "C" void FN(sub_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(sub_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:sub_forward] */
 
-/* --8<-- [start:mul_forward] */
 __global__ void FN(mul_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -43,9 +38,7 @@ extern "C" void FN(mul_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(mul_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:mul_forward] */
 
-/* --8<-- [start:div_forward] */
 __global__ void FN(div_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -55,9 +48,7 @@ extern "C" void FN(div_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(div_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:div_forward] */
 
-/* --8<-- [start:div_backward] */
 __global__ void FN(div_backward_kernel)(T *da, T *db, const T *dy, const T *a, const T *b,
                                         int64_t n)
 {
@@ -70,9 +61,7 @@ extern "C" void FN(div_backward)(T *da, T *db, const T *dy, const T *a, const T 
 {
     MS_EW_LAUNCH(FN(div_backward_kernel), n, da, db, dy, a, b, n);
 }
-/* --8<-- [end:div_backward] */
 
-/* --8<-- [start:pow_forward] */
 __global__ void FN(pow_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -82,9 +71,7 @@ extern "C" void FN(pow_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(pow_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:pow_forward] */
 
-/* --8<-- [start:pow_backward] */
 __global__ void FN(pow_backward_kernel)(T *da, T *db, const T *dy, const T *a, const T *b,
                                         const T *y, int64_t n)
 {
@@ -98,9 +85,7 @@ extern "C" void FN(pow_backward)(T *da, T *db, const T *dy, const T *a, const T 
 {
     MS_EW_LAUNCH(FN(pow_backward_kernel), n, da, db, dy, a, b, y, n);
 }
-/* --8<-- [end:pow_backward] */
 
-/* --8<-- [start:affine_forward] */
 __global__ void FN(affine_forward_kernel)(T *y, const T *x, T alpha, T beta, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -110,9 +95,7 @@ extern "C" void FN(affine_forward)(T *y, const T *x, T alpha, T beta, int64_t n)
 {
     MS_EW_LAUNCH(FN(affine_forward_kernel), n, y, x, alpha, beta, n);
 }
-/* --8<-- [end:affine_forward] */
 
-/* --8<-- [start:axpy] */
 __global__ void FN(axpy_kernel)(T *y, const T *x, T alpha, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -122,11 +105,9 @@ extern "C" void FN(axpy)(T *y, const T *x, T alpha, int64_t n)
 {
     MS_EW_LAUNCH(FN(axpy_kernel), n, y, x, alpha, n);
 }
-/* --8<-- [end:axpy] */
 
 /* ------------------------------------------------------------------- unary */
 
-/* --8<-- [start:reciprocal_forward] */
 __global__ void FN(reciprocal_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -136,9 +117,7 @@ extern "C" void FN(reciprocal_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(reciprocal_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:reciprocal_forward] */
 
-/* --8<-- [start:reciprocal_backward] */
 __global__ void FN(reciprocal_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -148,9 +127,7 @@ extern "C" void FN(reciprocal_backward)(T *dx, const T *dy, const T *y, int64_t 
 {
     MS_EW_LAUNCH(FN(reciprocal_backward_kernel), n, dx, dy, y, n);
 }
-/* --8<-- [end:reciprocal_backward] */
 
-/* --8<-- [start:abs_forward] */
 __global__ void FN(abs_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -160,9 +137,7 @@ extern "C" void FN(abs_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(abs_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:abs_forward] */
 
-/* --8<-- [start:abs_backward] */
 __global__ void FN(abs_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -172,9 +147,7 @@ extern "C" void FN(abs_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(abs_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:abs_backward] */
 
-/* --8<-- [start:exp_forward] */
 __global__ void FN(exp_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -184,9 +157,7 @@ extern "C" void FN(exp_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(exp_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:exp_forward] */
 
-/* --8<-- [start:log_forward] */
 __global__ void FN(log_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -196,9 +167,7 @@ extern "C" void FN(log_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(log_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:log_forward] */
 
-/* --8<-- [start:sqrt_forward] */
 __global__ void FN(sqrt_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -208,9 +177,7 @@ extern "C" void FN(sqrt_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sqrt_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:sqrt_forward] */
 
-/* --8<-- [start:sqrt_backward] */
 __global__ void FN(sqrt_backward_kernel)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -220,9 +187,7 @@ extern "C" void FN(sqrt_backward)(T *dx, const T *dy, const T *y, int64_t n)
 {
     MS_EW_LAUNCH(FN(sqrt_backward_kernel), n, dx, dy, y, n);
 }
-/* --8<-- [end:sqrt_backward] */
 
-/* --8<-- [start:clip_forward] */
 __global__ void FN(clip_forward_kernel)(T *y, const T *x, T lo, T hi, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -232,9 +197,7 @@ extern "C" void FN(clip_forward)(T *y, const T *x, T lo, T hi, int64_t n)
 {
     MS_EW_LAUNCH(FN(clip_forward_kernel), n, y, x, lo, hi, n);
 }
-/* --8<-- [end:clip_forward] */
 
-/* --8<-- [start:clip_backward] */
 __global__ void FN(clip_backward_kernel)(T *dx, const T *dy, const T *x, T lo, T hi, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -244,9 +207,7 @@ extern "C" void FN(clip_backward)(T *dx, const T *dy, const T *x, T lo, T hi, in
 {
     MS_EW_LAUNCH(FN(clip_backward_kernel), n, dx, dy, x, lo, hi, n);
 }
-/* --8<-- [end:clip_backward] */
 
-/* --8<-- [start:dropout_forward] */
 __global__ void FN(dropout_forward_kernel)(T *y, const T *x, const T *mask, T scale, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -256,9 +217,7 @@ extern "C" void FN(dropout_forward)(T *y, const T *x, const T *mask, T scale, in
 {
     MS_EW_LAUNCH(FN(dropout_forward_kernel), n, y, x, mask, scale, n);
 }
-/* --8<-- [end:dropout_forward] */
 
-/* --8<-- [start:add_bias_forward] */
 /* x: (M, N); b: (N,) added to every row (axis 0) or (M,) to every column
  * (axis 1).  y = x + b */
 __global__ void FN(add_bias_forward_kernel)(T *y, const T *x, const T *b, int64_t M,
@@ -271,4 +230,3 @@ extern "C" void FN(add_bias_forward)(T *y, const T *x, const T *b, int64_t M, in
 {
     MS_EW_LAUNCH(FN(add_bias_forward_kernel), M * N, y, x, b, M, N, axis);
 }
-/* --8<-- [end:add_bias_forward] */

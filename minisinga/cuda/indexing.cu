@@ -17,7 +17,6 @@
 /* Most threads a scatter-add uses (each owns about 1/this of the outputs). */
 #define MS_OWNERS 65536
 
-/* --8<-- [start:gather_index] */
 /* y[i] = x[idx[i]] if idx[i] >= 0, else fill   (a negative index marks padding) */
 __global__ void FN(gather_index_kernel)(T *y, const T *x, const int32_t *idx, T fill, int64_t n)
 {
@@ -28,9 +27,7 @@ extern "C" void FN(gather_index)(T *y, const T *x, const int32_t *idx, T fill, i
 {
     MS_EW_LAUNCH(FN(gather_index_kernel), n, y, x, idx, fill, n);
 }
-/* --8<-- [end:gather_index] */
 
-/* --8<-- [start:scatter_index] */
 /* y[idx[i]] = u[i]   (y already holds a copy of x; the targets idx are distinct) */
 __global__ void FN(scatter_index_kernel)(T *y, const T *u, const int32_t *idx, int64_t n)
 {
@@ -41,9 +38,7 @@ extern "C" void FN(scatter_index)(T *y, const T *u, const int32_t *idx, int64_t 
 {
     MS_EW_LAUNCH(FN(scatter_index_kernel), n, y, u, idx, n);
 }
-/* --8<-- [end:scatter_index] */
 
-/* --8<-- [start:fill_index] */
 /* y[idx[i]] = value */
 __global__ void FN(fill_index_kernel)(T *y, T value, const int32_t *idx, int64_t n)
 {
@@ -54,7 +49,6 @@ extern "C" void FN(fill_index)(T *y, T value, const int32_t *idx, int64_t n)
 {
     MS_EW_LAUNCH(FN(fill_index_kernel), n, y, value, idx, n);
 }
-/* --8<-- [end:fill_index] */
 
 /* ------------------------------------------------------ windows: slice, pad */
 
@@ -84,7 +78,6 @@ static bool ms_window(MsWindow *w, const int64_t *shape, const int64_t *xdim,
     return true;
 }
 
-/* --8<-- [start:window_copy] */
 /* y: compact, shape[0..ndim);  along axis d, output position o reads source
  * position i = start[d] + o * step[d] of x, resolved by pad_source_one
  * (pointwise.h) when it falls outside [0, xdim[d]):
@@ -120,9 +113,7 @@ extern "C" void FN(window_copy)(T *y, const T *x, const int64_t *shape, const in
         n *= shape[d];
     MS_EW_LAUNCH(FN(window_copy_kernel), n, y, x, w, mode, fill, ndim, n);
 }
-/* --8<-- [end:window_copy] */
 
-/* --8<-- [start:slice_backward] */
 /* dx = 0 (nx elements), then dx[sum_d (start[d] + o_d step[d]) xstrides[d]] = dy[o]
  * (a slice reads each element at most once: one thread per dy element, no collisions) */
 __global__ void FN(slice_zero_kernel)(T *y, int64_t n)
@@ -155,9 +146,7 @@ extern "C" void FN(slice_backward)(T *dx, const T *dy, const int64_t *shape,
     MS_EW_LAUNCH(FN(slice_zero_kernel), nx, dx, nx);
     MS_EW_LAUNCH(FN(slice_backward_kernel), n, dx, dy, w, ndim, n);
 }
-/* --8<-- [end:slice_backward] */
 
-/* --8<-- [start:pad_backward] */
 /* one padded axis:  dy: (outer, ydim, inner),  dx: (outer, dim, inner)
  *   dx[a, i, b] = pad_backward_one(...)   (one thread per element of dx) */
 __global__ void FN(pad_backward_kernel)(T *dx, const T *dy, int64_t outer, int64_t dim,
@@ -174,11 +163,9 @@ extern "C" void FN(pad_backward)(T *dx, const T *dy, int64_t outer, int64_t dim,
     MS_EW_LAUNCH(FN(pad_backward_kernel), outer * dim * inner, dx, dy, outer, dim, ydim, inner,
                  begin, mode);
 }
-/* --8<-- [end:pad_backward] */
 
 /* ---------------------------------------------------------------- gather */
 
-/* --8<-- [start:gather_forward] */
 /* x: (outer, dim, inner);  ind: n int32 in [-dim, dim);  y: (outer, n, inner)
  *   y[a, k, b] = x[a, ind[k], b]   (one thread per element of y) */
 __global__ void FN(gather_forward_kernel)(T *y, const T *x, const int32_t *ind, int64_t outer,
@@ -195,9 +182,7 @@ extern "C" void FN(gather_forward)(T *y, const T *x, const int32_t *ind, int64_t
 {
     MS_EW_LAUNCH(FN(gather_forward_kernel), outer * n * inner, y, x, ind, outer, dim, n, inner);
 }
-/* --8<-- [end:gather_forward] */
 
-/* --8<-- [start:gather_backward] */
 /* dx[a, i, b] = sum of dy[a, k, b] over every k with ind[k] = i (mod dim), in
  * order of k: one thread per element of dx walks all of ind (the threads of a
  * warp read the same ind[k]), so no two threads write one element and the sum
@@ -222,11 +207,9 @@ extern "C" void FN(gather_backward)(T *dx, const T *dy, const int32_t *ind, int6
     MS_EW_LAUNCH(FN(gather_backward_kernel), outer * dim * inner, dx, dy, ind, outer, dim, n,
                  inner);
 }
-/* --8<-- [end:gather_backward] */
 
 /* ------------------------------------------------------------- embedding */
 
-/* --8<-- [start:embedding_forward] */
 /* x: (n,) row indices in [0, vocab);  w: (vocab, dim);  y: (n, dim)
  *   y[r, j] = w[x[r], j]   (one thread per element of y) */
 __global__ void FN(embedding_forward_kernel)(T *y, const T *w, const int32_t *x, int64_t n,
@@ -239,9 +222,7 @@ extern "C" void FN(embedding_forward)(T *y, const T *w, const int32_t *x, int64_
 {
     MS_EW_LAUNCH(FN(embedding_forward_kernel), n * dim, y, w, x, n, dim);
 }
-/* --8<-- [end:embedding_forward] */
 
-/* --8<-- [start:embedding_backward] */
 /* dy: (n, dim);  dw: (vocab, dim)
  *   dw[v, j] = sum of dy[r, j] over every r with x[r] == v, in order of r   (0 if none)
  * Thread (q, j) owns column j of the rows v in [q*per, (q+1)*per). */
@@ -277,11 +258,9 @@ extern "C" void FN(embedding_backward)(T *dw, const T *dy, const int32_t *x, int
     MS_LAUNCH(FN(embedding_backward_kernel), (unsigned int)((threads + MS_THREADS - 1) / MS_THREADS),
               MS_THREADS, dw, dy, x, n, vocab, dim, per);
 }
-/* --8<-- [end:embedding_backward] */
 
 /* --------------------------------------------------------------- one-hot */
 
-/* --8<-- [start:onehot_forward] */
 /* ind: (outer, inner) int32 in [-depth, depth) (negative counts from the end);
  * y: (outer, depth, inner);  y[o, d, i] = on if d == ind[o, i] (mod depth) else off */
 __global__ void FN(onehot_forward_kernel)(T *y, const int32_t *ind, T off, T on, int64_t outer,
@@ -301,9 +280,7 @@ extern "C" void FN(onehot_forward)(T *y, const int32_t *ind, T off, T on, int64_
     MS_EW_LAUNCH(FN(onehot_forward_kernel), outer * depth * inner, y, ind, off, on, outer, depth,
                  inner);
 }
-/* --8<-- [end:onehot_forward] */
 
-/* --8<-- [start:nonzero_count] */
 /* --------------------------------------------------------------- nonzero
  * nonzero_count returns the count to the host (Python sizes idx with it):
  * blocks count their share into ms_counts, one block adds them into
@@ -351,9 +328,7 @@ extern "C" int64_t FN(nonzero_count)(const T *x, int64_t n)
                   "cudaMemcpyFromSymbol (nonzero_count)");
     return total;
 }
-/* --8<-- [end:nonzero_count] */
 
-/* --8<-- [start:nonzero_forward] */
 /* x's shape travels to the kernel by value (the launcher gets a host array) */
 struct MsShape {
     int64_t dims[MS_MAX_NDIM];
@@ -409,9 +384,7 @@ extern "C" void FN(nonzero_forward)(int32_t *idx, const T *x, const int64_t *sha
     if (n > 0 && count > 0)
         MS_LAUNCH(FN(nonzero_forward_kernel), 1, MS_THREADS, idx, x, s, ndim, n, count);
 }
-/* --8<-- [end:nonzero_forward] */
 
-/* --8<-- [start:count_not_int32] */
 /* the number of x[i] that cannot be an int32 (not_int32_one, pointwise.h), back
  * on the host the way nonzero_count's total comes: block counts in ms_counts,
  * nonzero_count_finish_kernel adds them into ms_nonzero_total, one copy back */
@@ -439,4 +412,3 @@ extern "C" int64_t FN(count_not_int32)(const T *x, int64_t n, int whole)
                   "cudaMemcpyFromSymbol (count_not_int32)");
     return total;
 }
-/* --8<-- [end:count_not_int32] */

@@ -40,7 +40,6 @@ extern "C" void FN(not_forward)(T *y, const T *x, int64_t n)
     MS_EW_LAUNCH(FN(not_forward_kernel), n, y, x, n);
 }
 
-/* --8<-- [start:count_out_of_range] */
 /* the number of idx[i] outside [lo, hi), back on the host: blocks count their
  * share into ms_range_counts, one block adds them, the launcher copies the
  * total back (a copy waits for the kernels) */
@@ -81,9 +80,7 @@ extern "C" int64_t FN(count_out_of_range)(const T *idx, int64_t n, int64_t lo, i
                   "cudaMemcpyFromSymbol (count_out_of_range)");
     return total;
 }
-/* --8<-- [end:count_out_of_range] */
 
-/* --8<-- [start:scatter_targets] */
 /* ind's shape and x's strides travel to the kernel by value */
 struct MsTargets {
     int64_t shape[MS_MAX_NDIM], xstrides[MS_MAX_NDIM];
@@ -123,9 +120,7 @@ extern "C" void FN(scatter_targets)(T *idx, const T *ind, const int64_t *shape,
     }
     MS_EW_LAUNCH(FN(scatter_targets_kernel), n, idx, ind, s, axis, ndim, dim, n);
 }
-/* --8<-- [end:scatter_targets] */
 
-/* --8<-- [start:count_repeats] */
 /* The number of idx[i] equal to an earlier one, without atomics: thread t OWNS
  * the targets [t*per, (t+1)*per) of seen, walks all of idx in order, and
  * counts in seen the entries that land in its share (the scatter-adds of
@@ -163,4 +158,3 @@ extern "C" int64_t FN(count_repeats)(const T *idx, int64_t n, T *seen, int64_t m
                   "cudaMemcpyFromSymbol (count_repeats)");
     return total;
 }
-/* --8<-- [end:count_repeats] */

@@ -7,7 +7,6 @@
 #include "ms_cuda.h"
 #include "pointwise.h"
 
-/* --8<-- [start:less_forward] */
 __global__ void FN(less_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -17,9 +16,7 @@ extern "C" void FN(less_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(less_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:less_forward] */
 
-/* --8<-- [start:greater_forward] */
 __global__ void FN(greater_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -29,9 +26,7 @@ extern "C" void FN(greater_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(greater_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:greater_forward] */
 
-/* --8<-- [start:equal_forward] */
 __global__ void FN(equal_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -41,9 +36,7 @@ extern "C" void FN(equal_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(equal_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:equal_forward] */
 
-/* --8<-- [start:and_forward] */
 __global__ void FN(and_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -53,9 +46,7 @@ extern "C" void FN(and_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(and_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:and_forward] */
 
-/* --8<-- [start:or_forward] */
 __global__ void FN(or_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -65,9 +56,7 @@ extern "C" void FN(or_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(or_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:or_forward] */
 
-/* --8<-- [start:xor_forward] */
 __global__ void FN(xor_forward_kernel)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -77,9 +66,7 @@ extern "C" void FN(xor_forward)(T *y, const T *a, const T *b, int64_t n)
 {
     MS_EW_LAUNCH(FN(xor_forward_kernel), n, y, a, b, n);
 }
-/* --8<-- [end:xor_forward] */
 
-/* --8<-- [start:not_forward] */
 __global__ void FN(not_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -89,9 +76,7 @@ extern "C" void FN(not_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(not_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:not_forward] */
 
-/* --8<-- [start:where_forward] */
 __global__ void FN(where_forward_kernel)(T *y, const T *c, const T *a, const T *b, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -101,9 +86,7 @@ extern "C" void FN(where_forward)(T *y, const T *c, const T *a, const T *b, int6
 {
     MS_EW_LAUNCH(FN(where_forward_kernel), n, y, c, a, b, n);
 }
-/* --8<-- [end:where_forward] */
 
-/* --8<-- [start:where_backward] */
 __global__ void FN(where_backward_kernel)(T *da, T *db, const T *dy, const T *c, int64_t n)
 {
     MS_FOR_EACH(i, n) {
@@ -115,4 +98,3 @@ extern "C" void FN(where_backward)(T *da, T *db, const T *dy, const T *c, int64_
 {
     MS_EW_LAUNCH(FN(where_backward_kernel), n, da, db, dy, c, n);
 }
-/* --8<-- [end:where_backward] */

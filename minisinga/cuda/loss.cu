@@ -13,7 +13,6 @@
  * their scalar dy is read on the host, as in C. */
 #include "ms_cuda.h"
 
-/* --8<-- [start:loss_finish] */
 static __device__ double ms_partials[MS_PARTIALS];
 
 /* loss[0] = (partials[0] + ... + partials[nparts - 1]) / divisor */
@@ -38,11 +37,9 @@ static int ms_partial_blocks(int64_t work, int64_t per)
     int64_t b = (work + per - 1) / per;
     return (int)(b < MS_PARTIALS ? b : MS_PARTIALS);
 }
-/* --8<-- [end:loss_finish] */
 
 /* ------------------------------------------------- softmax cross-entropy */
 
-/* --8<-- [start:softmax_cross_entropy_index_forward] */
 /* x: (N, C) logits, t: (N,) class indices, p: (N, C) softmax(x) (saved).
  * One block per row (grid-stride over rows):
  *   lse = max + log sum_c e^(x[c] - max);  p[c] = e^(x[c] - lse)
@@ -87,9 +84,7 @@ extern "C" void FN(softmax_cross_entropy_index_forward)(T *loss, T *p, const T *
               p, x, t, N, C);
     FN(loss_finish)(loss, blocks, (double)N);
 }
-/* --8<-- [end:softmax_cross_entropy_index_forward] */
 
-/* --8<-- [start:softmax_cross_entropy_index_backward] */
 /* dx[n, c] = s * (p[n, c] - [c == t_n]),  s = dy / N */
 __global__ void FN(softmax_cross_entropy_index_backward_kernel)(T *dx, const T *dy,
                                                                 const T *p, const int32_t *t,
@@ -109,9 +104,7 @@ extern "C" void FN(softmax_cross_entropy_index_backward)(T *dx, const T *dy, con
         MS_LAUNCH(FN(softmax_cross_entropy_index_backward_kernel), ms_blocks(N * C),
                   MS_THREADS, dx, dy, p, t, N, C);
 }
-/* --8<-- [end:softmax_cross_entropy_index_backward] */
 
-/* --8<-- [start:softmax_cross_entropy_dense_forward] */
 /* x: (N, C) logits, t: (N, C) target weights, normalised per row into q
  * (saved; a row summing to 0 gives q = 0).  One block per row:
  *   row loss = -sum_c q[c] log p[c],  log p[c] = x[c] - lse */
@@ -162,9 +155,7 @@ extern "C" void FN(softmax_cross_entropy_dense_forward)(T *loss, T *p, T *q, con
               p, q, x, t, N, C);
     FN(loss_finish)(loss, blocks, (double)N);
 }
-/* --8<-- [end:softmax_cross_entropy_dense_forward] */
 
-/* --8<-- [start:softmax_cross_entropy_dense_backward] */
 /* dx[n, c] = s * (p[n, c] * sum_c' q[n, c'] - q[n, c]),  s = dy / N.
  * One block per row (the row sum of q first). */
 __global__ void FN(softmax_cross_entropy_dense_backward_kernel)(T *dx, const T *dy,
@@ -191,11 +182,9 @@ extern "C" void FN(softmax_cross_entropy_dense_backward)(T *dx, const T *dy, con
                   (unsigned int)(N < 65535 ? N : 65535), ms_row_threads(C),
                   dx, dy, p, q, N, C);
 }
-/* --8<-- [end:softmax_cross_entropy_dense_backward] */
 
 /* ------------------------------------------------------ cross-entropy */
 
-/* --8<-- [start:cross_entropy_forward] */
 /* partial sums of -t log x over the n elements where t != 0 */
 __global__ void FN(cross_entropy_forward_kernel)(const T *x, const T *t, int64_t n)
 {
@@ -216,9 +205,7 @@ extern "C" void FN(cross_entropy_forward)(T *loss, const T *x, const T *t, int64
     MS_LAUNCH(FN(cross_entropy_forward_kernel), blocks, MS_THREADS, x, t, N * C);
     FN(loss_finish)(loss, blocks, (double)N);
 }
-/* --8<-- [end:cross_entropy_forward] */
 
-/* --8<-- [start:cross_entropy_backward] */
 /* dx = s * t / x,  s = -dy / N, and 0 where t == 0 (as the C kernel: the
  * forward skips those terms) */
 __global__ void FN(cross_entropy_backward_kernel)(T *dx, const T *dy, const T *x, const T *t,
@@ -235,9 +222,7 @@ extern "C" void FN(cross_entropy_backward)(T *dx, const T *dy, const T *x, const
         MS_LAUNCH(FN(cross_entropy_backward_kernel), ms_blocks(N * C), MS_THREADS,
                   dx, dy, x, t, N, N * C);
 }
-/* --8<-- [end:cross_entropy_backward] */
 
-/* --8<-- [start:binary_cross_entropy_forward] */
 /* ---------------------------------------------- binary cross-entropy */
 /* SINGA's smoothed form, eps = 1e-4:
  *   loss = -1/N sum [t log(x + eps) + (1 - t) log(1 + eps - x)] */
@@ -261,9 +246,7 @@ extern "C" void FN(binary_cross_entropy_forward)(T *loss, const T *x, const T *t
     MS_LAUNCH(FN(binary_cross_entropy_forward_kernel), blocks, MS_THREADS, x, t, n);
     FN(loss_finish)(loss, blocks, (double)N);
 }
-/* --8<-- [end:binary_cross_entropy_forward] */
 
-/* --8<-- [start:binary_cross_entropy_backward] */
 /* dx = s * (t / (x + eps) - (1 - t) / (1 + eps - x)),  s = -dy / N */
 __global__ void FN(binary_cross_entropy_backward_kernel)(T *dx, const T *dy, const T *x,
                                                          const T *t, int64_t n, int64_t N)
@@ -282,9 +265,7 @@ extern "C" void FN(binary_cross_entropy_backward)(T *dx, const T *dy, const T *x
         MS_LAUNCH(FN(binary_cross_entropy_backward_kernel), ms_blocks(n), MS_THREADS,
                   dx, dy, x, t, n, N);
 }
-/* --8<-- [end:binary_cross_entropy_backward] */
 
-/* --8<-- [start:mse_loss_forward] */
 /* ------------------------------------------------ mean squared error */
 /* loss = 1/n sum (x - t)^2 */
 __global__ void FN(mse_loss_forward_kernel)(const T *x, const T *t, int64_t n)
@@ -307,9 +288,7 @@ extern "C" void FN(mse_loss_forward)(T *loss, const T *x, const T *t, int64_t n)
     MS_LAUNCH(FN(mse_loss_forward_kernel), blocks, MS_THREADS, x, t, n);
     FN(loss_finish)(loss, blocks, (double)n);
 }
-/* --8<-- [end:mse_loss_forward] */
 
-/* --8<-- [start:mse_loss_backward] */
 /* dx = s * (x - t),  s = 2 dy / n */
 __global__ void FN(mse_loss_backward_kernel)(T *dx, const T *dy, const T *x, const T *t,
                                              int64_t n)
@@ -324,4 +303,3 @@ extern "C" void FN(mse_loss_backward)(T *dx, const T *dy, const T *x, const T *t
     if (n > 0)
         MS_LAUNCH(FN(mse_loss_backward_kernel), ms_blocks(n), MS_THREADS, dx, dy, x, t, n);
 }
-/* --8<-- [end:mse_loss_backward] */

@@ -13,7 +13,6 @@
 
 /* ------------------------------------------------- sign and rounding */
 
-/* --8<-- [start:sign_forward] */
 __global__ void FN(sign_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -23,9 +22,7 @@ extern "C" void FN(sign_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sign_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:sign_forward] */
 
-/* --8<-- [start:ceil_forward] */
 __global__ void FN(ceil_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -35,9 +32,7 @@ extern "C" void FN(ceil_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(ceil_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:ceil_forward] */
 
-/* --8<-- [start:floor_forward] */
 __global__ void FN(floor_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -47,9 +42,7 @@ extern "C" void FN(floor_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(floor_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:floor_forward] */
 
-/* --8<-- [start:round_forward] */
 __global__ void FN(round_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -59,9 +52,7 @@ extern "C" void FN(round_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(round_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:round_forward] */
 
-/* --8<-- [start:rounde_forward] */
 __global__ void FN(rounde_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -71,11 +62,9 @@ extern "C" void FN(rounde_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(rounde_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:rounde_forward] */
 
 /* ------------------------------------------------------------------ erf */
 
-/* --8<-- [start:erf_forward] */
 __global__ void FN(erf_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -85,9 +74,7 @@ extern "C" void FN(erf_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(erf_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:erf_forward] */
 
-/* --8<-- [start:erf_backward] */
 __global__ void FN(erf_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -97,13 +84,11 @@ extern "C" void FN(erf_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(erf_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:erf_backward] */
 
 /* --------------------------------------------------------- n-ary max / min
  * A running update per further input; the strict comparison keeps the FIRST
  * input on a tie. */
 
-/* --8<-- [start:max_update] */
 __global__ void FN(max_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -116,9 +101,7 @@ extern "C" void FN(max_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 {
     MS_EW_LAUNCH(FN(max_update_kernel), n, y, arg, x, k, n);
 }
-/* --8<-- [end:max_update] */
 
-/* --8<-- [start:min_update] */
 __global__ void FN(min_update_kernel)(T *y, int32_t *arg, const T *x, int32_t k, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -131,9 +114,7 @@ extern "C" void FN(min_update)(T *y, int32_t *arg, const T *x, int32_t k, int64_
 {
     MS_EW_LAUNCH(FN(min_update_kernel), n, y, arg, x, k, n);
 }
-/* --8<-- [end:min_update] */
 
-/* --8<-- [start:argselect_backward] */
 __global__ void FN(argselect_backward_kernel)(T *dx, const T *dy, const int32_t *arg,
                                               int32_t k, int64_t n)
 {
@@ -145,11 +126,9 @@ extern "C" void FN(argselect_backward)(T *dx, const T *dy, const int32_t *arg, i
 {
     MS_EW_LAUNCH(FN(argselect_backward_kernel), n, dx, dy, arg, k, n);
 }
-/* --8<-- [end:argselect_backward] */
 
 /* ---------------------------------------------------------------- prelu */
 
-/* --8<-- [start:prelu_forward] */
 __global__ void FN(prelu_forward_kernel)(T *y, const T *x, const T *slope, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -159,9 +138,7 @@ extern "C" void FN(prelu_forward)(T *y, const T *x, const T *slope, int64_t n)
 {
     MS_EW_LAUNCH(FN(prelu_forward_kernel), n, y, x, slope, n);
 }
-/* --8<-- [end:prelu_forward] */
 
-/* --8<-- [start:prelu_backward] */
 __global__ void FN(prelu_backward_kernel)(T *dx, T *dslope, const T *dy, const T *x,
                                           const T *slope, int64_t n)
 {
@@ -175,11 +152,9 @@ extern "C" void FN(prelu_backward)(T *dx, T *dslope, const T *dy, const T *x, co
 {
     MS_EW_LAUNCH(FN(prelu_backward_kernel), n, dx, dslope, dy, x, slope, n);
 }
-/* --8<-- [end:prelu_backward] */
 
 /* ------------------------------------------------ trigonometric functions */
 
-/* --8<-- [start:sin_forward] */
 __global__ void FN(sin_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -189,9 +164,7 @@ extern "C" void FN(sin_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sin_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:sin_forward] */
 
-/* --8<-- [start:sin_backward] */
 __global__ void FN(sin_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -201,9 +174,7 @@ extern "C" void FN(sin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sin_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:sin_backward] */
 
-/* --8<-- [start:cos_forward] */
 __global__ void FN(cos_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -213,9 +184,7 @@ extern "C" void FN(cos_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cos_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:cos_forward] */
 
-/* --8<-- [start:cos_backward] */
 __global__ void FN(cos_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -225,9 +194,7 @@ extern "C" void FN(cos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cos_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:cos_backward] */
 
-/* --8<-- [start:tan_forward] */
 __global__ void FN(tan_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -237,9 +204,7 @@ extern "C" void FN(tan_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(tan_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:tan_forward] */
 
-/* --8<-- [start:tan_backward] */
 __global__ void FN(tan_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -249,9 +214,7 @@ extern "C" void FN(tan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(tan_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:tan_backward] */
 
-/* --8<-- [start:asin_forward] */
 __global__ void FN(asin_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -261,9 +224,7 @@ extern "C" void FN(asin_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asin_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:asin_forward] */
 
-/* --8<-- [start:asin_backward] */
 __global__ void FN(asin_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -273,9 +234,7 @@ extern "C" void FN(asin_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asin_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:asin_backward] */
 
-/* --8<-- [start:acos_forward] */
 __global__ void FN(acos_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -285,9 +244,7 @@ extern "C" void FN(acos_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acos_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:acos_forward] */
 
-/* --8<-- [start:acos_backward] */
 __global__ void FN(acos_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -297,9 +254,7 @@ extern "C" void FN(acos_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acos_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:acos_backward] */
 
-/* --8<-- [start:atan_forward] */
 __global__ void FN(atan_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -309,9 +264,7 @@ extern "C" void FN(atan_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atan_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:atan_forward] */
 
-/* --8<-- [start:atan_backward] */
 __global__ void FN(atan_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -321,11 +274,9 @@ extern "C" void FN(atan_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atan_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:atan_backward] */
 
 /* --------------------------------------------------- hyperbolic functions */
 
-/* --8<-- [start:sinh_forward] */
 __global__ void FN(sinh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -335,9 +286,7 @@ extern "C" void FN(sinh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sinh_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:sinh_forward] */
 
-/* --8<-- [start:sinh_backward] */
 __global__ void FN(sinh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -347,9 +296,7 @@ extern "C" void FN(sinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(sinh_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:sinh_backward] */
 
-/* --8<-- [start:cosh_forward] */
 __global__ void FN(cosh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -359,9 +306,7 @@ extern "C" void FN(cosh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cosh_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:cosh_forward] */
 
-/* --8<-- [start:cosh_backward] */
 __global__ void FN(cosh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -371,9 +316,7 @@ extern "C" void FN(cosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(cosh_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:cosh_backward] */
 
-/* --8<-- [start:asinh_forward] */
 __global__ void FN(asinh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -383,9 +326,7 @@ extern "C" void FN(asinh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asinh_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:asinh_forward] */
 
-/* --8<-- [start:asinh_backward] */
 __global__ void FN(asinh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -395,9 +336,7 @@ extern "C" void FN(asinh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(asinh_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:asinh_backward] */
 
-/* --8<-- [start:acosh_forward] */
 __global__ void FN(acosh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -407,9 +346,7 @@ extern "C" void FN(acosh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acosh_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:acosh_forward] */
 
-/* --8<-- [start:acosh_backward] */
 __global__ void FN(acosh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -419,9 +356,7 @@ extern "C" void FN(acosh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(acosh_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:acosh_backward] */
 
-/* --8<-- [start:atanh_forward] */
 __global__ void FN(atanh_forward_kernel)(T *y, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -431,9 +366,7 @@ extern "C" void FN(atanh_forward)(T *y, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atanh_forward_kernel), n, y, x, n);
 }
-/* --8<-- [end:atanh_forward] */
 
-/* --8<-- [start:atanh_backward] */
 __global__ void FN(atanh_backward_kernel)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_FOR_EACH(i, n)
@@ -443,11 +376,9 @@ extern "C" void FN(atanh_backward)(T *dx, const T *dy, const T *x, int64_t n)
 {
     MS_EW_LAUNCH(FN(atanh_backward_kernel), n, dx, dy, x, n);
 }
-/* --8<-- [end:atanh_backward] */
 
 /* ---------------------------------------------------- cosine similarity */
 
-/* --8<-- [start:cossim_forward] */
 /* a, b: (N, D);  y, na, nb: (N,).  One block per row r:
  *   na[r] = |a_r|,  nb[r] = |b_r|,  y[r] = (a_r . b_r) / (na[r] nb[r])
  * Convention: a row with na nb == 0 gives y = 0.  Sums in double. */
@@ -480,9 +411,7 @@ extern "C" void FN(cossim_forward)(T *y, T *na, T *nb, const T *a, const T *b, i
         MS_LAUNCH(FN(cossim_forward_kernel), (unsigned int)(N < 65535 ? N : 65535),
                   ms_row_threads(D), y, na, nb, a, b, N, D);
 }
-/* --8<-- [end:cossim_forward] */
 
-/* --8<-- [start:cossim_backward] */
 /* dy, y, na, nb: (N,);  da, db, a, b: (N, D);  one thread per element (r, j):
  *   da_r = dy_r (b_r / (na nb) - y_r a_r / na^2)     term 1: the dot product, term 2: |a|
  *   db_r = dy_r (a_r / (na nb) - y_r b_r / nb^2)
@@ -508,9 +437,7 @@ extern "C" void FN(cossim_backward)(T *da, T *db, const T *dy, const T *y, const
 {
     MS_EW_LAUNCH(FN(cossim_backward_kernel), N * D, da, db, dy, y, na, nb, a, b, N, D);
 }
-/* --8<-- [end:cossim_backward] */
 
-/* --8<-- [start:ranking_loss_forward] */
 /* ---------------------------------------------------------- ranking loss
  * loss = 1/N sum_i max(0, M - pos_i + neg_i) in two deterministic passes, as
  * the losses of loss.cu: blocks write partial sums, one block adds them. */
@@ -553,9 +480,7 @@ extern "C" void FN(ranking_loss_forward)(T *loss, const T *pos, const T *neg, T 
     MS_LAUNCH(FN(ranking_loss_finish_kernel), 1, MS_THREADS, loss, (int)(n > 0 ? blocks : 0),
               (double)N);
 }
-/* --8<-- [end:ranking_loss_forward] */
 
-/* --8<-- [start:ranking_loss_backward] */
 /* h_i = [M - pos_i + neg_i > 0]  (0 at the hinge itself)
  *   dpos_i = -dy h_i / N ;  dneg_i = dy h_i / N   (dy read on the device) */
 __global__ void FN(ranking_loss_backward_kernel)(T *dpos, T *dneg, const T *dy, const T *pos,
@@ -573,9 +498,7 @@ extern "C" void FN(ranking_loss_backward)(T *dpos, T *dneg, const T *dy, const T
 {
     MS_EW_LAUNCH(FN(ranking_loss_backward_kernel), n, dpos, dneg, dy, pos, neg, M, n, N);
 }
-/* --8<-- [end:ranking_loss_backward] */
 
-/* --8<-- [start:reduce_best] */
 /* ---------------------------------------------------- reduce_max / reduce_min
  * x: (outer, mid, inner), mid >= 1;  y, arg: (outer, inner).
  * arg[o, i] is the FIRST m attaining the maximum (minimum) of x[o, :, i], as
@@ -683,9 +606,7 @@ extern "C" void FN(reduce_min_forward)(T *y, int32_t *arg, const T *x, int64_t o
 {
     FN(reduce_best_launch)(false, y, arg, x, outer, mid, inner);
 }
-/* --8<-- [end:reduce_best] */
 
-/* --8<-- [start:reduce_arg_backward] */
 /* dx[o, m, i] = dy[o, i] if m == arg[o, i] else 0   (backward of both) */
 __global__ void FN(reduce_arg_backward_kernel)(T *dx, const T *dy, const int32_t *arg,
                                                int64_t outer, int64_t mid, int64_t inner)
@@ -701,4 +622,3 @@ extern "C" void FN(reduce_arg_backward)(T *dx, const T *dy, const int32_t *arg, 
     MS_EW_LAUNCH(FN(reduce_arg_backward_kernel), outer * mid * inner, dx, dy, arg, outer, mid,
                  inner);
 }
-/* --8<-- [end:reduce_arg_backward] */

@@ -38,7 +38,6 @@
 #define SPLITK_BLOCKS 128 /* split K until about this many blocks (a wave on an H100) */
 #define SPLITK_MIN_K 256  /* ... but give each chunk at least this much of K (32 slabs) */
 
-/* --8<-- [start:gemm_kernel] */
 __global__ void __launch_bounds__(GEMM_THREADS)
 FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t N,
                 int64_t K, int transA, int transB, T alpha, T beta, int64_t strideA,
@@ -130,7 +129,6 @@ FN(gemm_kernel)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t 
         }
     }
 }
-/* --8<-- [end:gemm_kernel] */
 
 /* C = alpha * (partial 0 + partial 1 + ... + partial splits-1) + beta * C,
  * the chunks added in order (C not read when beta == 0). */
@@ -145,7 +143,6 @@ __global__ void FN(gemm_splitk_sum_kernel)(T *C, const T *partial, int64_t split
     }
 }
 
-/* --8<-- [start:gemm_batched] */
 extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M, int64_t N,
                       int64_t K, int transA, int transB, T alpha, T beta, int64_t strideA,
                       int64_t strideB, int64_t strideC)
@@ -181,12 +178,9 @@ extern "C" void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, in
         MS_LAUNCH(FN(gemm_splitk_sum_kernel), ms_blocks(M * N), MS_THREADS, C, partial, splits,
                   M * N, alpha, beta);
 }
-/* --8<-- [end:gemm_batched] */
 
-/* --8<-- [start:gemm] */
 extern "C" void FN(gemm)(T *C, const T *A, const T *B, int64_t M, int64_t N, int64_t K, int transA,
               int transB, T alpha, T beta)
 {
     FN(gemm_batched)(C, A, B, 1, M, N, K, transA, transB, alpha, beta, 0, 0, 0);
 }
-/* --8<-- [end:gemm] */

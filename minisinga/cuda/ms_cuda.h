@@ -173,7 +173,6 @@ void *ms_cuda_scratch(int slot, int64_t nbytes);
     } while (0)
 #endif
 
-/* --8<-- [start:ew_launch] */
 /* The launch of every one-thread-per-element kernel: enough blocks of
  * MS_THREADS threads for n elements (nothing to launch when n == 0). */
 #define MS_EW_LAUNCH(kernel, n, ...)                                   \
@@ -181,7 +180,6 @@ void *ms_cuda_scratch(int slot, int64_t nbytes);
         if ((n) > 0)                                                   \
             MS_LAUNCH(kernel, ms_blocks(n), MS_THREADS, __VA_ARGS__);  \
     } while (0)
-/* --8<-- [end:ew_launch] */
 
 /* ---- reductions: a warp by shuffles, a block by warps through shared memory */
 template <typename V> struct MsSum {

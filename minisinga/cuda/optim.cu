@@ -9,7 +9,6 @@
 #include "ms_cuda.h"
 #include "optim_rules.h"
 
-/* --8<-- [start:sgd_update] */
 /* p, buf, g: (n,)   buf may be NULL when momentum == 0. */
 __global__ void FN(sgd_update_kernel)(T *p, T *buf, const T *g, const double *lr, T momentum,
                                       T dampening, T weight_decay, int nesterov, int64_t n)
@@ -25,9 +24,7 @@ extern "C" void FN(sgd_update)(T *p, T *buf, const T *g, const double *lr, T mom
     MS_EW_LAUNCH(FN(sgd_update_kernel), n, p, buf, g, lr, momentum, dampening, weight_decay,
                  nesterov, n);
 }
-/* --8<-- [end:sgd_update] */
 
-/* --8<-- [start:adam_update] */
 /* p, m, v, g: (n,) */
 __global__ void FN(adam_update_kernel)(T *p, T *m, T *v, const T *g, const double *lr,
                                        const double *step, T beta1, T beta2, T eps,
@@ -47,9 +44,7 @@ extern "C" void FN(adam_update)(T *p, T *m, T *v, const T *g, const double *lr,
     MS_EW_LAUNCH(FN(adam_update_kernel), n, p, m, v, g, lr, step, beta1, beta2, eps,
                  weight_decay, n);
 }
-/* --8<-- [end:adam_update] */
 
-/* --8<-- [start:rmsprop_update] */
 /* p, r, g: (n,) */
 __global__ void FN(rmsprop_update_kernel)(T *p, T *r, const T *g, const double *lr, T rho,
                                           T eps, T weight_decay, int64_t n)
@@ -63,9 +58,7 @@ extern "C" void FN(rmsprop_update)(T *p, T *r, const T *g, const double *lr, T r
 {
     MS_EW_LAUNCH(FN(rmsprop_update_kernel), n, p, r, g, lr, rho, eps, weight_decay, n);
 }
-/* --8<-- [end:rmsprop_update] */
 
-/* --8<-- [start:adagrad_update] */
 /* p, h, g: (n,) */
 __global__ void FN(adagrad_update_kernel)(T *p, T *h, const T *g, const double *lr, T eps,
                                           T weight_decay, int64_t n)
@@ -79,9 +72,7 @@ extern "C" void FN(adagrad_update)(T *p, T *h, const T *g, const double *lr, T e
 {
     MS_EW_LAUNCH(FN(adagrad_update_kernel), n, p, h, g, lr, eps, weight_decay, n);
 }
-/* --8<-- [end:adagrad_update] */
 
-/* --8<-- [start:exponential_decay] */
 /* value, step: (1,);  one thread */
 __global__ void FN(exponential_decay_kernel)(T *value, const T *step, T init, T decay_steps,
                                              T rate, int staircase)
@@ -94,4 +85,3 @@ extern "C" void FN(exponential_decay)(T *value, const T *step, T init, T decay_s
     MS_LAUNCH(FN(exponential_decay_kernel), 1, 1, value, step, init, decay_steps, rate,
               staircase);
 }
-/* --8<-- [end:exponential_decay] */

@@ -13,7 +13,6 @@
  * give the CPU's sums bit for bit, with no atomics. */
 #include "ms_cuda.h"
 
-/* --8<-- [start:pool_window] */
 /* The part of a window that lies inside x: rows [*hs, *he), columns [*ws, *we). */
 __device__ inline void ms_pool_window(int64_t *hs, int64_t *he, int64_t *ws, int64_t *we,
                                       int64_t oh, int64_t ow, int64_t H, int64_t W,
@@ -26,9 +25,7 @@ __device__ inline void ms_pool_window(int64_t *hs, int64_t *he, int64_t *ws, int
     *ws = w0 < 0 ? 0 : w0;
     *we = w0 + KW < W ? w0 + KW : W;
 }
-/* --8<-- [end:pool_window] */
 
-/* --8<-- [start:max_pool2d_forward] */
 /* y[p, oh, ow] = max over the window of x[p]
  * argmax[p, oh, ow] = h*W + w of that maximum within plane p.
  * Ties: the FIRST maximum in row-major window order wins.  NaN propagates. */
@@ -64,9 +61,7 @@ extern "C" void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_
         MS_LAUNCH(FN(max_pool2d_forward_kernel), ms_blocks(NC * OH * OW), MS_THREADS, y, argmax,
                   x, NC, H, W, OH, OW, KH, KW, SH, SW, PT, PL);
 }
-/* --8<-- [end:max_pool2d_forward] */
 
-/* --8<-- [start:max_pool2d_backward] */
 /* dx[p, argmax[p, oh, ow]] += dy[p, oh, ow]   (dx zeroed first: it is written)
  * Overlapping windows may share an argmax, and adding in the order of o keeps
  * the sum the C kernel's, so ONE thread adds a plane's outputs in order.
@@ -130,9 +125,7 @@ extern "C" void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argma
         MS_LAUNCH(FN(max_pool2d_backward_kernel), ms_blocks(NC), MS_THREADS, dx, dy, argmax, NC,
                   H, W, OH, OW);
 }
-/* --8<-- [end:max_pool2d_backward] */
 
-/* --8<-- [start:avg_pool2d_forward] */
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p]   (sum in double),
  * count = the number of window cells inside x (padding excluded, as SINGA). */
 __global__ void FN(avg_pool2d_forward_kernel)(T *y, const T *x, int64_t NC, int64_t H,
@@ -160,9 +153,7 @@ extern "C" void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, 
         MS_LAUNCH(FN(avg_pool2d_forward_kernel), ms_blocks(NC * OH * OW), MS_THREADS, y, x, NC,
                   H, W, OH, OW, KH, KW, SH, SW, PT, PL);
 }
-/* --8<-- [end:avg_pool2d_forward] */
 
-/* --8<-- [start:avg_pool2d_backward] */
 /* dx[p, h, w] = sum over the windows (oh, ow) containing (h, w) of dy[p, oh, ow] / count
  * Window rows oh contain h when oh*SH - PT <= h <= oh*SH - PT + KH - 1, i.e.
  * ceil((h + PT - KH + 1) / SH) <= oh <= floor((h + PT) / SH) (columns alike). */
@@ -196,4 +187,3 @@ extern "C" void FN(avg_pool2d_backward)(T *dx, const T *dy, int64_t NC, int64_t 
         MS_LAUNCH(FN(avg_pool2d_backward_kernel), ms_blocks(NC * H * W), MS_THREADS, dx, dy, NC,
                   H, W, OH, OW, KH, KW, SH, SW, PT, PL);
 }
-/* --8<-- [end:avg_pool2d_backward] */

@@ -24,7 +24,6 @@ __device__ inline float ms_u01_24(uint32_t a)
     return (float)(a >> 8) * (1.0f / 16777216.0f); /* 2^-24 */
 }
 
-/* --8<-- [start:random_uniform] */
 /* y[i] = low + (high - low) * u_i   (one fused multiply-add, as in C) */
 __global__ void FN(random_uniform_kernel)(T *y, int64_t n, T low, T high, uint64_t seed,
                                           uint64_t offset)
@@ -44,9 +43,7 @@ extern "C" void FN(random_uniform)(T *y, int64_t n, T low, T high, uint64_t seed
         MS_LAUNCH(FN(random_uniform_kernel), ms_blocks(n), MS_THREADS,
                   y, n, low, high, seed, offset);
 }
-/* --8<-- [end:random_uniform] */
 
-/* --8<-- [start:random_gaussian] */
 /* Box-Muller in double: z = sqrt(-2 ln u1) cos(2 pi u2), u1 in (0, 1] */
 __global__ void FN(random_gaussian_kernel)(T *y, int64_t n, T mean, T std, uint64_t seed,
                                            uint64_t offset)
@@ -67,9 +64,7 @@ extern "C" void FN(random_gaussian)(T *y, int64_t n, T mean, T std, uint64_t see
         MS_LAUNCH(FN(random_gaussian_kernel), ms_blocks(n), MS_THREADS,
                   y, n, mean, std, seed, offset);
 }
-/* --8<-- [end:random_gaussian] */
 
-/* --8<-- [start:random_bernoulli] */
 /* y[i] = 1 if u_i < p else 0 */
 __global__ void FN(random_bernoulli_kernel)(T *y, int64_t n, T p, uint64_t seed,
                                             uint64_t offset)
@@ -87,4 +82,3 @@ extern "C" void FN(random_bernoulli)(T *y, int64_t n, T p, uint64_t seed, uint64
     if (n > 0)
         MS_LAUNCH(FN(random_bernoulli_kernel), ms_blocks(n), MS_THREADS, y, n, p, seed, offset);
 }
-/* --8<-- [end:random_bernoulli] */

@@ -13,7 +13,6 @@
  * Sums are accumulated in double; the order is fixed, so runs repeat exactly. */
 #include "ms_cuda.h"
 
-/* --8<-- [start:reduce_sum_forward] */
 /* y[o] = scale * sum_m x[o, m]; one block per row (grid-stride over rows) */
 __global__ void FN(reduce_sum_rows_kernel)(T *y, const T *x, int64_t outer, int64_t mid,
                                            T scale)
@@ -116,4 +115,3 @@ extern "C" void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t 
         MS_LAUNCH(FN(reduce_sum_cols_kernel), grid, block, y, x, outer, mid, inner, scale);
     }
 }
-/* --8<-- [end:reduce_sum_forward] */

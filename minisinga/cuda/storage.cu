@@ -75,7 +75,6 @@ struct MsStrides {
     int64_t xstrides[MS_MAX_NDIM];
 };
 
-/* --8<-- [start:strided_copy] */
 /* y: compact, shape[0..ndim);  y[i] = x[sum_d idx_d(i) * xstrides[d]], where
  * idx(i) is the multi-index of the flat position i (last axis fastest). */
 __global__ void FN(strided_copy_kernel)(T *y, const T *x, MsStrides s, int ndim, int64_t n)
@@ -108,9 +107,7 @@ extern "C" void FN(strided_copy)(T *y, const T *x, const int64_t *shape, const i
     if (n > 0)
         MS_LAUNCH(FN(strided_copy_kernel), ms_blocks(n), MS_THREADS, y, x, s, ndim, n);
 }
-/* --8<-- [end:strided_copy] */
 
-/* --8<-- [start:copy_block] */
 /* y: (outer, ny), x: (outer, nx);  y[o, offset + j] = x[o, j] */
 __global__ void FN(copy_block_kernel)(T *y, const T *x, int64_t outer, int64_t ny,
                                       int64_t nx, int64_t offset)
@@ -127,9 +124,7 @@ extern "C" void FN(copy_block)(T *y, const T *x, int64_t outer, int64_t ny, int6
         MS_LAUNCH(FN(copy_block_kernel), ms_blocks(outer * nx), MS_THREADS,
                   y, x, outer, ny, nx, offset);
 }
-/* --8<-- [end:copy_block] */
 
-/* --8<-- [start:take_block] */
 /* y: (outer, ny), x: (outer, nx);  y[o, j] = x[o, offset + j] */
 __global__ void FN(take_block_kernel)(T *y, const T *x, int64_t outer, int64_t ny,
                                       int64_t nx, int64_t offset)
@@ -146,4 +141,3 @@ extern "C" void FN(take_block)(T *y, const T *x, int64_t outer, int64_t ny, int6
         MS_LAUNCH(FN(take_block_kernel), ms_blocks(outer * ny), MS_THREADS,
                   y, x, outer, ny, nx, offset);
 }
-/* --8<-- [end:take_block] */

@@ -60,7 +60,6 @@ def three_d_view(shape, axis: int) -> tuple[int, int, int]:
     return outer, shape[axis], inner
 
 
-# --8<-- [start:int32_operands]
 def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
     """The operands of a binary operation where one of them is int32.
 
@@ -79,10 +78,8 @@ def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
     if a.dtype == dtypes.int32:
         return backend.cast(a, b.dtype), b
     return a, backend.cast(b, a.dtype)
-# --8<-- [end:int32_operands]
 
 
-# --8<-- [start:first_out_of_range]
 def host_values(t: CTensor) -> list:
     """The values of ``t`` as a flat Python list, copied from its device: for
     error messages (the bad index), never for the computation."""
@@ -110,4 +107,3 @@ def first_out_of_range(idx: CTensor, lo: int, hi: int):
     if idx.size == 0 or count("count_out_of_range", idx, idx.size, lo, hi) == 0:
         return None
     return next(v for v in host_values(idx) if not lo <= v < hi)
-# --8<-- [end:first_out_of_range]

@@ -12,7 +12,6 @@ __all__ = [
 ]
 
 
-# --8<-- [start:ReLU]
 class ReLU(autograd.Operation):
     r"""Rectified linear unit: ``relu(x)``.
 
@@ -29,10 +28,8 @@ class ReLU(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("relu_backward", dy, self.x)
-# --8<-- [end:ReLU]
 
 
-# --8<-- [start:LeakyRelu]
 class LeakyRelu(autograd.Operation):
     r"""Leaky ReLU: ``leakyrelu(x, a=0.01)``.
 
@@ -53,10 +50,8 @@ class LeakyRelu(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("leakyrelu_backward", dy, self.x, scalars=(self.a,))
-# --8<-- [end:LeakyRelu]
 
 
-# --8<-- [start:Elu]
 class Elu(autograd.Operation):
     r"""Exponential linear unit: ``elu(x, alpha=1.0)``.
 
@@ -79,10 +74,8 @@ class Elu(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("elu_backward", dy, self.x, scalars=(self.alpha, self.gamma))
-# --8<-- [end:Elu]
 
 
-# --8<-- [start:SeLU]
 class SeLU(Elu):
     r"""Scaled ELU: ``selu(x, alpha=1.67326, gamma=1.0507)``.
 
@@ -95,10 +88,8 @@ class SeLU(Elu):
     def __init__(self, alpha: float = 1.67326, gamma: float = 1.0507):
         super().__init__(alpha)
         self.gamma = checks.number("selu", "gamma", gamma)
-# --8<-- [end:SeLU]
 
 
-# --8<-- [start:Sigmoid]
 class Sigmoid(autograd.Operation):
     r"""Logistic sigmoid: ``sigmoid(x)``.
 
@@ -114,10 +105,8 @@ class Sigmoid(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("sigmoid_backward", dy, self.y)
-# --8<-- [end:Sigmoid]
 
 
-# --8<-- [start:HardSigmoid]
 class HardSigmoid(autograd.Operation):
     r"""Piecewise-linear sigmoid: ``hardsigmoid(x, alpha=0.2, gamma=0.5)``.
 
@@ -140,10 +129,8 @@ class HardSigmoid(autograd.Operation):
     def backward(self, dy):
         return backend.grad_kernel("hardsigmoid_backward", dy, self.x,
                                    scalars=(self.alpha, self.gamma))
-# --8<-- [end:HardSigmoid]
 
 
-# --8<-- [start:Tanh]
 class Tanh(autograd.Operation):
     r"""Hyperbolic tangent: ``tanh(x)``.
 
@@ -159,10 +146,8 @@ class Tanh(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("tanh_backward", dy, self.y)
-# --8<-- [end:Tanh]
 
 
-# --8<-- [start:SoftPlus]
 class SoftPlus(autograd.Operation):
     r"""Softplus: ``softplus(x)``, computed without overflow.
 
@@ -178,10 +163,8 @@ class SoftPlus(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("softplus_backward", dy, self.x)
-# --8<-- [end:SoftPlus]
 
 
-# --8<-- [start:SoftSign]
 class SoftSign(autograd.Operation):
     r"""Softsign: ``softsign(x)``.
 
@@ -197,10 +180,8 @@ class SoftSign(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("softsign_backward", dy, self.x)
-# --8<-- [end:SoftSign]
 
 
-# --8<-- [start:SoftMax]
 class SoftMax(autograd.Operation):
     r"""Softmax along an axis: ``softmax(x, axis=1)`` (max-subtracted, stable).
 
@@ -227,7 +208,6 @@ class SoftMax(autograd.Operation):
         if dy.size:
             backend.kernel("softmax_backward", dy)(dx.ptr, dy.ptr, self.y.ptr, *self.view)
         return dx
-# --8<-- [end:SoftMax]
 
 
 def relu(x):

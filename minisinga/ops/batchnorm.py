@@ -39,7 +39,6 @@ def check_hyperparameters(where: str, momentum, eps) -> tuple[float, float]:
     return float(momentum), float(eps)
 
 
-# --8<-- [start:op_BatchNorm2d]
 class _BatchNorm2d(autograd.Operation):
     r"""Batch normalisation per channel over (N, H, W), shaped like SINGA's operation:
     ``_BatchNorm2d(running_mean, running_var, momentum=0.9, eps=1e-5, training=None)(x, scale, bias)``;
@@ -111,7 +110,6 @@ class _BatchNorm2d(autograd.Operation):
                 dx.ptr, dscale.ptr, dbias.ptr, dy.ptr, self.x.ptr, self.scale.ptr,
                 self.mean.ptr, self.invstd.ptr, int(self.used_batch_stats), N, C, HW)
         return dx, dscale, dbias
-# --8<-- [end:op_BatchNorm2d]
 
 
 def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,

@@ -85,7 +85,6 @@ def check_pad_mode(where: str, pad_mode, padding) -> str:
     return pad_mode
 
 
-# --8<-- [start:same_padding]
 def same_padding(size: int, k: int, s: int, d: int, pad_mode: str) -> tuple[int, int]:
     """(begin, end) padding of one spatial axis for ONNX's SAME_* modes.
 
@@ -96,10 +95,8 @@ def same_padding(size: int, k: int, s: int, d: int, pad_mode: str) -> tuple[int,
     total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
     small, large = total // 2, total - total // 2
     return (small, large) if pad_mode == "SAME_UPPER" else (large, small)
-# --8<-- [end:same_padding]
 
 
-# --8<-- [start:spatial_geometry]
 def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mode):
     """Padding (t, b, l, r) and output size (OH, OW) for an (N, C, H, W) input.
 
@@ -120,11 +117,9 @@ def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mo
     oh = (H + t + b - ext_h) // sh + 1
     ow = (W + l + r - ext_w) // sw + 1
     return pads, (oh, ow)
-# --8<-- [end:spatial_geometry]
 
 
 # ---------------------------------------------------------------------- the operation
-# --8<-- [start:op_Conv2d]
 class _Conv2d(autograd.Operation):
     r"""2-D convolution (cross-correlation), NCHW, lowered onto GEMM:
     ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``.
@@ -225,10 +220,8 @@ def _check_alloc(status: int) -> None:
         raise MemoryError("conv2d: could not allocate the im2col buffer of one image")
 
 
-# --8<-- [end:op_Conv2d]
 
 
-# --8<-- [start:conv2d]
 def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
            padding: Padding = 0, dilation: IntPair = 1, group: int = 1,
            pad_mode: str = "NOTSET") -> Tensor:
@@ -247,4 +240,3 @@ def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
     """
     op = _Conv2d(stride, padding, dilation, group, pad_mode)
     return (op(x, W, b) if b is not None else op(x, W))[0]
-# --8<-- [end:conv2d]

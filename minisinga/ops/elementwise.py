@@ -24,7 +24,6 @@ __all__ = [
 ]
 
 
-# --8<-- [start:Broadcasting]
 class _Broadcasting(autograd.Operation):
     """Shared forward for the binary operations: check, broadcast, run a kernel.
 
@@ -48,10 +47,8 @@ class _Broadcasting(autograd.Operation):
         self.a = backend.broadcast_to(a, shape)
         self.b = backend.broadcast_to(b, shape)
         return backend.binary(self.kernel, self.a, self.b)
-# --8<-- [end:Broadcasting]
 
 
-# --8<-- [start:Add]
 class Add(_Broadcasting):
     r"""Elementwise sum with broadcasting: ``add(a, b)``, ``a + b``.
 
@@ -66,10 +63,8 @@ class Add(_Broadcasting):
 
     def backward(self, dy):
         return backend.sum_to_shape(dy, self.a_shape), backend.sum_to_shape(dy, self.b_shape)
-# --8<-- [end:Add]
 
 
-# --8<-- [start:Sub]
 class Sub(_Broadcasting):
     r"""Elementwise difference with broadcasting: ``sub(a, b)``, ``a - b``.
 
@@ -85,10 +80,8 @@ class Sub(_Broadcasting):
     def backward(self, dy):
         db = backend.scale(backend.sum_to_shape(dy, self.b_shape), -1.0)
         return backend.sum_to_shape(dy, self.a_shape), db
-# --8<-- [end:Sub]
 
 
-# --8<-- [start:Mul]
 class Mul(_Broadcasting):
     r"""Elementwise product with broadcasting: ``mul(a, b)``, ``a * b``.
 
@@ -106,10 +99,8 @@ class Mul(_Broadcasting):
         db = backend.mul(dy, self.a) if self.needs_input_grad[1] else None
         return (da and backend.sum_to_shape(da, self.a_shape),
                 db and backend.sum_to_shape(db, self.b_shape))
-# --8<-- [end:Mul]
 
 
-# --8<-- [start:Div]
 class Div(_Broadcasting):
     r"""Elementwise quotient with broadcasting: ``div(a, b)``, ``a / b``.
 
@@ -127,10 +118,8 @@ class Div(_Broadcasting):
         backend.kernel("div_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
-# --8<-- [end:Div]
 
 
-# --8<-- [start:Pow]
 class Pow(_Broadcasting):
     r"""Elementwise power with a tensor exponent: ``pow(a, b)``, ``a ** b``.
 
@@ -153,7 +142,6 @@ class Pow(_Broadcasting):
         backend.kernel("pow_backward", dy)(da.ptr, db.ptr, dy.ptr, self.a.ptr,
                                                 self.b.ptr, self.y.ptr, dy.size)
         return backend.sum_to_shape(da, self.a_shape), backend.sum_to_shape(db, self.b_shape)
-# --8<-- [end:Pow]
 
 
 def add(a, b):
@@ -182,7 +170,6 @@ def pow(a, b):
 
 
 # ---------------------------------------------------------------------- unary
-# --8<-- [start:Negative]
 class Negative(autograd.Operation):
     r"""Negation: ``negative(x)``, ``-x``.
 
@@ -197,10 +184,8 @@ class Negative(autograd.Operation):
 
     def backward(self, dy):
         return backend.scale(dy, -1.0)
-# --8<-- [end:Negative]
 
 
-# --8<-- [start:Reciprocal]
 class Reciprocal(autograd.Operation):
     r"""Elementwise reciprocal: ``reciprocal(x)``.
 
@@ -216,10 +201,8 @@ class Reciprocal(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("reciprocal_backward", dy, self.y)
-# --8<-- [end:Reciprocal]
 
 
-# --8<-- [start:Abs]
 class Abs(autograd.Operation):
     r"""Absolute value: ``abs(x)``.
 
@@ -236,10 +219,8 @@ class Abs(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("abs_backward", dy, self.x)
-# --8<-- [end:Abs]
 
 
-# --8<-- [start:Exp]
 class Exp(autograd.Operation):
     r"""Exponential: ``exp(x)``.
 
@@ -255,10 +236,8 @@ class Exp(autograd.Operation):
 
     def backward(self, dy):
         return backend.mul(dy, self.y)
-# --8<-- [end:Exp]
 
 
-# --8<-- [start:Log]
 class Log(autograd.Operation):
     r"""Natural logarithm: ``log(x)``; log(0) = -inf, log(x < 0) = nan (IEEE).
 
@@ -274,10 +253,8 @@ class Log(autograd.Operation):
 
     def backward(self, dy):
         return backend.binary("div_forward", dy, self.x)
-# --8<-- [end:Log]
 
 
-# --8<-- [start:Sqrt]
 class Sqrt(autograd.Operation):
     r"""Square root: ``sqrt(x)``.
 
@@ -293,10 +270,8 @@ class Sqrt(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("sqrt_backward", dy, self.y)
-# --8<-- [end:Sqrt]
 
 
-# --8<-- [start:Clip]
 class Clip(autograd.Operation):
     r"""Clamp into [min, max]: ``clip(x, min=None, max=None)`` (None: unbounded).
 
@@ -320,10 +295,8 @@ class Clip(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("clip_backward", dy, self.x, scalars=(self.lo, self.hi))
-# --8<-- [end:Clip]
 
 
-# --8<-- [start:Identity]
 class Identity(autograd.Operation):
     r"""Identity: ``identity(x)`` returns a copy of x.
 
@@ -337,7 +310,6 @@ class Identity(autograd.Operation):
 
     def backward(self, dy):
         return dy
-# --8<-- [end:Identity]
 
 
 def negative(x):
@@ -381,7 +353,6 @@ def identity(x):
 
 
 # ---------------------------------------------------------------------- n-ary
-# --8<-- [start:Sum]
 class Sum(autograd.Operation):
     r"""N-ary elementwise sum with broadcasting: ``sum(x1, x2, ...)``.
 
@@ -408,10 +379,8 @@ class Sum(autograd.Operation):
     def backward(self, dy):
         g = backend.scale(dy, self.scale) if self.scale != 1.0 else dy
         return tuple(backend.sum_to_shape(g, s) for s in self.shapes)
-# --8<-- [end:Sum]
 
 
-# --8<-- [start:Mean]
 class Mean(Sum):
     r"""N-ary elementwise mean with broadcasting: ``mean(x1, x2, ...)``.
 
@@ -423,7 +392,6 @@ class Mean(Sum):
     def forward(self, *xs):
         self.scale = 1.0 / builtins.max(len(xs), 1)
         return super().forward(*xs)
-# --8<-- [end:Mean]
 
 
 def sum(*xs):
@@ -437,7 +405,6 @@ def mean(*xs):
 
 
 # ---------------------------------------------------------------------- dropout
-# --8<-- [start:Dropout]
 class Dropout(autograd.Operation):
     r"""Inverted dropout: ``dropout(x, ratio=0.5)``.
 
@@ -475,7 +442,6 @@ class Dropout(autograd.Operation):
         backend.kernel("dropout_forward", dy)(dx.ptr, dy.ptr, self.mask.ptr, self.scale,
                                                    dy.size)
         return dx
-# --8<-- [end:Dropout]
 
 
 def dropout(x, ratio: float = 0.5):

@@ -86,7 +86,6 @@ def _int64s(values):
     return ffi.new("int64_t[]", list(values) or [0])
 
 
-# --8<-- [start:window]
 # pad's modes as the kernels number them (MS_PAD_* in minisinga/c/pointwise.h)
 _PAD_MODES = {"constant": 0, "edge": 1, "reflect": 2}
 
@@ -103,11 +102,9 @@ def _window_copy(x: CTensor, shape, start, step, mode: str = "constant",
             _int64s(backend.contiguous_strides(x.shape)), _int64s(start), _int64s(step),
             _PAD_MODES[mode], fill, len(shape))
     return y
-# --8<-- [end:window]
 
 
 # ---------------------------------------------------------------------- slice
-# --8<-- [start:onnx_slice_positions]
 def onnx_slice_positions(dim: int, start: int, end: int, step: int) -> list[int]:
     """The positions ONNX Slice takes along an axis of size ``dim``.
 
@@ -126,10 +123,8 @@ def onnx_slice_positions(dim: int, start: int, end: int, step: int) -> list[int]
         start = min(max(start, 0), dim - 1)
         end = min(max(end, -1), dim - 1)
     return list(range(start, end, step))
-# --8<-- [end:onnx_slice_positions]
 
 
-# --8<-- [start:Slice]
 class Slice(autograd.Operation):
     r"""ONNX Slice: ``slice(x, starts, ends, axes=None, steps=None)``; negative
     starts / ends count from the end, negative steps go backwards, and
@@ -178,7 +173,6 @@ class Slice(autograd.Operation):
             dx.ptr, dy.ptr, _int64s(self.shape), _int64s(backend.contiguous_strides(self.x_shape)),
             _int64s(self.start), _int64s(self.step), len(self.shape), dx.size)
         return dx
-# --8<-- [end:Slice]
 
 
 def slice(x, starts, ends, axes=None, steps=None):
@@ -187,7 +181,6 @@ def slice(x, starts, ends, axes=None, steps=None):
 
 
 # ---------------------------------------------------------------------- gather
-# --8<-- [start:Gather]
 class Gather(autograd.Operation):
     r"""ONNX Gather: ``gather(x, axis, indices)``; indices is an int, a (nested)
     list, an ndarray or a Tensor of integers in [-d, d) (negative ones count
@@ -232,7 +225,6 @@ class Gather(autograd.Operation):
             backend.kernel("gather_backward", dy)(dx.ptr, dy.ptr, self.ind.ptr, outer, d,
                                                   self.ind.size, inner)
         return dx
-# --8<-- [end:Gather]
 
 
 def gather(x, axis: int, indices):
@@ -241,7 +233,6 @@ def gather(x, axis: int, indices):
 
 
 # ---------------------------------------------------------------------- pad
-# --8<-- [start:pad_positions]
 def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
     """For each position along a padded axis, the source position (or -1 for
     the constant): what the kernels' ``pad_source_one`` (minisinga/c/pointwise.h)
@@ -263,10 +254,8 @@ def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
             m = i % period
             out.append(m if m < dim else period - m)
     return out
-# --8<-- [end:pad_positions]
 
 
-# --8<-- [start:Pad]
 class Pad(autograd.Operation):
     r"""ONNX Pad: ``pad(x, mode, pads, constant=0.)``; mode is "constant",
     "reflect" or "edge"; pads = [begin_0, begin_1, ..., end_0, end_1, ...],
@@ -324,7 +313,6 @@ class Pad(autograd.Operation):
                                                    _PAD_MODES[self.mode])
             dx = g
         return dx.clone() if dx is dy else dx
-# --8<-- [end:Pad]
 
 
 def pad(x, mode: str, pads, constant: float = 0.0):
@@ -333,7 +321,6 @@ def pad(x, mode: str, pads, constant: float = 0.0):
 
 
 # ------------------------------------------------------- tile, expand, upsample
-# --8<-- [start:Broadcast]
 class _Broadcast(autograd.Operation):
     """y = reshape(broadcast_to(reshape(x, split), expanded), out): a copy by the
     strided-copy kernel.  Backward: sum dy over the broadcast copies."""
@@ -355,10 +342,8 @@ class _Broadcast(autograd.Operation):
 
     def backward(self, dy):
         return backend.sum_to_shape(dy.reshape(self.expanded), self.split).reshape(self.x_shape)
-# --8<-- [end:Broadcast]
 
 
-# --8<-- [start:Tile]
 class Tile(_Broadcast):
     r"""Repeat the whole tensor along each axis, as np.tile: ``tile(x, repeats)``
     (an int or a list; shorter lists are padded with 1s in front, longer ones
@@ -385,10 +370,8 @@ class Tile(_Broadcast):
         split = [v for d in dims for v in (1, d)]
         expanded = [v for r, d in zip(reps, dims) for v in (r, d)]
         return tuple(split), tuple(expanded), tuple(r * d for r, d in zip(reps, dims))
-# --8<-- [end:Tile]
 
 
-# --8<-- [start:Expand]
 class Expand(_Broadcast):
     r"""ONNX Expand: broadcast x and ``shape`` together: ``expand(x, shape)``
     (a 1 in shape keeps x's dimension, as in ONNX).
@@ -410,10 +393,8 @@ class Expand(_Broadcast):
         out = backend.broadcast_shape(shape, self.shape, "expand")
         split = (1,) * (len(out) - len(shape)) + tuple(shape)
         return split, out, out
-# --8<-- [end:Expand]
 
 
-# --8<-- [start:UpSample]
 class UpSample(_Broadcast):
     r"""Nearest-neighbour upsampling by integer scales: ``upsample(x, mode, scales)``;
     mode must be "nearest"; scales has one entry per axis (whole numbers, >= 1).
@@ -445,7 +426,6 @@ class UpSample(_Broadcast):
         split = tuple(v for d in shape for v in (d, 1))
         expanded = tuple(v for d, s in zip(shape, self.scales) for v in (d, s))
         return split, expanded, tuple(d * s for d, s in zip(shape, self.scales))
-# --8<-- [end:UpSample]
 
 
 def tile(x, repeats):
@@ -464,7 +444,6 @@ def upsample(x, mode: str, scales):
 
 
 # ------------------------------------------------- depth_to_space, space_to_depth
-# --8<-- [start:Rearrange]
 class _Rearrange(autograd.Operation):
     """y = reshape(transpose(reshape(x, split), perm), out); backward undoes it."""
 
@@ -498,10 +477,8 @@ class _Rearrange(autograd.Operation):
         for i, p in enumerate(self.perm):
             inverse[p] = i
         return backend.transpose(dy.reshape(self.y_split), inverse).reshape(self.x_shape)
-# --8<-- [end:Rearrange]
 
 
-# --8<-- [start:DepthToSpace]
 class DepthToSpace(_Rearrange):
     r"""Move channel blocks into space, NCHW: ``depth_to_space(x, blocksize, mode="DCR")``;
     (N, C, H, W) -> (N, C/b^2, H b, W b).  DCR reads the channel as (depth
@@ -524,10 +501,8 @@ class DepthToSpace(_Rearrange):
         if self.mode == "DCR":
             return (n, b, b, cc, h, w), (0, 3, 4, 1, 5, 2), out
         return (n, cc, b, b, h, w), (0, 1, 4, 2, 5, 3), out
-# --8<-- [end:DepthToSpace]
 
 
-# --8<-- [start:SpaceToDepth]
 class SpaceToDepth(_Rearrange):
     r"""Move spatial blocks into channels, NCHW: ``space_to_depth(x, blocksize, mode="DCR")``;
     (N, C, H, W) -> (N, C b^2, H/b, W/b); the inverse of depth_to_space with
@@ -550,7 +525,6 @@ class SpaceToDepth(_Rearrange):
         if self.mode == "DCR":
             return split, (0, 3, 5, 1, 2, 4), out
         return split, (0, 1, 3, 5, 2, 4), out
-# --8<-- [end:SpaceToDepth]
 
 
 def depth_to_space(x, blocksize: int, mode: str = "DCR"):
@@ -564,7 +538,6 @@ def space_to_depth(x, blocksize: int, mode: str = "DCR"):
 
 
 # ---------------------------------------------------------------------- scatter_elements
-# --8<-- [start:ScatterElements]
 class ScatterElements(autograd.Operation):
     r"""ONNX ScatterElements (no reduction), any rank: ``scatter_elements(x,
     indices, updates, axis=0)``.  y is a copy of x with ``y[p with its axis
@@ -638,7 +611,6 @@ class ScatterElements(autograd.Operation):
         if du.size:
             backend.kernel("gather_index", dy)(du.ptr, dy.ptr, self.idx.ptr, 0.0, du.size)
         return dx, du
-# --8<-- [end:ScatterElements]
 
 
 def scatter_elements(x, indices, updates, axis: int = 0):
@@ -652,7 +624,6 @@ def scatter_elements(x, indices, updates, axis: int = 0):
 
 
 # ---------------------------------------------------------------------- embedding
-# --8<-- [start:Embedding]
 class Embedding(autograd.Operation):
     r"""Look up rows of a table: ``embedding(x, w)``; x holds int32 row indices
     of any shape (usually (batch, seq)), w is (vocab, dim), and y is
@@ -687,7 +658,6 @@ class Embedding(autograd.Operation):
         backend.kernel("embedding_backward", dy)(dw.ptr, dy.ptr, self.x.ptr, self.x.size,
                                                  *self.w_shape)
         return None, dw
-# --8<-- [end:Embedding]
 
 
 def embedding(x, w):
@@ -697,7 +667,6 @@ def embedding(x, w):
 
 
 # ---------------------------------------------------------------------- onehot
-# --8<-- [start:OneHot]
 class OneHot(_Constant):
     r"""ONNX OneHot, SINGA's argument order: ``onehot(axis, indices, depth, values)``;
     indices (a Tensor of whole numbers in [-depth, depth), negative ones
@@ -748,7 +717,6 @@ class OneHot(_Constant):
         y = CTensor(indices.shape[:axis] + (d,) + indices.shape[axis:], dtype, indices.device)
         backend.kernel("onehot_forward", y)(y.ptr, ind_t.ptr, self.off, self.on, outer, d, inner)
         return y
-# --8<-- [end:OneHot]
 
 
 def onehot(axis: int, indices, depth: int, values):
@@ -757,7 +725,6 @@ def onehot(axis: int, indices, depth: int, values):
 
 
 # ---------------------------------------------------------------------- cast
-# --8<-- [start:Cast]
 class Cast(autograd.Operation):
     r"""Convert the element type: ``cast(x, to)``; ``to`` is a dtype code
     (SINGA's 0 = float32, 2 = int32, and 4 = float64), a NumPy dtype or a name.
@@ -794,7 +761,6 @@ class Cast(autograd.Operation):
 
     def backward(self, dy):
         return dy if dy.dtype == self.x_dtype else backend.cast(dy, self.x_dtype)
-# --8<-- [end:Cast]
 
 
 def cast(x, to):
@@ -803,7 +769,6 @@ def cast(x, to):
 
 
 # ---------------------------------------------------------------------- shape, constant_of_shape
-# --8<-- [start:Shape]
 class Shape(_Constant):
     r"""The shape of x as a 1-D int32 tensor: ``shape(x)``.
 
@@ -818,7 +783,6 @@ class Shape(_Constant):
         # metadata, moved in from Python: no computation to do
         return CTensor.from_numpy(checks.int_array("shape", "x.shape", list(x.shape)),
                                   dtypes.int32, x.device)
-# --8<-- [end:Shape]
 
 
 def shape(x):
@@ -826,7 +790,6 @@ def shape(x):
     return Shape()(x)[0]
 
 
-# --8<-- [start:ConstantOfShape]
 class ConstantOfShape(_Constant):
     r"""A float32 tensor filled with ``value`` whose shape is held by x (a 1-D
     tensor of whole numbers >= 0): ``constant_of_shape(x, value=0)``.
@@ -853,7 +816,6 @@ class ConstantOfShape(_Constant):
         if any(d < 0 for d in dims):
             raise ValueError(f"constant_of_shape: sizes must be >= 0, got {dims}")
         return backend.full(tuple(dims), self.value, dtypes.float32, x.device)
-# --8<-- [end:ConstantOfShape]
 
 
 def constant_of_shape(x, value: float = 0.0):
@@ -862,7 +824,6 @@ def constant_of_shape(x, value: float = 0.0):
 
 
 # ---------------------------------------------------------------------- nonzero
-# --8<-- [start:NonZero]
 class NonZero(_Constant):
     r"""Indices of the nonzero elements, as np.nonzero stacked: ``nonzero(x)``
     -> an int32 tensor of shape (ndim, count), in row-major order.
@@ -886,7 +847,6 @@ class NonZero(_Constant):
             backend.kernel("nonzero_forward", x)(y.ptr, x.ptr, shape_arr, len(x.shape), x.size,
                                                  count)
         return y
-# --8<-- [end:NonZero]
 
 
 def nonzero(x):

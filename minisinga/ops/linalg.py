@@ -11,7 +11,6 @@ from ._util import check_float
 __all__ = ["Matmul", "Gemm", "AddBias", "matmul", "gemm", "add_bias", "batched_matmul"]
 
 
-# --8<-- [start:batch_operand]
 def _batch_operand(x: CTensor, batch_shape, rows: int, cols: int):
     """(CTensor, stride) for one side of a batched product: a stride of 0 when x
     has no batch of its own (it is shared by every product), else x expanded to
@@ -22,10 +21,8 @@ def _batch_operand(x: CTensor, batch_shape, rows: int, cols: int):
     if tuple(x.shape[:-2]) != tuple(batch_shape):
         x = backend.broadcast_to(x, tuple(batch_shape) + (rows, cols))
     return x, (rows * cols if nbatch > 1 else 0)
-# --8<-- [end:batch_operand]
 
 
-# --8<-- [start:batched_matmul]
 def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
                    alpha: float = 1.0) -> CTensor:
     """alpha * op(a) @ op(b) over broadcast batch dimensions (shapes already checked);
@@ -50,10 +47,8 @@ def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
             backend.kernel("gemm_batched", a)(y.ptr, a.ptr, b.ptr, nbatch, m, n, k,
                                                    trans_a, trans_b, alpha, 0.0, sa, sb, m * n)
     return y
-# --8<-- [end:batched_matmul]
 
 
-# --8<-- [start:Matmul]
 class Matmul(autograd.Operation):
     r"""Matrix product, 2-D or batched over broadcast leading axes: ``matmul(a, b)``, ``a @ b``.
 
@@ -81,7 +76,6 @@ class Matmul(autograd.Operation):
         if self.needs_input_grad[1]:
             db = backend.sum_to_shape(batched_matmul(self.a, dy, 1, 0), self.b.shape)
         return da, db
-# --8<-- [end:Matmul]
 
 
 def matmul(a, b):
@@ -97,7 +91,6 @@ def _gemm(out: CTensor | None, a, b, m, n, k, ta, tb, alpha, beta) -> CTensor:
     return out
 
 
-# --8<-- [start:Gemm]
 class Gemm(autograd.Operation):
     r"""ONNX/SINGA general matrix multiply:
     ``gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0)``; C broadcasts to (M, N).
@@ -151,7 +144,6 @@ class Gemm(autograd.Operation):
         if self.c_shape is None:
             return dA, dB
         return dA, dB, backend.scale(backend.sum_to_shape(dy, self.c_shape), self.beta)
-# --8<-- [end:Gemm]
 
 
 def gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
@@ -160,7 +152,6 @@ def gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
     return (op(A, B, C) if C is not None else op(A, B))[0]
 
 
-# --8<-- [start:AddBias]
 class AddBias(autograd.Operation):
     r"""Add a bias vector to each row (axis=0) or each column (axis=1) of a matrix:
     ``add_bias(x, b, axis=0)``; b may be (C,) or (1, C) (axis 0), (M,) or (M, 1) (axis 1).
@@ -201,7 +192,6 @@ class AddBias(autograd.Operation):
         db = CTensor._new(self.b_shape, dy.dtype, dy.device)  # b's own shape: no reshape
         backend.kernel("reduce_sum_forward", dy)(db.ptr, dy.ptr, outer, mid, inner, 1.0)
         return dy, db
-# --8<-- [end:AddBias]
 
 
 def add_bias(x, b, axis: int = 0):

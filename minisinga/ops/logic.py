@@ -20,7 +20,6 @@ __all__ = ["Less", "Greater", "Equal", "And", "Or", "Xor", "Not", "Where",
            "less", "greater", "equal", "_and", "_or", "_xor", "_not", "where"]
 
 
-# --8<-- [start:make_constant]
 def make_constant(op: autograd.Operation, outs):
     """Mark ``op``'s outputs as constants: autograd neither walks into ``op``
     nor asks it for a gradient."""
@@ -28,10 +27,8 @@ def make_constant(op: autograd.Operation, outs):
     for y in outs:
         y.requires_grad = False
     return outs
-# --8<-- [end:make_constant]
 
 
-# --8<-- [start:Constant]
 class _Constant(autograd.Operation):
     """Base of the operations without a gradient: the outputs are constants."""
 
@@ -44,10 +41,8 @@ class _Constant(autograd.Operation):
     def backward(self, *dys):
         raise RuntimeError(f"{type(self).__name__.lower()} has no gradient: "
                            f"{self.no_grad_reason}")
-# --8<-- [end:Constant]
 
 
-# --8<-- [start:Binary]
 class _Binary(_Constant):
     """Broadcast a and b to one shape, then one kernel writes 0/1."""
 
@@ -62,10 +57,8 @@ class _Binary(_Constant):
         shape = backend.broadcast_shape(a.shape, b.shape, opname)
         return backend.binary(self.kernel, backend.broadcast_to(a, shape),
                               backend.broadcast_to(b, shape))
-# --8<-- [end:Binary]
 
 
-# --8<-- [start:Less]
 class Less(_Binary):
     r"""Elementwise a < b with broadcasting: ``less(a, b)``, 1.0 or 0.0.
 
@@ -75,10 +68,8 @@ class Less(_Binary):
     """
 
     kernel = "less_forward"
-# --8<-- [end:Less]
 
 
-# --8<-- [start:Greater]
 class Greater(_Binary):
     r"""Elementwise a > b with broadcasting: ``greater(a, b)``, 1.0 or 0.0.
 
@@ -88,10 +79,8 @@ class Greater(_Binary):
     """
 
     kernel = "greater_forward"
-# --8<-- [end:Greater]
 
 
-# --8<-- [start:Equal]
 class Equal(_Binary):
     r"""Elementwise a == b (exact) with broadcasting: ``equal(a, b)``, 1.0 or 0.0.
 
@@ -101,10 +90,8 @@ class Equal(_Binary):
     """
 
     kernel = "equal_forward"
-# --8<-- [end:Equal]
 
 
-# --8<-- [start:And]
 class And(_Binary):
     r"""Logical and, nonzero meaning true, with broadcasting: ``_and(a, b)``.
 
@@ -114,10 +101,8 @@ class And(_Binary):
     """
 
     kernel = "and_forward"
-# --8<-- [end:And]
 
 
-# --8<-- [start:Or]
 class Or(_Binary):
     r"""Logical or, nonzero meaning true, with broadcasting: ``_or(a, b)``.
 
@@ -127,10 +112,8 @@ class Or(_Binary):
     """
 
     kernel = "or_forward"
-# --8<-- [end:Or]
 
 
-# --8<-- [start:Xor]
 class Xor(_Binary):
     r"""Logical exclusive or, nonzero meaning true, with broadcasting: ``_xor(a, b)``.
 
@@ -140,10 +123,8 @@ class Xor(_Binary):
     """
 
     kernel = "xor_forward"
-# --8<-- [end:Xor]
 
 
-# --8<-- [start:Not]
 class Not(_Constant):
     r"""Logical not, nonzero meaning true: ``_not(x)``.
 
@@ -156,7 +137,6 @@ class Not(_Constant):
         if x.dtype != dtypes.int32:  # (int32 has its kernel too)
             check_float("_not", x, names=["x"])
         return backend.unary("not_forward", x)
-# --8<-- [end:Not]
 
 
 def less(a, b):
@@ -195,7 +175,6 @@ def _not(x):
 
 
 # ---------------------------------------------------------------------- where
-# --8<-- [start:condition_ctensor]
 def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
     """A condition (Tensor, ndarray, nested list) as a CTensor of ``like``'s float
     type and device, nonzero meaning true."""
@@ -209,10 +188,8 @@ def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
     except TypeError as e:
         raise TypeError(f"{opname}: condition must be a Tensor, an ndarray or a (nested) list "
                         f"of bools or numbers, got {checks.shown(condition)} ({e})") from None
-# --8<-- [end:condition_ctensor]
 
 
-# --8<-- [start:Where]
 class Where(autograd.Operation):
     r"""Choose elementwise: ``where(x, y, condition)`` is x where condition is
     nonzero, else y; the three broadcast together.  condition (a Tensor, an
@@ -246,7 +223,6 @@ class Where(autograd.Operation):
         dy = CTensor._new(dz.shape, dz.dtype, dz.device)
         backend.kernel("where_backward", dz)(dx.ptr, dy.ptr, dz.ptr, self.c.ptr, dz.size)
         return backend.sum_to_shape(dx, self.x_shape), backend.sum_to_shape(dy, self.y_shape)
-# --8<-- [end:Where]
 
 
 def where(x, y, condition):

@@ -13,7 +13,6 @@ __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSqu
            "softmax_cross_entropy", "cross_entropy", "binary_cross_entropy", "mse_loss"]
 
 
-# --8<-- [start:scalar]
 def _scalar(dy, like: CTensor) -> CTensor:
     """The one-element upstream gradient as a CTensor of ``like``'s type and
     device, for the backward kernels to read ON THE DEVICE (no copy to the host,
@@ -27,7 +26,6 @@ def _scalar(dy, like: CTensor) -> CTensor:
     if dy.device is not like.device:
         raise checks.device_mismatch("loss backward", "dy", dy.device, "x", like.device)
     return dy if dy.dtype == like.dtype else backend.cast(dy, like.dtype)
-# --8<-- [end:scalar]
 
 
 def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
@@ -39,7 +37,6 @@ def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
     return t
 
 
-# --8<-- [start:SoftMaxCrossEntropy]
 class SoftMaxCrossEntropy(autograd.Operation):
     r"""Softmax followed by cross-entropy, computed stably with log-sum-exp:
     ``softmax_cross_entropy(x, t)``.  ``x``: (N, C) logits; ``t``: int32 class
@@ -101,10 +98,8 @@ class SoftMaxCrossEntropy(autograd.Operation):
             backend.kernel("softmax_cross_entropy_dense_backward", dx)(
                 dx.ptr, g.ptr, self.p.ptr, self.q.ptr, n, c)
         return dx
-# --8<-- [end:SoftMaxCrossEntropy]
 
 
-# --8<-- [start:CrossEntropy]
 class CrossEntropy(autograd.Operation):
     r"""Cross-entropy of probabilities: ``cross_entropy(x, t)``; x, t: (N, C).
 
@@ -134,10 +129,8 @@ class CrossEntropy(autograd.Operation):
         backend.kernel("cross_entropy_backward", dx)(dx.ptr, g.ptr, self.x.ptr,
                                                           self.tf.ptr, *self.x.shape)
         return dx
-# --8<-- [end:CrossEntropy]
 
 
-# --8<-- [start:BinaryCrossEntropy]
 class BinaryCrossEntropy(autograd.Operation):
     r"""Binary cross-entropy of probabilities (SINGA's smoothed form, eps = 1e-4):
     ``binary_cross_entropy(x, t)``; N is x.shape[0].
@@ -169,10 +162,8 @@ class BinaryCrossEntropy(autograd.Operation):
         backend.kernel("binary_cross_entropy_backward", dx)(
             dx.ptr, g.ptr, self.x.ptr, self.tf.ptr, self.x.size, self.x.shape[0])
         return dx
-# --8<-- [end:BinaryCrossEntropy]
 
 
-# --8<-- [start:MeanSquareError]
 class MeanSquareError(autograd.Operation):
     r"""Mean squared error over every element (SINGA: no 1/2): ``mse_loss(x, t)``.
 
@@ -201,7 +192,6 @@ class MeanSquareError(autograd.Operation):
         backend.kernel("mse_loss_backward", dx)(dx.ptr, g.ptr, self.x.ptr,
                                                      self.tf.ptr, self.x.size)
         return dx
-# --8<-- [end:MeanSquareError]
 
 
 def _target(name: str, t) -> Tensor:

@@ -21,7 +21,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- piecewise constant
-# --8<-- [start:ZeroGrad]
 class _ZeroGrad(autograd.Operation):
     """A piecewise-constant function: forward is one kernel, the gradient is 0.
 
@@ -37,10 +36,8 @@ class _ZeroGrad(autograd.Operation):
 
     def backward(self, dy):
         return backend.full(dy.shape, 0.0, dy.dtype, dy.device)
-# --8<-- [end:ZeroGrad]
 
 
-# --8<-- [start:Sign]
 class Sign(_ZeroGrad):
     r"""Sign: ``sign(x)`` is 1, -1 or 0.
 
@@ -51,10 +48,8 @@ class Sign(_ZeroGrad):
     """
 
     kernel = "sign_forward"
-# --8<-- [end:Sign]
 
 
-# --8<-- [start:Ceil]
 class Ceil(_ZeroGrad):
     r"""Round up: ``ceil(x)``.
 
@@ -65,10 +60,8 @@ class Ceil(_ZeroGrad):
     """
 
     kernel = "ceil_forward"
-# --8<-- [end:Ceil]
 
 
-# --8<-- [start:Floor]
 class Floor(_ZeroGrad):
     r"""Round down: ``floor(x)``.
 
@@ -79,10 +72,8 @@ class Floor(_ZeroGrad):
     """
 
     kernel = "floor_forward"
-# --8<-- [end:Floor]
 
 
-# --8<-- [start:Round]
 class Round(_ZeroGrad):
     r"""Round to the nearest integer, halves away from zero (C's ``round``):
     ``round(x)``; round(0.5) = 1, round(-2.5) = -3.
@@ -94,10 +85,8 @@ class Round(_ZeroGrad):
     """
 
     kernel = "round_forward"
-# --8<-- [end:Round]
 
 
-# --8<-- [start:Rounde]
 class Rounde(_ZeroGrad):
     r"""Round to the nearest integer, halves to even (NumPy's ``round``):
     ``rounde(x)``; rounde(0.5) = 0, rounde(1.5) = 2, rounde(2.5) = 2.
@@ -109,7 +98,6 @@ class Rounde(_ZeroGrad):
     """
 
     kernel = "rounde_forward"
-# --8<-- [end:Rounde]
 
 
 def sign(x):
@@ -138,7 +126,6 @@ def rounde(x):
 
 
 # ---------------------------------------------------------------------- erf
-# --8<-- [start:Erf]
 class Erf(autograd.Operation):
     r"""The error function: ``erf(x)``.  SINGA's backward uses dy in place of x
     in the derivative; this one is right.
@@ -155,7 +142,6 @@ class Erf(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel("erf_backward", dy, self.x)
-# --8<-- [end:Erf]
 
 
 def erf(x):
@@ -164,7 +150,6 @@ def erf(x):
 
 
 # ---------------------------------------------------------------- n-ary max / min
-# --8<-- [start:Extremum]
 class _Extremum(autograd.Operation):
     """Shared code of Max and Min: a running update over the inputs, which
     records in ``arg`` the input that gave each output element."""
@@ -200,10 +185,8 @@ class _Extremum(autograd.Operation):
             dxs.append(backend.sum_to_shape(dx, shape))
         # SINGA's contract: one input, one gradient (not a 1-tuple)
         return tuple(dxs) if len(dxs) > 1 else dxs[0]
-# --8<-- [end:Extremum]
 
 
-# --8<-- [start:Max]
 class Max(_Extremum):
     r"""N-ary elementwise maximum with broadcasting: ``max(x1, x2, ...)``.
     SINGA's backward returns 0/1 masks without multiplying by dy; this one
@@ -216,10 +199,8 @@ class Max(_Extremum):
     """
 
     update = "max_update"
-# --8<-- [end:Max]
 
 
-# --8<-- [start:Min]
 class Min(_Extremum):
     r"""N-ary elementwise minimum with broadcasting: ``min(x1, x2, ...)``.
     SINGA's backward returns 0/1 masks without multiplying by dy; this one
@@ -232,7 +213,6 @@ class Min(_Extremum):
     """
 
     update = "min_update"
-# --8<-- [end:Min]
 
 
 def max(*xs):
@@ -248,7 +228,6 @@ def min(*xs):
 
 
 # ---------------------------------------------------------------------- prelu
-# --8<-- [start:PRelu]
 class PRelu(autograd.Operation):
     r"""Parametric ReLU: ``prelu(x, slope)``; slope broadcasts to x's shape.
 
@@ -277,7 +256,6 @@ class PRelu(autograd.Operation):
         backend.kernel("prelu_backward", dy)(dx.ptr, dslope.ptr, dy.ptr, self.x.ptr,
                                              self.slope.ptr, dy.size)
         return dx, backend.sum_to_shape(dslope, self.slope_shape)
-# --8<-- [end:PRelu]
 
 
 def prelu(x, slope):
@@ -286,7 +264,6 @@ def prelu(x, slope):
 
 
 # ---------------------------------------------------------------- cosine similarity
-# --8<-- [start:CosSim]
 class CosSim(autograd.Operation):
     r"""Row-wise cosine similarity of two (N, D) tensors: ``cossim(a, b)`` -> (N,).
 
@@ -318,7 +295,6 @@ class CosSim(autograd.Operation):
                                               self.nb.ptr, self.a.ptr, self.b.ptr,
                                               *self.a.shape)
         return da, db
-# --8<-- [end:CosSim]
 
 
 def cossim(a, b):
@@ -327,7 +303,6 @@ def cossim(a, b):
 
 
 # ---------------------------------------------------------------------- ranking loss
-# --8<-- [start:RankingLoss]
 class RankingLoss(autograd.Operation):
     r"""Hinge ranking loss: ``ranking_loss(pos, neg, M=0.2)``, a (1,) tensor.
     pos and neg are scores of one shape; N = pos.shape[0] is the batch (SINGA's
@@ -366,7 +341,6 @@ class RankingLoss(autograd.Operation):
                                                       self.pos.ptr, self.neg.ptr, self.M,
                                                       self.pos.size, self.pos.shape[0])
         return dpos, dneg
-# --8<-- [end:RankingLoss]
 
 
 def ranking_loss(pos, neg, M: float = 0.2):

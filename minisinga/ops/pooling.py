@@ -34,7 +34,6 @@ __all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaverag
            "GlobalAveragePool"]
 
 
-# --8<-- [start:op_Pooling2d]
 class _Pooling2d(autograd.Operation):
     r"""2-D max or average pooling, NCHW:
     ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``.
@@ -102,7 +101,6 @@ class _Pooling2d(autograd.Operation):
                 backend.kernel("avg_pool2d_backward", dy)(dx.ptr, dy.ptr, N * C, H, W, oh, ow,
                                                           *self.window)
         return dx
-# --8<-- [end:op_Pooling2d]
 
 
 def pooling_2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
@@ -145,7 +143,6 @@ def check_data_format(opname: str, data_format) -> str:
     return DATA_FORMATS[data_format]
 
 
-# --8<-- [start:globalaveragepool]
 def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
     """Mean over the spatial axes keeping dims: (N, C, H, W) -> (N, C, 1, 1), or with
     ``data_format="channels_last"`` (N, H, W, C) -> (N, 1, 1, C) (differentiable).
@@ -155,7 +152,6 @@ def globalaveragepool(x: Tensor, data_format: str = "channels_first") -> Tensor:
         raise ValueError(f"globalaveragepool: x must be 4-D, got shape {x.shape}")
     axes = [2, 3] if data_format == "channels_first" else [1, 2]
     return reduce_mean(x, axes, keepdims=1)
-# --8<-- [end:globalaveragepool]
 
 
 class GlobalAveragePool:

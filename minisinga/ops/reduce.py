@@ -13,7 +13,6 @@ __all__ = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
            "reduce_sum", "reduce_mean", "reduce_max", "reduce_min"]
 
 
-# --8<-- [start:ReduceSum]
 class ReduceSum(autograd.Operation):
     r"""Sum over ``axes`` (all when None): ``reduce_sum(x, axes=None, keepdims=1)``.
 
@@ -52,10 +51,8 @@ class ReduceSum(autograd.Operation):
     def backward(self, dy):
         g = backend.broadcast_to(dy.reshape(self.kept), self.x_shape)
         return backend.scale(g, self.scale) if self.scale != 1.0 else g.clone() if g is dy else g
-# --8<-- [end:ReduceSum]
 
 
-# --8<-- [start:ReduceMean]
 class ReduceMean(ReduceSum):
     r"""Mean over ``axes`` (all when None): ``reduce_mean(x, axes=None, keepdims=1)``.
 
@@ -65,7 +62,6 @@ class ReduceMean(ReduceSum):
     """
 
     mean = True
-# --8<-- [end:ReduceMean]
 
 
 def reduce_sum(x, axes=None, keepdims=1):
@@ -79,7 +75,6 @@ def reduce_mean(x, axes=None, keepdims=1):
 
 
 # ---------------------------------------------------------------------- reduce_max / reduce_min
-# --8<-- [start:ReduceMax]
 class ReduceMax(autograd.Operation):
     r"""Maximum over ``axes`` (all when None): ``reduce_max(x, axes=None, keepdims=1)``.
     Not in SINGA's autograd (an addition, named like reduce_sum).
@@ -132,10 +127,8 @@ class ReduceMax(autograd.Operation):
         for i, p in enumerate(self.perm):
             inverse[p] = i
         return backend.transpose(dxt, inverse)
-# --8<-- [end:ReduceMax]
 
 
-# --8<-- [start:ReduceMin]
 class ReduceMin(ReduceMax):
     r"""Minimum over ``axes`` (all when None): ``reduce_min(x, axes=None, keepdims=1)``.
     Not in SINGA's autograd (an addition, named like reduce_sum).
@@ -147,7 +140,6 @@ class ReduceMin(ReduceMax):
     """
 
     kernel = "reduce_min_forward"
-# --8<-- [end:ReduceMin]
 
 
 def reduce_max(x, axes=None, keepdims=1):

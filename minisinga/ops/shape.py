@@ -42,7 +42,6 @@ def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
     return tuple(out)
 
 
-# --8<-- [start:View]
 class _View(autograd.Operation):
     """A reshape of some kind: forward views x in a new shape, backward views dy back.
 
@@ -58,10 +57,8 @@ class _View(autograd.Operation):
 
     def backward(self, dy):
         return dy.reshape(self.x_shape)
-# --8<-- [end:View]
 
 
-# --8<-- [start:Reshape]
 class Reshape(_View):
     r"""New shape, same elements: ``reshape(x, shape)`` (0 keeps a dimension, one -1 inferred).
 
@@ -76,10 +73,8 @@ class Reshape(_View):
 
     def new_shape(self, shape):
         return resolve_shape("reshape", shape, self.shape)
-# --8<-- [end:Reshape]
 
 
-# --8<-- [start:Flatten]
 class Flatten(_View):
     r"""To 2-D, splitting the axes at ``axis``: ``flatten(x, axis=1)``.
 
@@ -99,10 +94,8 @@ class Flatten(_View):
                              f"(expected {-ndim} <= axis <= {ndim})")
         axis = int(self.axis) + ndim if self.axis < 0 else int(self.axis)
         return (math.prod(shape[:axis]), math.prod(shape[axis:]))
-# --8<-- [end:Flatten]
 
 
-# --8<-- [start:Squeeze]
 class Squeeze(_View):
     r"""Remove size-1 axes (all of them, or those listed): ``squeeze(x, axis=None)``.
 
@@ -123,10 +116,8 @@ class Squeeze(_View):
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
         return tuple(d for i, d in enumerate(shape) if i not in axes)
-# --8<-- [end:Squeeze]
 
 
-# --8<-- [start:Unsqueeze]
 class Unsqueeze(_View):
     r"""Insert size-1 axes at the given output positions: ``unsqueeze(x, axis)``
     (an int or a list; SINGA crashes on an int).
@@ -149,10 +140,8 @@ class Unsqueeze(_View):
         for i in range(out_ndim):
             out.append(1 if i in axes else next(it))
         return tuple(out)
-# --8<-- [end:Unsqueeze]
 
 
-# --8<-- [start:Transpose]
 class Transpose(autograd.Operation):
     r"""Permute the axes: ``transpose(x, perm)`` (reversed when perm is None).
 
@@ -177,10 +166,8 @@ class Transpose(autograd.Operation):
         for i, p in enumerate(self.p):
             inverse[p] = i
         return backend.transpose(dy, inverse)
-# --8<-- [end:Transpose]
 
 
-# --8<-- [start:Concat]
 class Concat(autograd.Operation):
     r"""Join tensors along an axis: ``cat(xs, axis=0)`` (negative axis allowed).
 
@@ -231,10 +218,8 @@ class Concat(autograd.Operation):
             dxs.append(dx)
             offset += w
         return tuple(dxs)
-# --8<-- [end:Concat]
 
 
-# --8<-- [start:Split]
 class Split(autograd.Operation):
     r"""Split along an axis into pieces of the given lengths (or ``num_output``
     equal pieces): ``split(x, axis, parts, num_output=None)``; returns a tuple.
@@ -288,7 +273,6 @@ class Split(autograd.Operation):
                 copy(dx.ptr, dy.ptr, self.outer, self.nx, w, offset)
             offset += w
         return dx
-# --8<-- [end:Split]
 
 
 def reshape(x, shape):

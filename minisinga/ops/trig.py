@@ -14,7 +14,6 @@ __all__ = [
 ]
 
 
-# --8<-- [start:Trig]
 class _Trig(autograd.Operation):
     """y = f(x) by the kernel ``forward_kernel``; dx by ``backward_kernel(dx, dy, x)``
     (their names written out in each class, so that grep finds every use)."""
@@ -30,10 +29,8 @@ class _Trig(autograd.Operation):
 
     def backward(self, dy):
         return backend.grad_kernel(self.backward_kernel, dy, self.x)
-# --8<-- [end:Trig]
 
 
-# --8<-- [start:Sin]
 class Sin(_Trig):
     r"""Sine: ``sin(x)``.
 
@@ -45,10 +42,8 @@ class Sin(_Trig):
     fname = "sin"
     forward_kernel = "sin_forward"
     backward_kernel = "sin_backward"
-# --8<-- [end:Sin]
 
 
-# --8<-- [start:Cos]
 class Cos(_Trig):
     r"""Cosine: ``cos(x)``.
 
@@ -60,10 +55,8 @@ class Cos(_Trig):
     fname = "cos"
     forward_kernel = "cos_forward"
     backward_kernel = "cos_backward"
-# --8<-- [end:Cos]
 
 
-# --8<-- [start:Tan]
 class Tan(_Trig):
     r"""Tangent: ``tan(x)`` (poles at $\pi/2 + k\pi$).
 
@@ -75,10 +68,8 @@ class Tan(_Trig):
     fname = "tan"
     forward_kernel = "tan_forward"
     backward_kernel = "tan_backward"
-# --8<-- [end:Tan]
 
 
-# --8<-- [start:Asin]
 class Asin(_Trig):
     r"""Inverse sine: ``asin(x)``, for $|x| \le 1$.
 
@@ -90,10 +81,8 @@ class Asin(_Trig):
     fname = "asin"
     forward_kernel = "asin_forward"
     backward_kernel = "asin_backward"
-# --8<-- [end:Asin]
 
 
-# --8<-- [start:Acos]
 class Acos(_Trig):
     r"""Inverse cosine: ``acos(x)``, for $|x| \le 1$.
 
@@ -105,10 +94,8 @@ class Acos(_Trig):
     fname = "acos"
     forward_kernel = "acos_forward"
     backward_kernel = "acos_backward"
-# --8<-- [end:Acos]
 
 
-# --8<-- [start:Atan]
 class Atan(_Trig):
     r"""Inverse tangent: ``atan(x)``.
 
@@ -120,10 +107,8 @@ class Atan(_Trig):
     fname = "atan"
     forward_kernel = "atan_forward"
     backward_kernel = "atan_backward"
-# --8<-- [end:Atan]
 
 
-# --8<-- [start:Sinh]
 class Sinh(_Trig):
     r"""Hyperbolic sine: ``sinh(x)``.
 
@@ -135,10 +120,8 @@ class Sinh(_Trig):
     fname = "sinh"
     forward_kernel = "sinh_forward"
     backward_kernel = "sinh_backward"
-# --8<-- [end:Sinh]
 
 
-# --8<-- [start:Cosh]
 class Cosh(_Trig):
     r"""Hyperbolic cosine: ``cosh(x)``.
 
@@ -150,10 +133,8 @@ class Cosh(_Trig):
     fname = "cosh"
     forward_kernel = "cosh_forward"
     backward_kernel = "cosh_backward"
-# --8<-- [end:Cosh]
 
 
-# --8<-- [start:Asinh]
 class Asinh(_Trig):
     r"""Inverse hyperbolic sine: ``asinh(x)``.
 
@@ -165,10 +146,8 @@ class Asinh(_Trig):
     fname = "asinh"
     forward_kernel = "asinh_forward"
     backward_kernel = "asinh_backward"
-# --8<-- [end:Asinh]
 
 
-# --8<-- [start:Acosh]
 class Acosh(_Trig):
     r"""Inverse hyperbolic cosine: ``acosh(x)``, for $x \ge 1$.
 
@@ -180,10 +159,8 @@ class Acosh(_Trig):
     fname = "acosh"
     forward_kernel = "acosh_forward"
     backward_kernel = "acosh_backward"
-# --8<-- [end:Acosh]
 
 
-# --8<-- [start:Atanh]
 class Atanh(_Trig):
     r"""Inverse hyperbolic tangent: ``atanh(x)``, for $|x| < 1$.
 
@@ -195,7 +172,6 @@ class Atanh(_Trig):
     fname = "atanh"
     forward_kernel = "atanh_forward"
     backward_kernel = "atanh_backward"
-# --8<-- [end:Atanh]
 
 
 def sin(x):

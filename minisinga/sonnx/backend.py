@@ -156,7 +156,6 @@ def _hardsigmoid(node, ins, attrs, ctx):
     return [autograd.hardsigmoid(ins[0], attrs.get("alpha", 0.2), attrs.get("beta", 0.5))]
 
 
-# --8<-- [start:softmax]
 def _softmax(node, ins, attrs, ctx):
     x = ins[0]
     _float_in(node, x)
@@ -167,7 +166,6 @@ def _softmax(node, ins, attrs, ctx):
     rows = math.prod(x.shape[:axis])
     y = autograd.softmax(autograd.reshape(x, (rows, math.prod(x.shape[axis:]))), 1)
     return [autograd.reshape(y, x.shape)]
-# --8<-- [end:softmax]
 
 
 def _log_softmax(node, ins, attrs, ctx):
@@ -700,7 +698,6 @@ class _Program:
                 if isinstance(v, bytes):
                     attrs[k] = v.decode()
 
-    # --8<-- [start:run]
     def run(self, feeds: dict[str, Tensor], consts: dict[str, Tensor],
             aux_output=()) -> list[Tensor]:
         """Execute the nodes in order (ONNX stores them topologically sorted);
@@ -718,7 +715,6 @@ class _Program:
         if unknown:
             raise KeyError(f"aux_output: no value named {unknown} in the graph")
         return [env[o.name] for o in self.outputs] + [env[name] for name in aux_output]
-    # --8<-- [end:run]
 
 
 def _device(dev):

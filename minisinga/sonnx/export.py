@@ -208,7 +208,6 @@ def _onnx_pads(pads) -> list[int]:
     return [top, left, bottom, right]
 
 
-# --8<-- [start:conv]
 def _conv(op, ins, outs, g):
     kh, kw = g.shape[ins[1]][2:]
     extra = _auto_pad(op.pad_mode) or {"pads": _onnx_pads(op.pads)}
@@ -216,7 +215,6 @@ def _conv(op, ins, outs, g):
            dilations=list(op.dilation), group=op.group, **extra)
 
 
-# --8<-- [end:conv]
 
 
 def _pool(op, ins, outs, g):
@@ -616,7 +614,6 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
         edge[(op, op.y_id2idx[id(y)])] = name
         roots.append(op)
 
-    # --8<-- [start:walk]
     # Post-order walk, iterative: an op is emitted once all its creators are.
     done: set = set()
     for root in roots:
@@ -631,7 +628,6 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
                 continue
             _emit(op, [input_name(op, k) for k in range(len(op.src))], edge, g)
             done.add(op)
-    # --8<-- [end:walk]
 
     graph = helper.make_graph(
         g.nodes, model_name,

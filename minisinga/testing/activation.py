@@ -30,10 +30,8 @@ from ..ops.activation import (
 from .registry import OpInfo, Sample, register
 
 
-# --8<-- [start:away_from_zero]
 def _away_from_zero(rng, shapes=((3, 4), (2, 1, 5))):
     return [Sample([rng.uniform(0.1, 2.0, s) * rng.choice([-1, 1], s)]) for s in shapes]
-# --8<-- [end:away_from_zero]
 
 
 def _smooth(lo=-3.0, hi=3.0):
@@ -55,46 +53,26 @@ def _np_hardsigmoid(x, alpha=0.2, gamma=0.5):
     return np.clip(alpha * x + gamma, 0, 1)
 
 
-# --8<-- [start:register_relu]
 register(OpInfo("relu", (ReLU,), relu, lambda x: np.maximum(x, 0), _away_from_zero))
-# --8<-- [end:register_relu]
-# --8<-- [start:register_leakyrelu]
 register(OpInfo("leakyrelu", (LeakyRelu,), leakyrelu,
                 lambda x, a=0.01: np.where(x >= 0, x, a * x),
                 lambda rng: [Sample([rng.uniform(0.1, 2, (3, 4)) * rng.choice([-1, 1], (3, 4))],
                                     {"a": 0.2})]))
-# --8<-- [end:register_leakyrelu]
-# --8<-- [start:register_elu]
 register(OpInfo("elu", (Elu,), elu,
                 lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(x)),
                 lambda rng: [Sample([rng.uniform(0.1, 2, (3, 4)) * rng.choice([-1, 1], (3, 4))],
                                     {"alpha": 0.7})]))
-# --8<-- [end:register_elu]
-# --8<-- [start:register_selu]
 register(OpInfo("selu", (SeLU,), selu,
                 lambda x, alpha=1.67326, gamma=1.0507: gamma * np.where(x > 0, x, alpha * np.expm1(x)),
                 _away_from_zero))
-# --8<-- [end:register_selu]
-# --8<-- [start:register_sigmoid]
 register(OpInfo("sigmoid", (Sigmoid,), sigmoid, lambda x: 1 / (1 + np.exp(-x)), _smooth()))
-# --8<-- [end:register_sigmoid]
-# --8<-- [start:register_hardsigmoid]
 register(OpInfo("hardsigmoid", (HardSigmoid,), hardsigmoid, _np_hardsigmoid,
                 lambda rng: [Sample([np.array([-4.1, -2.2, -1.3, 0.4, 1.7, 2.3, 3.9])]),
                              Sample([rng.uniform(-2, 2, (3, 3))], {"alpha": 0.3, "gamma": 0.4})]))
-# --8<-- [end:register_hardsigmoid]
-# --8<-- [start:register_tanh]
 register(OpInfo("tanh", (Tanh,), tanh, np.tanh, _smooth()))
-# --8<-- [end:register_tanh]
-# --8<-- [start:register_softplus]
 register(OpInfo("softplus", (SoftPlus,), softplus, lambda x: np.logaddexp(0, x), _smooth()))
-# --8<-- [end:register_softplus]
-# --8<-- [start:register_softsign]
 register(OpInfo("softsign", (SoftSign,), softsign, lambda x: x / (1 + np.abs(x)), _away_from_zero))
-# --8<-- [end:register_softsign]
-# --8<-- [start:register_softmax]
 register(OpInfo("softmax", (SoftMax,), softmax, np_softmax,
                 lambda rng: [Sample([rng.uniform(-2, 2, (3, 4))]),
                              Sample([rng.uniform(-2, 2, (2, 3, 4))], {"axis": -1}),
                              Sample([rng.uniform(-2, 2, (2, 3, 2))], {"axis": 0})]))
-# --8<-- [end:register_softmax]

@@ -34,7 +34,5 @@ def _samples(rng):
             Sample(args(2, 2, 3, 3), {"training": False}, note="inference")]
 
 
-# --8<-- [start:register_batchnorm_2d]
 register(OpInfo("batchnorm_2d", (_BatchNorm2d,), batchnorm_2d, np_batchnorm_2d, _samples,
                 grad_inputs=[0, 1, 2]))
-# --8<-- [end:register_batchnorm_2d]

@@ -24,7 +24,6 @@ def _u(rng, *shape):
     return rng.uniform(-1, 1, shape)
 
 
-# --8<-- [start:register_einsum]
 register(OpInfo("einsum", (), lambda a, b, ops: tensor.einsum(ops, a, b),
                 lambda a, b, ops: np.einsum(ops, a, b),
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2)], {"ops": "ij,jk->ik"}),
@@ -36,8 +35,6 @@ register(OpInfo("einsum", (), lambda a, b, ops: tensor.einsum(ops, a, b),
                                     {"ops": "ijk,jl->lki"}),
                              Sample([_u(rng, 3, 4), _u(rng, 4, 2)], {"ops": "ij,jk->i"}),
                              Sample([_u(rng, 3, 4), _u(rng, 3, 4)], {"ops": "ij,ij->"})]))
-# --8<-- [end:register_einsum]
-# --8<-- [start:register_tensordot]
 register(OpInfo("tensordot", (), lambda a, b, axes=2: tensor.tensordot(a, b, axes),
                 lambda a, b, axes=2: np.tensordot(a, b, axes),
                 lambda rng: [Sample([_u(rng, 2, 3, 4), _u(rng, 3, 4, 2)]),
@@ -45,15 +42,11 @@ register(OpInfo("tensordot", (), lambda a, b, axes=2: tensor.tensordot(a, b, axe
                              Sample([_u(rng, 3, 2, 4), _u(rng, 4, 2, 5)],
                                     {"axes": ([1, 2], [1, 0])}),
                              Sample([_u(rng, 2, 3), _u(rng, 4)], {"axes": 0})]))
-# --8<-- [end:register_tensordot]
-# --8<-- [start:register_repeat]
 register(OpInfo("repeat", (), lambda x, repeats, axis=None: tensor.repeat(x, repeats, axis),
                 lambda x, repeats, axis=None: np.repeat(x, repeats, axis),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"repeats": 2}),
                              Sample([_u(rng, 2, 3)], {"repeats": 2, "axis": 1}),
                              Sample([_u(rng, 3, 2)], {"repeats": [1, 0, 3], "axis": 0})]))
-# --8<-- [end:register_repeat]
-# --8<-- [start:register_getitem]
 register(OpInfo("getitem", (), lambda x, key: x[key], lambda x, key: x[key],
                 lambda rng: [Sample([_u(rng, 4, 3)], {"key": 1}),
                              Sample([_u(rng, 4, 3)], {"key": -1}),
@@ -61,20 +54,13 @@ register(OpInfo("getitem", (), lambda x, key: x[key], lambda x, key: x[key],
                              Sample([_u(rng, 5, 3)], {"key": slice(None, None, -2)}),
                              Sample([_u(rng, 4, 3, 2)], {"key": (slice(0, 3), 1)}),
                              Sample([_u(rng, 4, 3)], {"key": (2, 0)})]))
-# --8<-- [end:register_getitem]
-# --8<-- [start:register_square]
 register(OpInfo("square", (), tensor.square, np.square,
                 lambda rng: [Sample([_u(rng, 3, 4)]), Sample([_u(rng, 5)])]))
-# --8<-- [end:register_square]
-# --8<-- [start:register_tensor_sum]
 register(OpInfo("tensor_sum", (), lambda x, axis=None: tensor.sum(x, axis),
                 lambda x, axis=None: np.sum(x, axis),
                 lambda rng: [Sample([_u(rng, 3, 4)]), Sample([_u(rng, 3, 4)], {"axis": 1}),
                              Sample([_u(rng, 2, 3, 4)], {"axis": (0, 2)})]))
-# --8<-- [end:register_tensor_sum]
-# --8<-- [start:register_mult]
 register(OpInfo("mult", (), lambda a, b: tensor.mult(a, b), lambda a, b: a @ b,
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2)]),
                              Sample([_u(rng, 3, 4), _u(rng, 4)]),
                              Sample([_u(rng, 2, 3, 4), _u(rng, 2, 4, 5)])]))
-# --8<-- [end:register_mult]

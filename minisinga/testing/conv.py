@@ -128,6 +128,4 @@ def _samples(rng):
     ]
 
 
-# --8<-- [start:register_conv2d]
 register(OpInfo("conv2d", (_Conv2d,), conv2d, np_conv2d, _samples))
-# --8<-- [end:register_conv2d]

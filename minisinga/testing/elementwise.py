@@ -47,7 +47,6 @@ from .registry import OpInfo, Sample, register
 # Python's builtins; a reference that needs Python's sum says builtins.sum.
 
 
-# --8<-- [start:binary_samples]
 def _binary_samples(rng, positive_b=False, positive_a=False):
     shapes = [((2, 3), (2, 3)), ((2, 3), (3,)), ((3, 1), (1, 4)), ((2, 1, 3), (4, 1)),
               ((), (2, 2))]
@@ -57,7 +56,6 @@ def _binary_samples(rng, positive_b=False, positive_a=False):
         b = rng.uniform(0.5, 2.0, sb) * (1 if positive_b else rng.choice([-1, 1], sb))
         out.append(Sample([a, b], note=f"{sa} with {sb}"))
     return out
-# --8<-- [end:binary_samples]
 
 
 def _unary_samples(lo, hi, shapes=((3, 4), (5,), (2, 1, 3))):
@@ -74,75 +72,41 @@ def _away_from_zero(rng, shapes=((3, 4), (5,))):
     return out
 
 
-# --8<-- [start:register_add]
 register(OpInfo("add", (Add,), add, np.add, _binary_samples))
-# --8<-- [end:register_add]
-# --8<-- [start:register_sub]
 register(OpInfo("sub", (Sub,), sub, np.subtract, _binary_samples))
-# --8<-- [end:register_sub]
-# --8<-- [start:register_mul]
 register(OpInfo("mul", (Mul,), mul, np.multiply, _binary_samples))
-# --8<-- [end:register_mul]
-# --8<-- [start:register_div]
 register(OpInfo("div", (Div,), div, np.divide,
                 lambda rng: _binary_samples(rng, positive_b=True)))
-# --8<-- [end:register_div]
-# --8<-- [start:register_pow]
 register(OpInfo("pow", (Pow,), pow, np.power,
                 lambda rng: _binary_samples(rng, positive_a=True)))
-# --8<-- [end:register_pow]
-# --8<-- [start:register_negative]
 register(OpInfo("negative", (Negative,), negative, np.negative, _unary_samples(-2, 2)))
-# --8<-- [end:register_negative]
-# --8<-- [start:register_reciprocal]
 register(OpInfo("reciprocal", (Reciprocal,), reciprocal, np.reciprocal,
                 lambda rng: [Sample([rng.uniform(0.5, 2, (3, 4)) * rng.choice([-1, 1], (3, 4))])]))
-# --8<-- [end:register_reciprocal]
-# --8<-- [start:register_abs]
 register(OpInfo("abs", (Abs,), abs, np.abs, _away_from_zero))
-# --8<-- [end:register_abs]
-# --8<-- [start:register_exp]
 register(OpInfo("exp", (Exp,), exp, np.exp, _unary_samples(-2, 2)))
-# --8<-- [end:register_exp]
-# --8<-- [start:register_log]
 register(OpInfo("log", (Log,), log, np.log, _unary_samples(0.2, 3)))
-# --8<-- [end:register_log]
-# --8<-- [start:register_sqrt]
 register(OpInfo("sqrt", (Sqrt,), sqrt, np.sqrt, _unary_samples(0.2, 3)))
-# --8<-- [end:register_sqrt]
-# --8<-- [start:register_clip]
 register(OpInfo("clip", (Clip,), clip, lambda x, min=None, max=None: np.clip(x, min, max),
                 lambda rng: [Sample([np.array([-0.93, -0.41, 0.12, 0.33, 0.58, 0.87])],
                                     {"min": -0.5, "max": 0.5}),
                              Sample([rng.uniform(-1, 1, (3, 3))], {"min": 0.05}),
                              Sample([rng.uniform(-1, 1, (3, 3))], {"max": 0.07})]))
-# --8<-- [end:register_clip]
-# --8<-- [start:register_identity]
 register(OpInfo("identity", (Identity,), identity, lambda x: x.copy(), _unary_samples(-1, 1)))
-# --8<-- [end:register_identity]
-# --8<-- [start:register_sum]
 register(OpInfo("sum", (Sum,), sum, lambda *xs: builtins.sum(xs),
                 lambda rng: [Sample([rng.uniform(-1, 1, (2, 3)) for _ in range(3)]),
                              Sample([rng.uniform(-1, 1, (2, 3)), rng.uniform(-1, 1, (3,))])]))
-# --8<-- [end:register_sum]
-# --8<-- [start:register_mean]
 register(OpInfo("mean", (Mean,), mean, lambda *xs: builtins.sum(xs) / len(xs),
                 lambda rng: [Sample([rng.uniform(-1, 1, (2, 3)) for _ in range(3)]),
                              Sample([rng.uniform(-1, 1, (4,)), rng.uniform(-1, 1, (2, 4))])]))
-# --8<-- [end:register_mean]
 
 
-# --8<-- [start:seeded_dropout]
 def _seeded_dropout(x, ratio=0.5):
     # A fixed seed per call, so that the finite differences see the same mask.
     x.device.set_rand_seed(1234)
     return dropout(x, ratio)
-# --8<-- [end:seeded_dropout]
 
 
-# --8<-- [start:register_dropout]
 register(OpInfo("dropout", (Dropout,), _seeded_dropout, None,
                 lambda rng: [Sample([rng.uniform(-1, 1, (4, 5))], {"ratio": 0.3}),
                              Sample([rng.uniform(-1, 1, (6,))], {"ratio": 0.0})],
                 random=True))
-# --8<-- [end:register_dropout]

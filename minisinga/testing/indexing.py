@@ -58,7 +58,6 @@ def _np_slice(x, starts, ends, axes=None, steps=None):
     return x[tuple(index)]
 
 
-# --8<-- [start:register_slice]
 register(OpInfo("slice", (Slice,), slice, _np_slice,
                 lambda rng: [Sample([_u(rng, 4, 5)], {"starts": [1, 0], "ends": [3, 5]}),
                              Sample([_u(rng, 3, 6)], {"starts": [-1], "ends": [-2**31],
@@ -67,14 +66,12 @@ register(OpInfo("slice", (Slice,), slice, _np_slice,
                              Sample([_u(rng, 2, 3, 4)], {"starts": [-10, 1], "ends": [100, -1],
                                                          "axes": [-1, 0]},
                                     note="clamped bounds")]))
-# --8<-- [end:register_slice]
 
 
 def _np_gather(x, axis, indices):
     return np.take(x, np.asarray(indices), axis=axis)
 
 
-# --8<-- [start:register_gather]
 register(OpInfo("gather", (Gather,), lambda x, axis, indices: gather(x, axis, indices),
                 _np_gather,
                 lambda rng: [Sample([_u(rng, 4, 3)], {"axis": 0, "indices": [2, 0, 2]},
@@ -83,24 +80,19 @@ register(OpInfo("gather", (Gather,), lambda x, axis, indices: gather(x, axis, in
                                     note="nested, negative"),
                              Sample([_u(rng, 3, 2, 2)], {"axis": -2, "indices": 1},
                                     note="scalar index")]))
-# --8<-- [end:register_gather]
-# --8<-- [start:register_tile]
 register(OpInfo("tile", (Tile,), tile, lambda x, repeats: np.tile(x, repeats),
                 lambda rng: [Sample([_u(rng, 2, 3)], {"repeats": [2, 1]}),
                              Sample([_u(rng, 3)], {"repeats": [2, 2]}),
                              Sample([_u(rng, 2, 1, 2)], {"repeats": 3})]))
-# --8<-- [end:register_tile]
 
 
 def _np_expand(x, shape):
     return np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(shape))).copy()
 
 
-# --8<-- [start:register_expand]
 register(OpInfo("expand", (Expand,), expand, _np_expand,
                 lambda rng: [Sample([_u(rng, 3, 1)], {"shape": [2, 3, 4]}),
                              Sample([_u(rng, 2, 3)], {"shape": [1, 3]}, note="a 1 keeps x's dim")]))
-# --8<-- [end:register_expand]
 
 
 def _np_pad(x, mode, pads, constant=0.0):
@@ -111,7 +103,6 @@ def _np_pad(x, mode, pads, constant=0.0):
     return np.pad(x, width, mode=mode)
 
 
-# --8<-- [start:register_pad]
 register(OpInfo("pad", (Pad,), pad, _np_pad,
                 lambda rng: [Sample([_u(rng, 2, 3)], {"mode": "constant", "pads": [1, 0, 0, 2],
                                                       "constant": 0.5}),
@@ -119,19 +110,16 @@ register(OpInfo("pad", (Pad,), pad, _np_pad,
                              Sample([_u(rng, 2, 3)], {"mode": "edge", "pads": [1, 2, 2, 1]}),
                              Sample([_u(rng, 3)], {"mode": "reflect", "pads": [5, 4]},
                                     note="reflect past the width")]))
-# --8<-- [end:register_pad]
 def _np_upsample(x, mode, scales):
     for axis, scale in enumerate(scales):
         x = x.repeat(int(scale), axis=axis)
     return x
 
 
-# --8<-- [start:register_upsample]
 register(OpInfo("upsample", (UpSample,), upsample, _np_upsample,
                 lambda rng: [Sample([_u(rng, 2, 3)], {"mode": "nearest", "scales": [2, 3]}),
                              Sample([_u(rng, 1, 2, 2, 2)],
                                     {"mode": "nearest", "scales": [1.0, 1.0, 2.0, 2.0]})]))
-# --8<-- [end:register_upsample]
 
 
 def _np_d2s(x, blocksize, mode="DCR"):
@@ -153,16 +141,12 @@ def _np_s2d(x, blocksize, mode="DCR"):
     return t.reshape(n, c * b * b, h // b, w // b)
 
 
-# --8<-- [start:register_depth_to_space]
 register(OpInfo("depth_to_space", (DepthToSpace,), depth_to_space, _np_d2s,
                 lambda rng: [Sample([_u(rng, 1, 8, 2, 1)], {"blocksize": 2}),
                              Sample([_u(rng, 2, 4, 1, 2)], {"blocksize": 2, "mode": "CRD"})]))
-# --8<-- [end:register_depth_to_space]
-# --8<-- [start:register_space_to_depth]
 register(OpInfo("space_to_depth", (SpaceToDepth,), space_to_depth, _np_s2d,
                 lambda rng: [Sample([_u(rng, 1, 2, 4, 2)], {"blocksize": 2}),
                              Sample([_u(rng, 2, 1, 2, 4)], {"blocksize": 2, "mode": "CRD"})]))
-# --8<-- [end:register_space_to_depth]
 
 
 def _np_scatter(x, updates, indices, axis=0):
@@ -176,7 +160,6 @@ def _np_scatter(x, updates, indices, axis=0):
     return y
 
 
-# --8<-- [start:register_scatter_elements]
 register(OpInfo("scatter_elements", (ScatterElements,),
                 lambda x, updates, indices, axis=0: scatter_elements(x, indices, updates, axis),
                 _np_scatter,
@@ -188,14 +171,11 @@ register(OpInfo("scatter_elements", (ScatterElements,),
                              Sample([_u(rng, 2, 3, 2), _u(rng, 1, 2, 2)],
                                     {"indices": np.array([[[2, 0], [0, 1]]]), "axis": 1},
                                     note="3-D")]))
-# --8<-- [end:register_scatter_elements]
-# --8<-- [start:register_embedding]
 register(OpInfo("embedding", (Embedding,), embedding,
                 lambda x, w: w[x],
                 lambda rng: [Sample([np.array([[0, 2, 2], [4, 1, 0]], dtype=np.int32),
                                      _u(rng, 5, 3)], note="repeated rows"),
                              Sample([np.array([3], dtype=np.int32), _u(rng, 4, 2)])]))
-# --8<-- [end:register_embedding]
 
 
 def _np_onehot(indices, axis, depth, values):
@@ -204,7 +184,6 @@ def _np_onehot(indices, axis, depth, values):
     return np.where(hot, values[1], values[0]).astype(np.float64)
 
 
-# --8<-- [start:register_onehot]
 register(OpInfo("onehot", (OneHot,),
                 lambda indices, axis, depth, values: onehot(axis, indices, depth, values),
                 _np_onehot,
@@ -213,27 +192,18 @@ register(OpInfo("onehot", (OneHot,),
                              Sample([np.array([[1, 0], [3, 2]], dtype=np.int32)],
                                     {"axis": 0, "depth": 4, "values": [-1.0, 2.5]})],
                 no_grad="integer indices", fixed_dtype=True))
-# --8<-- [end:register_onehot]
-# --8<-- [start:register_cast]
 register(OpInfo("cast", (Cast,), cast, lambda x, to: x.astype(np.float64),
                 lambda rng: [Sample([_u(rng, 3, 4)], {"to": dtypes.float64})],
                 fixed_dtype=True))
-# --8<-- [end:register_cast]
-# --8<-- [start:register_shape]
 register(OpInfo("shape", (Shape,), shape, lambda x: np.array(x.shape),
                 lambda rng: [Sample([_u(rng, 2, 3, 1)]), Sample([_u(rng, 4)])],
                 no_grad="the shape does not depend on the values", fixed_dtype=True))
-# --8<-- [end:register_shape]
-# --8<-- [start:register_constant_of_shape]
 register(OpInfo("constant_of_shape", (ConstantOfShape,), constant_of_shape,
                 lambda x, value=0.0: np.full(tuple(x), value),
                 lambda rng: [Sample([np.array([2, 3], dtype=np.int32)], {"value": 1.5}),
                              Sample([np.array([4], dtype=np.int32)])],
                 no_grad="x only gives the shape", fixed_dtype=True))
-# --8<-- [end:register_constant_of_shape]
-# --8<-- [start:register_nonzero]
 register(OpInfo("nonzero", (NonZero,), nonzero, lambda x: np.array(np.nonzero(x)),
                 lambda rng: [Sample([rng.integers(-1, 2, (3, 4)).astype(np.float64)]),
                              Sample([np.array([0.0, 2.0, 0.0, -1.5])])],
                 no_grad="integer indices", fixed_dtype=True))
-# --8<-- [end:register_nonzero]

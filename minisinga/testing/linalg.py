@@ -18,15 +18,12 @@ def _u(rng, *shape):
     return rng.uniform(-1, 1, shape)
 
 
-# --8<-- [start:register_matmul]
 register(OpInfo("matmul", (Matmul,), matmul, np.matmul,
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2)]),
                              Sample([_u(rng, 2, 3, 4), _u(rng, 2, 4, 2)], note="batched"),
                              Sample([_u(rng, 2, 3, 4), _u(rng, 4, 2)], note="b broadcast"),
                              Sample([_u(rng, 3, 4), _u(rng, 2, 1, 4, 2)], note="a broadcast"),
                              Sample([_u(rng, 2, 1, 2, 3), _u(rng, 3, 3, 2)], note="both")]))
-# --8<-- [end:register_matmul]
-# --8<-- [start:register_gemm]
 register(OpInfo("gemm", (Gemm,), gemm, _np_gemm,
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4, 2), _u(rng, 3, 2)],
                                     {"alpha": 0.5, "beta": 2.0}),
@@ -35,11 +32,8 @@ register(OpInfo("gemm", (Gemm,), gemm, _np_gemm,
                              Sample([_u(rng, 4, 3), _u(rng, 4, 2)], {"transA": 1}),
                              Sample([_u(rng, 3, 4), _u(rng, 2, 4), _u(rng, 3, 1)],
                                     {"transB": 1, "beta": -1.5})]))
-# --8<-- [end:register_gemm]
-# --8<-- [start:register_add_bias]
 register(OpInfo("add_bias", (AddBias,), add_bias,
                 lambda x, b, axis=0: x + (b.reshape(1, -1) if axis == 0 else b.reshape(-1, 1)),
                 lambda rng: [Sample([_u(rng, 3, 4), _u(rng, 4)]),
                              Sample([_u(rng, 3, 4), _u(rng, 1, 4)]),
                              Sample([_u(rng, 3, 4), _u(rng, 3)], {"axis": 1})]))
-# --8<-- [end:register_add_bias]

@@ -44,29 +44,15 @@ def _ref(fn):
     return ref
 
 
-# --8<-- [start:register_less]
 register(OpInfo("less", (Less,), less, _ref(np.less), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_less]
-# --8<-- [start:register_greater]
 register(OpInfo("greater", (Greater,), greater, _ref(np.greater), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_greater]
-# --8<-- [start:register_equal]
 register(OpInfo("equal", (Equal,), equal, _ref(np.equal), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_equal]
-# --8<-- [start:register_and]
 register(OpInfo("_and", (And,), _and, _ref(np.logical_and), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_and]
-# --8<-- [start:register_or]
 register(OpInfo("_or", (Or,), _or, _ref(np.logical_or), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_or]
-# --8<-- [start:register_xor]
 register(OpInfo("_xor", (Xor,), _xor, _ref(np.logical_xor), _pairs, no_grad=_NO_GRAD))
-# --8<-- [end:register_xor]
-# --8<-- [start:register_not]
 register(OpInfo("_not", (Not,), _not, _ref(np.logical_not),
                 lambda rng: [Sample([rng.integers(-1, 2, (3, 4)).astype(np.float64)])],
                 no_grad=_NO_GRAD))
-# --8<-- [end:register_not]
 
 
 def _where_samples(rng):
@@ -78,8 +64,6 @@ def _where_samples(rng):
                    {"condition": [1.0, 0.0, 2.0]}, note="all three broadcast")]
 
 
-# --8<-- [start:register_where]
 register(OpInfo("where", (Where,), where,
                 lambda x, y, condition: np.where(np.asarray(condition) != 0, x, y),
                 _where_samples))
-# --8<-- [end:register_where]

@@ -50,18 +50,13 @@ def _probs(rng, shape):
     return p / p.sum(-1, keepdims=True)
 
 
-# --8<-- [start:register_softmax_cross_entropy]
 register(OpInfo("softmax_cross_entropy", (SoftMaxCrossEntropy,),
                 lambda x, t: softmax_cross_entropy(x, t), np_softmax_cross_entropy, _sce_samples,
                 grad_inputs=[0]))
-# --8<-- [end:register_softmax_cross_entropy]
-# --8<-- [start:register_cross_entropy]
 register(OpInfo("cross_entropy", (CrossEntropy,), lambda x, t: cross_entropy(x, t),
                 lambda x, t: np.array([-(t * np.log(x)).sum() / x.shape[0]]),
                 lambda rng: [Sample([_probs(rng, (3, 4)), _probs(rng, (3, 4))])],
                 grad_inputs=[0]))
-# --8<-- [end:register_cross_entropy]
-# --8<-- [start:register_binary_cross_entropy]
 register(OpInfo("binary_cross_entropy", (BinaryCrossEntropy,),
                 lambda x, t: binary_cross_entropy(x, t),
                 lambda x, t: np.array([-(t * np.log(x + 1e-4) + (1 - t) * np.log(1.0001 - x)).sum()
@@ -69,10 +64,7 @@ register(OpInfo("binary_cross_entropy", (BinaryCrossEntropy,),
                 lambda rng: [Sample([rng.uniform(0.1, 0.9, (4, 3)),
                                      rng.integers(0, 2, (4, 3)).astype(np.float64)])],
                 grad_inputs=[0]))
-# --8<-- [end:register_binary_cross_entropy]
-# --8<-- [start:register_mse_loss]
 register(OpInfo("mse_loss", (MeanSquareError,), lambda x, t: mse_loss(x, t),
                 lambda x, t: np.array([((x - t) ** 2).mean()]),
                 lambda rng: [Sample([rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, (4, 3))])],
                 grad_inputs=[0]))
-# --8<-- [end:register_mse_loss]

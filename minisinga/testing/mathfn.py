@@ -38,7 +38,6 @@ from .registry import OpInfo, Sample, register
 # Python's builtins.
 
 
-# --8<-- [start:away_from_jumps]
 def _away_from_jumps(offsets, signed=True, shapes=((3, 4), (5,), (2, 1, 3))):
     """Samples whose fractional part lies in one of ``offsets`` (intervals kept away
     from integers and half-integers), so finite differences see no jump."""
@@ -50,7 +49,6 @@ def _away_from_jumps(offsets, signed=True, shapes=((3, 4), (5,), (2, 1, 3))):
             out.append(Sample([whole + rng.uniform(lo, hi, s)]))
         return out
     return make
-# --8<-- [end:away_from_jumps]
 
 
 _FRACTIONS = [(0.1, 0.4), (0.6, 0.9)]
@@ -69,7 +67,6 @@ def _signed(rng, shape, lo=0.2, hi=1.0):
     return rng.uniform(lo, hi, shape) * rng.choice([-1, 1], shape)
 
 
-# --8<-- [start:distinct]
 def _distinct(rng, *shapes):
     """Samples for max / min: values on a grid 0.05 apart, so no two inputs tie
     (or come within a finite-difference step of a tie)."""
@@ -81,7 +78,6 @@ def _distinct(rng, *shapes):
         out.append(values[start:start + size].reshape(s))
         start += size
     return out
-# --8<-- [end:distinct]
 
 
 def _extremum_samples(rng):
@@ -91,7 +87,6 @@ def _extremum_samples(rng):
             Sample(_distinct(rng, (4,)), note="one input")]
 
 
-# --8<-- [start:ranking_samples]
 def _ranking_samples(rng):
     # Keep every M - pos + neg away from the hinge at 0 (|h| >= 0.1).
     out = []
@@ -101,38 +96,20 @@ def _ranking_samples(rng):
         out.append(Sample([pos, pos - 0.2 + h]))
     out.append(Sample([np.array([0.9, 0.1, 0.5]), np.array([0.2, 0.4, 0.1])], {"M": 0.5}))
     return out
-# --8<-- [end:ranking_samples]
 
 
-# --8<-- [start:register_sign]
 register(OpInfo("sign", (Sign,), sign, np.sign,
                 lambda rng: [Sample([_signed(rng, (3, 4))]), Sample([_signed(rng, (5,))])]))
-# --8<-- [end:register_sign]
-# --8<-- [start:register_ceil]
 register(OpInfo("ceil", (Ceil,), ceil, np.ceil, _away_from_jumps([(0.1, 0.9)])))
-# --8<-- [end:register_ceil]
-# --8<-- [start:register_floor]
 register(OpInfo("floor", (Floor,), floor, np.floor, _away_from_jumps([(0.1, 0.9)])))
-# --8<-- [end:register_floor]
-# --8<-- [start:register_round]
 register(OpInfo("round", (Round,), round, _np_round_half_away, _away_from_jumps(_FRACTIONS)))
-# --8<-- [end:register_round]
-# --8<-- [start:register_rounde]
 register(OpInfo("rounde", (Rounde,), rounde, np.round, _away_from_jumps(_FRACTIONS)))
-# --8<-- [end:register_rounde]
-# --8<-- [start:register_erf]
 register(OpInfo("erf", (Erf,), erf, np.vectorize(math.erf),
                 lambda rng: [Sample([rng.uniform(-2, 2, (3, 4))]), Sample([rng.uniform(-1, 1, (5,))])]))
-# --8<-- [end:register_erf]
-# --8<-- [start:register_max]
 register(OpInfo("max", (Max,), max, lambda *xs: np.maximum.reduce(np.broadcast_arrays(*xs)),
                 _extremum_samples))
-# --8<-- [end:register_max]
-# --8<-- [start:register_min]
 register(OpInfo("min", (Min,), min, lambda *xs: np.minimum.reduce(np.broadcast_arrays(*xs)),
                 _extremum_samples))
-# --8<-- [end:register_min]
-# --8<-- [start:register_prelu]
 register(OpInfo("prelu", (PRelu,), prelu, lambda x, s: np.where(x >= 0, x, s * x),
                 lambda rng: [Sample([_signed(rng, (3, 4)), rng.uniform(0.1, 0.5, (3, 4))],
                                     note="one shape"),
@@ -140,14 +117,9 @@ register(OpInfo("prelu", (PRelu,), prelu, lambda x, s: np.where(x >= 0, x, s * x
                                     note="slope per channel (4,)"),
                              Sample([_signed(rng, (2, 3)), rng.uniform(0.1, 0.5, (1, 1))],
                                     note="one slope (1, 1)")]))
-# --8<-- [end:register_prelu]
-# --8<-- [start:register_cossim]
 register(OpInfo("cossim", (CosSim,), cossim, _np_cossim,
                 lambda rng: [Sample([rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))]),
                              Sample([rng.uniform(-1, 1, (1, 5)), rng.uniform(-1, 1, (1, 5))])]))
-# --8<-- [end:register_cossim]
-# --8<-- [start:register_ranking_loss]
 register(OpInfo("ranking_loss", (RankingLoss,), ranking_loss,
                 lambda p, q, M=0.2: np.array([np.maximum(0, M - p + q).sum() / p.shape[0]]),
                 _ranking_samples))
-# --8<-- [end:register_ranking_loss]

@@ -89,17 +89,11 @@ def _np_gap(x, data_format="channels_first"):
     return x.mean(axis=axes, keepdims=True)
 
 
-# --8<-- [start:register_max_pool2d]
 register(OpInfo("max_pool2d", (_Pooling2d,), max_pool2d, np_max_pool2d, _samples))
-# --8<-- [end:register_max_pool2d]
-# --8<-- [start:register_avg_pool2d]
 register(OpInfo("avg_pool2d", (_Pooling2d,), avg_pool2d, np_avg_pool2d, _samples))
-# --8<-- [end:register_avg_pool2d]
-# --8<-- [start:register_pooling_2d]
 register(OpInfo("pooling_2d", (_Pooling2d,), pooling_2d, np_pooling_2d,
                 lambda rng: [Sample([rng.uniform(-1, 1, (1, 2, 4, 4))],
                                     {"kernel_size": 3, "stride": 1, "padding": 1,
                                      "is_max": flag}, note=f"is_max={flag}")
                              for flag in (True, False)]))
-# --8<-- [end:register_pooling_2d]
 register(OpInfo("globalaveragepool", (), globalaveragepool, _np_gap, _gap_samples))

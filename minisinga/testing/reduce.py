@@ -31,12 +31,8 @@ def _samples(rng):
             Sample([x], {"axes": -1, "keepdims": 0}), Sample([rng.uniform(-1, 1, (5,))])]
 
 
-# --8<-- [start:register_reduce_sum]
 register(OpInfo("reduce_sum", (ReduceSum,), reduce_sum, _np_reduce(np.sum), _samples))
-# --8<-- [end:register_reduce_sum]
-# --8<-- [start:register_reduce_mean]
 register(OpInfo("reduce_mean", (ReduceMean,), reduce_mean, _np_reduce(np.mean), _samples))
-# --8<-- [end:register_reduce_mean]
 
 
 def _distinct_samples(rng):
@@ -46,9 +42,5 @@ def _distinct_samples(rng):
             Sample([x], {"axes": -1, "keepdims": 0}), Sample([x[0, 0]])]
 
 
-# --8<-- [start:register_reduce_max]
 register(OpInfo("reduce_max", (ReduceMax,), reduce_max, _np_reduce(np.max), _distinct_samples))
-# --8<-- [end:register_reduce_max]
-# --8<-- [start:register_reduce_min]
 register(OpInfo("reduce_min", (ReduceMin,), reduce_min, _np_reduce(np.min), _distinct_samples))
-# --8<-- [end:register_reduce_min]

@@ -32,45 +32,21 @@ from ..ops.trig import (
 from .registry import OpInfo, Sample, register
 
 
-# --8<-- [start:uniform]
 def _uniform(lo, hi, shapes=((3, 4), (5,), (2, 1, 3))):
     """Samples inside a function's domain, kept away from its edges and poles."""
     def make(rng):
         return [Sample([rng.uniform(lo, hi, s)]) for s in shapes]
     return make
-# --8<-- [end:uniform]
 
 
-# --8<-- [start:register_sin]
 register(OpInfo("sin", (Sin,), sin, np.sin, _uniform(-3, 3)))
-# --8<-- [end:register_sin]
-# --8<-- [start:register_cos]
 register(OpInfo("cos", (Cos,), cos, np.cos, _uniform(-3, 3)))
-# --8<-- [end:register_cos]
-# --8<-- [start:register_tan]
 register(OpInfo("tan", (Tan,), tan, np.tan, _uniform(-1.2, 1.2)))  # poles at +-pi/2
-# --8<-- [end:register_tan]
-# --8<-- [start:register_asin]
 register(OpInfo("asin", (Asin,), asin, np.arcsin, _uniform(-0.9, 0.9)))
-# --8<-- [end:register_asin]
-# --8<-- [start:register_acos]
 register(OpInfo("acos", (Acos,), acos, np.arccos, _uniform(-0.9, 0.9)))
-# --8<-- [end:register_acos]
-# --8<-- [start:register_atan]
 register(OpInfo("atan", (Atan,), atan, np.arctan, _uniform(-3, 3)))
-# --8<-- [end:register_atan]
-# --8<-- [start:register_sinh]
 register(OpInfo("sinh", (Sinh,), sinh, np.sinh, _uniform(-2, 2)))
-# --8<-- [end:register_sinh]
-# --8<-- [start:register_cosh]
 register(OpInfo("cosh", (Cosh,), cosh, np.cosh, _uniform(-2, 2)))
-# --8<-- [end:register_cosh]
-# --8<-- [start:register_asinh]
 register(OpInfo("asinh", (Asinh,), asinh, np.arcsinh, _uniform(-3, 3)))
-# --8<-- [end:register_asinh]
-# --8<-- [start:register_acosh]
 register(OpInfo("acosh", (Acosh,), acosh, np.arccosh, _uniform(1.1, 3)))
-# --8<-- [end:register_acosh]
-# --8<-- [start:register_atanh]
 register(OpInfo("atanh", (Atanh,), atanh, np.arctanh, _uniform(-0.9, 0.9)))
-# --8<-- [end:register_atanh]
