@@ -46,7 +46,7 @@ import sys
 
 import numpy as np
 
-from . import autograd, checks, dtypes
+from . import checks, dtypes, engine
 from ._lib import cpu_kernel, ffi, kernel
 from .ctensor import CTensor
 from .tensor import Tensor
@@ -246,7 +246,8 @@ class DistOpt:
     """SINGA's ``opt.DistOpt``: wrap an optimizer for data-parallel training.
 
     Args:
-        opt: the optimizer every rank applies (an ``opt.Optimizer``).
+        opt: the optimizer every rank applies (an ``opt.Optimizer``; SINGA's
+            default, ``opt.SGD()``, is not assumed: name it).
         nccl_id: SINGA's NCCL id for GPU training; NCCL is not built yet, so
             anything but None raises NotImplementedError.
         local_rank, world_size: checked against MPI's when given.
@@ -260,15 +261,18 @@ class DistOpt:
 
     def __init__(self, opt=None, nccl_id=None, local_rank=None, world_size=None,
                  buffSize: int = DEFAULT_BUFFER, comm=None):
-        from .opt import SGD, Optimizer
         if nccl_id is not None:
             raise NotImplementedError(
                 "DistOpt: NCCL (nccl_id) is not built in minisinga yet; launch with "
                 "mpiexec and leave nccl_id=None to train CPU tensors over MPI")
-        self.opt = SGD() if opt is None else opt
-        if not isinstance(self.opt, Optimizer):
-            raise TypeError(f"DistOpt: opt must be an opt.Optimizer, got "
-                            f"{type(self.opt).__name__}")
+        # NOTE: opt.py names this class (``opt.DistOpt``), so this module does not
+        # import opt.py back: an optimizer is whatever has opt.Optimizer's methods.
+        if opt is None:
+            raise TypeError("DistOpt: opt is the optimizer to wrap, e.g. "
+                            "opt.DistOpt(opt.SGD(lr=0.1))")
+        if not all(callable(getattr(opt, m, None)) for m in ("apply", "step", "get_states")):
+            raise TypeError(f"DistOpt: opt must be an opt.Optimizer, got {type(opt).__name__}")
+        self.opt = opt
         if not dtypes.is_int(buffSize) or buffSize < 1:
             raise ValueError(f"DistOpt: buffSize must be an int >= 1 (elements), got "
                              f"{buffSize!r}")
@@ -419,7 +423,7 @@ class DistOpt:
         call averages the next partition."""
         self._refuse_graph(loss, "backward_and_partial_update")
         params = []
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             self.opt.apply(param.name, param, grad)
             params.append(param)
         self.opt.step()
@@ -444,7 +448,7 @@ class DistOpt:
             raise ValueError(f"backward_and_sparse_update: spars must be a number > 0 "
                              f"(and <= 1 with topK), got {spars!r}")
         comm = self.communicator
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             g = grad.data
             if g.size >= 2 ** 31:
                 raise ValueError(f"backward_and_sparse_update: {param.name} has {g.size} "
@@ -488,7 +492,7 @@ class DistOpt:
                     self.fused_all_reduce(small)
             small, small_size = [], 0
 
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             pairs.append((param, grad))
             if self.world_size == 1:
                 continue

@@ -84,8 +84,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._device import address_of
 from ._lib import ffi
-from .device import address_of
 
 __all__ = ["Graph", "Node", "Buffer", "paused", "kernel_access", "dependency_order",
            "plan_memory"]

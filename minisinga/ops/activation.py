@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, checks
+from .. import backend, checks, engine
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axis, three_d_view
 
@@ -16,7 +16,7 @@ __all__ = [
 
 
 # --8<-- [start:ReLU]
-class ReLU(autograd.Operation):
+class ReLU(engine.Operation):
     r"""Rectified linear unit: ``relu(x)``.
 
     Forward: $y = \max(0, x)$
@@ -36,7 +36,7 @@ class ReLU(autograd.Operation):
 
 
 # --8<-- [start:LeakyRelu]
-class LeakyRelu(autograd.Operation):
+class LeakyRelu(engine.Operation):
     r"""Leaky ReLU: ``leakyrelu(x, a=0.01)``.
 
     Forward: $y = x$ if $x \ge 0$ else $a x$
@@ -60,7 +60,7 @@ class LeakyRelu(autograd.Operation):
 
 
 # --8<-- [start:Elu]
-class Elu(autograd.Operation):
+class Elu(engine.Operation):
     r"""Exponential linear unit: ``elu(x, alpha=1.0)``.
 
     Forward: $y = x$ if $x > 0$ else $\alpha (e^x - 1)$
@@ -102,7 +102,7 @@ class SeLU(Elu):
 
 
 # --8<-- [start:Sigmoid]
-class Sigmoid(autograd.Operation):
+class Sigmoid(engine.Operation):
     r"""Logistic sigmoid: ``sigmoid(x)``.
 
     Forward: $y = 1 / (1 + e^{-x})$
@@ -121,7 +121,7 @@ class Sigmoid(autograd.Operation):
 
 
 # --8<-- [start:HardSigmoid]
-class HardSigmoid(autograd.Operation):
+class HardSigmoid(engine.Operation):
     r"""Piecewise-linear sigmoid: ``hardsigmoid(x, alpha=0.2, gamma=0.5)``.
 
     Forward: $y = \max(0, \min(1, \alpha x + \gamma))$
@@ -147,7 +147,7 @@ class HardSigmoid(autograd.Operation):
 
 
 # --8<-- [start:Tanh]
-class Tanh(autograd.Operation):
+class Tanh(engine.Operation):
     r"""Hyperbolic tangent: ``tanh(x)``.
 
     Forward: $y = \tanh x$
@@ -166,7 +166,7 @@ class Tanh(autograd.Operation):
 
 
 # --8<-- [start:SoftPlus]
-class SoftPlus(autograd.Operation):
+class SoftPlus(engine.Operation):
     r"""Softplus: ``softplus(x)``, computed without overflow.
 
     Forward: $y = \ln(1 + e^x)$
@@ -185,7 +185,7 @@ class SoftPlus(autograd.Operation):
 
 
 # --8<-- [start:SoftSign]
-class SoftSign(autograd.Operation):
+class SoftSign(engine.Operation):
     r"""Softsign: ``softsign(x)``.
 
     Forward: $y = x / (1 + |x|)$
@@ -204,7 +204,7 @@ class SoftSign(autograd.Operation):
 
 
 # --8<-- [start:SoftMax]
-class SoftMax(autograd.Operation):
+class SoftMax(engine.Operation):
     r"""Softmax along an axis: ``softmax(x, axis=1)`` (max-subtracted, stable).
 
     Forward: $y_i = e^{x_i - m} / \sum_j e^{x_j - m}$, $m = \max_j x_j$

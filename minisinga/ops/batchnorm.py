@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
@@ -43,7 +43,7 @@ def check_hyperparameters(where: str, momentum, eps) -> tuple[float, float]:
 
 
 # --8<-- [start:op_BatchNorm2d]
-class _BatchNorm2d(autograd.Operation):
+class _BatchNorm2d(engine.Operation):
     r"""Batch normalisation per channel over (N, H, W), shaped like SINGA's operation:
     ``_BatchNorm2d(running_mean, running_var, momentum=0.9, eps=1e-5, training=None)(x, scale, bias)``;
     the function is ``batchnorm_2d(x, scale, bias, running_mean, running_var, ...)``.
@@ -85,7 +85,7 @@ class _BatchNorm2d(autograd.Operation):
             if t.shape != (C,):
                 raise ValueError(f"{where}: {name} must have shape ({C},) (one per channel of "
                                  f"x {x.shape}), got {t.shape}")
-        training = autograd.training if self.training is None else bool(self.training)
+        training = engine.training if self.training is None else bool(self.training)
         if training and N * HW < 2:
             raise ValueError(f"{where}: training needs more than one value per channel to "
                              f"compute a batch variance, got x {x.shape}")

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
@@ -128,7 +128,7 @@ def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mo
 
 # ---------------------------------------------------------------------- the operation
 # --8<-- [start:op_Conv2d]
-class _Conv2d(autograd.Operation):
+class _Conv2d(engine.Operation):
     r"""2-D convolution (cross-correlation), NCHW, lowered onto GEMM:
     ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``.
 

@@ -12,7 +12,7 @@ import builtins
 
 import numpy as np
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, int32_operands
@@ -28,7 +28,7 @@ __all__ = [
 
 
 # --8<-- [start:Broadcasting]
-class _Broadcasting(autograd.Operation):
+class _Broadcasting(engine.Operation):
     """Shared forward for the binary operations: check, broadcast, run a kernel.
 
     Not an operation: the shared base of add, sub, mul, div and pow.
@@ -186,7 +186,7 @@ def pow(a, b):
 
 # ---------------------------------------------------------------------- unary
 # --8<-- [start:Negative]
-class Negative(autograd.Operation):
+class Negative(engine.Operation):
     r"""Negation: ``negative(x)``, ``-x``.
 
     Forward: $y = -x$
@@ -204,7 +204,7 @@ class Negative(autograd.Operation):
 
 
 # --8<-- [start:Reciprocal]
-class Reciprocal(autograd.Operation):
+class Reciprocal(engine.Operation):
     r"""Elementwise reciprocal: ``reciprocal(x)``.
 
     Forward: $y = 1/x$
@@ -223,7 +223,7 @@ class Reciprocal(autograd.Operation):
 
 
 # --8<-- [start:Abs]
-class Abs(autograd.Operation):
+class Abs(engine.Operation):
     r"""Absolute value: ``abs(x)``.
 
     Forward: $y = |x|$
@@ -243,7 +243,7 @@ class Abs(autograd.Operation):
 
 
 # --8<-- [start:Exp]
-class Exp(autograd.Operation):
+class Exp(engine.Operation):
     r"""Exponential: ``exp(x)``.
 
     Forward: $y = e^x$
@@ -262,7 +262,7 @@ class Exp(autograd.Operation):
 
 
 # --8<-- [start:Log]
-class Log(autograd.Operation):
+class Log(engine.Operation):
     r"""Natural logarithm: ``log(x)``; log(0) = -inf, log(x < 0) = nan (IEEE).
 
     Forward: $y = \ln x$
@@ -281,7 +281,7 @@ class Log(autograd.Operation):
 
 
 # --8<-- [start:Sqrt]
-class Sqrt(autograd.Operation):
+class Sqrt(engine.Operation):
     r"""Square root: ``sqrt(x)``.
 
     Forward: $y = \sqrt{x}$
@@ -300,7 +300,7 @@ class Sqrt(autograd.Operation):
 
 
 # --8<-- [start:Clip]
-class Clip(autograd.Operation):
+class Clip(engine.Operation):
     r"""Clamp into [min, max]: ``clip(x, min=None, max=None)`` (None: unbounded).
 
     Forward: $y = \min(\max(x, lo), hi)$
@@ -327,7 +327,7 @@ class Clip(autograd.Operation):
 
 
 # --8<-- [start:Identity]
-class Identity(autograd.Operation):
+class Identity(engine.Operation):
     r"""Identity: ``identity(x)`` returns a copy of x.
 
     Forward: $y = x$
@@ -385,7 +385,7 @@ def identity(x):
 
 # ---------------------------------------------------------------------- n-ary
 # --8<-- [start:Sum]
-class Sum(autograd.Operation):
+class Sum(engine.Operation):
     r"""N-ary elementwise sum with broadcasting: ``sum(x1, x2, ...)``.
 
     Forward: $y = \sum_i x_i$
@@ -441,7 +441,7 @@ def mean(*xs):
 
 # ---------------------------------------------------------------------- dropout
 # --8<-- [start:Dropout]
-class Dropout(autograd.Operation):
+class Dropout(engine.Operation):
     r"""Inverted dropout: ``dropout(x, ratio=0.5)``.
 
     In training each element is zeroed with probability ``ratio`` and the
@@ -462,7 +462,7 @@ class Dropout(autograd.Operation):
 
     def forward(self, x):
         check_float("dropout", x, names=["x"])
-        self.active = autograd.training and self.ratio > 0
+        self.active = engine.training and self.ratio > 0
         if not self.active:
             return x
         self.scale = 1.0 / (1.0 - self.ratio)

@@ -24,13 +24,13 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
 from .._lib import ffi
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axis
-from .logic import _Constant, make_constant
+from .logic import _Constant
 
 __all__ = [
     "Slice", "Gather", "Tile", "Expand", "Pad", "UpSample", "DepthToSpace", "SpaceToDepth",
@@ -133,7 +133,7 @@ def _scatter_add(dy: CTensor, idx_t: CTensor, x_shape) -> CTensor:
 
 
 # --8<-- [start:IndexGather]
-class _IndexGather(autograd.Operation):
+class _IndexGather(engine.Operation):
     """An operation that is a gather through an index map: a subclass computes
     ``index_map_for(shape) -> (idx, fill)``; forward and backward are shared."""
 
@@ -337,7 +337,7 @@ def pad(x, mode: str, pads, constant: float = 0.0):
 
 # ------------------------------------------------------- tile, expand, upsample
 # --8<-- [start:Broadcast]
-class _Broadcast(autograd.Operation):
+class _Broadcast(engine.Operation):
     """y = reshape(broadcast_to(reshape(x, split), expanded), out): a copy by the
     strided-copy kernel.  Backward: sum dy over the broadcast copies."""
 
@@ -468,7 +468,7 @@ def upsample(x, mode: str, scales):
 
 # ------------------------------------------------- depth_to_space, space_to_depth
 # --8<-- [start:Rearrange]
-class _Rearrange(autograd.Operation):
+class _Rearrange(engine.Operation):
     """y = reshape(transpose(reshape(x, split), perm), out); backward undoes it."""
 
     opname = ""
@@ -568,7 +568,7 @@ def space_to_depth(x, blocksize: int, mode: str = "DCR"):
 
 # ---------------------------------------------------------------------- scatter_elements
 # --8<-- [start:ScatterElements]
-class ScatterElements(autograd.Operation):
+class ScatterElements(engine.Operation):
     r"""ONNX ScatterElements (no reduction), any rank: ``scatter_elements(x,
     indices, updates, axis=0)``.  y is a copy of x with ``y[p with its axis
     coordinate replaced by indices[p]] = updates[p]`` for every position p of
@@ -648,7 +648,7 @@ def scatter_elements(x, indices, updates, axis: int = 0):
 
 # ---------------------------------------------------------------------- embedding
 # --8<-- [start:Embedding]
-class Embedding(autograd.Operation):
+class Embedding(engine.Operation):
     r"""Look up rows of a table: ``embedding(x, w)``; x holds int32 row indices
     of any shape (usually (batch, seq)), w is (vocab, dim), and y is
     ``x.shape + (dim,)``.  x gets no gradient (SINGA returns a dummy one).
@@ -752,7 +752,7 @@ def onehot(axis: int, indices, depth: int, values):
 
 # ---------------------------------------------------------------------- cast
 # --8<-- [start:Cast]
-class Cast(autograd.Operation):
+class Cast(engine.Operation):
     r"""Convert the element type: ``cast(x, to)``; ``to`` is a dtype code
     (SINGA's 0 = float32, 2 = int32, and 4 = float64), a NumPy dtype or a name.
     Float to int32 truncates toward zero (C's rule); NaN, infinities and values
@@ -768,13 +768,10 @@ class Cast(autograd.Operation):
         super().__init__()
         self.to = dtypes.as_dtype(to, "to")
 
-    def _do_forward(self, *xs):
-        outs = super()._do_forward(*xs)
-        return make_constant(self, outs) if self.constant else outs
-
     def forward(self, x):
         self.x_dtype = x.dtype
-        self.constant = self.to == dtypes.int32 or x.dtype == dtypes.int32
+        # a cast from or to int32 is a constant for autograd
+        self.differentiable = self.to != dtypes.int32 and x.dtype != dtypes.int32
         if self.to == dtypes.int32 and x.dtype != dtypes.int32 and x.size:
             values = _host(x).astype(np.float64)  # exact bounds, also for float32
             if not np.all(np.isfinite(values)) or values.min() <= -2.0**31 - 1 or \

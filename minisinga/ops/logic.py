@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, int32_operands
 
@@ -23,26 +23,14 @@ __all__ = ["Less", "Greater", "Equal", "And", "Or", "Xor", "Not", "Where",
            "less", "greater", "equal", "_and", "_or", "_xor", "_not", "where"]
 
 
-# --8<-- [start:make_constant]
-def make_constant(op: autograd.Operation, outs):
-    """Mark ``op``'s outputs as constants: autograd neither walks into ``op``
-    nor asks it for a gradient."""
-    op.requires_grad = False
-    for y in outs:
-        y.requires_grad = False
-    return outs
-# --8<-- [end:make_constant]
-
-
 # --8<-- [start:Constant]
-class _Constant(autograd.Operation):
-    """Base of the operations without a gradient: the outputs are constants."""
+class _Constant(engine.Operation):
+    """Base of the operations without a gradient: the outputs are constants, and
+    autograd neither walks into the operation nor asks it for a gradient."""
 
+    differentiable = False
     #: why there is no gradient (for the error message of a direct backward call)
     no_grad_reason = "the output is piecewise constant"
-
-    def _do_forward(self, *xs):
-        return make_constant(self, super()._do_forward(*xs))
 
     def backward(self, *dys):
         raise RuntimeError(f"{type(self).__name__.lower()} has no gradient: "
@@ -216,7 +204,7 @@ def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
 
 
 # --8<-- [start:Where]
-class Where(autograd.Operation):
+class Where(engine.Operation):
     r"""Choose elementwise: ``where(x, y, condition)`` is x where condition is
     nonzero, else y; the three broadcast together.  condition (a Tensor, an
     ndarray or a nested list) is data, not an input: it gets no gradient.

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
@@ -39,7 +39,7 @@ def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
 
 
 # --8<-- [start:SoftMaxCrossEntropy]
-class SoftMaxCrossEntropy(autograd.Operation):
+class SoftMaxCrossEntropy(engine.Operation):
     r"""Softmax followed by cross-entropy, computed stably with log-sum-exp:
     ``softmax_cross_entropy(x, t)``.  ``x``: (N, C) logits; ``t``: int32 class
     indices (N,), or an (N, C) matrix (one-hot or probabilities, float or int32)
@@ -102,7 +102,7 @@ class SoftMaxCrossEntropy(autograd.Operation):
 
 
 # --8<-- [start:CrossEntropy]
-class CrossEntropy(autograd.Operation):
+class CrossEntropy(engine.Operation):
     r"""Cross-entropy of probabilities: ``cross_entropy(x, t)``; x, t: (N, C).
 
     Forward: $\ell = -\frac{1}{N}\sum_{n,c} t_{nc} \log x_{nc}$
@@ -134,7 +134,7 @@ class CrossEntropy(autograd.Operation):
 
 
 # --8<-- [start:BinaryCrossEntropy]
-class BinaryCrossEntropy(autograd.Operation):
+class BinaryCrossEntropy(engine.Operation):
     r"""Binary cross-entropy of probabilities (SINGA's smoothed form, eps = 1e-4):
     ``binary_cross_entropy(x, t)``; N is x.shape[0].
 
@@ -168,7 +168,7 @@ class BinaryCrossEntropy(autograd.Operation):
 
 
 # --8<-- [start:MeanSquareError]
-class MeanSquareError(autograd.Operation):
+class MeanSquareError(engine.Operation):
     r"""Mean squared error over every element (SINGA: no 1/2): ``mse_loss(x, t)``.
 
     Forward: $\ell = \frac{1}{n}\sum_i (x_i - t_i)^2$

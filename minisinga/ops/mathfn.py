@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
@@ -28,7 +28,7 @@ __all__ = [
 
 # ---------------------------------------------------------------- piecewise constant
 # --8<-- [start:ZeroGrad]
-class _ZeroGrad(autograd.Operation):
+class _ZeroGrad(engine.Operation):
     """A piecewise-constant function: forward is one kernel, the gradient is 0.
 
     The derivative is 0 wherever it exists; at the jumps (integers for floor
@@ -145,7 +145,7 @@ def rounde(x):
 
 # ---------------------------------------------------------------------- erf
 # --8<-- [start:Erf]
-class Erf(autograd.Operation):
+class Erf(engine.Operation):
     r"""The error function: ``erf(x)``.  SINGA's backward uses dy in place of x
     in the derivative; this one is right.
 
@@ -171,7 +171,7 @@ def erf(x):
 
 # ---------------------------------------------------------------- n-ary max / min
 # --8<-- [start:Extremum]
-class _Extremum(autograd.Operation):
+class _Extremum(engine.Operation):
     """Shared code of Max and Min: a running update over the inputs, which
     records in ``arg`` the input that gave each output element."""
 
@@ -255,7 +255,7 @@ def min(*xs):
 
 # ---------------------------------------------------------------------- prelu
 # --8<-- [start:PRelu]
-class PRelu(autograd.Operation):
+class PRelu(engine.Operation):
     r"""Parametric ReLU: ``prelu(x, slope)``; slope broadcasts to x's shape.
 
     Forward: $y = x$ if $x \ge 0$ else $s\,x$
@@ -293,7 +293,7 @@ def prelu(x, slope):
 
 # ---------------------------------------------------------------- cosine similarity
 # --8<-- [start:CosSim]
-class CosSim(autograd.Operation):
+class CosSim(engine.Operation):
     r"""Row-wise cosine similarity of two (N, D) tensors: ``cossim(a, b)`` -> (N,).
 
     Forward: $y_n = \dfrac{a_n \cdot b_n}{\lVert a_n \rVert\,\lVert b_n \rVert}$
@@ -334,7 +334,7 @@ def cossim(a, b):
 
 # ---------------------------------------------------------------------- ranking loss
 # --8<-- [start:RankingLoss]
-class RankingLoss(autograd.Operation):
+class RankingLoss(engine.Operation):
     r"""Hinge ranking loss: ``ranking_loss(pos, neg, M=0.2)``, a (1,) tensor.
     pos and neg are scores of one shape; N = pos.shape[0] is the batch (SINGA's
     rule, as for the other losses), so for (N,) or (N, 1) scores this is the

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 from .conv import IntPair, Padding, check_pad_mode, int_pair, padding4, spatial_geometry
@@ -38,7 +38,7 @@ __all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaverag
 
 
 # --8<-- [start:op_Pooling2d]
-class _Pooling2d(autograd.Operation):
+class _Pooling2d(engine.Operation):
     r"""2-D max or average pooling, NCHW:
     ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``.
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
 from ..ctensor import CTensor
 from ..testing import OpInfo, Sample, register
 from ._util import check_float, normalize_axes
@@ -17,7 +17,7 @@ __all__ = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
 
 
 # --8<-- [start:ReduceSum]
-class ReduceSum(autograd.Operation):
+class ReduceSum(engine.Operation):
     r"""Sum over ``axes`` (all when None): ``reduce_sum(x, axes=None, keepdims=1)``.
 
     Forward: $y = \sum_{i \in \text{axes}} x_i$
@@ -104,7 +104,7 @@ register(OpInfo("reduce_mean", (ReduceMean,), reduce_mean, _np_reduce(np.mean), 
 
 # ---------------------------------------------------------------------- reduce_max / reduce_min
 # --8<-- [start:ReduceMax]
-class ReduceMax(autograd.Operation):
+class ReduceMax(engine.Operation):
     r"""Maximum over ``axes`` (all when None): ``reduce_max(x, axes=None, keepdims=1)``.
     Not in SINGA's autograd (an addition, named like reduce_sum).
 

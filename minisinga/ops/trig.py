@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import autograd, backend
+from .. import backend, engine
 from ..testing import OpInfo, Sample, register
 from ._util import check_float
 
@@ -18,7 +18,7 @@ __all__ = [
 
 
 # --8<-- [start:Trig]
-class _Trig(autograd.Operation):
+class _Trig(engine.Operation):
     """y = f(x) by the kernel ``forward_kernel``; dx by ``backward_kernel(dx, dy, x)``
     (their names written out in each class, so that grep finds every use)."""
 
