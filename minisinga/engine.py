@@ -232,7 +232,11 @@ def _backward_many(ys, dys, retain_graph: bool = False):
 
     while ready:
         op = ready.popleft()
-        dxs = _run_backward(op, grads.pop(op), retain_graph)
+        dys = grads.pop(op, None)
+        if dys is None:   # every consumer returned None for it: no gradient goes through
+            dxs = (None,) * len(op.src)
+        else:
+            dxs = _run_backward(op, dys, retain_graph)
         for (src_op, idx, x_stored, needed, shape, dtype, device), dx in zip(op.src, dxs):
             if not needed:
                 continue
