@@ -5,7 +5,7 @@ Nothing is defined here: this module gathers the engine (``minisinga/engine.py``
 operations (``minisinga/ops/``, one module per family: ``autograd.relu``,
 ``autograd.ReLU``) and SINGA's old-style layer names (``autograd.Linear``, from
 ``minisinga/layer.py``), so that SINGA code runs unchanged.  Inside minisinga,
-modules import the engine and the operations directly.
+modules import the engine and ``minisinga.operations`` (every operation) directly.
 
 While ``autograd.training`` is True, every Operation called on Tensors records
 itself as the ``creator`` of its outputs; ``backward(y)`` walks that graph back
@@ -56,7 +56,7 @@ from .layer import (  # noqa: F401  (SINGA's old-style layer names)
     RNN_Base,
     SeparableConv2d,
 )
-from .ops import *  # noqa: F401,F403
+from .operations import *  # noqa: F401,F403
 from .ops import composite  # noqa: F401  (registers the composite operations' test entries)
 
 

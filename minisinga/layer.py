@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import math
 
-from . import dtypes, ops
+from . import dtypes
+from . import operations as ops
 from ._layer import Layer, _check_input, _lazy, _make_param, _positive_int  # noqa: F401
 
 __all__ = [

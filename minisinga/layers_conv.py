@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 
-from . import dtypes, ops
+from . import dtypes
+from . import operations as ops
 from ._layer import Layer, _make_param, _positive_int
 from .ops.batchnorm import _BatchNorm2d, check_hyperparameters
 from .ops.conv import _Conv2d, int_pair

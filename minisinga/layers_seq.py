@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-from . import checks, dtypes, initializer, ops
+from . import checks, dtypes, initializer
+from . import operations as ops
 from ._layer import Layer, _make_param, _positive_int
 from .tensor import Tensor
 

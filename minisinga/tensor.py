@@ -19,7 +19,8 @@ import builtins
 
 import numpy as np
 
-from . import backend, dtypes, engine, ops
+from . import backend, dtypes, engine
+from . import operations as ops
 from ._tensor import (  # noqa: F401  (re-exported: SINGA's tensor module has them)
     EPOCH,
     Tensor,

@@ -29,8 +29,9 @@ from onnx import TensorProto, numpy_helper
 from onnx.backend.base import Backend, BackendRep
 
 from .. import device as device_mod
-from .. import dtypes, engine, ops
+from .. import dtypes, engine
 from .. import model as model_mod
+from .. import operations as ops
 from ..tensor import Tensor
 
 _FLOATS = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64}
