@@ -59,20 +59,6 @@ from .layer import (  # noqa: F401  (SINGA's old-style layer names)
 from .operations import *  # noqa: F401,F403
 from .ops import composite  # noqa: F401  (registers the composite operations' test entries)
 
-
-class _AutogradModule(engine.FlagModule):
-    """This module's type: ``autograd.training`` (per thread) and
-    ``autograd.recording`` read and assign the engine's flags, as module
-    attributes, as SINGA code does."""
-
-    @property
-    def recording(self) -> bool:
-        """``engine.recording``: record the graph in evaluation form (the ONNX export)."""
-        return engine.recording
-
-    @recording.setter
-    def recording(self, value) -> None:
-        engine.recording = value
-
-
-sys.modules[__name__].__class__ = _AutogradModule
+# ``autograd.training`` (per thread) and ``autograd.recording`` read and assign the
+# engine's flags, as module attributes, as SINGA code does (engine.FlagModule).
+sys.modules[__name__].__class__ = engine.FlagModule

@@ -32,7 +32,7 @@ from .ctensor import CTensor
 __all__ = ["Operation", "Operator", "Dummy", "backward", "gradients", "Gradients"]
 
 
-# -- the training flag: one per thread --------------------------------------------------
+# -- the flags: training (one per thread) and recording -------------------------------
 # --8<-- [start:training_flag]
 class _ThreadState(threading.local):
     """What each thread has of its own: whether operations record a graph."""
@@ -40,11 +40,11 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+_recording = False   # one for the process: see ``recording`` below
 
 
 class FlagModule(types.ModuleType):
-    """The type of this module (and of ``minisinga.autograd``), for one attribute:
-    ``training``.
+    """The type of this module and of ``minisinga.autograd``, for two attributes.
 
     SINGA code reads and assigns ``autograd.training`` as a module attribute.
     Here each thread has its own value, so that two threads may train two
@@ -61,16 +61,23 @@ class FlagModule(types.ModuleType):
     def training(self, value) -> None:
         _state.training = value
 
+    @property
+    def recording(self) -> bool:
+        """When True, operations record the graph although ``training`` is False,
+        so they behave as in evaluation (dropout off, batch norm on its running
+        statistics): how ``minisinga.sonnx`` records a forward pass to export it."""
+        return _recording
+
+    @recording.setter
+    def recording(self, value) -> None:
+        global _recording
+        _recording = value
+
 
 # NOTE: giving a module a subclass of ModuleType as its type is the documented way
 # to put a property on a module (Python 3.5+); nothing else about the module changes.
 sys.modules[__name__].__class__ = FlagModule
 # --8<-- [end:training_flag]
-
-#: When True, operations record the graph although ``training`` is False, so
-#: they behave as in evaluation (dropout off, batch norm on its running
-#: statistics): how ``minisinga.sonnx`` records a forward pass to export it.
-recording = False
 
 _op_counter = 0   # numbers the operations, for their default names ("ReLU#12")
 
@@ -137,7 +144,7 @@ class Operation:
     def __call__(self, *xs: Tensor) -> tuple[Tensor, ...]:
         """Run ``forward`` on the inputs' CTensors; returns a tuple of Tensors.
         While training, record the edges back to the inputs' creators."""
-        record = _state.training or recording
+        record = _state.training or _recording
         needs, datas, src = [], [], []
         for x in xs:
             if not isinstance(x, Tensor):
