@@ -213,3 +213,18 @@ def sum_to_shape(dy: CTensor, shape) -> CTensor:
         else:
             axis += 1
     return cur._view(shape)
+
+
+def copy_to_device(ct: CTensor, dev) -> CTensor:
+    """A copy of the CTensor ``ct`` in ``dev``'s memory (CPU or GPU, either way)."""
+    out = CTensor(ct.shape, ct.dtype, dev)
+    if ct.device.is_cpu() and dev.is_cpu():
+        return copy_into(out, ct)
+    nbytes = ct.nbytes()
+    if ct.device.is_cpu():          # host -> GPU
+        dev.copy_from_host(out._mem, ct._mem, nbytes)
+    elif dev.is_cpu():              # GPU -> host
+        ct.device.copy_to_host(out._mem, ct._mem, nbytes)
+    else:                           # GPU -> GPU (the same one or another)
+        dev.copy_from_device(out._mem, ct._mem, nbytes)
+    return out

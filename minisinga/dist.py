@@ -51,7 +51,7 @@ import sys
 
 import numpy as np
 
-from . import autograd, checks, dtypes
+from . import checks, dtypes, engine
 from ._lib import cpu_kernel, ffi, kernel
 from .ctensor import CTensor
 from .tensor import Tensor
@@ -259,7 +259,8 @@ class DistOpt:
     """SINGA's ``opt.DistOpt``: wrap an optimizer for data-parallel training.
 
     Args:
-        opt: the optimizer every rank applies (an ``opt.Optimizer``).
+        opt: the optimizer every rank applies (an ``opt.Optimizer``; SINGA's
+            default, ``opt.SGD()``, is not assumed: name it).
         nccl_id: None (the usual way): the ranks are MPI's (launch with
             ``mpiexec -n N``); CPU tensors go over MPI, and GPU tensors over an
             NCCL communicator made at their first all-reduce, its unique id
@@ -280,11 +281,14 @@ class DistOpt:
 
     def __init__(self, opt=None, nccl_id=None, local_rank=None, world_size=None,
                  buffSize: int = DEFAULT_BUFFER, comm=None):
-        from .opt import SGD, Optimizer
-        self.opt = SGD() if opt is None else opt
-        if not isinstance(self.opt, Optimizer):
-            raise TypeError(f"DistOpt: opt must be an opt.Optimizer, got "
-                            f"{type(self.opt).__name__}")
+        # NOTE: opt.py names this class (``opt.DistOpt``), so this module does not
+        # import opt.py back: an optimizer is whatever has opt.Optimizer's methods.
+        if opt is None:
+            raise TypeError("DistOpt: opt is the optimizer to wrap, e.g. "
+                            "opt.DistOpt(opt.SGD(lr=0.1))")
+        if not all(callable(getattr(opt, m, None)) for m in ("apply", "step", "get_states")):
+            raise TypeError(f"DistOpt: opt must be an opt.Optimizer, got {type(opt).__name__}")
+        self.opt = opt
         if not dtypes.is_int(buffSize) or buffSize < 1:
             raise ValueError(f"DistOpt: buffSize must be an int >= 1 (elements), got "
                              f"{buffSize!r}")
@@ -486,7 +490,7 @@ class DistOpt:
         call averages the next partition."""
         self._refuse_graph(loss, "backward_and_partial_update")
         params = []
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             self.opt.apply(param.name, param, grad)
             params.append(param)
         self.opt.step()
@@ -514,7 +518,7 @@ class DistOpt:
             raise ValueError(f"backward_and_sparse_update: spars must be a number > 0 "
                              f"(and <= 1 with topK), got {spars!r}")
         pairs = []
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             g = self._mpi_only(grad, "backward_and_sparse_update")
             if g.size >= 2 ** 31:
                 raise ValueError(f"backward_and_sparse_update: {param.name} has {g.size} "
@@ -584,7 +588,7 @@ class DistOpt:
                     self.fused_all_reduce(small)
             small, small_size = [], 0
 
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             pairs.append((param, grad))
             if self.world_size == 1:
                 continue

@@ -29,9 +29,9 @@ import threading
 from pathlib import Path
 
 from . import dtypes
+from ._device import Device
 from ._lib import ffi as c_ffi
 from ._lib import lib as c_lib
-from .device import Device
 
 try:
     from ._cuda import ffi, lib

@@ -83,9 +83,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from ._device import address_of
 from ._kernel_params import PARAMS
 from ._lib import ffi
-from .device import address_of
 
 __all__ = ["Graph", "Node", "Buffer", "paused", "kernel_access", "dependency_order",
            "plan_memory"]

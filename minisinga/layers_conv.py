@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 
-from . import autograd, dtypes
-from .layer import Layer, _make_param, _positive_int
+from . import dtypes
+from . import operations as ops
+from ._layer import Layer, _make_param, _positive_int
 from .ops.batchnorm import _BatchNorm2d, check_hyperparameters
 from .ops.conv import _Conv2d, int_pair
 from .ops.pooling import _Pooling2d
@@ -134,7 +135,7 @@ class Conv2d(Layer):
     def forward(self, x):
         _check_x(self, x, (4,), "4-D (N, C, H, W)", "W")
         y = self._op()(x, self.W, self.b)[0] if self.bias else self._op()(x, self.W)[0]
-        return autograd.relu(y) if self.activation == "RELU" else y
+        return ops.relu(y) if self.activation == "RELU" else y
 
 
 class SeparableConv2d(Layer):
@@ -289,8 +290,8 @@ class _Pool1d(Pooling2d):
                                  f"shape {x.shape}")
             return self._pool(x)
         N, C, L = x.shape
-        y = self._pool(autograd.reshape(x, (N, C, 1, L)))
-        return autograd.reshape(y, (N, C, y.shape[3]))
+        y = self._pool(ops.reshape(x, (N, C, 1, L)))
+        return ops.reshape(y, (N, C, y.shape[3]))
 
 
 class MaxPool1d(_Pool1d):

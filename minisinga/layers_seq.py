@@ -18,8 +18,9 @@ import math
 
 import numpy as np
 
-from . import autograd, checks, dtypes, initializer
-from .layer import Layer, _make_param, _positive_int
+from . import checks, dtypes, initializer
+from . import operations as ops
+from ._layer import Layer, _make_param, _positive_int
 from .tensor import Tensor
 
 __all__ = ["Gemm", "Embedding", "RNN_Base", "RNN", "LSTM", "LayerNorm", "MultiHeadAttention"]
@@ -122,7 +123,7 @@ class Gemm(Layer):
         self._check(x)
         _same_kind(self, x, self.W, "the input", "W is")
         C = self.b if self.bias else None
-        return autograd.gemm(x, self.W, C, self.alpha, self.beta, int(self.transA),
+        return ops.gemm(x, self.W, C, self.alpha, self.beta, int(self.transA),
                              int(self.transB))
 
 
@@ -169,7 +170,7 @@ class Embedding(Layer):
         if x.device is not self.W.device:
             raise checks.device_mismatch(_who(self), "the indices", x.device, "W",
                                          self.W.device)
-        return autograd.embedding(x, self.W)
+        return ops.embedding(x, self.W)
 
     def from_pretrained(self, W, freeze: bool = True) -> Embedding:
         """Use the (vocab, dim) matrix W as the table; returns self.
@@ -324,8 +325,8 @@ class RNN_Base(Layer):
             _float_tensor(self, t, name)
             _same_kind(self, t, ref, name, "the input is")
             if t.shape == full:
-                pieces = autograd.split(t, 0, [1] * n) if n > 1 else (t,)
-                per_tensor.append([autograd.reshape(p, full[1:]) for p in pieces])
+                pieces = ops.split(t, 0, [1] * n) if n > 1 else (t,)
+                per_tensor.append([ops.reshape(p, full[1:]) for p in pieces])
             elif n == 1 and t.shape == full[1:]:
                 per_tensor.append([t])
             else:
@@ -343,10 +344,10 @@ class RNN_Base(Layer):
         """Run one layer in one direction over the sequence.  X: (seq * batch, in)
         time-major.  Returns (hs in time order, final state)."""
         Wx, Wh, b = self._weights(layer, direction)
-        XW = autograd.matmul(X, Wx)                       # every step's input term at once
+        XW = ops.matmul(X, Wx)                       # every step's input term at once
         if b is not None:
-            XW = autograd.add_bias(XW, b, axis=0)
-        steps = autograd.split(XW, 0, [batch] * seq) if seq > 1 else (XW,)
+            XW = ops.add_bias(XW, b, axis=0)
+        steps = ops.split(XW, 0, [batch] * seq) if seq > 1 else (XW,)
         order = range(seq - 1, -1, -1) if direction else range(seq)
         hs = [None] * seq
         for t in order:
@@ -365,10 +366,10 @@ class RNN_Base(Layer):
                 hs, final = self._direction(X, seq, batch, layer, d, states[i])
                 outs.append(hs)
                 finals.append(final)
-            cols = [autograd.cat(hs, 0) if seq > 1 else hs[0] for hs in outs]
-            Y = autograd.cat(cols, 1) if len(cols) > 1 else cols[0]
+            cols = [ops.cat(hs, 0) if seq > 1 else hs[0] for hs in outs]
+            Y = ops.cat(cols, 1) if len(cols) > 1 else cols[0]
             if layer < self.num_layers - 1 and self.dropout > 0:
-                Y = autograd.dropout(Y, self.dropout)  # between layers; identity unless training
+                Y = ops.dropout(Y, self.dropout)  # between layers; identity unless training
             X, last_hs = Y, outs
         return X, last_hs, finals
 
@@ -379,11 +380,11 @@ class RNN_Base(Layer):
         _same_kind(self, ref, self._weights(0, 0)[0], "the input", "the parameters are")
         states = self._parse_states(hx, ref, batch)
         if list_form:
-            X = autograd.cat(list(x), 0) if seq > 1 else x[0]
+            X = ops.cat(list(x), 0) if seq > 1 else x[0]
         else:
             if self.batch_first:
-                x = autograd.transpose(x, (1, 0, 2))
-            X = autograd.reshape(x, (seq * batch, self.input_size))  # time-major rows
+                x = ops.transpose(x, (1, 0, 2))
+            X = ops.reshape(x, (seq * batch, self.input_size))  # time-major rows
         Y, last_hs, finals = self._run(X, seq, batch, states)
 
         # Final states: (num_layers * num_directions, batch, hidden), or, in SINGA's
@@ -395,21 +396,21 @@ class RNN_Base(Layer):
             if list_form and n == 1:
                 stacked.append(ts[0])
             elif n == 1:
-                stacked.append(autograd.reshape(ts[0], (1, batch, self.hidden_size)))
+                stacked.append(ops.reshape(ts[0], (1, batch, self.hidden_size)))
             else:
-                stacked.append(autograd.cat(
-                    [autograd.reshape(t, (1, batch, self.hidden_size)) for t in ts], 0))
+                stacked.append(ops.cat(
+                    [ops.reshape(t, (1, batch, self.hidden_size)) for t in ts], 0))
 
         if list_form:
             if self.num_directions == 1:
                 outs = list(last_hs[0])
             else:
-                outs = list(autograd.split(Y, 0, [batch] * seq)) if seq > 1 else [Y]
+                outs = list(ops.split(Y, 0, [batch] * seq)) if seq > 1 else [Y]
             return True, outs, stacked
         width = self.num_directions * self.hidden_size
-        y = autograd.reshape(Y, (seq, batch, width))
+        y = ops.reshape(Y, (seq, batch, width))
         if self.batch_first:
-            y = autograd.transpose(y, (1, 0, 2))
+            y = ops.transpose(y, (1, 0, 2))
         return False, y, stacked
 
 
@@ -429,8 +430,8 @@ class RNN(RNN_Base):
 
     def step_forward(self, xw, state, Wh):
         """h = act(xw + h_prev @ Wh); ``state`` is [h_prev] or None (zeros)."""
-        a = xw if state is None else autograd.add(xw, autograd.matmul(state[0], Wh))
-        h = autograd.tanh(a) if self.nonlinearity == "tanh" else autograd.relu(a)
+        a = xw if state is None else ops.add(xw, ops.matmul(state[0], Wh))
+        h = ops.tanh(a) if self.nonlinearity == "tanh" else ops.relu(a)
         return [h]
 
     def forward(self, x, h0=None):
@@ -469,12 +470,12 @@ class LSTM(RNN_Base):
     def step_forward(self, xw, state, Wh):
         """One LSTM step; ``state`` is [h_prev, c_prev] or None (zeros)."""
         h = self.hidden_size
-        a = xw if state is None else autograd.add(xw, autograd.matmul(state[0], Wh))
-        ifo, g = autograd.split(a, 1, [3 * h, h])
-        i, f, o = autograd.split(autograd.sigmoid(ifo), 1, [h, h, h])
-        ig = autograd.mul(i, autograd.tanh(g))
-        c = ig if state is None else autograd.add(autograd.mul(f, state[1]), ig)
-        return [autograd.mul(o, autograd.tanh(c)), c]
+        a = xw if state is None else ops.add(xw, ops.matmul(state[0], Wh))
+        ifo, g = ops.split(a, 1, [3 * h, h])
+        i, f, o = ops.split(ops.sigmoid(ifo), 1, [h, h, h])
+        ig = ops.mul(i, ops.tanh(g))
+        c = ig if state is None else ops.add(ops.mul(f, state[1]), ig)
+        return [ops.mul(o, ops.tanh(c)), c]
 
     def forward(self, x, hx=None):
         list_form, y, (h_n, c_n) = self._forward(x, hx)
@@ -533,12 +534,12 @@ class LayerNorm(Layer):
         if self.elementwise_affine:
             _same_kind(self, x, self.scale, "the input", "scale is")
         axes = list(range(x.ndim() - len(self.normalized_shape), x.ndim()))
-        mean = autograd.reduce_mean(x, axes, keepdims=1)
-        xc = autograd.sub(x, mean)
-        var = autograd.reduce_mean(autograd.mul(xc, xc), axes, keepdims=1)
-        y = autograd.div(xc, autograd.sqrt(var + self.eps))
+        mean = ops.reduce_mean(x, axes, keepdims=1)
+        xc = ops.sub(x, mean)
+        var = ops.reduce_mean(ops.mul(xc, xc), axes, keepdims=1)
+        y = ops.div(xc, ops.sqrt(var + self.eps))
         if self.elementwise_affine:  # scale and bias broadcast over the leading axes
-            y = autograd.add(autograd.mul(y, self.scale), self.bias)
+            y = ops.add(ops.mul(y, self.scale), self.bias)
         return y
 
 
@@ -603,13 +604,13 @@ class MultiHeadAttention(Layer):
     def _project(self, x, n: str, heads: bool):
         """x (N, T, d) @ W_n + b_n, as (N, heads, T, d_k) when ``heads`` else (N, T, d)."""
         N, T, d = x.shape
-        y = autograd.matmul(autograd.reshape(x, (N * T, d)), getattr(self, "W" + n))
+        y = ops.matmul(ops.reshape(x, (N * T, d)), getattr(self, "W" + n))
         if self.bias:
-            y = autograd.add_bias(y, getattr(self, "b" + n), axis=0)
+            y = ops.add_bias(y, getattr(self, "b" + n), axis=0)
         if not heads:
-            return autograd.reshape(y, (N, T, d))
-        y = autograd.reshape(y, (N, T, self.num_heads, self.d_k))
-        return autograd.transpose(y, (0, 2, 1, 3))
+            return ops.reshape(y, (N, T, d))
+        y = ops.reshape(y, (N, T, self.num_heads, self.d_k))
+        return ops.transpose(y, (0, 2, 1, 3))
 
     def _mask_bias(self, mask, N: int, L: int, S: int, like: Tensor) -> Tensor:
         """-1e9 where mask is set, 0 elsewhere, shaped to broadcast to (N, heads, L, S)."""
@@ -628,7 +629,7 @@ class MultiHeadAttention(Layer):
             raise checks.device_mismatch(who, "mask", mask.device, "query", like.device)
         shape = mask.shape
         if len(shape) == 3 and shape == (N, L, S):
-            mask = autograd.reshape(mask, (N, 1, L, S))
+            mask = ops.reshape(mask, (N, 1, L, S))
         if len(mask.shape) == 2:
             ok = mask.shape == (L, S)
         else:
@@ -647,14 +648,14 @@ class MultiHeadAttention(Layer):
         Q = self._project(query, "q", True)                  # (N, heads, L, d_k)
         K = self._project(key, "k", True)                    # (N, heads, S, d_k)
         V = self._project(value, "v", True)                  # (N, heads, S, d_k)
-        scores = autograd.matmul(Q, autograd.transpose(K, (0, 1, 3, 2)))
+        scores = ops.matmul(Q, ops.transpose(K, (0, 1, 3, 2)))
         scores = scores * (1.0 / math.sqrt(self.d_k))        # (N, heads, L, S)
         if mask is not None:
-            scores = autograd.add(scores, self._mask_bias(mask, N, L, S, query))
-        A = autograd.softmax(scores, -1)
-        A_used = autograd.dropout(A, self.dropout) if self.dropout > 0 else A
-        ctx = autograd.matmul(A_used, V)                     # (N, heads, L, d_k)
-        ctx = autograd.transpose(ctx, (0, 2, 1, 3))          # (N, L, heads, d_k)
-        ctx = autograd.reshape(ctx, (N, L, self.d_model))
+            scores = ops.add(scores, self._mask_bias(mask, N, L, S, query))
+        A = ops.softmax(scores, -1)
+        A_used = ops.dropout(A, self.dropout) if self.dropout > 0 else A
+        ctx = ops.matmul(A_used, V)                     # (N, heads, L, d_k)
+        ctx = ops.transpose(ctx, (0, 2, 1, 3))          # (N, L, heads, d_k)
+        ctx = ops.reshape(ctx, (N, L, self.d_model))
         out = self._project(ctx, "o", False)
         return (out, A) if need_weights else out

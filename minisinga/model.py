@@ -39,7 +39,7 @@ import zlib
 
 import numpy as np
 
-from . import autograd, dtypes
+from . import dtypes, engine
 from .graph import Graph
 from .layer import Layer
 from .tensor import Tensor
@@ -111,7 +111,7 @@ class Model(Layer):
         In training mode the calling thread's ``autograd.training`` is set too (it
         is per thread, so a model compiled in one thread trains in another)."""
         if self.training:
-            autograd.training = True
+            engine.training = True
             return self.train_one_batch(*inputs, **kwargs)
         return self.forward(*inputs, **kwargs)
 
@@ -136,12 +136,12 @@ class Model(Layer):
                            ("sequential", sequential)):
             if not isinstance(flag, (bool, np.bool_)):
                 raise TypeError(f"compile: {name} must be a bool, got {flag!r}")
-        was_training = autograd.training
-        autograd.training = False
+        was_training = engine.training
+        engine.training = False
         try:
             self.forward(*inputs)
         finally:
-            autograd.training = was_training
+            engine.training = was_training
         self._discard_graph()
         self._compiled_inputs = list(inputs)   # (what minisinga.viz.draw_model runs)
         self.train(bool(is_train))
@@ -152,7 +152,7 @@ class Model(Layer):
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"train: mode must be a bool, got {mode!r}")
         self.training = bool(mode)
-        autograd.training = bool(mode)
+        engine.training = bool(mode)
 
     def eval(self) -> None:
         """Evaluation mode: calling the model runs ``forward``."""

@@ -35,7 +35,7 @@ import math
 
 import numpy as np
 
-from . import autograd, backend, checks, dtypes
+from . import backend, checks, dtypes, engine
 from ._lib import ffi
 from .graph import paused
 from .tensor import Tensor
@@ -168,7 +168,7 @@ class Optimizer:
 
     def call(self, loss: Tensor) -> None:
         """Backpropagate from ``loss`` and apply each update as its gradient arrives."""
-        for param, grad in autograd.backward(loss):
+        for param, grad in engine.backward(loss):
             self.apply(param.name, param, grad)
 
     def step(self) -> None:

@@ -26,7 +26,7 @@ import shutil
 import subprocess
 from xml.sax.saxutils import escape
 
-from . import autograd, dtypes
+from . import dtypes, engine
 from .tensor import Tensor
 
 __all__ = ["to_dot", "draw", "draw_model", "model_to_dot"]
@@ -68,13 +68,13 @@ def _grad_norms(y: Tensor, show_grad) -> dict[int, float]:
     """id(tensor) -> the 2-norm of its gradient, from a dict or a fresh backward."""
     if show_grad is False or show_grad is None:
         return {}
-    grads = autograd.gradients(y) if show_grad is True else show_grad
+    grads = engine.gradients(y) if show_grad is True else show_grad
     if not isinstance(grads, dict):
         raise TypeError("show_grad must be False, True or a dict {parameter: gradient} "
                         f"(as autograd.gradients returns), got {type(show_grad).__name__}")
     # autograd.gradients keys by id(param), as SINGA does; a plain dict given by
     # the caller may key by the tensors themselves.
-    pairs = (zip(grads.params(), grads.values()) if isinstance(grads, autograd.Gradients)
+    pairs = (zip(grads.params(), grads.values()) if isinstance(grads, engine.Gradients)
              else grads.items())
     # NOTE: a display value, so NumPy may compute it (it is no operation's math).
     return {id(p): float(math.sqrt((g.to_numpy().astype("float64") ** 2).sum()))
@@ -94,10 +94,10 @@ def _build(y: Tensor, show_grad=False, cluster_of=None) -> _Graph:
 
     def tensor_node(creator, idx, t, shape, dtype) -> str:
         """One node per tensor: an op's output (creator, idx) or a leaf."""
-        if creator is not None and not isinstance(creator, autograd.Dummy) and idx is not None:
+        if creator is not None and not isinstance(creator, engine.Dummy) and idx is not None:
             nid = f"op{creator._number}_out{idx}"
             return g.node(nid, "tensor", _tensor_lines(None, shape, dtype, False, None))
-        if t is None and isinstance(creator, autograd.Dummy):
+        if t is None and isinstance(creator, engine.Dummy):
             nid, name = f"leaf{creator._number}", creator.name
         else:
             nid, name = f"t{id(t)}", t.name if t is not None else None
@@ -109,7 +109,7 @@ def _build(y: Tensor, show_grad=False, cluster_of=None) -> _Graph:
         return g.node(f"op{op._number}", "op", [type(op).__name__], cluster_of.get(op._number))
 
     root = y.creator
-    if isinstance(root, autograd.Dummy):
+    if isinstance(root, engine.Dummy):
         raise ValueError("viz: y is a leaf tensor; draw a tensor computed from it")
     idx = root.y_id2idx[id(y)]
     y_node = tensor_node(root, idx, y, y.shape, y.dtype)
@@ -130,7 +130,7 @@ def _build(y: Tensor, show_grad=False, cluster_of=None) -> _Graph:
                 raise RuntimeError(f"viz: {op.name} has an input that was not recorded")
             t = tensor_node(creator, idx, x, shape, dtype)
             g.edges.append((t, me))    # (twice for a + a: one edge per use)
-            if creator is None or isinstance(creator, autograd.Dummy) or idx is None:
+            if creator is None or isinstance(creator, engine.Dummy) or idx is None:
                 continue
             if (creator, idx) not in produced:
                 produced.add((creator, idx))
@@ -459,9 +459,9 @@ def _trace_model(model, inputs):
         forward = layer.forward
 
         def run(*args, **kwargs):
-            start = autograd._op_counter
+            start = engine._op_counter
             out = forward(*args, **kwargs)
-            spans.append((start + 1, autograd._op_counter, depth, layer.name))
+            spans.append((start + 1, engine._op_counter, depth, layer.name))
             return out
         return run
 
@@ -471,16 +471,16 @@ def _trace_model(model, inputs):
         layers.append((layer, depth))
         todo.extend((sub, depth + 1) for sub in layer._layers.values())
     saved = {k: t.to_numpy() for k, t in model.get_states().items()}
-    was_training = autograd.training
+    was_training = engine.training
     # NOTE: an instance attribute shadows the class's forward for this one call
     # (and is deleted after), so no class is changed.
     for layer, depth in layers:
         object.__setattr__(layer, "forward", traced(layer, depth))
     try:
-        autograd.training = True
+        engine.training = True
         y = model.forward(*inputs)
     finally:
-        autograd.training = was_training
+        engine.training = was_training
         for layer, _ in layers:
             object.__delattr__(layer, "forward")
         model.set_states(saved)     # (batch norm's running statistics moved)

@@ -316,3 +316,66 @@ def test_softmax_cross_entropy_kernel_never_reads_outside_the_row():
     loss, p = CTensor((1,), x.dtype), CTensor(x.shape, x.dtype)
     be.kernel("softmax_cross_entropy_index_forward", x)(loss.ptr, p.ptr, x.ptr, t.ptr, 2, 3)
     assert np.isnan(loss.numpy()[0])
+
+
+# -- the engine behind the facade ------------------------------------------------------
+def test_the_facade_and_the_engine_share_their_flags_and_classes():
+    from minisinga import engine
+    assert autograd.Operation is engine.Operation and autograd.backward is engine.backward
+    assert autograd.training is True and engine.training is True   # (the training_mode fixture)
+    autograd.training = False
+    assert engine.training is False
+    autograd.training = True
+    assert autograd.recording is False
+    autograd.recording = True
+    try:
+        assert engine.recording is True
+    finally:
+        autograd.recording = False
+    assert engine.recording is False
+
+
+def test_a_non_differentiable_operation_makes_constants_the_engine_never_enters():
+    entered = []
+
+    class Double(autograd.Operation):
+        def forward(self, x):
+            return backend.add(x, x)
+
+        def backward(self, dy):
+            entered.append(type(self).__name__)
+            return backend.add(dy, dy)
+
+    class DoubleConstant(Double):
+        differentiable = False
+
+    w = param([1.0, -2.0])
+    mask = DoubleConstant()(w)[0]
+    assert mask.requires_grad is False and mask.creator is not None   # recorded, for viz
+    y = autograd.mul(Double()(w)[0], mask)                 # d/dw (2w * 2w) with 2w held fixed
+    np.testing.assert_allclose(grad_of(y, w), [4.0, -8.0])
+    assert entered == ["Double"]
+
+
+def test_an_operation_may_decide_in_forward_that_it_is_not_differentiable():
+    w = param([1.5, -2.5])
+    assert autograd.cast(w, tensor.int32).requires_grad is False    # a cast to int32: constant
+    y = autograd.cast(w, tensor.float32)                             # float to float: a gradient
+    assert y.requires_grad is True
+    np.testing.assert_allclose(grad_of(autograd.cast(y, tensor.float64), w), [1.0, 1.0])
+
+
+def test_no_gradient_flows_through_an_operation_that_received_none():
+    class Blocked(autograd.Operation):   # passes no gradient to its input
+        def forward(self, x):
+            return backend.add(x, x)
+
+        def backward(self, dy):
+            return None
+
+    w = param([1.0, 2.0])
+    v = param([3.0, 4.0])
+    y = autograd.add(Blocked()(autograd.mul(w, w))[0], v)
+    grads = autograd.gradients(y)
+    assert w not in grads                                  # mul never received a gradient
+    np.testing.assert_allclose(tensor.to_numpy(grads[v]), [1.0, 1.0])

@@ -1005,7 +1005,7 @@ def module_sizes():
              for f in files]
     fig, ax = plt.subplots(figsize=(8, 0.22 * len(sizes) + 1))
     names = [s[0] for s in sizes]
-    colors = ["#ffb300" if n.startswith("ops/") or n == "autograd.py" else "#90caf9"
+    colors = ["#ffb300" if n.startswith("ops/") or n in ("autograd.py", "engine.py") else "#90caf9"
               for n in names]
     ax.barh(range(len(sizes)), [s[1] for s in sizes], color=colors)
     ax.set_yticks(range(len(sizes)), names, fontsize=7)

@@ -25,9 +25,10 @@ import importlib.util
 import itertools
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._registry import EXERCISES, Exercise, ExerciseFailed, exercise
 
 __all__ = ["Exercise", "ExerciseFailed", "Workspace", "Result", "EXERCISES", "exercise",
            "find_folder", "run_check", "fingerprint", "load_results", "save_results",
@@ -35,53 +36,6 @@ __all__ = ["Exercise", "ExerciseFailed", "Workspace", "Result", "EXERCISES", "ex
 
 #: The file, in the exercises folder, where ``check`` remembers its results.
 RESULTS_FILE = ".results.json"
-
-
-class ExerciseFailed(AssertionError):
-    """An answer is wrong; the message says what was expected and where to look."""
-
-
-@dataclass
-class Exercise:
-    """One autograded exercise.
-
-    Attributes:
-        id: ``"<chapter>.<n>"``, for example ``"autograd.2"``.
-        page: the docs page, relative to docs/ (``"autograd.md"``).
-        title: one line.
-        file: the student's file, relative to the exercises folder.
-        names: the names the check reads from ``file`` (functions, classes);
-            empty for a C file, which is read whole.
-        hint: what to re-read or think about when the check fails.
-        check: ``check(workspace)``; returns None or raises ``ExerciseFailed``.
-    """
-
-    id: str
-    page: str
-    title: str
-    file: str
-    names: tuple[str, ...]
-    hint: str
-    check: Callable
-
-    @property
-    def chapter(self) -> str:
-        """The chapter, as the docs page without ``.md`` (``"ops/matmul"``)."""
-        return self.page.removesuffix(".md")
-
-
-#: Every exercise, by id, in the order the chapters come in the docs.
-EXERCISES: dict[str, Exercise] = {}
-
-
-def exercise(id: str, page: str, title: str, file: str, names=(), hint: str = ""):
-    """Decorator: register ``check`` as the check of a new exercise."""
-    def wrap(check: Callable) -> Callable:
-        if id in EXERCISES:
-            raise ValueError(f"exercise {id!r} is registered twice")
-        EXERCISES[id] = Exercise(id, page, title, file, tuple(names), hint, check)
-        return check
-    return wrap
 
 
 #: The chapters in the order of the docs' navigation (mkdocs.yml).

@@ -18,7 +18,7 @@ from pathlib import Path
 from cffi import FFI
 
 from .._lib import ffi as ms_ffi
-from . import ExerciseFailed
+from ._registry import ExerciseFailed
 
 _KEEP = []   # loaded libraries stay open for the life of the process
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import autograd
 from ..ops.indexing import onnx_slice_positions, pad_positions
-from . import exercise
+from ._registry import exercise
 from ._util import close, equal, forward, grads, t64
 
 INDEX = "ch12_indexing.py"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ExerciseFailed, exercise
 from ._c import load_c
+from ._registry import ExerciseFailed, exercise
 from ._util import equal
 
 LADDER = "ch18_matmul_ladder/matmul.c"

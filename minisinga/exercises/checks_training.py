@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import autograd, layer, opt
-from . import ExerciseFailed, exercise
+from ._registry import ExerciseFailed, exercise
 from ._util import close, equal, t64
 
 LAYERS = "ch16_layers.py"

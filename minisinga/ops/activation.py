@@ -1,7 +1,7 @@
 """Activation functions and softmax.  Derivations: docs/ops/activations.md."""
 from __future__ import annotations
 
-from .. import autograd, backend, checks
+from .. import backend, checks, engine
 from ._util import check_float, normalize_axis, three_d_view
 
 __all__ = [
@@ -12,7 +12,7 @@ __all__ = [
 ]
 
 
-class ReLU(autograd.Operation):
+class ReLU(engine.Operation):
     r"""Rectified linear unit: ``relu(x)``.
 
     Forward: $y = \max(0, x)$
@@ -30,7 +30,7 @@ class ReLU(autograd.Operation):
         return backend.grad_kernel("relu_backward", dy, self.x)
 
 
-class LeakyRelu(autograd.Operation):
+class LeakyRelu(engine.Operation):
     r"""Leaky ReLU: ``leakyrelu(x, a=0.01)``.
 
     Forward: $y = x$ if $x \ge 0$ else $a x$
@@ -52,7 +52,7 @@ class LeakyRelu(autograd.Operation):
         return backend.grad_kernel("leakyrelu_backward", dy, self.x, scalars=(self.a,))
 
 
-class Elu(autograd.Operation):
+class Elu(engine.Operation):
     r"""Exponential linear unit: ``elu(x, alpha=1.0)``.
 
     Forward: $y = x$ if $x > 0$ else $\alpha (e^x - 1)$
@@ -90,7 +90,7 @@ class SeLU(Elu):
         self.gamma = checks.number("selu", "gamma", gamma)
 
 
-class Sigmoid(autograd.Operation):
+class Sigmoid(engine.Operation):
     r"""Logistic sigmoid: ``sigmoid(x)``.
 
     Forward: $y = 1 / (1 + e^{-x})$
@@ -107,7 +107,7 @@ class Sigmoid(autograd.Operation):
         return backend.grad_kernel("sigmoid_backward", dy, self.y)
 
 
-class HardSigmoid(autograd.Operation):
+class HardSigmoid(engine.Operation):
     r"""Piecewise-linear sigmoid: ``hardsigmoid(x, alpha=0.2, gamma=0.5)``.
 
     Forward: $y = \max(0, \min(1, \alpha x + \gamma))$
@@ -131,7 +131,7 @@ class HardSigmoid(autograd.Operation):
                                    scalars=(self.alpha, self.gamma))
 
 
-class Tanh(autograd.Operation):
+class Tanh(engine.Operation):
     r"""Hyperbolic tangent: ``tanh(x)``.
 
     Forward: $y = \tanh x$
@@ -148,7 +148,7 @@ class Tanh(autograd.Operation):
         return backend.grad_kernel("tanh_backward", dy, self.y)
 
 
-class SoftPlus(autograd.Operation):
+class SoftPlus(engine.Operation):
     r"""Softplus: ``softplus(x)``, computed without overflow.
 
     Forward: $y = \ln(1 + e^x)$
@@ -165,7 +165,7 @@ class SoftPlus(autograd.Operation):
         return backend.grad_kernel("softplus_backward", dy, self.x)
 
 
-class SoftSign(autograd.Operation):
+class SoftSign(engine.Operation):
     r"""Softsign: ``softsign(x)``.
 
     Forward: $y = x / (1 + |x|)$
@@ -182,7 +182,7 @@ class SoftSign(autograd.Operation):
         return backend.grad_kernel("softsign_backward", dy, self.x)
 
 
-class SoftMax(autograd.Operation):
+class SoftMax(engine.Operation):
     r"""Softmax along an axis: ``softmax(x, axis=1)`` (max-subtracted, stable).
 
     Forward: $y_i = e^{x_i - m} / \sum_j e^{x_j - m}$, $m = \max_j x_j$

@@ -3,7 +3,7 @@
 ``batchnorm_2d(x, scale, bias, running_mean, running_var, momentum=0.9, eps=1e-5)``
 normalises each channel of x (N, C, H, W) (or (N, C)) over its m = N*H*W values.
 
-* Training (``autograd.training`` True, or ``training=True``): the batch mean and the
+* Training (``engine.training`` True, or ``training=True``): the batch mean and the
   biased batch variance normalise x, and the running statistics are updated IN PLACE,
   with SINGA's (cuDNN's) convention, in which momentum weights the NEW batch:
 
@@ -19,9 +19,9 @@ operation repeatedly (as gradcheck does) changes them but not the result.
 """
 from __future__ import annotations
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ._util import check_float
 
 __all__ = ["_BatchNorm2d", "batchnorm_2d"]
@@ -39,7 +39,7 @@ def check_hyperparameters(where: str, momentum, eps) -> tuple[float, float]:
     return float(momentum), float(eps)
 
 
-class _BatchNorm2d(autograd.Operation):
+class _BatchNorm2d(engine.Operation):
     r"""Batch normalisation per channel over (N, H, W), shaped like SINGA's operation:
     ``_BatchNorm2d(running_mean, running_var, momentum=0.9, eps=1e-5, training=None)(x, scale, bias)``;
     the function is ``batchnorm_2d(x, scale, bias, running_mean, running_var, ...)``.
@@ -81,7 +81,7 @@ class _BatchNorm2d(autograd.Operation):
             if t.shape != (C,):
                 raise ValueError(f"{where}: {name} must have shape ({C},) (one per channel of "
                                  f"x {x.shape}), got {t.shape}")
-        training = autograd.training if self.training is None else bool(self.training)
+        training = engine.training if self.training is None else bool(self.training)
         if training and N * HW < 2:
             raise ValueError(f"{where}: training needs more than one value per channel to "
                              f"compute a batch variance, got x {x.shape}")
@@ -118,7 +118,7 @@ def batchnorm_2d(x: Tensor, scale: Tensor, bias: Tensor, running_mean: Tensor,
     """Batch-normalise x (N, C, H, W) or (N, C) per channel (differentiable in x, scale, bias).
 
     ``scale``, ``bias``, ``running_mean`` and ``running_var`` are (C,) Tensors.
-    ``training=None`` follows ``autograd.training``: True uses the batch statistics and
+    ``training=None`` follows ``engine.training``: True uses the batch statistics and
     updates the running ones in place (momentum weights the new batch, SINGA's rule);
     False uses the running statistics.
     """

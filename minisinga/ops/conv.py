@@ -25,9 +25,9 @@ here, in Python, before any C runs.
 """
 from __future__ import annotations
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ._util import check_float
 
 __all__ = ["_Conv2d", "conv2d"]
@@ -120,7 +120,7 @@ def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mo
 
 
 # ---------------------------------------------------------------------- the operation
-class _Conv2d(autograd.Operation):
+class _Conv2d(engine.Operation):
     r"""2-D convolution (cross-correlation), NCHW, lowered onto GEMM:
     ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``.
 

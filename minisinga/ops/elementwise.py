@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
 from ..ctensor import CTensor
 from ._util import check_float, int32_operands
 
@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-class _Broadcasting(autograd.Operation):
+class _Broadcasting(engine.Operation):
     """Shared forward for the binary operations: check, broadcast, run a kernel.
 
     Not an operation: the shared base of add, sub, mul, div and pow.
@@ -170,7 +170,7 @@ def pow(a, b):
 
 
 # ---------------------------------------------------------------------- unary
-class Negative(autograd.Operation):
+class Negative(engine.Operation):
     r"""Negation: ``negative(x)``, ``-x``.
 
     Forward: $y = -x$
@@ -186,7 +186,7 @@ class Negative(autograd.Operation):
         return backend.scale(dy, -1.0)
 
 
-class Reciprocal(autograd.Operation):
+class Reciprocal(engine.Operation):
     r"""Elementwise reciprocal: ``reciprocal(x)``.
 
     Forward: $y = 1/x$
@@ -203,7 +203,7 @@ class Reciprocal(autograd.Operation):
         return backend.grad_kernel("reciprocal_backward", dy, self.y)
 
 
-class Abs(autograd.Operation):
+class Abs(engine.Operation):
     r"""Absolute value: ``abs(x)``.
 
     Forward: $y = |x|$
@@ -221,7 +221,7 @@ class Abs(autograd.Operation):
         return backend.grad_kernel("abs_backward", dy, self.x)
 
 
-class Exp(autograd.Operation):
+class Exp(engine.Operation):
     r"""Exponential: ``exp(x)``.
 
     Forward: $y = e^x$
@@ -238,7 +238,7 @@ class Exp(autograd.Operation):
         return backend.mul(dy, self.y)
 
 
-class Log(autograd.Operation):
+class Log(engine.Operation):
     r"""Natural logarithm: ``log(x)``; log(0) = -inf, log(x < 0) = nan (IEEE).
 
     Forward: $y = \ln x$
@@ -255,7 +255,7 @@ class Log(autograd.Operation):
         return backend.binary("div_forward", dy, self.x)
 
 
-class Sqrt(autograd.Operation):
+class Sqrt(engine.Operation):
     r"""Square root: ``sqrt(x)``.
 
     Forward: $y = \sqrt{x}$
@@ -272,7 +272,7 @@ class Sqrt(autograd.Operation):
         return backend.grad_kernel("sqrt_backward", dy, self.y)
 
 
-class Clip(autograd.Operation):
+class Clip(engine.Operation):
     r"""Clamp into [min, max]: ``clip(x, min=None, max=None)`` (None: unbounded).
 
     Forward: $y = \min(\max(x, lo), hi)$
@@ -297,7 +297,7 @@ class Clip(autograd.Operation):
         return backend.grad_kernel("clip_backward", dy, self.x, scalars=(self.lo, self.hi))
 
 
-class Identity(autograd.Operation):
+class Identity(engine.Operation):
     r"""Identity: ``identity(x)`` returns a copy of x.
 
     Forward: $y = x$
@@ -353,7 +353,7 @@ def identity(x):
 
 
 # ---------------------------------------------------------------------- n-ary
-class Sum(autograd.Operation):
+class Sum(engine.Operation):
     r"""N-ary elementwise sum with broadcasting: ``sum(x1, x2, ...)``.
 
     Forward: $y = \sum_i x_i$
@@ -405,7 +405,7 @@ def mean(*xs):
 
 
 # ---------------------------------------------------------------------- dropout
-class Dropout(autograd.Operation):
+class Dropout(engine.Operation):
     r"""Inverted dropout: ``dropout(x, ratio=0.5)``.
 
     In training each element is zeroed with probability ``ratio`` and the
@@ -426,7 +426,7 @@ class Dropout(autograd.Operation):
 
     def forward(self, x):
         check_float("dropout", x, names=["x"])
-        self.active = autograd.training and self.ratio > 0
+        self.active = engine.training and self.ratio > 0
         if not self.active:
             return x
         self.scale = 1.0 / (1.0 - self.ratio)

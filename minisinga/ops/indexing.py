@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import math
 
-from .. import autograd, backend, checks, dtypes, graph
+from .. import backend, checks, dtypes, engine, graph
 from .._lib import ffi
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ._util import check_float, count, first_out_of_range, host_values, normalize_axis, three_d_view
-from .logic import _Constant, make_constant
+from .logic import _Constant
 
 __all__ = [
     "Slice", "Gather", "Tile", "Expand", "Pad", "UpSample", "DepthToSpace", "SpaceToDepth",
@@ -125,7 +125,7 @@ def onnx_slice_positions(dim: int, start: int, end: int, step: int) -> list[int]
     return list(range(start, end, step))
 
 
-class Slice(autograd.Operation):
+class Slice(engine.Operation):
     r"""ONNX Slice: ``slice(x, starts, ends, axes=None, steps=None)``; negative
     starts / ends count from the end, negative steps go backwards, and
     out-of-range bounds are clamped as ONNX says.  axes defaults to
@@ -181,7 +181,7 @@ def slice(x, starts, ends, axes=None, steps=None):
 
 
 # ---------------------------------------------------------------------- gather
-class Gather(autograd.Operation):
+class Gather(engine.Operation):
     r"""ONNX Gather: ``gather(x, axis, indices)``; indices is an int, a (nested)
     list, an ndarray or a Tensor of integers in [-d, d) (negative ones count
     from the end); the output's shape is
@@ -256,7 +256,7 @@ def pad_positions(mode: str, dim: int, begin: int, end: int) -> list[int]:
     return out
 
 
-class Pad(autograd.Operation):
+class Pad(engine.Operation):
     r"""ONNX Pad: ``pad(x, mode, pads, constant=0.)``; mode is "constant",
     "reflect" or "edge"; pads = [begin_0, begin_1, ..., end_0, end_1, ...],
     all >= 0 (ONNX's negative pads, which crop, are refused: use slice).
@@ -321,7 +321,7 @@ def pad(x, mode: str, pads, constant: float = 0.0):
 
 
 # ------------------------------------------------------- tile, expand, upsample
-class _Broadcast(autograd.Operation):
+class _Broadcast(engine.Operation):
     """y = reshape(broadcast_to(reshape(x, split), expanded), out): a copy by the
     strided-copy kernel.  Backward: sum dy over the broadcast copies."""
 
@@ -444,7 +444,7 @@ def upsample(x, mode: str, scales):
 
 
 # ------------------------------------------------- depth_to_space, space_to_depth
-class _Rearrange(autograd.Operation):
+class _Rearrange(engine.Operation):
     """y = reshape(transpose(reshape(x, split), perm), out); backward undoes it."""
 
     opname = ""
@@ -538,7 +538,7 @@ def space_to_depth(x, blocksize: int, mode: str = "DCR"):
 
 
 # ---------------------------------------------------------------------- scatter_elements
-class ScatterElements(autograd.Operation):
+class ScatterElements(engine.Operation):
     r"""ONNX ScatterElements (no reduction), any rank: ``scatter_elements(x,
     indices, updates, axis=0)``.  y is a copy of x with ``y[p with its axis
     coordinate replaced by indices[p]] = updates[p]`` for every position p of
@@ -624,7 +624,7 @@ def scatter_elements(x, indices, updates, axis: int = 0):
 
 
 # ---------------------------------------------------------------------- embedding
-class Embedding(autograd.Operation):
+class Embedding(engine.Operation):
     r"""Look up rows of a table: ``embedding(x, w)``; x holds int32 row indices
     of any shape (usually (batch, seq)), w is (vocab, dim), and y is
     ``x.shape + (dim,)``.  x gets no gradient (SINGA returns a dummy one).
@@ -725,7 +725,7 @@ def onehot(axis: int, indices, depth: int, values):
 
 
 # ---------------------------------------------------------------------- cast
-class Cast(autograd.Operation):
+class Cast(engine.Operation):
     r"""Convert the element type: ``cast(x, to)``; ``to`` is a dtype code
     (SINGA's 0 = float32, 2 = int32, and 4 = float64), a NumPy dtype or a name.
     Float to int32 truncates toward zero (C's rule); NaN, infinities and values
@@ -741,13 +741,10 @@ class Cast(autograd.Operation):
         super().__init__()
         self.to = dtypes.as_dtype(to, "to")
 
-    def _do_forward(self, *xs):
-        outs = super()._do_forward(*xs)
-        return make_constant(self, outs) if self.constant else outs
-
     def forward(self, x):
         self.x_dtype = x.dtype
-        self.constant = self.to == dtypes.int32 or x.dtype == dtypes.int32
+        # a cast from or to int32 is a constant for autograd
+        self.differentiable = self.to != dtypes.int32 and x.dtype != dtypes.int32
         if self.to == dtypes.int32 and x.dtype != dtypes.int32 and x.size:
             # a kernel counts the values that do not fit; one number comes back
             bad = count("count_not_int32", x, x.size, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .. import autograd, backend, checks
+from .. import backend, checks, engine
 from ..ctensor import CTensor
 from ._util import check_float
 
@@ -49,7 +49,7 @@ def batched_matmul(a: CTensor, b: CTensor, trans_a: int = 0, trans_b: int = 0,
     return y
 
 
-class Matmul(autograd.Operation):
+class Matmul(engine.Operation):
     r"""Matrix product, 2-D or batched over broadcast leading axes: ``matmul(a, b)``, ``a @ b``.
 
     Forward: $Y = A B$
@@ -91,7 +91,7 @@ def _gemm(out: CTensor | None, a, b, m, n, k, ta, tb, alpha, beta) -> CTensor:
     return out
 
 
-class Gemm(autograd.Operation):
+class Gemm(engine.Operation):
     r"""ONNX/SINGA general matrix multiply:
     ``gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0)``; C broadcasts to (M, N).
 
@@ -152,7 +152,7 @@ def gemm(A, B, C=None, alpha=1.0, beta=1.0, transA=0, transB=0):
     return (op(A, B, C) if C is not None else op(A, B))[0]
 
 
-class AddBias(autograd.Operation):
+class AddBias(engine.Operation):
     r"""Add a bias vector to each row (axis=0) or each column (axis=1) of a matrix:
     ``add_bias(x, b, axis=0)``; b may be (C,) or (1, C) (axis 0), (M,) or (M, 1) (axis 1).
 

@@ -11,32 +11,22 @@ calling its ``backward`` directly raises a RuntimeError.
 """
 from __future__ import annotations
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ._util import check_float, int32_operands
 
 __all__ = ["Less", "Greater", "Equal", "And", "Or", "Xor", "Not", "Where",
            "less", "greater", "equal", "_and", "_or", "_xor", "_not", "where"]
 
 
-def make_constant(op: autograd.Operation, outs):
-    """Mark ``op``'s outputs as constants: autograd neither walks into ``op``
-    nor asks it for a gradient."""
-    op.requires_grad = False
-    for y in outs:
-        y.requires_grad = False
-    return outs
+class _Constant(engine.Operation):
+    """Base of the operations without a gradient: the outputs are constants, and
+    autograd neither walks into the operation nor asks it for a gradient."""
 
-
-class _Constant(autograd.Operation):
-    """Base of the operations without a gradient: the outputs are constants."""
-
+    differentiable = False
     #: why there is no gradient (for the error message of a direct backward call)
     no_grad_reason = "the output is piecewise constant"
-
-    def _do_forward(self, *xs):
-        return make_constant(self, super()._do_forward(*xs))
 
     def backward(self, *dys):
         raise RuntimeError(f"{type(self).__name__.lower()} has no gradient: "
@@ -190,7 +180,7 @@ def condition_ctensor(opname: str, condition, like: CTensor) -> CTensor:
                         f"of bools or numbers, got {checks.shown(condition)} ({e})") from None
 
 
-class Where(autograd.Operation):
+class Where(engine.Operation):
     r"""Choose elementwise: ``where(x, y, condition)`` is x where condition is
     nonzero, else y; the three broadcast together.  condition (a Tensor, an
     ndarray or a nested list) is data, not an input: it gets no gradient.

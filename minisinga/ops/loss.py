@@ -4,9 +4,9 @@ the batch, and honours the upstream gradient dy (SINGA ignores it).  The target
 ``t`` is fixed data: it gets no gradient.  Derivations: docs/ops/losses.md."""
 from __future__ import annotations
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ._util import check_float, first_out_of_range
 
 __all__ = ["SoftMaxCrossEntropy", "CrossEntropy", "BinaryCrossEntropy", "MeanSquareError",
@@ -37,7 +37,7 @@ def _float_target(name: str, t: CTensor, x: CTensor) -> CTensor:
     return t
 
 
-class SoftMaxCrossEntropy(autograd.Operation):
+class SoftMaxCrossEntropy(engine.Operation):
     r"""Softmax followed by cross-entropy, computed stably with log-sum-exp:
     ``softmax_cross_entropy(x, t)``.  ``x``: (N, C) logits; ``t``: int32 class
     indices (N,), or an (N, C) matrix (one-hot or probabilities, float or int32)
@@ -100,7 +100,7 @@ class SoftMaxCrossEntropy(autograd.Operation):
         return dx
 
 
-class CrossEntropy(autograd.Operation):
+class CrossEntropy(engine.Operation):
     r"""Cross-entropy of probabilities: ``cross_entropy(x, t)``; x, t: (N, C).
 
     Forward: $\ell = -\frac{1}{N}\sum_{n,c} t_{nc} \log x_{nc}$
@@ -131,7 +131,7 @@ class CrossEntropy(autograd.Operation):
         return dx
 
 
-class BinaryCrossEntropy(autograd.Operation):
+class BinaryCrossEntropy(engine.Operation):
     r"""Binary cross-entropy of probabilities (SINGA's smoothed form, eps = 1e-4):
     ``binary_cross_entropy(x, t)``; N is x.shape[0].
 
@@ -164,7 +164,7 @@ class BinaryCrossEntropy(autograd.Operation):
         return dx
 
 
-class MeanSquareError(autograd.Operation):
+class MeanSquareError(engine.Operation):
     r"""Mean squared error over every element (SINGA: no 1/2): ``mse_loss(x, t)``.
 
     Forward: $\ell = \frac{1}{n}\sum_i (x_i - t_i)^2$

@@ -7,7 +7,7 @@ elementwise.py.  Derivations: docs/ops/elementwise.md, docs/ops/matmul.md
 """
 from __future__ import annotations
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
 from ..ctensor import CTensor
 from ._util import check_float
 from .loss import _scalar
@@ -21,7 +21,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------- piecewise constant
-class _ZeroGrad(autograd.Operation):
+class _ZeroGrad(engine.Operation):
     """A piecewise-constant function: forward is one kernel, the gradient is 0.
 
     The derivative is 0 wherever it exists; at the jumps (integers for floor
@@ -126,7 +126,7 @@ def rounde(x):
 
 
 # ---------------------------------------------------------------------- erf
-class Erf(autograd.Operation):
+class Erf(engine.Operation):
     r"""The error function: ``erf(x)``.  SINGA's backward uses dy in place of x
     in the derivative; this one is right.
 
@@ -150,7 +150,7 @@ def erf(x):
 
 
 # ---------------------------------------------------------------- n-ary max / min
-class _Extremum(autograd.Operation):
+class _Extremum(engine.Operation):
     """Shared code of Max and Min: a running update over the inputs, which
     records in ``arg`` the input that gave each output element."""
 
@@ -228,7 +228,7 @@ def min(*xs):
 
 
 # ---------------------------------------------------------------------- prelu
-class PRelu(autograd.Operation):
+class PRelu(engine.Operation):
     r"""Parametric ReLU: ``prelu(x, slope)``; slope broadcasts to x's shape.
 
     Forward: $y = x$ if $x \ge 0$ else $s\,x$
@@ -264,7 +264,7 @@ def prelu(x, slope):
 
 
 # ---------------------------------------------------------------- cosine similarity
-class CosSim(autograd.Operation):
+class CosSim(engine.Operation):
     r"""Row-wise cosine similarity of two (N, D) tensors: ``cossim(a, b)`` -> (N,).
 
     Forward: $y_n = \dfrac{a_n \cdot b_n}{\lVert a_n \rVert\,\lVert b_n \rVert}$
@@ -303,7 +303,7 @@ def cossim(a, b):
 
 
 # ---------------------------------------------------------------------- ranking loss
-class RankingLoss(autograd.Operation):
+class RankingLoss(engine.Operation):
     r"""Hinge ranking loss: ``ranking_loss(pos, neg, M=0.2)``, a (1,) tensor.
     pos and neg are scores of one shape; N = pos.shape[0] is the batch (SINGA's
     rule, as for the other losses), so for (N,) or (N, 1) scores this is the

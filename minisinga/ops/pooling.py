@@ -23,9 +23,9 @@ Two conventions, stated once here and pinned by exact tests (tests/test_conv.py)
 """
 from __future__ import annotations
 
-from .. import autograd, backend, dtypes
+from .. import backend, dtypes, engine
+from .._tensor import Tensor
 from ..ctensor import CTensor
-from ..tensor import Tensor
 from ._util import check_float
 from .conv import IntPair, Padding, check_pad_mode, int_pair, padding4, spatial_geometry
 from .reduce import reduce_mean
@@ -34,7 +34,7 @@ __all__ = ["_Pooling2d", "pooling_2d", "max_pool2d", "avg_pool2d", "globalaverag
            "GlobalAveragePool"]
 
 
-class _Pooling2d(autograd.Operation):
+class _Pooling2d(engine.Operation):
     r"""2-D max or average pooling, NCHW:
     ``pooling_2d(x, kernel_size, stride=None, padding=0, is_max=True, pad_mode="NOTSET")``.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
 from ..ctensor import CTensor
 from ._util import check_float, normalize_axes
 
@@ -13,7 +13,7 @@ __all__ = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
            "reduce_sum", "reduce_mean", "reduce_max", "reduce_min"]
 
 
-class ReduceSum(autograd.Operation):
+class ReduceSum(engine.Operation):
     r"""Sum over ``axes`` (all when None): ``reduce_sum(x, axes=None, keepdims=1)``.
 
     Forward: $y = \sum_{i \in \text{axes}} x_i$
@@ -75,7 +75,7 @@ def reduce_mean(x, axes=None, keepdims=1):
 
 
 # ---------------------------------------------------------------------- reduce_max / reduce_min
-class ReduceMax(autograd.Operation):
+class ReduceMax(engine.Operation):
     r"""Maximum over ``axes`` (all when None): ``reduce_max(x, axes=None, keepdims=1)``.
     Not in SINGA's autograd (an addition, named like reduce_sum).
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import math
 
-from .. import autograd, backend, checks, dtypes
+from .. import backend, checks, dtypes, engine
+from .._tensor import Tensor, normalize_perm
 from ..ctensor import CTensor
-from ..tensor import normalize_perm
 from ._util import normalize_axes, normalize_axis
 
 __all__ = ["Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split",
@@ -42,7 +42,7 @@ def resolve_shape(opname: str, in_shape, shape) -> tuple[int, ...]:
     return tuple(out)
 
 
-class _View(autograd.Operation):
+class _View(engine.Operation):
     """A reshape of some kind: forward views x in a new shape, backward views dy back.
 
     Not an operation: the shared base of reshape, flatten, squeeze and unsqueeze.
@@ -142,7 +142,7 @@ class Unsqueeze(_View):
         return tuple(out)
 
 
-class Transpose(autograd.Operation):
+class Transpose(engine.Operation):
     r"""Permute the axes: ``transpose(x, perm)`` (reversed when perm is None).
 
     Forward: $y_{i_{p_0} \ldots i_{p_{k}}} = x_{i_0 \ldots i_k}$, i.e. axis $j$ of y is axis $p_j$ of x
@@ -168,7 +168,7 @@ class Transpose(autograd.Operation):
         return backend.transpose(dy, inverse)
 
 
-class Concat(autograd.Operation):
+class Concat(engine.Operation):
     r"""Join tensors along an axis: ``cat(xs, axis=0)`` (negative axis allowed).
 
     Forward: $y = [x_1, x_2, \ldots]$ along axis
@@ -220,7 +220,7 @@ class Concat(autograd.Operation):
         return tuple(dxs)
 
 
-class Split(autograd.Operation):
+class Split(engine.Operation):
     r"""Split along an axis into pieces of the given lengths (or ``num_output``
     equal pieces): ``split(x, axis, parts, num_output=None)``; returns a tuple.
 
@@ -302,7 +302,7 @@ def unsqueeze(x, axis):
 
 def cat(xs, axis: int = 0):
     """Concatenate a list of tensors along ``axis``."""
-    if isinstance(xs, autograd.Tensor):
+    if isinstance(xs, Tensor):
         raise TypeError("cat: xs must be a list or tuple of Tensors, got one Tensor")
     return Concat(axis)(*xs)[0]
 

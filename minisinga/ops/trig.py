@@ -5,7 +5,7 @@ acosh of 0) the result is NaN, as for log of a negative number.
 Derivations: docs/ops/trigonometric.md."""
 from __future__ import annotations
 
-from .. import autograd, backend
+from .. import backend, engine
 from ._util import check_float
 
 __all__ = [
@@ -14,7 +14,7 @@ __all__ = [
 ]
 
 
-class _Trig(autograd.Operation):
+class _Trig(engine.Operation):
     """y = f(x) by the kernel ``forward_kernel``; dx by ``backward_kernel(dx, dy, x)``
     (their names written out in each class, so that grep finds every use)."""
 

@@ -28,9 +28,10 @@ import onnx
 from onnx import TensorProto, numpy_helper
 from onnx.backend.base import Backend, BackendRep
 
-from .. import autograd, dtypes
 from .. import device as device_mod
+from .. import dtypes, engine
 from .. import model as model_mod
+from .. import operations as ops
 from ..tensor import Tensor
 
 _FLOATS = {TensorProto.FLOAT: np.float32, TensorProto.DOUBLE: np.float64}
@@ -137,41 +138,41 @@ def _logic(fn):
 
 def _leakyrelu(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.leakyrelu(ins[0], attrs.get("alpha", 0.01))]
+    return [ops.leakyrelu(ins[0], attrs.get("alpha", 0.01))]
 
 
 def _elu(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.elu(ins[0], attrs.get("alpha", 1.0))]
+    return [ops.elu(ins[0], attrs.get("alpha", 1.0))]
 
 
 def _selu(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.selu(ins[0], attrs.get("alpha", 1.67326319217681884765625),
+    return [ops.selu(ins[0], attrs.get("alpha", 1.67326319217681884765625),
                           attrs.get("gamma", 1.05070102214813232421875))]
 
 
 def _hardsigmoid(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.hardsigmoid(ins[0], attrs.get("alpha", 0.2), attrs.get("beta", 0.5))]
+    return [ops.hardsigmoid(ins[0], attrs.get("alpha", 0.2), attrs.get("beta", 0.5))]
 
 
 def _softmax(node, ins, attrs, ctx):
     x = ins[0]
     _float_in(node, x)
     if ctx.opset >= 13:
-        return [autograd.softmax(x, attrs.get("axis", -1))]
+        return [ops.softmax(x, attrs.get("axis", -1))]
     # Before opset 13: x is flattened to 2-D at axis, softmax over the second part.
     axis = attrs.get("axis", 1) % max(x.ndim(), 1)
     rows = math.prod(x.shape[:axis])
-    y = autograd.softmax(autograd.reshape(x, (rows, math.prod(x.shape[axis:]))), 1)
-    return [autograd.reshape(y, x.shape)]
+    y = ops.softmax(ops.reshape(x, (rows, math.prod(x.shape[axis:]))), 1)
+    return [ops.reshape(y, x.shape)]
 
 
 def _log_softmax(node, ins, attrs, ctx):
     """log(softmax(x)), composed (minisinga has no fused log-softmax kernel)."""
     (y,) = _softmax(node, ins, attrs, ctx)
-    return [autograd.log(y)]
+    return [ops.log(y)]
 
 
 def _prelu(node, ins, attrs, ctx):
@@ -179,8 +180,8 @@ def _prelu(node, ins, attrs, ctx):
     _float_in(node, x, slope)
     # Before opset 7 a (C,) slope is per channel (axis 1), not NumPy-broadcast.
     if slope.ndim() == 1 and x.ndim() > 2 and slope.shape[0] == x.shape[1] != x.shape[-1]:
-        slope = autograd.reshape(slope, (x.shape[1],) + (1,) * (x.ndim() - 2))
-    return [autograd.prelu(x, slope)]
+        slope = ops.reshape(slope, (x.shape[1],) + (1,) * (x.ndim() - 2))
+    return [ops.prelu(x, slope)]
 
 
 def _clip(node, ins, attrs, ctx):
@@ -193,7 +194,7 @@ def _clip(node, ins, attrs, ctx):
         hi = _floats(ins[2])[0] if len(ins) > 2 and ins[2] is not None else None
     if lo is not None and hi is not None and lo > hi:  # ONNX: min(max(x, lo), hi) = hi
         lo = hi
-    return [autograd.clip(x, lo, hi)]
+    return [ops.clip(x, lo, hi)]
 
 
 def _dropout(node, ins, attrs, ctx):
@@ -201,7 +202,7 @@ def _dropout(node, ins, attrs, ctx):
     if training or ("is_test" in attrs and not attrs["is_test"]):
         raise _unsupported(node, "training_mode=True (an imported model runs Dropout in "
                            "inference, as the identity)")
-    y = autograd.identity(ins[0]) if ins[0].dtype in dtypes.FLOAT_TYPES else ins[0]
+    y = ops.identity(ins[0]) if ins[0].dtype in dtypes.FLOAT_TYPES else ins[0]
     if len(node.output) > 1 and node.output[1]:
         mask = Tensor(data=np.ones(ins[0].shape, np.float32), device=ctx.dev,
                       requires_grad=False)
@@ -221,7 +222,7 @@ def _batchnorm(node, ins, attrs, ctx):
         raise _unsupported(node, f"a {x.ndim()}-D input (minisinga's batch norm takes 2-D or 4-D)")
     # NOTE: running statistics are states: never trained, batch statistics
     # only when the imported model trains (autograd.training).
-    return [autograd.batchnorm_2d(x, scale, bias, mean, var, momentum, attrs.get("epsilon", 1e-5))]
+    return [ops.batchnorm_2d(x, scale, bias, mean, var, momentum, attrs.get("epsilon", 1e-5))]
 
 
 def _spatial(node, attrs, x, kernel):
@@ -246,7 +247,7 @@ def _conv(node, ins, attrs, ctx):
     _float_in(node, x, w, b)
     stride, pads, auto = _spatial(node, attrs, x, w.shape[2:])
     dil = attrs.get("dilations", [1, 1])
-    return [autograd.conv2d(x, w, b, stride, pads, tuple(dil), attrs.get("group", 1), auto)]
+    return [ops.conv2d(x, w, b, stride, pads, tuple(dil), attrs.get("group", 1), auto)]
 
 
 def _pool(is_max: bool):
@@ -267,7 +268,7 @@ def _pool(is_max: bool):
         if not is_max and attrs.get("count_include_pad", 0) and any(pads):
             raise _unsupported(node, "count_include_pad=1 with padding (minisinga's average "
                                "leaves the padding out)")
-        fn = autograd.max_pool2d if is_max else autograd.avg_pool2d
+        fn = ops.max_pool2d if is_max else ops.avg_pool2d
         return [fn(x, kernel, stride, pads, auto)]
     return handle
 
@@ -283,7 +284,7 @@ def _global_pool(reduce_fn):
 def _gemm(node, ins, attrs, ctx):
     _float_in(node, *ins)
     c = ins[2] if len(ins) > 2 else None
-    return [autograd.gemm(ins[0], ins[1], c, attrs.get("alpha", 1.0), attrs.get("beta", 1.0),
+    return [ops.gemm(ins[0], ins[1], c, attrs.get("alpha", 1.0), attrs.get("beta", 1.0),
                           attrs.get("transA", 0), attrs.get("transB", 0))]
 
 
@@ -297,12 +298,12 @@ def _slice(node, ins, attrs, ctx):
         axes = _ints(ins[3]) if len(ins) > 3 and ins[3] is not None else None
         steps = _ints(ins[4]) if len(ins) > 4 and ins[4] is not None else None
     _float_in(node, x)
-    return [autograd.slice(x, starts, ends, axes, steps)]
+    return [ops.slice(x, starts, ends, axes, steps)]
 
 
 def _gather(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.gather(ins[0], attrs.get("axis", 0), _host(ins[1]).astype(np.int64))]
+    return [ops.gather(ins[0], attrs.get("axis", 0), _host(ins[1]).astype(np.int64))]
 
 
 def _pad(node, ins, attrs, ctx):
@@ -324,23 +325,23 @@ def _pad(node, ins, attrs, ctx):
         raise _unsupported(node, f"mode={mode!r}")
     if any(p < 0 for p in pads):
         raise _unsupported(node, f"negative pads {pads} (cropping)")
-    return [autograd.pad(x, mode, pads, value)]
+    return [ops.pad(x, mode, pads, value)]
 
 
 def _tile(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.tile(ins[0], _ints(ins[1]))]
+    return [ops.tile(ins[0], _ints(ins[1]))]
 
 
 def _expand(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.expand(ins[0], _ints(ins[1]))]
+    return [ops.expand(ins[0], _ints(ins[1]))]
 
 
 def _nearest_scales(node, x, scales):
     if any(s != int(s) or s < 1 for s in scales):
         raise _unsupported(node, f"scales {scales} (minisinga upsamples by whole numbers >= 1)")
-    return autograd.upsample(x, "nearest", scales)
+    return ops.upsample(x, "nearest", scales)
 
 
 def _upsample(node, ins, attrs, ctx):
@@ -380,19 +381,19 @@ def _resize(node, ins, attrs, ctx):
 
 def _depth_to_space(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.depth_to_space(ins[0], attrs["blocksize"], attrs.get("mode", "DCR"))]
+    return [ops.depth_to_space(ins[0], attrs["blocksize"], attrs.get("mode", "DCR"))]
 
 
 def _space_to_depth(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.space_to_depth(ins[0], attrs["blocksize"], attrs.get("mode", "DCR"))]
+    return [ops.space_to_depth(ins[0], attrs["blocksize"], attrs.get("mode", "DCR"))]
 
 
 def _scatter_elements(node, ins, attrs, ctx):
     if attrs.get("reduction", "none") != "none":
         raise _unsupported(node, f"reduction={attrs['reduction']!r}")
     _float_in(node, ins[0], ins[2])
-    return [autograd.scatter_elements(ins[0], _host(ins[1]).astype(np.int64), ins[2],
+    return [ops.scatter_elements(ins[0], _host(ins[1]).astype(np.int64), ins[2],
                                       attrs.get("axis", 0))]
 
 
@@ -405,9 +406,9 @@ def _onehot(node, ins, attrs, ctx):
     values = _host(ins[2])
     if values.dtype not in (np.float32, np.float64) and ins[2].dtype != dtypes.int32:
         raise _unsupported(node, "values of a non-float type")
-    y = autograd.onehot(attrs.get("axis", -1), ins[0], depth, values)
+    y = ops.onehot(attrs.get("axis", -1), ins[0], depth, values)
     if ins[2].dtype != y.dtype:
-        y = autograd.cast(y, ins[2].dtype)
+        y = ops.cast(y, ins[2].dtype)
     return [y]
 
 
@@ -420,22 +421,22 @@ def _cast(node, ins, attrs, ctx):
     if to == TensorProto.BOOL:  # carried as 0/1 floats: x != 0
         x = ins[0]
         if x.dtype == dtypes.int32:
-            x = autograd.cast(x, dtypes.float32)
-        return [autograd._not(autograd.equal(x, Tensor(data=np.zeros((), dtypes.to_numpy(
+            x = ops.cast(x, dtypes.float32)
+        return [ops._not(ops.equal(x, Tensor(data=np.zeros((), dtypes.to_numpy(
             x.dtype)), device=ctx.dev, dtype=x.dtype, requires_grad=False)))]
     if to not in _CAST_TO:
         raise _unsupported(node, f"to={TensorProto.DataType.Name(to)} (minisinga has float32, "
                            "float64 and int32)")
-    return [autograd.cast(ins[0], _CAST_TO[to])]
+    return [ops.cast(ins[0], _CAST_TO[to])]
 
 
 def _shape(node, ins, attrs, ctx):
-    s = autograd.shape(ins[0])
+    s = ops.shape(ins[0])
     start, end = attrs.get("start", 0), attrs.get("end")
     if start != 0 or end is not None:
         n = ins[0].ndim()
-        s = autograd.slice(autograd.cast(s, dtypes.float32), [start], [n if end is None else end])
-        s = autograd.cast(s, dtypes.int32)
+        s = ops.slice(ops.cast(s, dtypes.float32), [start], [n if end is None else end])
+        s = ops.cast(s, dtypes.int32)
     return [s]
 
 
@@ -443,12 +444,12 @@ def _constant_of_shape(node, ins, attrs, ctx):
     value = attrs.get("value")
     v = 0.0 if value is None else numpy_helper.to_array(value).reshape(-1)[0]
     dims = ins[0]
-    y = autograd.constant_of_shape(dims, float(v))
+    y = ops.constant_of_shape(dims, float(v))
     want = np.float32 if value is None else numpy_helper.to_array(value).dtype
     if want == np.float64:
-        y = autograd.cast(y, dtypes.float64)
+        y = ops.cast(y, dtypes.float64)
     elif want.kind in "iu":
-        y = autograd.cast(y, dtypes.int32)
+        y = ops.cast(y, dtypes.int32)
     elif want == np.bool_:
         pass  # carried as 0/1 floats
     elif want != np.float32:
@@ -458,13 +459,13 @@ def _constant_of_shape(node, ins, attrs, ctx):
 
 def _nonzero(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.nonzero(ins[0])]
+    return [ops.nonzero(ins[0])]
 
 
 def _where(node, ins, attrs, ctx):
     cond, x, y = ins
     _float_in(node, x, y)
-    return [autograd.where(x, y, cond)]
+    return [ops.where(x, y, cond)]
 
 
 def _reduce(fn, name):
@@ -479,7 +480,7 @@ def _reduce(fn, name):
         if axes is not None and not len(axes):
             axes = None
         if axes is None and attrs.get("noop_with_empty_axes", 0):
-            return [autograd.identity(x)]
+            return [ops.identity(x)]
         if x.ndim() == 0:
             raise _unsupported(node, "a scalar input")
         if 0 in x.shape and name != "ReduceSum":
@@ -496,7 +497,7 @@ def _reshape(node, ins, attrs, ctx):
         raise _unsupported(node, "allowzero=1 with a 0 in the shape")
     if x.dtype not in dtypes.FLOAT_TYPES:  # a view: int data can pass through
         return [Tensor(data=x.data.reshape(_resolve(x.shape, shape)), requires_grad=False)]
-    return [autograd.reshape(x, shape)]
+    return [ops.reshape(x, shape)]
 
 
 def _resolve(in_shape, shape):
@@ -509,7 +510,7 @@ def _resolve(in_shape, shape):
 
 def _flatten(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.flatten(ins[0], attrs.get("axis", 1))]
+    return [ops.flatten(ins[0], attrs.get("axis", 1))]
 
 
 def _squeeze(node, ins, attrs, ctx):
@@ -518,7 +519,7 @@ def _squeeze(node, ins, attrs, ctx):
         _ints(ins[1]) if len(ins) > 1 and ins[1] is not None else None)
     if x.dtype not in dtypes.FLOAT_TYPES:
         raise _unsupported(node, "an int input")
-    return [autograd.squeeze(x, axes)]
+    return [ops.squeeze(x, axes)]
 
 
 def _unsqueeze(node, ins, attrs, ctx):
@@ -526,17 +527,17 @@ def _unsqueeze(node, ins, attrs, ctx):
     axes = attrs["axes"] if ctx.opset < 13 else _ints(ins[1])
     if x.dtype not in dtypes.FLOAT_TYPES:
         raise _unsupported(node, "an int input")
-    return [autograd.unsqueeze(x, axes)]
+    return [ops.unsqueeze(x, axes)]
 
 
 def _transpose(node, ins, attrs, ctx):
     _float_in(node, ins[0])
-    return [autograd.transpose(ins[0], attrs.get("perm"))]
+    return [ops.transpose(ins[0], attrs.get("perm"))]
 
 
 def _concat(node, ins, attrs, ctx):
     _float_in(node, *ins)
-    return [autograd.cat(list(ins), attrs["axis"])]
+    return [ops.cat(list(ins), attrs["axis"])]
 
 
 def _split(node, ins, attrs, ctx):
@@ -555,12 +556,12 @@ def _split(node, ins, attrs, ctx):
             parts = [first] * (n - 1) + [size - first * (n - 1)]
         else:
             parts = [size // n] * n
-    return list(autograd.split(x, axis, list(parts)))
+    return list(ops.split(x, axis, list(parts)))
 
 
 def _identity(node, ins, attrs, ctx):
     x = ins[0]
-    return [autograd.identity(x) if x.dtype in dtypes.FLOAT_TYPES else x]
+    return [ops.identity(x) if x.dtype in dtypes.FLOAT_TYPES else x]
 
 
 def _constant(node, ins, attrs, ctx):
@@ -580,13 +581,13 @@ def _matmul(node, ins, attrs, ctx):
     (k, 1) on the right, and that axis is removed from the result."""
     a, b = ins
     _float_in(node, a, b)
-    a2 = autograd.unsqueeze(a, [0]) if a.ndim() == 1 else a
-    b2 = autograd.unsqueeze(b, [1]) if b.ndim() == 1 else b
-    y = autograd.matmul(a2, b2)
+    a2 = ops.unsqueeze(a, [0]) if a.ndim() == 1 else a
+    b2 = ops.unsqueeze(b, [1]) if b.ndim() == 1 else b
+    y = ops.matmul(a2, b2)
     if b.ndim() == 1:
-        y = autograd.squeeze(y, [y.ndim() - 1])
+        y = ops.squeeze(y, [y.ndim() - 1])
     if a.ndim() == 1:
-        y = autograd.squeeze(y, [y.ndim() - 2 if b.ndim() > 1 else y.ndim() - 1])
+        y = ops.squeeze(y, [y.ndim() - 2 if b.ndim() > 1 else y.ndim() - 1])
     return [y]
 
 
@@ -601,10 +602,10 @@ def _lrn(node, ins, attrs, ctx):
     lo, hi = (size - 1) // 2, size - 1 - (size - 1) // 2   # window [c - lo, c + hi]
     pads = [0] * (2 * x.ndim())
     pads[1], pads[x.ndim() + 1] = lo, hi
-    sq = autograd.pad(autograd.mul(x, x), "constant", pads)
-    window = autograd.sum(*[autograd.slice(sq, [k], [k + C], [1]) for k in range(size)])
-    d = autograd.add(autograd.mul(window, _scalar(alpha / size, x)), _scalar(bias, x))
-    return [autograd.div(x, autograd.pow(d, _scalar(beta, x)))]
+    sq = ops.pad(ops.mul(x, x), "constant", pads)
+    window = ops.sum(*[ops.slice(sq, [k], [k + C], [1]) for k in range(size)])
+    d = ops.add(ops.mul(window, _scalar(alpha / size, x)), _scalar(bias, x))
+    return [ops.div(x, ops.pow(d, _scalar(beta, x)))]
 
 
 def _scalar(v: float, like: Tensor) -> Tensor:
@@ -616,45 +617,45 @@ def _pow(node, ins, attrs, ctx):
     a, b = ins
     _float_in(node, a)
     if b.dtype != a.dtype:  # Pow allows an exponent of another type
-        b = autograd.cast(b, a.dtype)
-    return [autograd.pow(a, b)]
+        b = ops.cast(b, a.dtype)
+    return [ops.pow(a, b)]
 
 
 #: ONNX op_type -> handler.  Everything else raises NotImplementedError.
 HANDLERS = {
-    "Relu": _unary(autograd.relu), "LeakyRelu": _leakyrelu, "Elu": _elu, "Selu": _selu,
-    "Sigmoid": _unary(autograd.sigmoid), "HardSigmoid": _hardsigmoid,
-    "Tanh": _unary(autograd.tanh), "Softplus": _unary(autograd.softplus),
-    "Softsign": _unary(autograd.softsign), "Softmax": _softmax,
+    "Relu": _unary(ops.relu), "LeakyRelu": _leakyrelu, "Elu": _elu, "Selu": _selu,
+    "Sigmoid": _unary(ops.sigmoid), "HardSigmoid": _hardsigmoid,
+    "Tanh": _unary(ops.tanh), "Softplus": _unary(ops.softplus),
+    "Softsign": _unary(ops.softsign), "Softmax": _softmax,
     "BatchNormalization": _batchnorm, "Conv": _conv, "MaxPool": _pool(True),
-    "AveragePool": _pool(False), "GlobalAveragePool": _global_pool(autograd.reduce_mean),
-    "GlobalMaxPool": _global_pool(autograd.reduce_max),
-    "Add": _binary(autograd.add), "Sub": _binary(autograd.sub), "Mul": _binary(autograd.mul),
-    "Div": _binary(autograd.div), "Pow": _pow, "Neg": _unary(autograd.negative),
-    "Reciprocal": _unary(autograd.reciprocal), "Abs": _unary(autograd.abs),
-    "Exp": _unary(autograd.exp), "Log": _unary(autograd.log), "Sqrt": _unary(autograd.sqrt),
-    "Clip": _clip, "Identity": _identity, "Sum": _variadic(autograd.sum),
-    "Mean": _variadic(autograd.mean), "Dropout": _dropout, "Slice": _slice,
+    "AveragePool": _pool(False), "GlobalAveragePool": _global_pool(ops.reduce_mean),
+    "GlobalMaxPool": _global_pool(ops.reduce_max),
+    "Add": _binary(ops.add), "Sub": _binary(ops.sub), "Mul": _binary(ops.mul),
+    "Div": _binary(ops.div), "Pow": _pow, "Neg": _unary(ops.negative),
+    "Reciprocal": _unary(ops.reciprocal), "Abs": _unary(ops.abs),
+    "Exp": _unary(ops.exp), "Log": _unary(ops.log), "Sqrt": _unary(ops.sqrt),
+    "Clip": _clip, "Identity": _identity, "Sum": _variadic(ops.sum),
+    "Mean": _variadic(ops.mean), "Dropout": _dropout, "Slice": _slice,
     "Gather": _gather, "Pad": _pad, "Tile": _tile, "Expand": _expand,
     "Upsample": _upsample, "Resize": _resize, "DepthToSpace": _depth_to_space,
     "SpaceToDepth": _space_to_depth, "ScatterElements": _scatter_elements,
     "OneHot": _onehot, "Cast": _cast, "Shape": _shape, "ConstantOfShape": _constant_of_shape,
     "NonZero": _nonzero, "MatMul": _matmul, "Gemm": _gemm,
-    "Less": _compare(autograd.less), "Greater": _compare(autograd.greater),
-    "Equal": _compare(autograd.equal), "And": _logic(autograd._and),
-    "Or": _logic(autograd._or), "Xor": _logic(autograd._xor), "Not": _logic(autograd._not),
-    "Where": _where, "Sign": _unary(autograd.sign), "Ceil": _unary(autograd.ceil),
-    "Floor": _unary(autograd.floor), "Round": _unary(autograd.rounde),
-    "Erf": _unary(autograd.erf), "Max": _variadic(autograd.max),
-    "Min": _variadic(autograd.min), "PRelu": _prelu, "LogSoftmax": _log_softmax,
-    "ReduceSum": _reduce(autograd.reduce_sum, "ReduceSum"),
-    "ReduceMean": _reduce(autograd.reduce_mean, "ReduceMean"),
-    "ReduceMax": _reduce(autograd.reduce_max, "ReduceMax"),
-    "ReduceMin": _reduce(autograd.reduce_min, "ReduceMin"),
+    "Less": _compare(ops.less), "Greater": _compare(ops.greater),
+    "Equal": _compare(ops.equal), "And": _logic(ops._and),
+    "Or": _logic(ops._or), "Xor": _logic(ops._xor), "Not": _logic(ops._not),
+    "Where": _where, "Sign": _unary(ops.sign), "Ceil": _unary(ops.ceil),
+    "Floor": _unary(ops.floor), "Round": _unary(ops.rounde),
+    "Erf": _unary(ops.erf), "Max": _variadic(ops.max),
+    "Min": _variadic(ops.min), "PRelu": _prelu, "LogSoftmax": _log_softmax,
+    "ReduceSum": _reduce(ops.reduce_sum, "ReduceSum"),
+    "ReduceMean": _reduce(ops.reduce_mean, "ReduceMean"),
+    "ReduceMax": _reduce(ops.reduce_max, "ReduceMax"),
+    "ReduceMin": _reduce(ops.reduce_min, "ReduceMin"),
     "Reshape": _reshape, "Flatten": _flatten, "Squeeze": _squeeze, "Unsqueeze": _unsqueeze,
     "Transpose": _transpose, "Concat": _concat, "Split": _split, "Constant": _constant,
     "LRN": _lrn,
-    **{name: _unary(getattr(autograd, name.lower())) for name in (
+    **{name: _unary(getattr(ops, name.lower())) for name in (
         "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh")},
 }
 
@@ -759,12 +760,12 @@ class SingaRep(BackendRep):
         for info, x in zip(prog.inputs, inputs):
             feeds[info.name] = x if isinstance(x, Tensor) else \
                 to_tensor(x, self.dev, f"input {info.name!r}")
-        old = autograd.training
-        autograd.training = False
+        old = engine.training
+        engine.training = False
         try:
             outs = prog.run(feeds, self.consts, aux_output)
         finally:
-            autograd.training = old
+            engine.training = old
         types = [o.type.tensor_type.elem_type for o in prog.outputs] + [0] * len(aux_output)
         return [_as_onnx_type(t.to_numpy(), elem) for t, elem in zip(outs, types)]
 

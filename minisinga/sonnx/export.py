@@ -24,7 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .. import autograd, dtypes
+from .. import dtypes, engine
 from ..ops import (
     activation,
     batchnorm,
@@ -580,9 +580,9 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
     def input_name(op, k: int) -> str | None:
         """The name of op's k-th input, or None while its creator is not emitted yet."""
         creator, idx, x, _, x_shape = op.src[k][:5]
-        if x is not None and (creator is None or isinstance(creator, autograd.Dummy)):
+        if x is not None and (creator is None or isinstance(creator, engine.Dummy)):
             return leaf[id(x)] if id(x) in input_ids else constant(x)
-        if isinstance(creator, autograd.Dummy):  # a leaf on the gradient path
+        if isinstance(creator, engine.Dummy):  # a leaf on the gradient path
             (tid,) = creator.y_id2idx
             if tid in input_ids:
                 return leaf[tid]
@@ -597,7 +597,7 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
 
     def creators(op):
         for creator, *_ in op.src:
-            if creator is not None and not isinstance(creator, autograd.Dummy):
+            if creator is not None and not isinstance(creator, engine.Dummy):
                 yield creator
 
     # Name the outputs first, so that the ops that make them write those names.
@@ -606,7 +606,7 @@ def to_onnx(inputs, outputs, model_name: str = "sonnx") -> onnx.ModelProto:
         if id(y) in input_ids:
             raise ValueError(f"to_onnx: outputs[{i}] is one of the inputs")
         op = y.creator
-        if op is None or isinstance(op, autograd.Dummy):
+        if op is None or isinstance(op, engine.Dummy):
             raise ValueError(f"to_onnx: outputs[{i}] (shape {y.shape}) has no recorded creator; "
                              "run the forward pass with autograd.training = True or "
                              "autograd.recording = True, or use sonnx.export(model, inputs)")
@@ -672,12 +672,12 @@ def export(model, inputs, path=None) -> onnx.ModelProto:
         the ``onnx.ModelProto`` (the model's outputs are ``output_0``, ...).
     """
     inputs = _check_tensors("inputs", inputs)
-    old = autograd.training, autograd.recording
-    autograd.training, autograd.recording = False, True
+    old = engine.training, engine.recording
+    engine.training, engine.recording = False, True
     try:
         ys = model.forward(*inputs)
     finally:
-        autograd.training, autograd.recording = old
+        engine.training, engine.recording = old
     outputs = list(ys) if isinstance(ys, (list, tuple)) else [ys]
     onnx_model = to_onnx(inputs, outputs, model_name=type(model).__name__)
     if path is not None:

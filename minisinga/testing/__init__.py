@@ -34,8 +34,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import autograd, dtypes
-from ..tensor import Tensor
+from .. import dtypes, engine
+from .._tensor import Tensor
 from .registry import REGISTRY, OpInfo, Sample, register
 
 __all__ = ["gradcheck", "GradcheckError", "OpInfo", "Sample", "register", "REGISTRY",
@@ -72,28 +72,28 @@ def _outputs(result) -> list[Tensor]:
 
 def _evaluate(fn, tensors) -> list[np.ndarray]:
     """fn's outputs as float64 arrays, evaluated in training mode (as backward sees it)."""
-    old = autograd.training
-    autograd.training = True
+    old = engine.training
+    engine.training = True
     try:
         return [o.to_numpy().astype(np.float64) for o in _outputs(fn(*tensors))]
     finally:
-        autograd.training = old
+        engine.training = old
 
 
 def analytical_vjp(fn, tensors, vs) -> dict[int, np.ndarray]:
     """Gradients of L = sum_k <v_k, y_k> with respect to each input, by autograd."""
-    old = autograd.training
-    autograd.training = True
+    old = engine.training
+    engine.training = True
     try:
         outs = _outputs(fn(*tensors))
         dys = [Tensor(data=v, dtype=o.dtype, requires_grad=False) for o, v in zip(outs, vs)]
         roots = [(o, d) for o, d in zip(outs, dys) if o.creator is not None and o.requires_grad]
         grads = {}
         if roots:
-            for p, g in autograd._backward_many([o for o, _ in roots], [d for _, d in roots]):
+            for p, g in engine._backward_many([o for o, _ in roots], [d for _, d in roots]):
                 grads[id(p)] = g.to_numpy()
     finally:
-        autograd.training = old
+        engine.training = old
     return {i: grads.get(id(t), np.zeros(t.shape)) for i, t in enumerate(tensors)
             if t.stores_grad}
 
