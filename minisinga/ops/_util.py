@@ -1,8 +1,9 @@
 """Checks shared by the operation modules: every one raises before C runs."""
 from __future__ import annotations
 
-from .. import checks, dtypes
+from .. import backend, checks, dtypes
 from ..ctensor import CTensor
+from ..device import get_default_device
 
 
 def check_float(opname: str, *xs: CTensor, names=None) -> None:
@@ -70,7 +71,6 @@ def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
     if a.device is not b.device:
         raise ValueError(f"{opname}: a is on {a.device} but b is on {b.device}; move one "
                          f"with to_device")
-    from .. import backend
     if a.dtype == dtypes.int32 and b.dtype == dtypes.int32:
         if int_kernel:
             return a, b
@@ -83,8 +83,7 @@ def int32_operands(opname: str, a: CTensor, b: CTensor, int_kernel: bool):
 def host_values(t: CTensor) -> list:
     """The values of ``t`` as a flat Python list, copied from its device: for
     error messages (the bad index), never for the computation."""
-    from .. import device
-    host = t if t.device.is_cpu() else device.copy_to_device(t, device.get_default_device())
+    host = t if t.device.is_cpu() else backend.copy_to_device(t, get_default_device())
     return host.numpy().reshape(-1).tolist()
 
 
