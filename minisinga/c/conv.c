@@ -24,11 +24,12 @@
  *
  * Why image by image: col_n of ONE image (0.9 MiB for C = 32 channels of 28x28 and a
  * 3x3 kernel) still sits in the L2 cache when the GEMM reads it, where one col for
- * the whole batch (29 MiB for a batch of 32) would go out to memory and back.  The
- * images are shared out among the threads, each with its own col buffer, so the
- * threads never wait for each other; the GEMM inside runs on the calling thread.
- * Backward recomputes im2col from x instead of keeping col from forward: that saves
- * a buffer 9 times the size of x, for a copy that costs little in cache.
+ * the whole batch (29 MiB for a batch of 32) would go out to memory and back.  For y
+ * and dx the images are shared out among the threads, each with its own col buffer,
+ * so the threads never wait for each other (the GEMM inside runs on the calling
+ * thread); dw adds the images one after another, in order.  Backward recomputes
+ * im2col from x instead of keeping col from forward: that saves a buffer 9 times the
+ * size of x, for a copy that costs little in cache.
  *
  * Sizes: x (N, C, H, W); w (O, C/G, KH, KW); b (O,); y, dy (N, O, OH, OW);
  * K = C/G*KH*KW rows of col_n per group, Og = O/G, P = OH*OW.  The geometry

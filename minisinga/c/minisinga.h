@@ -234,9 +234,9 @@ void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_
  * reference, which the CUDA twin runs too); minisinga/c/conv_fast.c: faster CPU
  * code for the common cases, chosen in conv.c.
  *
- * The geometry of one convolution, computed and checked in Python (ops/conv.py)
- * and passed by value.  In Python a dict of these field names (or a tuple in
- * this order) becomes the struct at the call:
+ * The geometry of one convolution, computed and checked in Python and passed
+ * by value.  Python builds it with ops.conv.conv_geom: a dict of every field
+ * by name, which cffi turns into the struct at the call.
  *   x (N, C, H, W); w (O, C/G, KH, KW); y (N, O, OH, OW);
  *   input row of kernel tap i at output row oh: ih = oh*SH - PT + i*DH,
  *   input col of kernel tap j at output col ow: iw = ow*SW - PL + j*DW;

@@ -101,7 +101,7 @@ extern "C" void FN(col2im)(T *dx, const T *dcol, ms_conv_geom geom)
 /* --8<-- [end:col2im] */
 
 /* --8<-- [start:conv2d_forward] */
-/* The whole convolution.  The C twin goes one image at a time; a GPU wants
+/* The whole convolution.  The C reference goes one image at a time; a GPU wants
  * more work per launch, so here a chunk of nb images goes at once:
  *   col[n] = im2col(x[n]) by images, for the nb images of the chunk;
  *   y[n, g] (Og, P) = w[g] (Og, K) @ col[n][g] (K, P)  -- one batched GEMM per group
@@ -175,8 +175,9 @@ extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, ms_c
  *        dw = sum over the images, in order (conv_weight_sum_kernel; beta = 1
  *        after the first chunk)
  *   db[o] = sum_{n, p} dy[n, o, p]   (a block per o, in double)
- * The images are summed into dw in order, so the result does not depend on the
- * launch configuration (it may differ from the CPU's chunked sum in the last bits). */
+ * The images are summed into dw in order, as in conv.c's reference, so the result
+ * does not depend on the launch configuration (it may differ from the CPU's in the
+ * last bits: the GEMMs add in another order, and the CPU's fast dw in chunks). */
 __global__ void FN(conv_weight_sum_kernel)(T *dw, const T *part, int64_t m, int64_t OK,
                                            int first)
 {
