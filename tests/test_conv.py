@@ -5,6 +5,7 @@ exactly, the layers, every bad input, and the user's CNN.
 (tests/test_ops.py also gradchecks every registry sample of conv2d, the poolings and
 batchnorm_2d; this file checks bigger and more varied configurations.)
 """
+import contextlib
 import importlib.util
 import itertools
 from pathlib import Path
@@ -14,7 +15,9 @@ import pytest
 
 import minisinga
 from minisinga import autograd, device, layer, opt, tensor
+from minisinga._lib import ffi, lib
 from minisinga.datasets import load_mnist
+from minisinga.ops.conv import conv_geom
 from minisinga.tensor import Tensor
 from minisinga.testing.conv import np_conv2d
 from minisinga.testing.pooling import np_pooling_2d
@@ -162,6 +165,72 @@ def test_conv_weight_gradient_keeps_an_infinity_where_it_belongs():
     finite = np.isfinite(want)
     assert finite[:, 0].all() and not finite.all()   # channel 0 holds no infinity
     np.testing.assert_allclose(dW[finite], want[finite], rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------------------------------ conv_fast.c
+@contextlib.contextmanager
+def conv_fast_paths(on: bool):
+    """conv2d with (on) or without (off: conv.c's reference code only) conv_fast.c."""
+    was = lib.ms_conv_fast_paths
+    lib.ms_conv_fast_paths = int(on)
+    try:
+        yield
+    finally:
+        lib.ms_conv_fast_paths = was
+
+
+# Each path of conv_fast.c (conv.c's "which code runs" lists them), in the cases its
+# index math must get right: dilation, groups, asymmetric padding, padding wider than
+# the kernel (dx's flipped padding is then negative: a crop), more images than
+# MS_CONV_CHUNKS, and strides (where only dW's rows path is fast).
+FAST_PATH_CASES = [
+    # (x shape, W shape, stride, padding (t, b, l, r), dilation, group)
+    ((3, 4, 9, 8), (6, 4, 3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1),
+    ((2, 4, 9, 10), (6, 2, 3, 2), (1, 1), (1, 2, 0, 3), (2, 3), 2),
+    ((2, 3, 7, 9), (4, 3, 3, 3), (1, 1), (2, 0, 1, 1), (2, 1), 1),
+    ((2, 2, 5, 6), (3, 2, 2, 2), (1, 1), (3, 3, 3, 3), (1, 1), 1),
+    ((11, 3, 6, 5), (2, 3, 3, 2), (1, 1), (0, 0, 1, 1), (1, 1), 1),
+    ((2, 4, 9, 8), (4, 2, 3, 3), (2, 1), (1, 1, 1, 1), (1, 1), 2),
+    ((2, 3, 9, 11), (5, 3, 2, 3), (3, 3), (0, 0, 0, 0), (1, 2), 1),
+]
+
+
+@pytest.mark.parametrize("xs, ws, stride, pads, dilation, group", FAST_PATH_CASES,
+                         ids=["3x3-same", "dilated-grouped-asym", "row-dilation",
+                              "wide-padding", "chunks", "stride-2-1", "stride-3-dilated"])
+def test_conv_fast_paths_match_the_reference(xs, ws, stride, pads, dilation, group):
+    """conv_fast.c against conv.c's reference code (ms_conv_fast_paths = 0): the
+    same y and gradients up to rounding (the products are added in other orders);
+    and y of both against the direct loop of np_conv2d."""
+    rng = np.random.default_rng(7)
+    x, W, b = rng.uniform(-1, 1, xs), rng.uniform(-1, 1, ws), rng.uniform(-1, 1, ws[0])
+    want_y = np_conv2d(x, W, b, stride, pads, dilation, group)
+    dy = rng.uniform(-1, 1, want_y.shape)
+    autograd.training = True
+    results = []
+    for fast in (True, False):
+        with conv_fast_paths(fast):
+            xt, wt, bt = (T64(a, stores_grad=True) for a in (x, W, b))
+            y = autograd.conv2d(xt, wt, bt, stride=stride, padding=pads, dilation=dilation,
+                                group=group)
+            g = autograd.gradients(y, T64(dy))
+            results.append([np_of(y), np_of(g[xt]), np_of(g[wt]), np_of(g[bt])])
+    (fast, reference), names = results, ("y", "dx", "dW", "db")
+    np.testing.assert_allclose(reference[0], want_y, rtol=1e-12, atol=1e-12, err_msg="y")
+    for got, want, name in zip(fast, reference, names):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
+                                   err_msg=f"{name}: conv_fast.c against the reference")
+
+
+def test_conv_geom_names_the_fields_of_the_c_struct_in_order():
+    """ops.conv.conv_geom builds the dict that cffi turns into ms_conv_geom: it must
+    name every field of the C struct (cffi leaves a missing one uninitialised)."""
+    fields = [name for name, _ in ffi.typeof("ms_conv_geom").fields]
+    geom = conv_geom(**{f: i + 1 for i, f in enumerate(fields)})
+    assert list(geom) == fields
+    assert list(geom.values()) == list(range(1, len(fields) + 1))
+    with pytest.raises(TypeError, match="OW"):
+        conv_geom(**{f: 1 for f in fields if f != "OW"})
 
 
 # ------------------------------------------------------------------ pooling

@@ -22,6 +22,7 @@ import pytest
 from minisinga import device, gpu, tensor
 from minisinga._lib import cpu_kernel, ffi
 from minisinga.ctensor import CTensor
+from minisinga.ops.conv import conv_geom
 from minisinga.tensor import Tensor
 
 NO_GPU = gpu.why_unavailable()
@@ -92,7 +93,8 @@ def test_im2col_and_col2im_match_the_cpu_bitwise(dev, dtype, geom):
     OH, OW = conv_geometry(*geom)
     N, C = 2, 3
     rng = np.random.default_rng(1)
-    args = (N, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+    args = (conv_geom(N=N, C=C, H=H, W=W, KH=KH, KW=KW, SH=SH, SW=SW, PT=PT, PL=PL, DH=DH,
+                      DW=DW, OH=OH, OW=OW),)
     x = rng.uniform(-1, 1, (N, C, H, W))
     got, want = run_both(dev, "im2col", dtype, [((C * KH * KW, N * OH * OW), None)], [x], args)
     assert_bitwise(got, want, "im2col")
@@ -110,7 +112,8 @@ def test_whole_convolution_over_chunks_of_images_and_groups(dev, dtype):
     N, C, H, W, O, G, KH, KW = 5, 4, 10, 9, 6, 2, 3, 2
     SH, SW, PT, PL, DH, DW = 1, 2, 1, 0, 1, 1
     OH, OW = conv_geometry(H, W, KH, KW, SH, SW, PT, PT, PL, PL, DH, DW)
-    geom = (N, C, H, W, O, G, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW)
+    geom = (conv_geom(N=N, C=C, H=H, W=W, O=O, G=G, KH=KH, KW=KW, SH=SH, SW=SW, PT=PT, PL=PL,
+                      DH=DH, DW=DW, OH=OH, OW=OW),)
     rng = np.random.default_rng(4)
     x = rng.uniform(-1, 1, (N, C, H, W))
     w = rng.uniform(-1, 1, (O, C // G, KH, KW))

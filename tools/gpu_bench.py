@@ -35,6 +35,7 @@ import numpy as np
 
 from minisinga import device, gpu, tensor
 from minisinga.ctensor import CTensor
+from minisinga.ops.conv import conv_geom
 
 try:
     import torch
@@ -239,7 +240,8 @@ def bench_new_twins(g, rng, quick: bool, use_torch: bool):
     tx = torch.from_numpy(x).cuda() if use_torch else None
 
     # im2col, 3x3, padding 1, stride 1: write col (9 x the input), read x
-    geom = (N, C, H, H, 3, 3, 1, 1, 1, 1, 1, 1, H, H)
+    geom = (conv_geom(N=N, C=C, H=H, W=H, KH=3, KW=3, SH=1, SW=1, PT=1, PL=1, DH=1, DW=1,
+                      OH=H, OW=H),)
     col = (C * 9, N * H * H)
     bench_twin(g, "im2col 3x3", f"{N}x{C}x{H}x{H}", "im2col", [(col, None)], [x], geom,
                4.0 * (x.size + C * 9 * N * H * H),

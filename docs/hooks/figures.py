@@ -231,11 +231,14 @@ def _im2col(x, k):
 
     from minisinga import backend, tensor
     from minisinga.ctensor import CTensor
+    from minisinga.ops.conv import conv_geom
     h, w = x.shape
     oh, ow = h - k + 1, w - k + 1
     xc = tensor.Tensor(data=x.reshape(1, 1, h, w), dtype=tensor.float64).data
     col = CTensor((k * k, oh * ow), xc.dtype, xc.device)
-    backend.kernel("im2col", xc)(col.ptr, xc.ptr, 1, 1, h, w, k, k, 1, 1, 0, 0, 1, 1, oh, ow)
+    geom = conv_geom(N=1, C=1, H=h, W=w, KH=k, KW=k, SH=1, SW=1, PT=0, PL=0, DH=1, DW=1,
+                     OH=oh, OW=ow)
+    backend.kernel("im2col", xc)(col.ptr, xc.ptr, geom)
     return np.array(col.numpy())
 
 
@@ -245,10 +248,13 @@ def _col2im(col, h, w, k):
 
     from minisinga import backend, tensor
     from minisinga.ctensor import CTensor
+    from minisinga.ops.conv import conv_geom
     oh, ow = h - k + 1, w - k + 1
     cc = tensor.Tensor(data=col, dtype=tensor.float64).data
     dx = CTensor((1, 1, h, w), cc.dtype, cc.device)
-    backend.kernel("col2im", cc)(dx.ptr, cc.ptr, 1, 1, h, w, k, k, 1, 1, 0, 0, 1, 1, oh, ow)
+    geom = conv_geom(N=1, C=1, H=h, W=w, KH=k, KW=k, SH=1, SW=1, PT=0, PL=0, DH=1, DW=1,
+                     OH=oh, OW=ow)
+    backend.kernel("col2im", cc)(dx.ptr, cc.ptr, geom)
     return np.array(dx.numpy()).reshape(h, w)
 
 

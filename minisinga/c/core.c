@@ -188,6 +188,10 @@ int ms_sanitized(void)
 #endif
 }
 
+/* ------------------------------------------------------------ convolution */
+/* conv.c's choice between its reference code and conv_fast.c (minisinga.h) */
+int ms_conv_fast_paths = 1;
+
 /* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
  * SC'11).  Ten rounds of: two 32x32->64 multiplies, xor with the key, swap;
  * the key is bumped by the Weyl constants between rounds. */

@@ -50,6 +50,12 @@ int ms_has_openmp(void);
 /* 1 when compiled with AddressSanitizer (the build switch MINISINGA_SANITIZE) */
 int ms_sanitized(void);
 
+/* --------------------------------------------------------- convolution */
+/* 1 (the default): conv2d_forward and conv2d_backward take the fast code of
+ * conv_fast.c where it applies; 0: always the reference code of conv.c (for
+ * the tests that check one against the other).  Defined in core.c. */
+extern int ms_conv_fast_paths;
+
 /* ------------------------------------------------------- random numbers */
 /* Philox4x32-10, a counter-based generator: block number `counter` under
  * key `seed` gives four independent 32-bit words in out[0..3].  Every random
@@ -225,28 +231,40 @@ void FN(reduce_sum_forward)(T *y, const T *x, int64_t outer, int64_t mid, int64_
 /* end reduce.c */
 
 /* ====================================================== conv.c
- * minisinga/c/conv.c: the data movers that lower conv2d onto gemm.
- * x, dx: (N, C, H, W); col, dcol: (C*KH*KW, N*OH*OW); input row of tap i at
- * output row oh is oh*SH - PT + i*DH (columns alike); padding reads 0. */
-void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
-                int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
-                int64_t DH, int64_t DW, int64_t OH, int64_t OW);
+ * minisinga/c/conv.c: convolution lowered onto gemm by im2col and col2im (the
+ * reference, which the CUDA twin runs too); minisinga/c/conv_fast.c: faster CPU
+ * code for the common cases, chosen in conv.c.
+ *
+ * The geometry of one convolution, computed and checked in Python and passed
+ * by value.  Python builds it with ops.conv.conv_geom: a dict of every field
+ * by name, which cffi turns into the struct at the call.
+ *   x (N, C, H, W); w (O, C/G, KH, KW); y (N, O, OH, OW);
+ *   input row of kernel tap i at output row oh: ih = oh*SH - PT + i*DH,
+ *   input col of kernel tap j at output col ow: iw = ow*SW - PL + j*DW;
+ *   taps that fall into the padding read 0.  (The bottom and right padding
+ *   only enter through OH and OW.)  im2col and col2im ignore O and G. */
+#ifndef MS_CONV_GEOM_DECLARED /* read once per element type: declare it once */
+#define MS_CONV_GEOM_DECLARED
+typedef struct {
+    int64_t N, C, H, W; /* input: images, channels, rows, columns */
+    int64_t O, G;       /* output channels, groups */
+    int64_t KH, KW;     /* kernel rows, columns */
+    int64_t SH, SW;     /* stride */
+    int64_t PT, PL;     /* padding at the top, at the left */
+    int64_t DH, DW;     /* dilation */
+    int64_t OH, OW;     /* output rows, columns */
+} ms_conv_geom;
+#endif
+/* x (N, C, H, W) -> col (C*KH*KW, N*OH*OW) */
+void FN(im2col)(T *col, const T *x, ms_conv_geom geom);
 /* dx = the adjoint of im2col applied to dcol (dx is written, not accumulated) */
-void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
-                int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
-                int64_t DH, int64_t DW, int64_t OH, int64_t OW);
-/* The whole convolution, image by image (im2col of one image, then gemm):
- * x (N, C, H, W), w (O, C/G, KH, KW), b (O,) or NULL, y/dy (N, O, OH, OW).
- * backward writes those of dx, dw, db that are not NULL.  Return 0, or -1 when
- * out of memory. */
-int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N, int64_t C,
-                       int64_t H, int64_t W, int64_t O, int64_t G, int64_t KH, int64_t KW,
-                       int64_t SH, int64_t SW, int64_t PT, int64_t PL, int64_t DH,
-                       int64_t DW, int64_t OH, int64_t OW);
+void FN(col2im)(T *dx, const T *dcol, ms_conv_geom geom);
+/* The whole convolution: x (N, C, H, W), w (O, C/G, KH, KW), b (O,) or NULL,
+ * y/dy (N, O, OH, OW).  backward writes those of dx, dw, db that are not NULL.
+ * Return 0, or -1 when out of memory. */
+int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, ms_conv_geom geom);
 int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,
-                        int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G,
-                        int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
-                        int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW);
+                        ms_conv_geom geom);
 /* end conv.c */
 
 /* ====================================================== pooling.c

@@ -1,8 +1,10 @@
 /* conv.cu -- the CUDA twins of minisinga/c/conv.c: im2col and col2im, the data
  * movers that lower convolution onto GEMM (matmul.cu), and the whole
- * convolution built from them.  Typed (f32, f64).
+ * convolution built from them: the algorithm of conv.c's reference code (the
+ * CPU's fast paths of conv_fast.c have no twin).  Typed (f32, f64).
  *
- * Geometry (Python computes and checks it), as in conv.c:
+ * Geometry (Python computes and checks it): ms_conv_geom (minisinga.h), as in
+ * conv.c, passed by value down to the kernels:
  *   x (N, C, H, W);  col (C*KH*KW, N*OH*OW);
  *   input row of kernel tap i at output row oh:  ih = oh*SH - PT + i*DH
  *   input col of kernel tap j at output col ow:  iw = ow*SW - PL + j*DW
@@ -23,12 +25,11 @@
 
 /* x: (N, C, H, W) -> col, by rows (by_images == 0) or by images (see the top)
  *   col[(c*KH + i)*KW + j, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]   (0 in the padding) */
-__global__ void FN(im2col_kernel)(T *col, const T *x, int64_t N, int64_t C, int64_t H,
-                                  int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                                  int64_t PT, int64_t PL, int64_t DH, int64_t DW, int64_t OH,
-                                  int64_t OW, int by_images)
+__global__ void FN(im2col_kernel)(T *col, const T *x, ms_conv_geom geom, int by_images)
 {
-    const int64_t P = OH * OW, CKK = C * KH * KW;
+    const int64_t N = geom.N, C = geom.C, H = geom.H, W = geom.W, KH = geom.KH, KW = geom.KW;
+    const int64_t SH = geom.SH, SW = geom.SW, PT = geom.PT, PL = geom.PL, DH = geom.DH;
+    const int64_t DW = geom.DW, OH = geom.OH, OW = geom.OW, P = OH * OW, CKK = C * KH * KW;
     MS_FOR_EACH(k, CKK * N * P) {
         const int64_t ow = k % OW, oh = (k / OW) % OH, q = k / P; /* q: the row of col */
         const int64_t n = by_images ? q / CKK : q % N, r = by_images ? q % CKK : q / N;
@@ -39,21 +40,16 @@ __global__ void FN(im2col_kernel)(T *col, const T *x, int64_t N, int64_t C, int6
     }
 }
 
-static void FN(im2col_as)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
-                          int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
-                          int64_t DH, int64_t DW, int64_t OH, int64_t OW, int by_images)
+static void FN(im2col_as)(T *col, const T *x, ms_conv_geom geom, int by_images)
 {
-    int64_t total = C * KH * KW * N * OH * OW;
+    int64_t total = geom.C * geom.KH * geom.KW * geom.N * geom.OH * geom.OW;
     if (total > 0)
-        MS_LAUNCH(FN(im2col_kernel), ms_blocks(total), MS_THREADS, col, x, N, C, H, W, KH, KW,
-                  SH, SW, PT, PL, DH, DW, OH, OW, by_images);
+        MS_LAUNCH(FN(im2col_kernel), ms_blocks(total), MS_THREADS, col, x, geom, by_images);
 }
 
-extern "C" void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, int64_t W,
-                           int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
-                           int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW)
+extern "C" void FN(im2col)(T *col, const T *x, ms_conv_geom geom)
 {
-    FN(im2col_as)(col, x, N, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, 0);
+    FN(im2col_as)(col, x, geom, 0);
 }
 
 /* The adjoint of im2col: dcol (by rows or by images) -> dx (N, C, H, W)
@@ -61,12 +57,11 @@ extern "C" void FN(im2col)(T *col, const T *x, int64_t N, int64_t C, int64_t H, 
  *                    reads (h, w) of dcol[(c, i, j), (n, oh, ow)]
  * Tap i reads row h at oh = (h + PT - i*DH) / SH when that division is exact
  * and 0 <= oh < OH (columns alike). */
-__global__ void FN(col2im_kernel)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H,
-                                  int64_t W, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                                  int64_t PT, int64_t PL, int64_t DH, int64_t DW, int64_t OH,
-                                  int64_t OW, int by_images)
+__global__ void FN(col2im_kernel)(T *dx, const T *dcol, ms_conv_geom geom, int by_images)
 {
-    const int64_t P = OH * OW, CKK = C * KH * KW;
+    const int64_t N = geom.N, C = geom.C, H = geom.H, W = geom.W, KH = geom.KH, KW = geom.KW;
+    const int64_t SH = geom.SH, SW = geom.SW, PT = geom.PT, PL = geom.PL, DH = geom.DH;
+    const int64_t DW = geom.DW, OH = geom.OH, OW = geom.OW, P = OH * OW, CKK = C * KH * KW;
     /* dcol[r, n, p] is at r * rs + n * ns + p */
     const int64_t rs = by_images ? P : N * P, ns = by_images ? CKK * P : P;
     MS_FOR_EACH(k, N * C * H * W) {
@@ -89,24 +84,19 @@ __global__ void FN(col2im_kernel)(T *dx, const T *dcol, int64_t N, int64_t C, in
     }
 }
 
-static void FN(col2im_as)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
-                          int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT, int64_t PL,
-                          int64_t DH, int64_t DW, int64_t OH, int64_t OW, int by_images)
+static void FN(col2im_as)(T *dx, const T *dcol, ms_conv_geom geom, int by_images)
 {
-    int64_t total = N * C * H * W;
+    int64_t total = geom.N * geom.C * geom.H * geom.W;
     if (total > 0)
-        MS_LAUNCH(FN(col2im_kernel), ms_blocks(total), MS_THREADS, dx, dcol, N, C, H, W, KH,
-                  KW, SH, SW, PT, PL, DH, DW, OH, OW, by_images);
+        MS_LAUNCH(FN(col2im_kernel), ms_blocks(total), MS_THREADS, dx, dcol, geom, by_images);
 }
 
-extern "C" void FN(col2im)(T *dx, const T *dcol, int64_t N, int64_t C, int64_t H, int64_t W,
-                           int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
-                           int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW)
+extern "C" void FN(col2im)(T *dx, const T *dcol, ms_conv_geom geom)
 {
-    FN(col2im_as)(dx, dcol, N, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, 0);
+    FN(col2im_as)(dx, dcol, geom, 0);
 }
 
-/* The whole convolution.  The C twin goes one image at a time; a GPU wants
+/* The whole convolution.  The C reference goes one image at a time; a GPU wants
  * more work per launch, so here a chunk of nb images goes at once:
  *   col[n] = im2col(x[n]) by images, for the nb images of the chunk;
  *   y[n, g] (Og, P) = w[g] (Og, K) @ col[n][g] (K, P)  -- one batched GEMM per group
@@ -143,12 +133,17 @@ __global__ void FN(conv_bias_kernel)(T *y, const T *b, int64_t N, int64_t O, int
     }
 }
 
-extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int64_t N,
-                                  int64_t C, int64_t H, int64_t W, int64_t O, int64_t G,
-                                  int64_t KH, int64_t KW, int64_t SH, int64_t SW, int64_t PT,
-                                  int64_t PL, int64_t DH, int64_t DW, int64_t OH, int64_t OW)
+/* The geometry of a chunk of m images (im2col and col2im take a batch). */
+static ms_conv_geom chunk_of(ms_conv_geom geom, int64_t m)
 {
-    const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW, CKK = G * K;
+    geom.N = m;
+    return geom;
+}
+
+extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, ms_conv_geom geom)
+{
+    const int64_t N = geom.N, C = geom.C, H = geom.H, W = geom.W, O = geom.O, G = geom.G;
+    const int64_t P = geom.OH * geom.OW, Og = O / G, K = C / G * geom.KH * geom.KW, CKK = G * K;
     const int64_t nb = FN(conv_chunk)(N, CKK, P);
     T *col = FN(conv_scratch)(MS_SCRATCH_COL, nb * CKK * P + 1,
                               "cudaMalloc (conv2d_forward's col buffer)");
@@ -156,8 +151,7 @@ extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int6
         return -1;
     for (int64_t n0 = 0; n0 < N; n0 += nb) {
         const int64_t m = N - n0 < nb ? N - n0 : nb; /* images in this chunk */
-        FN(im2col_as)(col, x + n0 * C * H * W, m, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW, OH,
-                      OW, 1);
+        FN(im2col_as)(col, x + n0 * C * H * W, chunk_of(geom, m), 1);
         for (int64_t g = 0; g < G; g++)
             FN(gemm_batched)(y + n0 * O * P + g * Og * P, w + g * Og * K, col + g * K * P, m,
                              Og, P, K, 0, 0, (T)1, (T)0, 0, CKK * P, O * P);
@@ -174,8 +168,9 @@ extern "C" int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, int6
  *        dw = sum over the images, in order (conv_weight_sum_kernel; beta = 1
  *        after the first chunk)
  *   db[o] = sum_{n, p} dy[n, o, p]   (a block per o, in double)
- * The images are summed into dw in order, so the result does not depend on the
- * launch configuration (it may differ from the CPU's chunked sum in the last bits). */
+ * The images are summed into dw in order, as in conv.c's reference, so the result
+ * does not depend on the launch configuration (it may differ from the CPU's in the
+ * last bits: the GEMMs add in another order, and the CPU's fast dw in chunks). */
 __global__ void FN(conv_weight_sum_kernel)(T *dw, const T *part, int64_t m, int64_t OK,
                                            int first)
 {
@@ -202,12 +197,10 @@ __global__ void FN(conv_bias_grad_kernel)(T *db, const T *dy, int64_t N, int64_t
 }
 
 extern "C" int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w,
-                                   int64_t N, int64_t C, int64_t H, int64_t W, int64_t O,
-                                   int64_t G, int64_t KH, int64_t KW, int64_t SH, int64_t SW,
-                                   int64_t PT, int64_t PL, int64_t DH, int64_t DW, int64_t OH,
-                                   int64_t OW)
+                                   ms_conv_geom geom)
 {
-    const int64_t P = OH * OW, Og = O / G, K = C / G * KH * KW, CKK = G * K;
+    const int64_t N = geom.N, C = geom.C, H = geom.H, W = geom.W, O = geom.O, G = geom.G;
+    const int64_t P = geom.OH * geom.OW, Og = O / G, K = C / G * geom.KH * geom.KW, CKK = G * K;
     const int64_t nb = FN(conv_chunk)(N, CKK, P);
     T *col = NULL, *dcol = NULL;
     if (dw != NULL || dx != NULL) {
@@ -230,8 +223,7 @@ extern "C" int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x,
         const int64_t m = N - n0 < nb ? N - n0 : nb; /* images in this chunk */
         const T *dyc = dy + n0 * O * P;
         if (dw != NULL) {
-            FN(im2col_as)(col, x + n0 * C * H * W, m, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW,
-                          OH, OW, 1);
+            FN(im2col_as)(col, x + n0 * C * H * W, chunk_of(geom, m), 1);
             for (int64_t g = 0; g < G; g++)
                 FN(gemm_batched)(part + g * Og * K, dyc + g * Og * P, col + g * K * P, m, Og, K,
                                  P, 0, 1, (T)1, (T)0, O * P, CKK * P, O * K);
@@ -243,8 +235,7 @@ extern "C" int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x,
             for (int64_t g = 0; g < G; g++)
                 FN(gemm_batched)(dcol + g * K * P, w + g * Og * K, dyc + g * Og * P, m, K, P, Og,
                                  1, 0, (T)1, (T)0, 0, O * P, CKK * P);
-            FN(col2im_as)(dx + n0 * C * H * W, dcol, m, C, H, W, KH, KW, SH, SW, PT, PL, DH, DW,
-                          OH, OW, 1);
+            FN(col2im_as)(dx + n0 * C * H * W, dcol, chunk_of(geom, m), 1);
         }
     }
     if (dw != NULL && N == 0 && O * K > 0)

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import autograd, backend
 from ..ctensor import CTensor
-from ..ops.conv import same_padding
+from ..ops.conv import conv_geom, same_padding
 from ..testing.conv import np_conv2d
 from ._registry import ExerciseFailed, exercise
 from ._util import check_grad, close, equal, forward, grads, t64
@@ -290,8 +290,9 @@ def _(ws):
         OH, OW = (H + 2 * pad - k) // s + 1, (W + 2 * pad - k) // s + 1
         xc = CTensor.from_numpy(x)
         col = CTensor((C * k * k, N * OH * OW), xc.dtype, xc.device)
-        backend.kernel("im2col", xc)(col.ptr, xc.ptr, N, C, H, W, k, k, s, s, pad, pad,
-                                     1, 1, OH, OW)
+        backend.kernel("im2col", xc)(col.ptr, xc.ptr,
+                                     conv_geom(N=N, C=C, H=H, W=W, KH=k, KW=k, SH=s, SW=s,
+                                               PT=pad, PL=pad, DH=1, DW=1, OH=OH, OW=OW))
         close(fn(x.copy(), k, k, s, pad), col.numpy(),
               f"im2col of x {x.shape}, kernel {k}x{k}, stride {s}, padding {pad}")
         Wt = rng.standard_normal((2, C, k, k))

@@ -3,13 +3,14 @@
 ``conv2d(x, W, b=None, stride=1, padding=0, dilation=1, group=1, pad_mode="NOTSET")``
 is an NCHW cross-correlation with W of shape (out_channels, in_channels / group, kh, kw).
 
-How it runs (minisinga/c/conv.c explains the kernels), image by image in C:
+How it runs (minisinga/c/conv.c explains the kernels; minisinga/c/conv_fast.c has the
+faster CPU code for stride 1, which conv.c chooses), image by image in C:
 
     col  = im2col(x[n])               (C*kh*kw, OH*OW): one column per output pixel
     y[n] = W @ col + b                one GEMM per image and group
     dx[n] = col2im(W^T @ dy[n])       one GEMM per image and group
     dW   = sum_n dy[n] @ col^T        col recomputed from x in backward; the images
-                                      summed in fixed chunks (deterministic)
+                                      summed in a fixed order (deterministic)
     db   = sums of dy
 
 Why lower onto GEMM rather than write a convolution loop: GEMM is the one kernel
@@ -20,7 +21,8 @@ im2col and the GEMM, the threads share out the images without waiting for each o
 and only x is kept for backward, not a col matrix 9 times its size.
 
 This module also holds the geometry shared with pooling: padding forms, ONNX's
-SAME_UPPER / SAME_LOWER rule, and output sizes.  Every argument and shape is checked
+SAME_UPPER / SAME_LOWER rule, and output sizes; and ``conv_geom``, the one struct in
+which the kernels receive a convolution's geometry.  Every argument and shape is checked
 here, in Python, before any C runs.
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .._tensor import Tensor
 from ..ctensor import CTensor
 from ._util import check_float
 
-__all__ = ["_Conv2d", "conv2d"]
+__all__ = ["_Conv2d", "conv2d", "conv_geom"]
 
 PAD_MODES = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 IntPair = int | tuple[int, int]
@@ -95,6 +97,22 @@ def same_padding(size: int, k: int, s: int, d: int, pad_mode: str) -> tuple[int,
     total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
     small, large = total // 2, total - total // 2
     return (small, large) if pad_mode == "SAME_UPPER" else (large, small)
+
+
+def conv_geom(*, N: int, C: int, H: int, W: int, KH: int, KW: int, SH: int, SW: int,
+              PT: int, PL: int, DH: int, DW: int, OH: int, OW: int, O: int = 1,
+              G: int = 1) -> dict[str, int]:
+    """The geometry every conv kernel takes, ``ms_conv_geom`` (minisinga/c/minisinga.h),
+    as a dict of its fields that cffi turns into the C struct at the call.
+
+    x (N, C, H, W), W (O, C/G, KH, KW), y (N, O, OH, OW); stride (SH, SW), padding at
+    the top and left (PT, PL), dilation (DH, DW).  Every field is a keyword and all
+    are required (``im2col`` and ``col2im`` do not read O and G, which default to 1):
+    cffi would leave a field missing from a hand-made dict uninitialised.  The values
+    are not checked here; the callers (``_Conv2d.forward``) check them first.
+    """
+    return dict(N=N, C=C, H=H, W=W, O=O, G=G, KH=KH, KW=KW, SH=SH, SW=SW, PT=PT, PL=PL,
+                DH=DH, DW=DW, OH=OH, OW=OW)
 
 
 def spatial_geometry(where: str, x_shape, kernel, stride, pads, dilation, pad_mode):
@@ -171,15 +189,15 @@ class _Conv2d(engine.Operation):
         O, Cg, kh, kw = W.shape
         pads, (oh, ow) = spatial_geometry(self.where, x.shape, (kh, kw), self.stride,
                                           self.pads, self.dilation, self.pad_mode)
-        # (N, C, H, W, O, G, kh, kw, sh, sw, pad top, pad left, dh, dw, OH, OW)
-        self.geom = (N, C, H, Wd, O, self.group, kh, kw, *self.stride, pads[0], pads[2],
-                     *self.dilation, oh, ow)
+        (sh, sw), (dh, dw) = self.stride, self.dilation
+        self.geom = conv_geom(N=N, C=C, H=H, W=Wd, O=O, G=self.group, KH=kh, KW=kw, SH=sh,
+                              SW=sw, PT=pads[0], PL=pads[2], DH=dh, DW=dw, OH=oh, OW=ow)
         y = CTensor((N, O, oh, ow), x.dtype, x.device)
         if y.size:
             # y[n] = W @ im2col(x[n]) + b, image by image (minisinga/c/conv.c)
             b_ptr = b.ptr if b is not None else backend.ffi.NULL
             _check_alloc(backend.kernel("conv2d_forward", x)(y.ptr, x.ptr, W.ptr, b_ptr,
-                                                              *self.geom))
+                                                              self.geom))
         # NOTE: backward recomputes im2col(x) from x, so only x is kept, and only
         # when W's gradient will be asked for.
         self.x = x if self.requires_grad and self.needs_input_grad[1] else None
@@ -187,7 +205,8 @@ class _Conv2d(engine.Operation):
         return y
 
     def backward(self, dy):
-        N, C, H, Wd, O = self.geom[:5]
+        geom = self.geom
+        N, C, H, Wd, O = geom["N"], geom["C"], geom["H"], geom["W"], geom["O"]
         need = self.needs_input_grad
         if need[1] and self.x is None:
             raise RuntimeError(
@@ -204,7 +223,7 @@ class _Conv2d(engine.Operation):
             x_ptr = self.x.ptr if self.x is not None else null
             _check_alloc(backend.kernel("conv2d_backward", dy)(
                 dx.ptr if dx is not None else null, dW.ptr if dW is not None else null,
-                db.ptr if db is not None else null, dy.ptr, x_ptr, self.W.ptr, *self.geom))
+                db.ptr if db is not None else null, dy.ptr, x_ptr, self.W.ptr, self.geom))
         else:   # no output pixels: every gradient is 0
             for g in (dx, dW, db):
                 if g is not None:
@@ -240,3 +259,4 @@ def conv2d(x: Tensor, W: Tensor, b: Tensor | None = None, stride: IntPair = 1,
     """
     op = _Conv2d(stride, padding, dilation, group, pad_mode)
     return (op(x, W, b) if b is not None else op(x, W))[0]
+
