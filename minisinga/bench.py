@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -607,11 +608,15 @@ def child_memory(workload: str, lib: str, steps: int) -> dict:
     return out
 
 
-def _spawn(args: list[str], threads: int) -> dict:
-    """Run this module as a child with ``threads`` threads; its JSON answer."""
+def _spawn(args: list[str], threads: int | None) -> dict:
+    """Run this module as a child with ``threads`` threads (None: OpenMP's default,
+    one per CPU, whatever the caller's environment says); its JSON answer."""
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
-    env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
+    if threads is None:
+        env.pop("OMP_NUM_THREADS", None)
+    else:
+        env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
     proc = subprocess.run([sys.executable, "-m", "minisinga.bench", *args], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -683,6 +688,87 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
     return results
 
 
+# ============================================================================ busy machine
+BUSY_WORKLOADS = ("cnn", "gemm1024")
+#: (warm-up steps, timed steps per turn, rounds) of each thread count in --busy
+BUSY_PLAN = {"cnn": (2, 5, 4), "gemm1024": (1, 3, 4)}
+
+
+def _burn() -> None:
+    """The competing program of ``--busy``: keeps one core busy, doing nothing."""
+    while True:
+        pass
+
+
+def start_busy(pinned: bool) -> multiprocessing.Process:
+    """Start a process that keeps a core busy; ``pinned``: to the last CPU only.
+
+    It is started with ``spawn`` (a fresh interpreter), never ``fork``: a forked copy
+    of a process whose OpenMP threads have run inherits a thread pool without its
+    threads."""
+    proc = multiprocessing.get_context("spawn").Process(target=_burn, daemon=True)
+    proc.start()
+    if pinned:
+        os.sched_setaffinity(proc.pid, {max(os.sched_getaffinity(0))})
+    return proc
+
+
+def child_threads(workload: str, plan: tuple[int, int, int]) -> dict:
+    """In a child process: minisinga's step with the default thread count and with
+    one thread, taking turns in one process; {"default": [s, ...], "one": [...],
+    "threads": the default count}."""
+    from . import autograd, device
+
+    default = device.get_num_threads()
+    step = make_step(workload, "minisinga")
+    warmup, repeat, rounds = plan
+    times: dict = {"default": [], "one": [], "threads": default}
+    for r in range(rounds):
+        for name in ("default", "one") if r % 2 == 0 else ("one", "default"):
+            device.set_num_threads(default if name == "default" else 1)
+            time.sleep(0.05)
+            for _ in range(warmup):
+                step()
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
+    autograd.training = False
+    return times
+
+
+def run_busy(workloads: list[str], quick: bool, out=print) -> dict:
+    """``--busy``: default threads against one thread, with the machine as it is
+    ("quiet"), then with a busy process pinned to the last CPU, then with one the
+    scheduler may move; returns {"<workload>/<machine>": {"default": median, ...}}."""
+    machines = (("quiet", None), ("busy, pinned", True), ("busy, unpinned", False))
+    results: dict = {}
+    for machine, pinned in machines:
+        hog = None if pinned is None else start_busy(pinned)
+        try:
+            for w in workloads:
+                plan = QUICK_PLAN if quick else BUSY_PLAN.get(w, PLAN[w])
+                ts = _spawn(["--child-threads", w, "--plan", *map(str, plan)], None)
+                results[f"{w}/{machine}"] = {"default": statistics.median(ts["default"]),
+                                             "one": statistics.median(ts["one"]),
+                                             "threads": ts["threads"]}
+        finally:
+            if hog is not None:
+                hog.terminate()
+                hog.join()
+    last = max(os.sched_getaffinity(0))
+    out(f"Default threads against 1 thread, taking turns in one process (median time "
+        f"per step); 'pinned': the busy process runs on CPU {last} only")
+    out(f"{'workload':<10} {'machine':<15} {'thr':>3} {'default':>10} {'1 thread':>10} "
+        f"{'default/1':>9}")
+    for w in workloads:
+        for machine, _ in machines:
+            r = results[f"{w}/{machine}"]
+            out(f"{w:<10} {machine:<15} {r['threads']:>3} {_fmt_time(r['default']):>10} "
+                f"{_fmt_time(r['one']):>10} {_fmt_ratio(r['default'], r['one']):>9}")
+    return results
+
+
 def make_step_applies(workload: str, lib: str) -> bool:
     """Whether ``lib`` has a version of ``workload`` (graph mode: training steps only)."""
     return not (lib == "minisinga-graph" and workload not in TRAINING)
@@ -692,7 +778,8 @@ def main(argv: list[str] | None = None) -> None:
     """The command line: ``python -m minisinga.bench [--quick] [--workloads ...]``."""
     p = argparse.ArgumentParser(prog="python -m minisinga.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=None,
+                   help="default: all (with --busy: cnn gemm1024)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--libs", nargs="+", choices=LIBS, default=None,
                    help="default: all (torch only when importable)")
@@ -700,8 +787,12 @@ def main(argv: list[str] | None = None) -> None:
                    help="one round of two steps per library, one thread: a smoke test")
     p.add_argument("--no-memory", action="store_true", help="skip the memory children")
     p.add_argument("--json", help="also write the raw results to this file")
+    p.add_argument("--busy", action="store_true",
+                   help="only minisinga, default threads against 1 thread: on the machine "
+                        "as it is, then beside a process that keeps a core busy")
     p.add_argument("--child-time", help=argparse.SUPPRESS)
     p.add_argument("--child-memory", help=argparse.SUPPRESS)
+    p.add_argument("--child-threads", help=argparse.SUPPRESS)
     p.add_argument("--lib", help=argparse.SUPPRESS)
     p.add_argument("--plan", type=int, nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
@@ -714,6 +805,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.child_memory:
         print(json.dumps(child_memory(args.child_memory, args.lib, args.steps)))
         return
+    if args.child_threads:
+        print(json.dumps(child_threads(args.child_threads, tuple(args.plan))))
+        return
+    if args.busy:
+        res = {"busy": run_busy(args.workloads or list(BUSY_WORKLOADS), args.quick)}
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(res, f, indent=1)
+        return
 
     libs = args.libs or [lib for lib in LIBS if lib != "torch" or _have_torch()]
     threads = [1] if args.quick and args.threads == [1, 2] else args.threads
@@ -722,7 +822,7 @@ def main(argv: list[str] | None = None) -> None:
           f"threads by default; libraries {', '.join(libs)}; threads {threads}"
           f"{'; quick mode' if args.quick else ''}")
     print(f"(children run without {' and '.join(DROP_ENV)})")
-    res = run(args.workloads, threads, libs, args.quick, not args.no_memory)
+    res = run(args.workloads or list(WORKLOADS), threads, libs, args.quick, not args.no_memory)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

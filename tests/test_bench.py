@@ -66,3 +66,19 @@ def test_gpu_bench_smoke_test_on_the_emulated_device(tmp_path):
     assert all(err <= 1e-4 for err in rows.values()), rows
     # the same model on the CPU: the same losses, up to the order of the GEMM's sums
     assert rows["mlp step"] <= 1e-6 and rows["mlp graph step"] <= 1e-6
+
+
+def test_busy_mode_compares_default_threads_with_one_thread():
+    """`--busy`: the default thread count against 1 thread, on the machine as it is
+    and beside a process that keeps a core busy (pinned, then free to move)."""
+    cmd = [sys.executable, "-m", "minisinga.bench", "--busy", "--quick", "--workloads",
+           "gemm1024"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("workload"))
+    rows = [line.split() for line in lines[header + 1:]]
+    machines = [" ".join(r[1:3]).rstrip() if r[1] == "busy," else r[1] for r in rows]
+    assert machines == ["quiet", "busy, pinned", "busy, unpinned"]
+    for r in rows:
+        assert r[0] == "gemm1024" and float(r[-1]) > 0   # default / 1 thread

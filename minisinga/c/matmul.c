@@ -28,6 +28,7 @@
 #include <tgmath.h> /* fma() that picks fmaf for float */
 #include "minisinga.h"
 #include "ms_gemm.h"
+#include "ms_parallel.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -238,13 +239,13 @@ static void pack_B_panel(T *restrict dst, const T *restrict B, const T *const *b
 
 /* pack_B: the kc x nc block of op(B) at (p0, j0), as ceil(nc / NR) panels;
  *   bp[s * kc + p * NR + j] = op(B)[p0 + p, j0 + s + j]  (s = 0, NR, 2 NR ..)
- *   Called by all threads, which share out the panels; the `omp for` ends in
- *   a barrier. */
+ *   Called by all threads, which share out the panels a few at a time; the
+ *   caller waits at a barrier for them all. */
 static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
                    int64_t rsb, int64_t csb, int64_t p0, int64_t j0, int64_t kc,
                    int64_t nc)
 {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4) nowait
     for (int64_t s = 0; s < nc; s += NR)
         pack_B_panel(bp + s * kc, B, brows, rsb, csb, p0, j0 + s, kc, min64(NR, nc - s));
 }
@@ -265,7 +266,7 @@ static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
  *
  * Threads.  All threads run the jc and pc loops.  The packed B block is
  * shared: the threads pack it together (`omp for` in pack_B), and the
- * barrier at the end of that loop makes sure it is complete before anyone
+ * barrier after that loop makes sure it is complete before anyone
  * reads it.  The work on it is then cut into items -- one MC block of rows
  * (ic) times one JW-wide strip of columns (jw) -- handed out a few at a time
  * (schedule(dynamic)).  Each thread packs the A block of its item into its
@@ -274,7 +275,9 @@ static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
  * all.  This matters on a busy machine: a thread whose core is taken by
  * another program simply does fewer items, instead of making every other
  * thread wait for it at a barrier many times per call.  Cutting columns as
- * well as rows gives every thread work also when M is small. */
+ * well as rows gives every thread work also when M is small.  Each thread
+ * times its waits at the barriers (ms_barrier_timed, ms_team_done), and the
+ * library uses one thread for a while when they are long (see core.c). */
 /* --8<-- [start:blocked] */
 enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
 
@@ -282,7 +285,7 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
                          int64_t M, int64_t N,
                          int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                          int64_t csb, T alpha, T beta, T *ap_all, T *bp,
-                         int nthreads)
+                         int nthreads, double *latest)
 {
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -291,16 +294,18 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
         me = omp_get_thread_num();
 #endif
         T *ap = ap_all + (int64_t)me * a_block_size(M, K); /* this thread's A block */
+        double waited = 0;
         for (int64_t jc = 0; jc < N; jc += NC) {
             int64_t nc = min64(NC, N - jc);
             for (int64_t pc = 0; pc < K; pc += KC) {
                 int64_t kc = min64(KC, K - pc);
                 T beta_pass = (pc == 0) ? beta : (T)1;
-                pack_B(bp, B, brows, rsb, csb, pc, jc, kc, nc); /* ends in a barrier */
+                pack_B(bp, B, brows, rsb, csb, pc, jc, kc, nc);
+                ms_barrier_timed(&waited); /* bp is complete */
 
                 int64_t packed_ic = -1; /* which A block `ap` holds */
                 int64_t n_ic = (M + MC - 1) / MC, n_jw = (nc + JW - 1) / JW;
-#pragma omp for collapse(2) schedule(dynamic, 1)
+#pragma omp for collapse(2) schedule(dynamic, 1) nowait
                 for (int64_t bi = 0; bi < n_ic; bi++) {
                     for (int64_t bj = 0; bj < n_jw; bj++) {
                         int64_t ic = bi * MC, mc = min64(MC, M - ic);
@@ -316,9 +321,11 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
                                             min64(MR, mc - ir), min64(NR, nc - jr),
                                             alpha, beta_pass);
                     }
-                } /* implicit barrier: bp is refilled only after all are done */
+                }
+                ms_barrier_timed(&waited); /* bp is refilled only after all are done */
             }
         }
+        ms_team_done(latest, waited);
     }
 }
 /* --8<-- [end:blocked] */
@@ -330,9 +337,9 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
  * a block that has left the L1 cache by the time the micro-kernels read it.  Here
  * each thread packs one kc x NR panel into its own small buffer and runs the
  * micro-kernels on it at once, while it is in L1.  Every thread packs its own copy
- * of op(A) (at most MC x KC), so the only barrier is at the end of each kc pass,
- * where the `omp for` hands each thread the same panels again (schedule(static)),
- * so a tile of C is always updated by the thread that wrote it.
+ * of op(A) (at most MC x KC), so the only barrier is at the end of each kc pass.
+ * The panels are handed out one at a time (schedule(dynamic)), so that a thread
+ * whose core is busy with another program does fewer of them.
  * With B given by row addresses (gemm_brows: a convolution's padded image) a
  * whole panel is not packed at all: the micro-kernel reads its rows where they
  * lie.  They are runs of an image small enough for L1 (the panel of 32 outputs
@@ -342,7 +349,8 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
  * last rows could run past the end of the image.) */
 static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, int64_t M,
                           int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
-                          int64_t csb, T alpha, T beta, T *ap_all, T *bp_all, int nthreads)
+                          int64_t csb, T alpha, T beta, T *ap_all, T *bp_all, int nthreads,
+                          double *latest)
 {
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -352,11 +360,12 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
 #endif
         T *ap = ap_all + (int64_t)me * a_block_size(M, K); /* this thread's op(A) */
         T *bp = bp_all + (int64_t)me * min64(KC, K) * NR;   /* and B panel */
+        double waited = 0;
         for (int64_t pc = 0; pc < K; pc += KC) {
             int64_t kc = min64(KC, K - pc);
             T beta_pass = (pc == 0) ? beta : (T)1;
             pack_A(ap, A, rsa, csa, 0, pc, M, kc);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1) nowait
             for (int64_t jr = 0; jr < N; jr += NR) {
                 int64_t n = min64(NR, N - jr);
                 if (brows != NULL && n == NR) {
@@ -370,7 +379,9 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
                     microkernel(kc, ap + ir * kc, bp, NULL, 0, C + ir * N + jr, N,
                                 min64(MR, M - ir), n, alpha, beta_pass);
             }
+            ms_barrier_timed(&waited); /* the pass is done */
         }
+        ms_team_done(latest, waited);
     }
 }
 /* --8<-- [end:rowblock] */
@@ -449,11 +460,7 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
                        int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                        int64_t csb, T alpha, T beta)
 {
-    int nthreads = 1;
-#ifdef _OPENMP
-    if (M * N * K >= MS_GEMM_PARALLEL)
-        nthreads = omp_get_max_threads();
-#endif
+    int nthreads = M * N * K >= MS_GEMM_PARALLEL ? ms_par_threads() : 1;
     int64_t kc = min64(KC, K), nc = min64(NC, N);
     const int rowblock = M <= MC; /* see gemm_rowblock */
     size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
@@ -463,12 +470,17 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
     T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
     T *bp = aligned_alloc(64, (b_bytes + 63) / 64 * 64);
     int ok = ap != NULL && bp != NULL;
+    double start = ms_clock(), latest = -1e300; /* see ms_team_done */
     if (ok && rowblock)
         gemm_rowblock(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
-                      nthreads);
+                      nthreads, &latest);
     else if (ok)
         gemm_blocked(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
-                     nthreads);
+                     nthreads, &latest);
+    if (ok && nthreads > 1) {
+        double end = ms_clock();
+        ms_par_note(end - start, end + latest); /* the longest wait of a thread */
+    }
     free(ap);
     free(bp);
     return ok ? 0 : -1;

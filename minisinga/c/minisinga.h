@@ -45,6 +45,13 @@ int64_t ms_cache_bytes(void);
 /* ----------------------------------------------------------- threading */
 int ms_get_max_threads(void);
 void ms_set_num_threads(int n);
+/* The thread count for the next parallel loop: ms_get_max_threads(), or 1 for a
+ * while after a loop in which a thread waited for the others over a quarter of
+ * the loop's `seconds` (another program holds their cores; core.c says more).
+ * Each parallel loop reports with ms_par_note how long it took and the longest
+ * wait of any of its threads. */
+int ms_par_threads(void);
+void ms_par_note(double seconds, double waited);
 /* 1 when compiled with OpenMP */
 int ms_has_openmp(void);
 /* 1 when compiled with AddressSanitizer (the build switch MINISINGA_SANITIZE) */
