@@ -78,7 +78,9 @@ def _rng() -> np.random.Generator:
 
 # ============================================================================ gemm
 def gemm_steps(n: int, lib: str) -> Step | None:
-    """C = A @ B for n x n float32 matrices."""
+    """C = A @ B for n x n float32 matrices; lib "peak": the same number of
+    floating-point operations (on each thread) in the C register-only loop
+    ``gemm_peak_f32``, whose step returns the operations it did."""
     rng = _rng()
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
@@ -89,6 +91,13 @@ def gemm_steps(n: int, lib: str) -> Step | None:
         import torch
         ta, tb, tc = (torch.from_numpy(v) for v in (a, b, c))
         return lambda: torch.matmul(ta, tb, out=tc)
+    if lib == "peak":
+        from ._lib import ffi
+        from ._lib import lib as clib
+        sink = ffi.new("float *")
+        per_iter = clib.gemm_peak_f32(sink, 1) // max(1, clib.ms_par_threads())
+        iters = 2 * n ** 3 // per_iter       # the product's flops, on each thread
+        return lambda: clib.gemm_peak_f32(sink, iters)
     if lib == "minisinga":
         from ._lib import ffi
         from ._lib import lib as clib
@@ -279,9 +288,10 @@ def _mnist_batch(batch: int):
     return x[:batch].astype(np.float32), y[:batch].astype(np.int32)
 
 
-def mlp_steps(workload: str, lib: str, dev=None) -> Step | None:
+def mlp_steps(workload: str, lib: str, dev=None, width: int = 256) -> Step | None:
     """A training step of tiny_mlp (2 -> 3 -> 2, SGD 0.05, one-hot targets) or
-    mnist_mlp (784 -> 256 -> 10, batch 64, SGD 0.05 momentum 0.9).
+    mnist_mlp (784 -> width -> 10, width 256 unless said, batch 64, SGD 0.05
+    momentum 0.9).
 
     ``dev``: where minisinga and PyTorch run; None is the CPU, a minisinga GPU
     device runs torch on ``"cuda"`` (tools/gpu_bench.py).  The torch and
@@ -292,7 +302,7 @@ def mlp_steps(workload: str, lib: str, dev=None) -> Step | None:
     else:
         x, t = _mnist_batch(64)
         x = x.reshape(64, -1)
-        sizes, lr, momentum = (784, 256, 10), 0.05, 0.9
+        sizes, lr, momentum = (784, width, 10), 0.05, 0.9
     rng = _rng()
     w0 = (rng.standard_normal(sizes[:2]) * 0.1).astype(np.float32)
     w1 = (rng.standard_normal(sizes[1:]) * 0.1).astype(np.float32)
@@ -518,6 +528,8 @@ def make_step(workload: str, lib: str) -> Step | None:
     """The step function of ``workload`` in ``lib``, or None where it does not apply."""
     if lib == "minisinga-graph" and workload not in TRAINING:
         return None
+    if lib == "peak" and not workload.startswith("gemm"):
+        return None
     if workload.startswith("gemm"):
         return gemm_steps(int(workload[4:]), lib)
     if workload == "conv":
@@ -566,6 +578,8 @@ def child_time(workload: str, libs: list[str], plan: tuple[int, int, int]) -> di
                 step()
                 times[lib].append(time.perf_counter() - t0)
     autograd.training = False
+    if "peak" in steps:   # floating-point operations of one peak step
+        times["peak_flops"] = steps["peak"]()
     return times
 
 
@@ -647,8 +661,13 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
     for w in workloads:
         plan = QUICK_PLAN if quick else PLAN[w]
         for t in threads:
-            ts = _spawn(["--child-time", w, "--libs", *libs, "--plan", *map(str, plan)], t)
+            child_libs = libs + ["peak"] if w.startswith("gemm") else libs
+            ts = _spawn(["--child-time", w, "--libs", *child_libs, "--plan",
+                         *map(str, plan)], t)
+            flops = ts.pop("peak_flops", None)
             results["time"][f"{w}/{t}"] = {lib: statistics.median(v) for lib, v in ts.items()}
+            if flops:
+                results["time"][f"{w}/{t}"]["peak_flops"] = flops
         if memory and not w.startswith("gemm"):
             for lib in libs:
                 if make_step_applies(w, lib):
@@ -665,6 +684,25 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
             out(f"{w:<10} {t:>3} {_fmt_time(ms):>10} {_fmt_time(gr):>10} {_fmt_time(npy):>10} "
                 f"{_fmt_time(th):>10} {_fmt_ratio(ms, th):>8} {_fmt_ratio(gr, th):>8} "
                 f"{_fmt_ratio(ms, npy):>8} {_fmt_ratio(gr, npy):>8}")
+    gemms = [w for w in workloads if w.startswith("gemm")]
+    if gemms:
+        out("")
+        out("sgemm against the cores' peak: gemm_peak_f32, a loop of the micro-kernel's FMAs "
+            "on registers only, on every thread, timed in the same child by turns")
+        out(f"{'workload':<10} {'thr':>3} {'peak':>12} {'minisinga':>12} {'numpy':>12} "
+            f"{'torch':>12} {'ms/peak':>8}")
+        for w in gemms:
+            n = int(w[4:])
+            for t in threads:
+                r = results["time"][f"{w}/{t}"]
+                rate = {k: 2 * n ** 3 / r[k] / 1e9 if r.get(k) else None
+                        for k in ("minisinga", "numpy", "torch")}
+                peak = r["peak_flops"] / r["peak"] / 1e9 if r.get("peak") else None
+                r["peak_gflops"] = peak
+                cells = [f"{v:.1f} GF/s" if v else "-" for v in
+                         (peak, rate["minisinga"], rate["numpy"], rate["torch"])]
+                share = f"{rate['minisinga'] / peak:.0%}" if peak and rate["minisinga"] else "-"
+                out(f"{w:<10} {t:>3} " + " ".join(f"{c:>12}" for c in cells) + f" {share:>8}")
     if results["memory"]:
         out("")
         out("Peak memory of a few steps (1 thread, a fresh process each): the rise of the "
@@ -769,6 +807,71 @@ def run_busy(workloads: list[str], quick: bool, out=print) -> dict:
     return results
 
 
+# ============================================================================ scaling
+#: The scaling curves: the CNN step against the batch size, the MNIST MLP step
+#: (batch 64) against its hidden layer's width.
+SCALING = {"cnn_batch": (8, 16, 32, 64, 128), "mlp_width": (64, 128, 256, 512, 1024, 2048)}
+SCALING_THREADS = (1, 2)
+
+
+def scaling_step(curve: str, size: int) -> Step:
+    """minisinga's step at one point of a scaling curve."""
+    if curve == "cnn_batch":
+        return cnn_steps("minisinga", batch=size)
+    return mlp_steps("mnist_mlp", "minisinga", width=size)
+
+
+def child_scaling(plan: tuple[int, int, int]) -> dict:
+    """In a child process: every point of every curve on 1 and 2 threads, the thread
+    counts taking turns; {curve: {threads: [median seconds per size]}}."""
+    from . import autograd, device
+
+    warmup, repeat, rounds = plan
+    out: dict = {}
+    for curve, sizes in SCALING.items():
+        out[curve] = {str(t): [] for t in SCALING_THREADS}
+        for size in sizes:
+            step = scaling_step(curve, size)
+            times: dict = {t: [] for t in SCALING_THREADS}
+            for r in range(rounds):
+                for t in SCALING_THREADS[::1 if r % 2 == 0 else -1]:
+                    device.set_num_threads(t)
+                    time.sleep(0.02)
+                    for _ in range(warmup):
+                        step()
+                    for _ in range(repeat):
+                        t0 = time.perf_counter()
+                        step()
+                        times[t].append(time.perf_counter() - t0)
+            for t in SCALING_THREADS:
+                out[curve][str(t)].append(statistics.median(times[t]))
+    autograd.training = False
+    return out
+
+
+def run_scaling(path: str | None, quick: bool, out=print) -> dict:
+    """``--scaling``: the curves, printed, and written to ``path`` as JSON (the
+    benchmarks page draws docs/data/bench-scaling.json)."""
+    plan = QUICK_PLAN if quick else (1, 3, 2)
+    res = _spawn(["--child-scaling", "--plan", *map(str, plan)], None)
+    record = {"command": "python -m minisinga.bench --scaling" + (" --quick" if quick else ""),
+              "cpus": os.cpu_count(), "sizes": {k: list(v) for k, v in SCALING.items()},
+              "seconds": res}
+    names = {"cnn_batch": "CNN step, batch", "mlp_width": "MNIST MLP step, width"}
+    out("Time per step (median) against the batch size and the model's width, "
+        f"threads {', '.join(map(str, SCALING_THREADS))} taking turns in one process")
+    for curve, sizes in SCALING.items():
+        out(f"{names[curve]:<22} " + " ".join(f"{n:>9}" for n in sizes))
+        for t in SCALING_THREADS:
+            out(f"{f'  {t} thread(s)':<22} "
+                + " ".join(f"{_fmt_time(v):>9}" for v in res[curve][str(t)]))
+    if path:
+        with open(path, "w") as f:
+            json.dump(record, f, indent=1)
+            f.write("\n")
+    return record
+
+
 def make_step_applies(workload: str, lib: str) -> bool:
     """Whether ``lib`` has a version of ``workload`` (graph mode: training steps only)."""
     return not (lib == "minisinga-graph" and workload not in TRAINING)
@@ -781,18 +884,23 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=None,
                    help="default: all (with --busy: cnn gemm1024)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--libs", nargs="+", choices=LIBS, default=None,
+    p.add_argument("--libs", nargs="+", choices=LIBS + ("peak",), default=None,
                    help="default: all (torch only when importable)")
     p.add_argument("--quick", action="store_true",
                    help="one round of two steps per library, one thread: a smoke test")
     p.add_argument("--no-memory", action="store_true", help="skip the memory children")
     p.add_argument("--json", help="also write the raw results to this file")
+    p.add_argument("--scaling", nargs="?", const="", metavar="JSON",
+                   help="only minisinga: time per step against the batch size and the "
+                        "model's width, 1 and 2 threads; also written to JSON if given "
+                        "(docs/data/bench-scaling.json for the benchmarks page)")
     p.add_argument("--busy", action="store_true",
                    help="only minisinga, default threads against 1 thread: on the machine "
                         "as it is, then beside a process that keeps a core busy")
     p.add_argument("--child-time", help=argparse.SUPPRESS)
     p.add_argument("--child-memory", help=argparse.SUPPRESS)
     p.add_argument("--child-threads", help=argparse.SUPPRESS)
+    p.add_argument("--child-scaling", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lib", help=argparse.SUPPRESS)
     p.add_argument("--plan", type=int, nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
@@ -807,6 +915,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.child_threads:
         print(json.dumps(child_threads(args.child_threads, tuple(args.plan))))
+        return
+    if args.child_scaling:
+        print(json.dumps(child_scaling(tuple(args.plan))))
+        return
+    if args.scaling is not None:
+        run_scaling(args.scaling or None, args.quick)
         return
     if args.busy:
         res = {"busy": run_busy(args.workloads or list(BUSY_WORKLOADS), args.quick)}
