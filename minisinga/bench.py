@@ -3,6 +3,8 @@
     python -m minisinga.bench                      # every workload, 1 and 2 threads
     python -m minisinga.bench --quick              # a few steps of each: a smoke test
     python -m minisinga.bench --workloads conv cnn --threads 2
+    python -m minisinga.bench --busy               # default threads vs 1, beside a busy core
+    python -m minisinga.bench --scaling docs/data/bench-scaling.json
 
 The workloads (docs/performance/benchmarks.md has the targets and the results):
 
@@ -15,6 +17,16 @@ The workloads (docs/performance/benchmarks.md has the targets and the results):
                          momentum 0.9
     cnn                  a training step of the conv / batch-norm / pool / cat network of
                          examples/cnn_ops.py, batch 32, plain SGD
+
+The gemm rows also time ``gemm_peak_f32`` (a C loop of the micro-kernel's FMAs on
+registers only, the same number of operations on every thread) by turns with the
+products, and print each product's rate as a share of that peak.
+
+``--busy`` runs only minisinga's CNN step and gemm1024, with OpenMP's default thread
+count and with 1 thread taking turns in one child: on the machine as it is, then beside
+a process that keeps a core busy (pinned to the last CPU, then free to move).
+``--scaling`` times minisinga's CNN step against the batch size and the MNIST MLP's
+step against its width, on 1 and 2 threads by turns.
 
 Each runs in three libraries, doing the same maths: minisinga (eager, and graph mode
 for the three training steps, through ``Model.compile(use_graph=...)``), NumPy written

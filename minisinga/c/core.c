@@ -167,10 +167,11 @@ int64_t ms_cache_bytes(void)
  * The rule: each region (MS_PARALLEL_FOR, the GEMM) measures how long thread 0
  * waited at its barriers.  When that is over a quarter of the region (and over
  * MS_WAIT_MIN, below which it is noise), the other threads are not keeping up,
- * and the kernels run on one thread for a while (MS_SOLO_FIRST seconds,
- * doubling up to MS_SOLO_MAX while the next try still waits).  After that a
- * region tries all threads again, so a machine that has become quiet gets them
- * back.  omp_set_num_threads(1) makes OpenMP's own regions (the convolution's,
+ * and the kernels run on one thread for a while: MS_SOLO_FIRST seconds,
+ * doubling up to MS_SOLO_MAX each time the next try waits again (halving back
+ * with each loop that did not wait), and at least ten times as long as the
+ * loop that waited.  After that a region tries all threads again, so a machine
+ * that has become quiet gets them back.  omp_set_num_threads(1) makes OpenMP's own regions (the convolution's,
  * pooling's) follow too, and no region wakes the idle threads, which then stop
  * spinning and sleep.  The state is per calling thread, as OpenMP's thread
  * count is. */
@@ -229,11 +230,12 @@ void ms_par_note(double seconds, double waited)
 {
 #ifdef _OPENMP
     if (waited > MS_WAIT_MIN && 4 * waited > seconds) {
-        solo_until = omp_get_wtime() + solo_for;
+        /* at least 10 times this loop, so that tries cost under a tenth */
+        solo_until = omp_get_wtime() + (solo_for > 10 * seconds ? solo_for : 10 * seconds);
         solo_for = solo_for * 2 < MS_SOLO_MAX ? solo_for * 2 : MS_SOLO_MAX;
         omp_set_num_threads(1);
-    } else {
-        solo_for = MS_SOLO_FIRST;
+    } else if (solo_for > MS_SOLO_FIRST) {
+        solo_for /= 2; /* a loop that went well: back towards the first wait */
     }
 #else
     (void)seconds;
