@@ -19,8 +19,8 @@ The workloads (docs/performance/benchmarks.md has the targets and the results):
                          examples/cnn_ops.py, batch 32, plain SGD
 
 The gemm rows also time ``gemm_peak_f32`` (a C loop of the micro-kernel's FMAs on
-registers only, the same number of operations on every thread) by turns with the
-products, and print each product's rate as a share of that peak.
+registers only, as many operations as the product, shared out between the threads)
+by turns with the products, and print each product's rate as a share of that peak.
 
 ``--busy`` runs only minisinga's CNN step and gemm1024, with OpenMP's default thread
 count and with 1 thread taking turns in one child: on the machine as it is, then beside
@@ -91,8 +91,8 @@ def _rng() -> np.random.Generator:
 # ============================================================================ gemm
 def gemm_steps(n: int, lib: str) -> Step | None:
     """C = A @ B for n x n float32 matrices; lib "peak": the same number of
-    floating-point operations (on each thread) in the C register-only loop
-    ``gemm_peak_f32``, whose step returns the operations it did."""
+    floating-point operations in the C register-only loop ``gemm_peak_f32``,
+    whose step returns the operations it did."""
     rng = _rng()
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
@@ -107,8 +107,7 @@ def gemm_steps(n: int, lib: str) -> Step | None:
         from ._lib import ffi
         from ._lib import lib as clib
         sink = ffi.new("float *")
-        per_iter = clib.gemm_peak_f32(sink, 1) // max(1, clib.ms_par_threads())
-        iters = 2 * n ** 3 // per_iter       # the product's flops, on each thread
+        iters = 2 * n ** 3 // clib.gemm_peak_f32(sink, 1)   # as many flops as the product
         return lambda: clib.gemm_peak_f32(sink, iters)
     if lib == "minisinga":
         from ._lib import ffi
@@ -700,7 +699,7 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
     if gemms:
         out("")
         out("sgemm against the cores' peak: gemm_peak_f32, a loop of the micro-kernel's FMAs "
-            "on registers only, on every thread, timed in the same child by turns")
+            "on registers only, shared by the threads, timed in the same child by turns")
         out(f"{'workload':<10} {'thr':>3} {'peak':>12} {'minisinga':>12} {'numpy':>12} "
             f"{'torch':>12} {'ms/peak':>8}")
         for w in gemms:

@@ -82,3 +82,28 @@ def test_busy_mode_compares_default_threads_with_one_thread():
     assert machines == ["quiet", "busy, pinned", "busy, unpinned"]
     for r in rows:
         assert r[0] == "gemm1024" and float(r[-1]) > 0   # default / 1 thread
+
+
+def test_peak_loop_counts_its_operations_and_does_them():
+    """gemm_peak (the register-only loop the gemm rows are measured against) does
+    2 * MR * NR multiply-adds' worth of operations per step, whatever the thread
+    count, and really computes them: its result grows with the steps."""
+    from minisinga import device
+    from minisinga._lib import ffi, lib
+    n = device.get_num_threads()
+    try:
+        sums, flops = {}, {}
+        for threads in (1, 2):
+            device.set_num_threads(threads)
+            for iters in (5000, 10000):
+                sink = ffi.new("float *")
+                flops[threads, iters] = lib.gemm_peak_f32(sink, iters)
+                sums[threads, iters] = sink[0]
+    finally:
+        device.set_num_threads(n)
+    per_step = flops[1, 5000] // 5000
+    assert per_step >= 2 * 6 * 8 and per_step % 16 == 0     # 2 MR NR, NR a whole vector
+    assert flops == {(t, i): per_step * i for t in (1, 2) for i in (5000, 10000)}
+    for t in (1, 2):
+        assert 0 < sums[t, 5000] and np.isclose(sums[t, 10000], 2 * sums[t, 5000], rtol=1e-2)
+    assert np.isclose(sums[1, 10000], sums[2, 10000], rtol=1e-2)

@@ -150,9 +150,10 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                       T beta, int64_t strideA, int64_t strideB,
                       int64_t strideC);
 /* The cores' peak rate, for the benchmarks: the micro-kernel's multiply-adds on
- * values already in registers, iters times over on every thread; writes a sum
- * of the results to *sink (so that the loop is not optimised away) and returns
- * the number of floating-point operations done (2 * MR * NR * iters a thread). */
+ * values already in registers, iters times over, shared out between the
+ * threads; writes a sum of the results to *sink (so that the loop is not
+ * optimised away) and returns the number of floating-point operations done
+ * (2 * MR * NR * iters). */
 int64_t FN(gemm_peak)(T *sink, int64_t iters);
 /* end matmul.c */
 
