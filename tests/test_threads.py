@@ -150,7 +150,7 @@ def test_a_loop_whose_threads_waited_sends_the_next_loops_to_one_thread():
     assert lib.ms_par_threads() == 2
     lib.ms_par_note(1e-3, 0.2e-3)        # waited a fifth of the loop: fine
     assert lib.ms_par_threads() == 2
-    lib.ms_par_note(1e-3, 0.02e-3 * 4)   # a tenth, but under 50 us: noise either way
+    lib.ms_par_note(0.4e-3, 0.2e-3)      # half of a short loop, under 0.25 ms: noise
     assert lib.ms_par_threads() == 2
     lib.ms_par_note(1e-3, 0.5e-3)        # half of it
     assert lib.ms_par_threads() == 1

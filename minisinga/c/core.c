@@ -164,9 +164,11 @@ int64_t ms_cache_bytes(void)
  * regions OpenMP's idle threads spin (by default for a few milliseconds), so
  * they take CPU time from the calling thread's own work too.
  *
- * The rule: each region (MS_PARALLEL_FOR, the GEMM) measures how long thread 0
- * waited at its barriers.  When that is over a quarter of the region (and over
- * MS_WAIT_MIN, below which it is noise), the other threads are not keeping up,
+ * The rule: each region (MS_PARALLEL_FOR, the GEMM) measures how long each of
+ * its threads waited at its barriers.  When the longest wait is over a quarter
+ * of the region (and over MS_WAIT_MIN: waking a sleeping thread takes tens of
+ * microseconds, while a busy machine keeps a thread waiting for whole time
+ * slices, milliseconds), the threads are not keeping up with each other,
  * and the kernels run on one thread for a while: MS_SOLO_FIRST seconds,
  * doubling up to MS_SOLO_MAX each time the next try waits again (halving back
  * with each loop that did not wait), and at least ten times as long as the
@@ -174,8 +176,10 @@ int64_t ms_cache_bytes(void)
  * that has become quiet gets them back.  omp_set_num_threads(1) makes OpenMP's own regions (the convolution's,
  * pooling's) follow too, and no region wakes the idle threads, which then stop
  * spinning and sleep.  The state is per calling thread, as OpenMP's thread
- * count is. */
-#define MS_WAIT_MIN 50e-6
+ * count is.  Only loops cut into at least four pieces per thread report: with
+ * fewer, a thread waits for the others by construction (three GEMM panels on
+ * two threads). */
+#define MS_WAIT_MIN 250e-6
 #define MS_SOLO_FIRST 0.01
 #define MS_SOLO_MAX 1.0
 

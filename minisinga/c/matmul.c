@@ -463,6 +463,12 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
     int nthreads = M * N * K >= MS_GEMM_PARALLEL ? ms_par_threads() : 1;
     int64_t kc = min64(KC, K), nc = min64(NC, N);
     const int rowblock = M <= MC; /* see gemm_rowblock */
+    /* the pieces the threads share: B panels, or (MC rows x JW columns) items;
+     * no more threads than pieces (a classifier's 10 x 32 product is one panel) */
+    const int64_t pieces = rowblock ? (N + NR - 1) / NR
+                                    : (M + MC - 1) / MC * ((nc + JW - 1) / JW);
+    if (nthreads > pieces)
+        nthreads = (int)pieces;
     size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
     size_t b_bytes = (size_t)(rowblock ? nthreads * kc * NR
                                        : (nc + NR - 1) / NR * NR * kc) * sizeof(T);
@@ -477,7 +483,7 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
     else if (ok)
         gemm_blocked(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
                      nthreads, &latest);
-    if (ok && nthreads > 1) {
+    if (ok && nthreads > 1 && pieces >= 4 * nthreads) { /* see core.c */
         double end = ms_clock();
         ms_par_note(end - start, end + latest); /* the longest wait of a thread */
     }

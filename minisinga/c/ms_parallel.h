@@ -92,7 +92,8 @@ static inline void ms_team_done(double *latest, double waited)
                 ms_team_done(&ms_latest_, 0);                                  \
             }                                                                  \
             const double ms_end_ = ms_clock();                                 \
-            ms_par_note(ms_end_ - ms_start_, ms_end_ + ms_latest_);            \
+            if ((n) >= 16) /* in 16 chunks: see core.c */                     \
+                ms_par_note(ms_end_ - ms_start_, ms_end_ + ms_latest_);        \
         }                                                                      \
     } while (0)
 /* --8<-- [end:par_min] */
