@@ -148,16 +148,16 @@ def test_a_loop_whose_threads_waited_sends_the_next_loops_to_one_thread():
     from minisinga._lib import lib
     device.set_num_threads(2)
     assert lib.ms_par_threads() == 2
-    lib.ms_par_note(1e-3, 0.2e-3)        # waited a fifth of the loop: fine
+    lib.ms_par_note(10e-3, 2e-3)         # waited a fifth of the loop: fine
     assert lib.ms_par_threads() == 2
-    lib.ms_par_note(0.4e-3, 0.2e-3)      # half of a short loop, under 0.25 ms: noise
+    lib.ms_par_note(1.6e-3, 0.8e-3)      # half of a short loop, under 1 ms: not a busy core
     assert lib.ms_par_threads() == 2
-    lib.ms_par_note(1e-3, 0.5e-3)        # half of it
+    lib.ms_par_note(1.2e-3, 1.1e-3)      # nearly all of it
     assert lib.ms_par_threads() == 1
     assert device.get_num_threads() == 2
-    time.sleep(0.011)                     # the first time: one thread for 10 ms
+    time.sleep(0.013)                     # one thread for 10 ms, or 10 x the loop: 12 ms
     assert lib.ms_par_threads() == 2
-    lib.ms_par_note(1e-3, 0.5e-3)        # the try with 2 threads waited again
+    lib.ms_par_note(1.2e-3, 1.1e-3)      # the try with 2 threads waited again
     assert lib.ms_par_threads() == 1
     device.set_num_threads(2)
     assert lib.ms_par_threads() == 2

@@ -166,9 +166,10 @@ int64_t ms_cache_bytes(void)
  *
  * The rule: each region (MS_PARALLEL_FOR, the GEMM) measures how long each of
  * its threads waited at its barriers.  When the longest wait is over a quarter
- * of the region (and over MS_WAIT_MIN: waking a sleeping thread takes tens of
- * microseconds, while a busy machine keeps a thread waiting for whole time
- * slices, milliseconds), the threads are not keeping up with each other,
+ * of the region (and over MS_WAIT_MIN: a busy machine keeps a thread waiting
+ * for whole time slices of the scheduler, 3 ms and more, while shorter waits
+ * come from waking a sleeping thread or from a loop's own uneven pieces), the
+ * threads are not keeping up with each other,
  * and the kernels run on one thread for a while: MS_SOLO_FIRST seconds,
  * doubling up to MS_SOLO_MAX each time the next try waits again (halving back
  * with each loop that did not wait), and at least ten times as long as the
@@ -179,7 +180,7 @@ int64_t ms_cache_bytes(void)
  * count is.  Only loops cut into at least four pieces per thread report: with
  * fewer, a thread waits for the others by construction (three GEMM panels on
  * two threads). */
-#define MS_WAIT_MIN 250e-6
+#define MS_WAIT_MIN 1e-3
 #define MS_SOLO_FIRST 0.01
 #define MS_SOLO_MAX 1.0
 
