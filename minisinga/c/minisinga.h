@@ -52,6 +52,14 @@ void ms_set_num_threads(int n);
  * wait of any of its threads. */
 int ms_par_threads(void);
 void ms_par_note(double seconds, double waited);
+/* The cores' peak rate, for the benchmarks (defined in matmul.c; declared here,
+ * outside matmul.c's typed section, because it has no GPU twin): the
+ * micro-kernel's multiply-adds on values already in registers, iters times over,
+ * shared out between the threads; writes a sum of the results to *sink (so that
+ * the loop is not optimised away) and returns the number of floating-point
+ * operations done (2 * MR * NR * iters). */
+int64_t gemm_peak_f32(float *sink, int64_t iters);
+int64_t gemm_peak_f64(double *sink, int64_t iters);
 /* 1 when compiled with OpenMP */
 int ms_has_openmp(void);
 /* 1 when compiled with AddressSanitizer (the build switch MINISINGA_SANITIZE) */
@@ -149,12 +157,6 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
                       int64_t N, int64_t K, int transA, int transB, T alpha,
                       T beta, int64_t strideA, int64_t strideB,
                       int64_t strideC);
-/* The cores' peak rate, for the benchmarks: the micro-kernel's multiply-adds on
- * values already in registers, iters times over, shared out between the
- * threads; writes a sum of the results to *sink (so that the loop is not
- * optimised away) and returns the number of floating-point operations done
- * (2 * MR * NR * iters). */
-int64_t FN(gemm_peak)(T *sink, int64_t iters);
 /* end matmul.c */
 
 /* ====================================================== elementwise.c
