@@ -9,10 +9,38 @@ here does any maths.
 """
 from __future__ import annotations
 
+import os
+
 from . import dtypes
 
+#: How long OpenMP's idle threads spin, waiting for the next parallel loop,
+#: before they sleep: GCC's OpenMP (libgomp) counts it in `pause` instructions,
+#: 300,000 unless told otherwise -- 10 to 40 ms, so the idle threads of a step
+#: whose loops come milliseconds apart never sleep.  On a busy machine that
+#: spinning takes the CPU from the thread doing the work.  10,000 (about 0.5 ms)
+#: still covers the gaps between a step's kernels, so nothing sleeps mid-step on
+#: a quiet machine.  libgomp reads it once, when it is loaded with the C library
+#: below, so it is set just for that moment, and only when the user has set
+#: neither GOMP_SPINCOUNT nor OMP_WAIT_POLICY (docs/performance/benchmarks.md,
+#: "A busy machine").
+OMP_SPIN_COUNT = "10000"
+
+
+def _load_c_library():
+    """Import the C extension with OpenMP's spin count bounded (OMP_SPIN_COUNT)."""
+    ours = "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ
+    if ours:
+        os.environ["GOMP_SPINCOUNT"] = OMP_SPIN_COUNT
+    try:
+        from . import _C
+    finally:
+        if ours:   # NOTE: not for PyTorch's OpenMP nor for child processes
+            del os.environ["GOMP_SPINCOUNT"]
+    return _C.ffi, _C.lib
+
+
 try:
-    from ._C import ffi, lib
+    ffi, lib = _load_c_library()
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "minisinga's C extension (minisinga._C) is not built. Install the "

@@ -3,6 +3,8 @@
     python -m minisinga.bench                      # every workload, 1 and 2 threads
     python -m minisinga.bench --quick              # a few steps of each: a smoke test
     python -m minisinga.bench --workloads conv cnn --threads 2
+    python -m minisinga.bench --busy               # default threads vs 1, beside a busy core
+    python -m minisinga.bench --scaling docs/data/bench-scaling.json
 
 The workloads (docs/performance/benchmarks.md has the targets and the results):
 
@@ -15,6 +17,16 @@ The workloads (docs/performance/benchmarks.md has the targets and the results):
                          momentum 0.9
     cnn                  a training step of the conv / batch-norm / pool / cat network of
                          examples/cnn_ops.py, batch 32, plain SGD
+
+The gemm rows also time ``gemm_peak_f32`` (a C loop of the micro-kernel's FMAs on
+registers only, as many operations as the product, shared out between the threads)
+by turns with the products, and print each product's rate as a share of that peak.
+
+``--busy`` runs only minisinga's CNN step and gemm1024, with OpenMP's default thread
+count and with 1 thread taking turns in one child: on the machine as it is, then beside
+a process that keeps a core busy (pinned to the last CPU, then free to move).
+``--scaling`` times minisinga's CNN step against the batch size and the MNIST MLP's
+step against its width, on 1 and 2 threads by turns.
 
 Each runs in three libraries, doing the same maths: minisinga (eager, and graph mode
 for the three training steps, through ``Model.compile(use_graph=...)``), NumPy written
@@ -47,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -77,7 +90,9 @@ def _rng() -> np.random.Generator:
 
 # ============================================================================ gemm
 def gemm_steps(n: int, lib: str) -> Step | None:
-    """C = A @ B for n x n float32 matrices."""
+    """C = A @ B for n x n float32 matrices; lib "peak": the same number of
+    floating-point operations in the C register-only loop ``gemm_peak_f32``,
+    whose step returns the operations it did."""
     rng = _rng()
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
@@ -88,6 +103,12 @@ def gemm_steps(n: int, lib: str) -> Step | None:
         import torch
         ta, tb, tc = (torch.from_numpy(v) for v in (a, b, c))
         return lambda: torch.matmul(ta, tb, out=tc)
+    if lib == "peak":
+        from ._lib import ffi
+        from ._lib import lib as clib
+        sink = ffi.new("float *")
+        iters = 2 * n ** 3 // clib.gemm_peak_f32(sink, 1)   # as many flops as the product
+        return lambda: clib.gemm_peak_f32(sink, iters)
     if lib == "minisinga":
         from ._lib import ffi
         from ._lib import lib as clib
@@ -278,9 +299,10 @@ def _mnist_batch(batch: int):
     return x[:batch].astype(np.float32), y[:batch].astype(np.int32)
 
 
-def mlp_steps(workload: str, lib: str, dev=None) -> Step | None:
+def mlp_steps(workload: str, lib: str, dev=None, width: int = 256) -> Step | None:
     """A training step of tiny_mlp (2 -> 3 -> 2, SGD 0.05, one-hot targets) or
-    mnist_mlp (784 -> 256 -> 10, batch 64, SGD 0.05 momentum 0.9).
+    mnist_mlp (784 -> width -> 10, width 256 unless said, batch 64, SGD 0.05
+    momentum 0.9).
 
     ``dev``: where minisinga and PyTorch run; None is the CPU, a minisinga GPU
     device runs torch on ``"cuda"`` (tools/gpu_bench.py).  The torch and
@@ -291,7 +313,7 @@ def mlp_steps(workload: str, lib: str, dev=None) -> Step | None:
     else:
         x, t = _mnist_batch(64)
         x = x.reshape(64, -1)
-        sizes, lr, momentum = (784, 256, 10), 0.05, 0.9
+        sizes, lr, momentum = (784, width, 10), 0.05, 0.9
     rng = _rng()
     w0 = (rng.standard_normal(sizes[:2]) * 0.1).astype(np.float32)
     w1 = (rng.standard_normal(sizes[1:]) * 0.1).astype(np.float32)
@@ -517,6 +539,8 @@ def make_step(workload: str, lib: str) -> Step | None:
     """The step function of ``workload`` in ``lib``, or None where it does not apply."""
     if lib == "minisinga-graph" and workload not in TRAINING:
         return None
+    if lib == "peak" and not workload.startswith("gemm"):
+        return None
     if workload.startswith("gemm"):
         return gemm_steps(int(workload[4:]), lib)
     if workload == "conv":
@@ -565,6 +589,8 @@ def child_time(workload: str, libs: list[str], plan: tuple[int, int, int]) -> di
                 step()
                 times[lib].append(time.perf_counter() - t0)
     autograd.training = False
+    if "peak" in steps:   # floating-point operations of one peak step
+        times["peak_flops"] = steps["peak"]()
     return times
 
 
@@ -607,11 +633,15 @@ def child_memory(workload: str, lib: str, steps: int) -> dict:
     return out
 
 
-def _spawn(args: list[str], threads: int) -> dict:
-    """Run this module as a child with ``threads`` threads; its JSON answer."""
+def _spawn(args: list[str], threads: int | None) -> dict:
+    """Run this module as a child with ``threads`` threads (None: OpenMP's default,
+    one per CPU, whatever the caller's environment says); its JSON answer."""
     env = {k: v for k, v in os.environ.items() if k not in DROP_ENV}
-    env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
+    if threads is None:
+        env.pop("OMP_NUM_THREADS", None)
+    else:
+        env.update(OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
     proc = subprocess.run([sys.executable, "-m", "minisinga.bench", *args], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -642,8 +672,13 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
     for w in workloads:
         plan = QUICK_PLAN if quick else PLAN[w]
         for t in threads:
-            ts = _spawn(["--child-time", w, "--libs", *libs, "--plan", *map(str, plan)], t)
+            child_libs = libs + ["peak"] if w.startswith("gemm") else libs
+            ts = _spawn(["--child-time", w, "--libs", *child_libs, "--plan",
+                         *map(str, plan)], t)
+            flops = ts.pop("peak_flops", None)
             results["time"][f"{w}/{t}"] = {lib: statistics.median(v) for lib, v in ts.items()}
+            if flops:
+                results["time"][f"{w}/{t}"]["peak_flops"] = flops
         if memory and not w.startswith("gemm"):
             for lib in libs:
                 if make_step_applies(w, lib):
@@ -660,6 +695,25 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
             out(f"{w:<10} {t:>3} {_fmt_time(ms):>10} {_fmt_time(gr):>10} {_fmt_time(npy):>10} "
                 f"{_fmt_time(th):>10} {_fmt_ratio(ms, th):>8} {_fmt_ratio(gr, th):>8} "
                 f"{_fmt_ratio(ms, npy):>8} {_fmt_ratio(gr, npy):>8}")
+    gemms = [w for w in workloads if w.startswith("gemm")]
+    if gemms:
+        out("")
+        out("sgemm against the cores' peak: gemm_peak_f32, a loop of the micro-kernel's FMAs "
+            "on registers only, shared by the threads, timed in the same child by turns")
+        out(f"{'workload':<10} {'thr':>3} {'peak':>12} {'minisinga':>12} {'numpy':>12} "
+            f"{'torch':>12} {'ms/peak':>8}")
+        for w in gemms:
+            n = int(w[4:])
+            for t in threads:
+                r = results["time"][f"{w}/{t}"]
+                rate = {k: 2 * n ** 3 / r[k] / 1e9 if r.get(k) else None
+                        for k in ("minisinga", "numpy", "torch")}
+                peak = r["peak_flops"] / r["peak"] / 1e9 if r.get("peak") else None
+                r["peak_gflops"] = peak
+                cells = [f"{v:.1f} GF/s" if v else "-" for v in
+                         (peak, rate["minisinga"], rate["numpy"], rate["torch"])]
+                share = f"{rate['minisinga'] / peak:.0%}" if peak and rate["minisinga"] else "-"
+                out(f"{w:<10} {t:>3} " + " ".join(f"{c:>12}" for c in cells) + f" {share:>8}")
     if results["memory"]:
         out("")
         out("Peak memory of a few steps (1 thread, a fresh process each): the rise of the "
@@ -683,6 +737,152 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
     return results
 
 
+# ============================================================================ busy machine
+BUSY_WORKLOADS = ("cnn", "gemm1024")
+#: (warm-up steps, timed steps per turn, rounds) of each thread count in --busy
+BUSY_PLAN = {"cnn": (2, 5, 4), "gemm1024": (1, 3, 4)}
+
+
+def _burn() -> None:
+    """The competing program of ``--busy``: keeps one core busy, doing nothing."""
+    while True:
+        pass
+
+
+def start_busy(pinned: bool) -> multiprocessing.Process:
+    """Start a process that keeps a core busy; ``pinned``: to the last CPU only.
+
+    It is started with ``spawn`` (a fresh interpreter), never ``fork``: a forked copy
+    of a process whose OpenMP threads have run inherits a thread pool without its
+    threads."""
+    proc = multiprocessing.get_context("spawn").Process(target=_burn, daemon=True)
+    proc.start()
+    if pinned:
+        os.sched_setaffinity(proc.pid, {max(os.sched_getaffinity(0))})
+    return proc
+
+
+def child_threads(workload: str, plan: tuple[int, int, int]) -> dict:
+    """In a child process: minisinga's step with the default thread count and with
+    one thread, taking turns in one process; {"default": [s, ...], "one": [...],
+    "threads": the default count}."""
+    from . import autograd, device
+
+    default = device.get_num_threads()
+    step = make_step(workload, "minisinga")
+    warmup, repeat, rounds = plan
+    times: dict = {"default": [], "one": [], "threads": default}
+    for r in range(rounds):
+        for name in ("default", "one") if r % 2 == 0 else ("one", "default"):
+            device.set_num_threads(default if name == "default" else 1)
+            time.sleep(0.05)
+            for _ in range(warmup):
+                step()
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - t0)
+    autograd.training = False
+    return times
+
+
+def run_busy(workloads: list[str], quick: bool, out=print) -> dict:
+    """``--busy``: default threads against one thread, with the machine as it is
+    ("quiet"), then with a busy process pinned to the last CPU, then with one the
+    scheduler may move; returns {"<workload>/<machine>": {"default": median, ...}}."""
+    machines = (("quiet", None), ("busy, pinned", True), ("busy, unpinned", False))
+    results: dict = {}
+    for machine, pinned in machines:
+        hog = None if pinned is None else start_busy(pinned)
+        try:
+            for w in workloads:
+                plan = QUICK_PLAN if quick else BUSY_PLAN.get(w, PLAN[w])
+                ts = _spawn(["--child-threads", w, "--plan", *map(str, plan)], None)
+                results[f"{w}/{machine}"] = {"default": statistics.median(ts["default"]),
+                                             "one": statistics.median(ts["one"]),
+                                             "threads": ts["threads"]}
+        finally:
+            if hog is not None:
+                hog.terminate()
+                hog.join()
+    last = max(os.sched_getaffinity(0))
+    out(f"Default threads against 1 thread, taking turns in one process (median time "
+        f"per step); 'pinned': the busy process runs on CPU {last} only")
+    out(f"{'workload':<10} {'machine':<15} {'thr':>3} {'default':>10} {'1 thread':>10} "
+        f"{'default/1':>9}")
+    for w in workloads:
+        for machine, _ in machines:
+            r = results[f"{w}/{machine}"]
+            out(f"{w:<10} {machine:<15} {r['threads']:>3} {_fmt_time(r['default']):>10} "
+                f"{_fmt_time(r['one']):>10} {_fmt_ratio(r['default'], r['one']):>9}")
+    return results
+
+
+# ============================================================================ scaling
+#: The scaling curves: the CNN step against the batch size, the MNIST MLP step
+#: (batch 64) against its hidden layer's width.
+SCALING = {"cnn_batch": (8, 16, 32, 64, 128), "mlp_width": (64, 128, 256, 512, 1024, 2048)}
+SCALING_THREADS = (1, 2)
+
+
+def scaling_step(curve: str, size: int) -> Step:
+    """minisinga's step at one point of a scaling curve."""
+    if curve == "cnn_batch":
+        return cnn_steps("minisinga", batch=size)
+    return mlp_steps("mnist_mlp", "minisinga", width=size)
+
+
+def child_scaling(plan: tuple[int, int, int]) -> dict:
+    """In a child process: every point of every curve on 1 and 2 threads, the thread
+    counts taking turns; {curve: {threads: [median seconds per size]}}."""
+    from . import autograd, device
+
+    warmup, repeat, rounds = plan
+    out: dict = {}
+    for curve, sizes in SCALING.items():
+        out[curve] = {str(t): [] for t in SCALING_THREADS}
+        for size in sizes:
+            step = scaling_step(curve, size)
+            times: dict = {t: [] for t in SCALING_THREADS}
+            for r in range(rounds):
+                for t in SCALING_THREADS[::1 if r % 2 == 0 else -1]:
+                    device.set_num_threads(t)
+                    time.sleep(0.02)
+                    for _ in range(warmup):
+                        step()
+                    for _ in range(repeat):
+                        t0 = time.perf_counter()
+                        step()
+                        times[t].append(time.perf_counter() - t0)
+            for t in SCALING_THREADS:
+                out[curve][str(t)].append(statistics.median(times[t]))
+    autograd.training = False
+    return out
+
+
+def run_scaling(path: str | None, quick: bool, out=print) -> dict:
+    """``--scaling``: the curves, printed, and written to ``path`` as JSON (the
+    benchmarks page draws docs/data/bench-scaling.json)."""
+    plan = QUICK_PLAN if quick else (1, 3, 2)
+    res = _spawn(["--child-scaling", "--plan", *map(str, plan)], None)
+    record = {"command": "python -m minisinga.bench --scaling" + (" --quick" if quick else ""),
+              "cpus": os.cpu_count(), "sizes": {k: list(v) for k, v in SCALING.items()},
+              "seconds": res}
+    names = {"cnn_batch": "CNN step, batch", "mlp_width": "MNIST MLP step, width"}
+    out("Time per step (median) against the batch size and the model's width, "
+        f"threads {', '.join(map(str, SCALING_THREADS))} taking turns in one process")
+    for curve, sizes in SCALING.items():
+        out(f"{names[curve]:<22} " + " ".join(f"{n:>9}" for n in sizes))
+        for t in SCALING_THREADS:
+            out(f"{f'  {t} thread(s)':<22} "
+                + " ".join(f"{_fmt_time(v):>9}" for v in res[curve][str(t)]))
+    if path:
+        with open(path, "w") as f:
+            json.dump(record, f, indent=1)
+            f.write("\n")
+    return record
+
+
 def make_step_applies(workload: str, lib: str) -> bool:
     """Whether ``lib`` has a version of ``workload`` (graph mode: training steps only)."""
     return not (lib == "minisinga-graph" and workload not in TRAINING)
@@ -692,16 +892,26 @@ def main(argv: list[str] | None = None) -> None:
     """The command line: ``python -m minisinga.bench [--quick] [--workloads ...]``."""
     p = argparse.ArgumentParser(prog="python -m minisinga.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
+    p.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=None,
+                   help="default: all (with --busy: cnn gemm1024)")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    p.add_argument("--libs", nargs="+", choices=LIBS, default=None,
+    p.add_argument("--libs", nargs="+", choices=LIBS + ("peak",), default=None,
                    help="default: all (torch only when importable)")
     p.add_argument("--quick", action="store_true",
                    help="one round of two steps per library, one thread: a smoke test")
     p.add_argument("--no-memory", action="store_true", help="skip the memory children")
     p.add_argument("--json", help="also write the raw results to this file")
+    p.add_argument("--scaling", nargs="?", const="", metavar="JSON",
+                   help="only minisinga: time per step against the batch size and the "
+                        "model's width, 1 and 2 threads; also written to JSON if given "
+                        "(docs/data/bench-scaling.json for the benchmarks page)")
+    p.add_argument("--busy", action="store_true",
+                   help="only minisinga, default threads against 1 thread: on the machine "
+                        "as it is, then beside a process that keeps a core busy")
     p.add_argument("--child-time", help=argparse.SUPPRESS)
     p.add_argument("--child-memory", help=argparse.SUPPRESS)
+    p.add_argument("--child-threads", help=argparse.SUPPRESS)
+    p.add_argument("--child-scaling", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--lib", help=argparse.SUPPRESS)
     p.add_argument("--plan", type=int, nargs=3, help=argparse.SUPPRESS)
     p.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
@@ -714,6 +924,21 @@ def main(argv: list[str] | None = None) -> None:
     if args.child_memory:
         print(json.dumps(child_memory(args.child_memory, args.lib, args.steps)))
         return
+    if args.child_threads:
+        print(json.dumps(child_threads(args.child_threads, tuple(args.plan))))
+        return
+    if args.child_scaling:
+        print(json.dumps(child_scaling(tuple(args.plan))))
+        return
+    if args.scaling is not None:
+        run_scaling(args.scaling or None, args.quick)
+        return
+    if args.busy:
+        res = {"busy": run_busy(args.workloads or list(BUSY_WORKLOADS), args.quick)}
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(res, f, indent=1)
+        return
 
     libs = args.libs or [lib for lib in LIBS if lib != "torch" or _have_torch()]
     threads = [1] if args.quick and args.threads == [1, 2] else args.threads
@@ -722,7 +947,7 @@ def main(argv: list[str] | None = None) -> None:
           f"threads by default; libraries {', '.join(libs)}; threads {threads}"
           f"{'; quick mode' if args.quick else ''}")
     print(f"(children run without {' and '.join(DROP_ENV)})")
-    res = run(args.workloads, threads, libs, args.quick, not args.no_memory)
+    res = run(args.workloads or list(WORKLOADS), threads, libs, args.quick, not args.no_memory)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

@@ -66,3 +66,44 @@ def test_gpu_bench_smoke_test_on_the_emulated_device(tmp_path):
     assert all(err <= 1e-4 for err in rows.values()), rows
     # the same model on the CPU: the same losses, up to the order of the GEMM's sums
     assert rows["mlp step"] <= 1e-6 and rows["mlp graph step"] <= 1e-6
+
+
+def test_busy_mode_compares_default_threads_with_one_thread():
+    """`--busy`: the default thread count against 1 thread, on the machine as it is
+    and beside a process that keeps a core busy (pinned, then free to move)."""
+    cmd = [sys.executable, "-m", "minisinga.bench", "--busy", "--quick", "--workloads",
+           "gemm1024"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("workload"))
+    rows = [line.split() for line in lines[header + 1:]]
+    machines = [" ".join(r[1:3]).rstrip() if r[1] == "busy," else r[1] for r in rows]
+    assert machines == ["quiet", "busy, pinned", "busy, unpinned"]
+    for r in rows:
+        assert r[0] == "gemm1024" and float(r[-1]) > 0   # default / 1 thread
+
+
+def test_peak_loop_counts_its_operations_and_does_them():
+    """gemm_peak (the register-only loop the gemm rows are measured against) does
+    2 * MR * NR multiply-adds' worth of operations per step, whatever the thread
+    count, and really computes them: its result grows with the steps."""
+    from minisinga import device
+    from minisinga._lib import ffi, lib
+    n = device.get_num_threads()
+    try:
+        sums, flops = {}, {}
+        for threads in (1, 2):
+            device.set_num_threads(threads)
+            for iters in (5000, 10000):
+                sink = ffi.new("float *")
+                flops[threads, iters] = lib.gemm_peak_f32(sink, iters)
+                sums[threads, iters] = sink[0]
+    finally:
+        device.set_num_threads(n)
+    per_step = flops[1, 5000] // 5000
+    assert per_step >= 2 * 6 * 8 and per_step % 16 == 0     # 2 MR NR, NR a whole vector
+    assert flops == {(t, i): per_step * i for t in (1, 2) for i in (5000, 10000)}
+    for t in (1, 2):
+        assert 0 < sums[t, 5000] and np.isclose(sums[t, 10000], 2 * sums[t, 5000], rtol=1e-2)
+    assert np.isclose(sums[1, 10000], sums[2, 10000], rtol=1e-2)

@@ -138,6 +138,55 @@ def test_threading_is_really_on():
     assert device.get_num_threads() == 2
 
 
+# ------------------------------------------------ a busy machine (core.c, "Threads on a busy machine")
+def test_a_loop_whose_threads_waited_sends_the_next_loops_to_one_thread():
+    """The rule of core.c: a loop in which a thread waited over a quarter of the
+    time for the others makes the next loops run on one thread for a while; the
+    user's thread count stays what it was, and setting it starts afresh."""
+    import time
+
+    from minisinga._lib import lib
+    device.set_num_threads(2)
+    assert lib.ms_par_threads() == 2
+    lib.ms_par_note(10e-3, 2e-3)         # waited a fifth of the loop: fine
+    assert lib.ms_par_threads() == 2
+    lib.ms_par_note(1.6e-3, 0.8e-3)      # half of a short loop, under 1 ms: not a busy core
+    assert lib.ms_par_threads() == 2
+    lib.ms_par_note(1.2e-3, 1.1e-3)      # nearly all of it
+    assert lib.ms_par_threads() == 1
+    assert device.get_num_threads() == 2
+    time.sleep(0.013)                     # one thread for 10 ms, or 10 x the loop: 12 ms
+    assert lib.ms_par_threads() == 2
+    lib.ms_par_note(1.2e-3, 1.1e-3)      # the try with 2 threads waited again
+    assert lib.ms_par_threads() == 1
+    device.set_num_threads(2)
+    assert lib.ms_par_threads() == 2
+
+
+def test_idle_openmp_threads_stop_spinning_soon():
+    """After a parallel kernel, OpenMP's idle threads spin waiting for the next
+    one; libgomp's default (300,000 pauses) is 10-40 ms of a core each time, taken
+    from whatever else runs.  minisinga bounds it when it loads (_lib.OMP_SPIN_COUNT):
+    a process asleep after a 2-thread GEMM uses under 3 ms of CPU time."""
+    import os
+    import subprocess
+    import sys
+    code = ("import time\n"
+            "from minisinga import bench, device\n"
+            "device.set_num_threads(2)\n"
+            "step = bench.gemm_steps(512, 'minisinga')\n"
+            "step()\n"
+            "t0 = time.process_time()\n"
+            "time.sleep(0.3)\n"
+            "print(time.process_time() - t0)\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) < 3e-3   # 7.5-8 ms with libgomp's default, under load
+
+
 # ------------------------------------------------ Python threads: one model each
 # autograd.training and the graph recorder are per thread: two threads may each
 # record and train their own Model in graph mode at the same time, and get what

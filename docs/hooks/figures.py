@@ -844,6 +844,92 @@ def bench_memory():
 
 
 @figure
+def bench_peak():
+    """sgemm's GFLOP/s against the cores' peak, from the benchmarks' peak table."""
+    import numpy as np
+    rows = _table("performance/benchmarks.md", "| sgemm | thr | peak")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    x = np.arange(len(rows))
+    for k, (lib, col) in enumerate([("peak (register-only FMA loop)", 2), ("minisinga", 3),
+                                    ("NumPy", 4), ("PyTorch", 5)]):
+        vals = [_num(r[col].split(" ")[0]) or 0 for r in rows]
+        ax.bar(x + (k - 1.5) * 0.2, vals, 0.2, label=lib,
+               color="#9e9e9e" if k == 0 else None)
+    for i, r in enumerate(rows):
+        ax.text(i - 0.1, _num(r[3].split(" ")[0]) or 0, r[6].split(",")[0], ha="center",
+                va="bottom", fontsize=8)
+    ax.set_xticks(x, [f"{r[0]}, {r[1]} thr" for r in rows], fontsize=8)
+    ax.set_ylabel("GFLOP/s")
+    ax.set_title("sgemm against the peak measured in the same run (labels: minisinga's "
+                 "share of it)", fontsize=9, pad=24)
+    ax.legend(frameon=False, ncol=4, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return _svg(fig)
+
+
+SCALING_RECORD = ROOT / "docs" / "data" / "bench-scaling.json"
+
+
+@figure
+def bench_scaling():
+    """Time per step against batch size and width, 1 and 2 threads, from the
+    record that ``python -m minisinga.bench --scaling docs/data/bench-scaling.json``
+    writes."""
+    import json
+    record = json.loads(SCALING_RECORD.read_text())
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    labels = {"cnn_batch": ("the CNN step", "batch size"),
+              "mlp_width": ("the MNIST MLP step (batch 64)", "hidden layer's width")}
+    for ax, (curve, (title, xlabel)) in zip(axes, labels.items()):
+        sizes = record["sizes"][curve]
+        for threads, secs in record["seconds"][curve].items():
+            ax.plot(sizes, [v * 1e3 for v in secs], "o-", ms=3,
+                    label=f"{threads} thread{'s' if threads != '1' else ''}")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("ms per step (log)")
+        ax.set_title(title, fontsize=9)
+        ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(f"{record['command']} (docs/data/bench-scaling.json)", fontsize=9)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+@figure
+def bench_busy():
+    """Default threads over 1 thread beside a busy process, before and after, from
+    the benchmarks' busy-machine table."""
+    import numpy as np
+    rows = _table("performance/benchmarks.md", "| workload | machine | before")
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8.6, 3.8))
+    x = np.arange(len(rows))
+    for k, (label, col) in enumerate([("before (libgomp's defaults)", 2),
+                                      ("after (this library)", 3)]):
+        runs = [[float(v) for v in r[col].split(",")] for r in rows]
+        mid = [float(np.median(v)) for v in runs]
+        err = [[m - min(v) for m, v in zip(mid, runs)], [max(v) - m for m, v in zip(mid, runs)]]
+        ax.bar(x + (k - 0.5) * 0.38, mid, 0.38, yerr=err, capsize=3, label=label)
+    ax.axhline(1, color="#555", lw=0.8)
+    ax.set_yscale("log")
+    ticks = [0.5, 1, 2, 5, 10]
+    ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_xticks(x, [r[0] + "\n" + "\n".join(textwrap.wrap(r[1].replace("--", "–"), 16))
+                      for r in rows],
+                  fontsize=7)
+    ax.set_ylabel("default threads / 1 thread (log)")
+    ax.set_title("Time with the default 2 threads over time with 1 thread: median of 3 runs, "
+                 "bars from the lowest to the highest (above 1: slower)", fontsize=9, pad=24)
+    ax.legend(frameon=False, ncol=2, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    return _svg(fig)
+
+
+@figure
 def cuda_gemm_tiles():
     """The CUDA GEMM: a grid of BM x BN blocks, each thread a TM x TN sub-tile."""
     text = (ROOT / "minisinga/cuda/matmul.cu").read_text()
@@ -1045,7 +1131,8 @@ def generate() -> dict[str, str]:
 # draws again only when one of them changed (the imported code cannot change
 # within one process).
 _READS = ["docs/performance/matmul-ladder.md", "docs/performance/benchmarks.md",
-          "docs/data/training-curve.json", "minisinga/c/matmul.c", "minisinga/cuda/matmul.cu"]
+          "docs/data/training-curve.json", "docs/data/bench-scaling.json",
+          "minisinga/c/matmul.c", "minisinga/cuda/matmul.cu"]
 _cache: dict = {}
 
 

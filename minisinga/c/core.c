@@ -2,6 +2,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "minisinga.h"
+#include "ms_parallel.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -151,10 +152,47 @@ int64_t ms_cache_bytes(void)
     return (int64_t)bytes;
 }
 
+/* Threads on a busy machine.
+ *
+ * A parallel region ends at a barrier: the calling thread cannot go on before
+ * every thread of the team has done its share.  When another program holds a
+ * core, the thread that the operating system put there runs only now and then
+ * -- it may not even have started when the others are done -- and every region
+ * waits for it: with one of two cores busy, a training step on 2 threads took
+ * 3 to 7 times as long as on 1 thread.  Spin-waiting makes it worse: between
+ * regions OpenMP's idle threads spin (by default for a few milliseconds), so
+ * they take CPU time from the calling thread's own work too.
+ *
+ * The rule: each region (MS_PARALLEL_FOR, the GEMM) measures how long each of
+ * its threads waited at its barriers.  When the longest wait is over a quarter
+ * of the region (and over MS_WAIT_MIN: a busy machine keeps a thread waiting
+ * for whole time slices of the scheduler, 3 ms and more, while shorter waits
+ * come from waking a sleeping thread or from a loop's own uneven pieces), the
+ * threads are not keeping up with each other,
+ * and the kernels run on one thread for a while: MS_SOLO_FIRST seconds,
+ * doubling up to MS_SOLO_MAX each time the next try waits again (halving back
+ * with each loop that did not wait), and at least ten times as long as the
+ * loop that waited.  After that a region tries all threads again, so a machine
+ * that has become quiet gets them back.  omp_set_num_threads(1) makes OpenMP's own regions (the convolution's,
+ * pooling's) follow too, and no region wakes the idle threads, which then stop
+ * spinning and sleep.  The state is per calling thread, as OpenMP's thread
+ * count is.  Only loops cut into at least four pieces per thread report: with
+ * fewer, a thread waits for the others by construction (three GEMM panels on
+ * two threads). */
+#define MS_WAIT_MIN 1e-3
+#define MS_SOLO_FIRST 0.01
+#define MS_SOLO_MAX 1.0
+
+static _Thread_local int threads_wanted;  /* set_num_threads's n; 0: not asked yet */
+static _Thread_local double solo_until;   /* on one thread until then (0: not solo) */
+static _Thread_local double solo_for = MS_SOLO_FIRST;
+
 int ms_get_max_threads(void)
 {
 #ifdef _OPENMP
-    return omp_get_max_threads();
+    if (threads_wanted == 0)
+        threads_wanted = omp_get_max_threads();
+    return threads_wanted;
 #else
     return 1;
 #endif
@@ -163,10 +201,49 @@ int ms_get_max_threads(void)
 void ms_set_num_threads(int n)
 {
 #ifdef _OPENMP
-    if (n > 0)
+    if (n > 0) {
+        threads_wanted = n;
+        solo_until = 0;
+        solo_for = MS_SOLO_FIRST;
         omp_set_num_threads(n);
+    }
 #else
     (void)n;
+#endif
+}
+
+int ms_par_threads(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) /* called inside a region (the convolution's): no team in a team */
+        return 1;
+#endif
+    int n = ms_get_max_threads();
+#ifdef _OPENMP
+    if (n > 1 && solo_until > 0) {
+        if (omp_get_wtime() < solo_until)
+            return 1;
+        solo_until = 0; /* time to try all threads again */
+        omp_set_num_threads(n);
+    }
+#endif
+    return n;
+}
+
+void ms_par_note(double seconds, double waited)
+{
+#ifdef _OPENMP
+    if (waited > MS_WAIT_MIN && 4 * waited > seconds) {
+        /* at least 10 times this loop, so that tries cost under a tenth */
+        solo_until = omp_get_wtime() + (solo_for > 10 * seconds ? solo_for : 10 * seconds);
+        solo_for = solo_for * 2 < MS_SOLO_MAX ? solo_for * 2 : MS_SOLO_MAX;
+        omp_set_num_threads(1);
+    } else if (solo_for > MS_SOLO_FIRST) {
+        solo_for /= 2; /* a loop that went well: back towards the first wait */
+    }
+#else
+    (void)seconds;
+    (void)waited;
 #endif
 }
 

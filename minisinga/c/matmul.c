@@ -28,6 +28,7 @@
 #include <tgmath.h> /* fma() that picks fmaf for float */
 #include "minisinga.h"
 #include "ms_gemm.h"
+#include "ms_parallel.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -236,13 +237,13 @@ static void pack_B_panel(T *restrict dst, const T *restrict B, const T *const *b
 
 /* pack_B: the kc x nc block of op(B) at (p0, j0), as ceil(nc / NR) panels;
  *   bp[s * kc + p * NR + j] = op(B)[p0 + p, j0 + s + j]  (s = 0, NR, 2 NR ..)
- *   Called by all threads, which share out the panels; the `omp for` ends in
- *   a barrier. */
+ *   Called by all threads, which share out the panels a few at a time; the
+ *   caller waits at a barrier for them all. */
 static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
                    int64_t rsb, int64_t csb, int64_t p0, int64_t j0, int64_t kc,
                    int64_t nc)
 {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4) nowait
     for (int64_t s = 0; s < nc; s += NR)
         pack_B_panel(bp + s * kc, B, brows, rsb, csb, p0, j0 + s, kc, min64(NR, nc - s));
 }
@@ -263,7 +264,7 @@ static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
  *
  * Threads.  All threads run the jc and pc loops.  The packed B block is
  * shared: the threads pack it together (`omp for` in pack_B), and the
- * barrier at the end of that loop makes sure it is complete before anyone
+ * barrier after that loop makes sure it is complete before anyone
  * reads it.  The work on it is then cut into items -- one MC block of rows
  * (ic) times one JW-wide strip of columns (jw) -- handed out a few at a time
  * (schedule(dynamic)).  Each thread packs the A block of its item into its
@@ -272,14 +273,16 @@ static void pack_B(T *restrict bp, const T *restrict B, const T *const *brows,
  * all.  This matters on a busy machine: a thread whose core is taken by
  * another program simply does fewer items, instead of making every other
  * thread wait for it at a barrier many times per call.  Cutting columns as
- * well as rows gives every thread work also when M is small. */
+ * well as rows gives every thread work also when M is small.  Each thread
+ * times its waits at the barriers (ms_barrier_timed, ms_team_done), and the
+ * library uses one thread for a while when they are long (see core.c). */
 enum { JW = 8 * NR }; /* columns per work item (256 floats with AVX-512) */
 
 static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
                          int64_t M, int64_t N,
                          int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                          int64_t csb, T alpha, T beta, T *ap_all, T *bp,
-                         int nthreads)
+                         int nthreads, double *latest)
 {
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -288,16 +291,18 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
         me = omp_get_thread_num();
 #endif
         T *ap = ap_all + (int64_t)me * a_block_size(M, K); /* this thread's A block */
+        double waited = 0;
         for (int64_t jc = 0; jc < N; jc += NC) {
             int64_t nc = min64(NC, N - jc);
             for (int64_t pc = 0; pc < K; pc += KC) {
                 int64_t kc = min64(KC, K - pc);
                 T beta_pass = (pc == 0) ? beta : (T)1;
-                pack_B(bp, B, brows, rsb, csb, pc, jc, kc, nc); /* ends in a barrier */
+                pack_B(bp, B, brows, rsb, csb, pc, jc, kc, nc);
+                ms_barrier_timed(&waited); /* bp is complete */
 
                 int64_t packed_ic = -1; /* which A block `ap` holds */
                 int64_t n_ic = (M + MC - 1) / MC, n_jw = (nc + JW - 1) / JW;
-#pragma omp for collapse(2) schedule(dynamic, 1)
+#pragma omp for collapse(2) schedule(dynamic, 1) nowait
                 for (int64_t bi = 0; bi < n_ic; bi++) {
                     for (int64_t bj = 0; bj < n_jw; bj++) {
                         int64_t ic = bi * MC, mc = min64(MC, M - ic);
@@ -313,9 +318,11 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
                                             min64(MR, mc - ir), min64(NR, nc - jr),
                                             alpha, beta_pass);
                     }
-                } /* implicit barrier: bp is refilled only after all are done */
+                }
+                ms_barrier_timed(&waited); /* bp is refilled only after all are done */
             }
         }
+        ms_team_done(latest, waited);
     }
 }
 
@@ -325,9 +332,9 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
  * a block that has left the L1 cache by the time the micro-kernels read it.  Here
  * each thread packs one kc x NR panel into its own small buffer and runs the
  * micro-kernels on it at once, while it is in L1.  Every thread packs its own copy
- * of op(A) (at most MC x KC), so the only barrier is at the end of each kc pass,
- * where the `omp for` hands each thread the same panels again (schedule(static)),
- * so a tile of C is always updated by the thread that wrote it.
+ * of op(A) (at most MC x KC), so the only barrier is at the end of each kc pass.
+ * The panels are handed out one at a time (schedule(dynamic)), so that a thread
+ * whose core is busy with another program does fewer of them.
  * With B given by row addresses (gemm_brows: a convolution's padded image) a
  * whole panel is not packed at all: the micro-kernel reads its rows where they
  * lie.  They are runs of an image small enough for L1 (the panel of 32 outputs
@@ -337,7 +344,8 @@ static void gemm_blocked(T *C, const T *A, const T *B, const T *const *brows,
  * last rows could run past the end of the image.) */
 static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, int64_t M,
                           int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
-                          int64_t csb, T alpha, T beta, T *ap_all, T *bp_all, int nthreads)
+                          int64_t csb, T alpha, T beta, T *ap_all, T *bp_all, int nthreads,
+                          double *latest)
 {
 #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
     {
@@ -347,11 +355,12 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
 #endif
         T *ap = ap_all + (int64_t)me * a_block_size(M, K); /* this thread's op(A) */
         T *bp = bp_all + (int64_t)me * min64(KC, K) * NR;   /* and B panel */
+        double waited = 0;
         for (int64_t pc = 0; pc < K; pc += KC) {
             int64_t kc = min64(KC, K - pc);
             T beta_pass = (pc == 0) ? beta : (T)1;
             pack_A(ap, A, rsa, csa, 0, pc, M, kc);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1) nowait
             for (int64_t jr = 0; jr < N; jr += NR) {
                 int64_t n = min64(NR, N - jr);
                 if (brows != NULL && n == NR) {
@@ -365,7 +374,9 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
                     microkernel(kc, ap + ir * kc, bp, NULL, 0, C + ir * N + jr, N,
                                 min64(MR, M - ir), n, alpha, beta_pass);
             }
+            ms_barrier_timed(&waited); /* the pass is done */
         }
+        ms_team_done(latest, waited);
     }
 }
 
@@ -441,13 +452,15 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
                        int64_t N, int64_t K, int64_t rsa, int64_t csa, int64_t rsb,
                        int64_t csb, T alpha, T beta)
 {
-    int nthreads = 1;
-#ifdef _OPENMP
-    if (M * N * K >= MS_GEMM_PARALLEL)
-        nthreads = omp_get_max_threads();
-#endif
+    int nthreads = M * N * K >= MS_GEMM_PARALLEL ? ms_par_threads() : 1;
     int64_t kc = min64(KC, K), nc = min64(NC, N);
     const int rowblock = M <= MC; /* see gemm_rowblock */
+    /* the pieces the threads share: B panels, or (MC rows x JW columns) items;
+     * no more threads than pieces (a classifier's 10 x 32 product is one panel) */
+    const int64_t pieces = rowblock ? (N + NR - 1) / NR
+                                    : (M + MC - 1) / MC * ((nc + JW - 1) / JW);
+    if (nthreads > pieces)
+        nthreads = (int)pieces;
     size_t a_bytes = (size_t)(nthreads * a_block_size(M, K)) * sizeof(T);
     size_t b_bytes = (size_t)(rowblock ? nthreads * kc * NR
                                        : (nc + NR - 1) / NR * NR * kc) * sizeof(T);
@@ -455,12 +468,17 @@ static int gemm_packed(T *C, const T *A, const T *B, const T *const *brows, int6
     T *ap = aligned_alloc(64, (a_bytes + 63) / 64 * 64);
     T *bp = aligned_alloc(64, (b_bytes + 63) / 64 * 64);
     int ok = ap != NULL && bp != NULL;
+    double start = ms_clock(), latest = -1e300; /* see ms_team_done */
     if (ok && rowblock)
         gemm_rowblock(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
-                      nthreads);
+                      nthreads, &latest);
     else if (ok)
         gemm_blocked(C, A, B, brows, M, N, K, rsa, csa, rsb, csb, alpha, beta, ap, bp,
-                     nthreads);
+                     nthreads, &latest);
+    if (ok && nthreads > 1 && pieces >= 4 * nthreads) { /* see core.c */
+        double end = ms_clock();
+        ms_par_note(end - start, end + latest); /* the longest wait of a thread */
+    }
     free(ap);
     free(bp);
     return ok ? 0 : -1;
@@ -523,6 +541,38 @@ void FN(gemm_batched)(T *C, const T *A, const T *B, int64_t batch, int64_t M,
     for (int64_t b = 0; b < batch; b++)
         FN(gemm)(C + b * strideC, A + b * strideA, B + b * strideB, M, N, K,
                  transA, transB, alpha, beta);
+}
+
+/* The peak: what the micro-kernel would do if its operands cost nothing to
+ * load.  The same MR x NR tile of accumulators, updated by MS_FMA from MR + NR
+ * values that stay in registers; every step is MR * NR / VL independent vector
+ * FMAs, enough to keep both FMA units busy (see the block sizes).  Nothing is
+ * read from memory, so the rate it reaches is the cores' own limit, against
+ * which the benchmarks measure the GEMM (python -m minisinga.bench).  The iters
+ * steps are shared out between the threads (ms_par_threads) in chunks, a few at
+ * a time, as the GEMM's work items are, so both see the machine alike. */
+int64_t FN(gemm_peak)(T *sink, int64_t iters)
+{
+    enum { CHUNK = 4096 }; /* steps per chunk */
+    T total = 0;
+#pragma omp parallel num_threads(ms_par_threads()) reduction(+ : total)
+    {
+        T acc[MR * NR] = {0}, a[MR], b[NR];
+        for (int i = 0; i < MR; i++)
+            a[i] = (T)0.5 + (T)i / (T)64;
+        for (int j = 0; j < NR; j++)
+            b[j] = (T)1e-6 * (T)(j + 1);
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t c = 0; c < iters; c += CHUNK)
+            for (int64_t p = c; p < c + CHUNK && p < iters; p++)
+                for (int i = 0; i < MR; i++)
+                    for (int j = 0; j < NR; j++)
+                        acc[i * NR + j] = MS_FMA(a[i], b[j], acc[i * NR + j]);
+        for (int k = 0; k < MR * NR; k++)
+            total += acc[k];
+    }
+    *sink = total;
+    return 2 * (int64_t)MR * NR * iters;
 }
 
 /* C (M, N) = A (M, K) @ B (K, N) + beta * C, with B given by the addresses of its

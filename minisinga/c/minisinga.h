@@ -45,6 +45,21 @@ int64_t ms_cache_bytes(void);
 /* ----------------------------------------------------------- threading */
 int ms_get_max_threads(void);
 void ms_set_num_threads(int n);
+/* The thread count for the next parallel loop: ms_get_max_threads(), or 1 for a
+ * while after a loop in which a thread waited for the others over a quarter of
+ * the loop's `seconds` (another program holds their cores; core.c says more).
+ * Each parallel loop reports with ms_par_note how long it took and the longest
+ * wait of any of its threads. */
+int ms_par_threads(void);
+void ms_par_note(double seconds, double waited);
+/* The cores' peak rate, for the benchmarks (defined in matmul.c; declared here,
+ * outside matmul.c's typed section, because it has no GPU twin): the
+ * micro-kernel's multiply-adds on values already in registers, iters times over,
+ * shared out between the threads; writes a sum of the results to *sink (so that
+ * the loop is not optimised away) and returns the number of floating-point
+ * operations done (2 * MR * NR * iters). */
+int64_t gemm_peak_f32(float *sink, int64_t iters);
+int64_t gemm_peak_f64(double *sink, int64_t iters);
 /* 1 when compiled with OpenMP */
 int ms_has_openmp(void);
 /* 1 when compiled with AddressSanitizer (the build switch MINISINGA_SANITIZE) */
