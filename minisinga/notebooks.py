@@ -111,7 +111,6 @@ def chapters(root: Path = ROOT) -> list[Chapter]:
 # relu_forward.  The docs hook docs/hooks/include.py puts the same text in the site, so
 # the source files carry no markers: the name is the anchor.
 _C_COMMENT_END = re.compile(r"\*/\s*$")
-_OLD_MARKER = re.compile(r"--8<--\s+\[(?:start|end):[\w-]+\]")
 
 
 def _python_span(text: str, name: str) -> tuple[int, int] | None:
@@ -235,10 +234,7 @@ def find_definition(path: Path, name: str) -> str:
     of ``first`` to the end of ``last`` (two neighbours shown together: a CUDA kernel
     and its launcher, a family of macros).  Raises LookupError when a name is not
     there."""
-    # NOTE: lines of the old ``--8<-- [start:x]`` section markers are passed over
-    # (tools/strip_snippet_markers.py deletes them from the source files).
-    lines = [s for s in path.read_text(encoding="utf-8").splitlines()
-             if not _OLD_MARKER.search(s)]
+    lines = path.read_text(encoding="utf-8").splitlines()
     first_name, _, last_name = name.partition("..")
     spans = []
     for part in (first_name, last_name or first_name):

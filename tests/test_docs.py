@@ -187,6 +187,35 @@ def test_snippet_includes_exist():
     assert not problems, "included files that do not exist: " + ", ".join(problems)
 
 
+def test_snippet_includes_name_a_definition_that_exists():
+    # ``--8<-- "file:name"`` is resolved by docs/hooks/include.py; a name that is
+    # not found would fail only the (slow) strict build, so it is checked here
+    from minisinga import notebooks
+    include = re.compile(r'^\s*--8<--\s+"(?P<path>[^":]+):(?P<name>[^"]*[^\d"][^"]*)"\s*$')
+    problems = []
+    for page in PAGES:
+        for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            m = include.match(line)
+            if m is None or re.fullmatch(r"\d+:\d+", m["name"]):
+                continue
+            try:
+                notebooks.find_definition(ROOT / m["path"], m["name"])
+            except (LookupError, OSError) as exc:
+                problems.append(f"{page.relative_to(ROOT)}:{n}: {exc}")
+    assert not problems, "includes that name nothing: " + "; ".join(problems)
+
+
+def test_the_library_carries_no_snippet_markers():
+    # the docs include code by its name (docs/hooks/include.py): section markers
+    # in the code are gone, and tools/strip_snippet_markers.py removes any that return
+    marked = [f"{path.relative_to(ROOT)}:{n}"
+              for path in sorted((ROOT / "minisinga").rglob("*"))
+              if path.suffix in {".py", ".c", ".h", ".cu", ".cuh"}
+              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if re.search(r"--8<--\s+\[(start|end):", line)]
+    assert not marked, "snippet markers in the library: " + ", ".join(marked)
+
+
 # -- the derivative table's parser ---------------------------------------------------------
 def _load_hook():
     path = DOCS / "hooks" / "derivatives.py"

@@ -54,7 +54,6 @@ static inline void ms_team_done(double *latest, double waited)
     if (mine > *latest)
         *latest = mine;
 }
-/* --8<-- [end:busy] *//* --8<-- [end:busy] */
 
 /* Below MS_PAR_MIN elements (or multiply-adds) a loop runs on one thread:
  * waking the threads costs more than such a loop itself. */
