@@ -32,11 +32,11 @@ def _load_c_library():
     if ours:
         os.environ["GOMP_SPINCOUNT"] = OMP_SPIN_COUNT
     try:
-        from . import _C
+        from ._C import ffi, lib
     finally:
         if ours:   # NOTE: not for PyTorch's OpenMP nor for child processes
             del os.environ["GOMP_SPINCOUNT"]
-    return _C.ffi, _C.lib
+    return ffi, lib
 
 
 try:
