@@ -43,7 +43,6 @@ Environment switches (read at build time):
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import os
 import re
 import shutil
@@ -54,20 +53,11 @@ from pathlib import Path
 
 from cffi import FFI
 
+# build_helpers.py, at the repository's root, is what the C and CUDA builds share;
+# this script runs before the package is built, from no particular folder
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import build_helpers as bh  # noqa: E402
 
-def _load_helpers():
-    """build_helpers.py, at the repository's root, loaded by its path (this script
-    runs before the package is built, and from no particular folder)."""
-    path = Path(__file__).resolve().parent.parent / "build_helpers.py"
-    spec = importlib.util.spec_from_file_location("build_helpers", path)
-    module = sys.modules.get(spec.name) or importlib.util.module_from_spec(spec)
-    if spec.name not in sys.modules:
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-bh = _load_helpers()
 ROOT, C_DIR, CUDA_DIR = bh.ROOT, bh.C_DIR, bh.CUDA_DIR
 OUT_DIR = Path("build") / "ms_cuda"  # generated wrappers, filtered header, objects
 
