@@ -5,6 +5,7 @@
     python bench/bench_conv.py --reference  # conv.c's reference code, no fast paths
     python bench/bench_conv.py --stride 2   # the same layer with stride 2
     python bench/bench_conv.py --clock cpu  # CPU time, for a machine shared with others
+    python bench/bench_conv.py --in-channels 1   # the example CNN's first layer (1 -> 32)
 
 Calls the C kernels ``conv2d_forward_f32`` and ``conv2d_backward_f32`` directly (no
 autograd, no allocation per call) on the workload of ``python -m minisinga.bench
@@ -30,7 +31,7 @@ from minisinga import device
 from minisinga._lib import ffi, lib
 from minisinga.ops.conv import conv_geom
 
-N, C, H, W, O, K = 32, 32, 28, 28, 32, 3
+N, C_DEFAULT, H, W, O_DEFAULT, K = 32, 32, 28, 28, 32, 3
 
 
 def best_ms(fn, repeat: int, clock=time.perf_counter) -> float:
@@ -51,12 +52,14 @@ def main() -> None:
     ap.add_argument("--reference", action="store_true",
                     help="run conv.c's reference code only (no conv_fast.c)")
     ap.add_argument("--stride", type=int, default=1)
+    ap.add_argument("--in-channels", type=int, default=C_DEFAULT, help=f"C (default {C_DEFAULT})")
+    ap.add_argument("--out-channels", type=int, default=O_DEFAULT, help=f"O (default {O_DEFAULT})")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: the process's CPU time (for 1 thread on a busy machine)")
     args = ap.parse_args()
     device.set_num_threads(args.threads)
     lib.ms_conv_fast_paths = 0 if args.reference else 1
-    S = args.stride
+    S, C, O = args.stride, args.in_channels, args.out_channels
     OH = (H + 2 - K) // S + 1
 
     rng = np.random.default_rng(0)

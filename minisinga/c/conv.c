@@ -240,14 +240,30 @@ static int backward_weight_reference(T *dw, const T *dy, const T *x, ms_conv_geo
  *
  * The one place that decides.  With ms_conv_fast_paths = 1 (the default) a part
  * whose case conv_fast.c covers goes there; everything else, and every part when
- * ms_conv_fast_paths = 0, runs the reference code above:
+ * ms_conv_fast_paths = 0, runs the reference code above (and with 2, for the tests,
+ * the conditions on channels below are dropped):
  *
  *   part  reference (above)        fast (conv_fast.c)
  *   y     im2col + GEMM            SH = SW = 1:          conv2d_forward_stride1
- *   dx    GEMM + col2im            SH = SW = 1:          conv2d_backward_data_stride1
- *   dw    im2col + GEMM (col^T)    SH = SW = 1, DW = 1:  conv2d_backward_weight_stride1
- *                                  any other geometry:   conv2d_backward_weight_rows
+ *   dx    GEMM + col2im            SH = SW = 1, deep:            conv2d_backward_data_stride1
+ *   dw    im2col + GEMM (col^T)    SH = SW = 1, DW = 1, wide:    conv2d_backward_weight_stride1
+ *                                  any other geometry, wide:     conv2d_backward_weight_rows
  *   db    row sums of dy           (the same code for both, below)
+ *
+ * (Cg = C/G input channels per group, deep: Cg >= 8, wide: Cg*KW >= 64.)  The two conditions on
+ * channels are there because the fast code's GEMMs are shaped by the input
+ * channels: dx's has Cg rows (the micro-kernel computes 8 rows at a time, so one
+ * input channel wastes 7/8 of it), and dw's has KW*Cg columns per kernel row (32 at
+ * a time: a network's first layer, on 1 or 3 colour channels, wastes most of it,
+ * three times over).  The reference's GEMMs have the channels in their long
+ * dimension instead.  `python bench/bench_conv.py --in-channels C [--reference]`,
+ * float32, 1 thread, AMD EPYC (Zen 4), best of 15 in CPU time (2026-12-07):
+ *
+ *   C           1     4     8     16    32    64
+ *   dx fast     1.47  1.49  1.52  2.76                  ms
+ *   dx ref      0.45  1.08  2.24  4.04
+ *   dw fast     2.96  3.08  3.13  4.90  6.68  13.2
+ *   dw ref      0.70  1.69  2.47  4.55  7.66  14.6
  *
  * The fast code adds the same products in another order, so it agrees with the
  * reference to rounding, not bit for bit. */
@@ -265,16 +281,19 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                         ms_conv_geom geom)
 {
     const int fast = ms_conv_fast_paths, stride1 = geom.SH == 1 && geom.SW == 1;
+    const int64_t Cg = geom.C / geom.G;
+    const int wide = Cg * geom.KW >= 64 || fast == 2; /* see the table above */
+    const int deep = Cg >= 8 || fast == 2;
     int status = 0;
-    if (dx != NULL && fast && stride1)
+    if (dx != NULL && fast && stride1 && deep)
         status = FN(conv2d_backward_data_stride1)(dx, dy, w, geom);
     else if (dx != NULL)
         status = backward_data_reference(dx, dy, w, geom);
     if (status != 0)
         return -1;
-    if (dw != NULL && fast && stride1 && geom.DW == 1)
+    if (dw != NULL && fast && stride1 && geom.DW == 1 && wide)
         status = FN(conv2d_backward_weight_stride1)(dw, dy, x, geom);
-    else if (dw != NULL && fast)
+    else if (dw != NULL && fast && wide)
         status = FN(conv2d_backward_weight_rows)(dw, dy, x, geom);
     else if (dw != NULL)
         status = backward_weight_reference(dw, dy, x, geom);

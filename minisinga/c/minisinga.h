@@ -67,8 +67,10 @@ int ms_sanitized(void);
 
 /* --------------------------------------------------------- convolution */
 /* 1 (the default): conv2d_forward and conv2d_backward take the fast code of
- * conv_fast.c where it applies; 0: always the reference code of conv.c (for
- * the tests that check one against the other).  Defined in core.c. */
+ * conv_fast.c where it applies and is faster (conv.c's "which code runs");
+ * 2: wherever it applies, also where the reference is faster; 0: always the
+ * reference code of conv.c.  (0 and 2 are for the tests that check one against
+ * the other.)  Defined in core.c. */
 extern int ms_conv_fast_paths;
 
 /* ------------------------------------------------------- random numbers */
