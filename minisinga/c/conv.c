@@ -244,26 +244,37 @@ static int backward_weight_reference(T *dw, const T *dy, const T *x, ms_conv_geo
  * the conditions on channels below are dropped):
  *
  *   part  reference (above)        fast (conv_fast.c)
- *   y     im2col + GEMM            SH = SW = 1:          conv2d_forward_stride1
- *   dx    GEMM + col2im            SH = SW = 1, deep:            conv2d_backward_data_stride1
- *   dw    im2col + GEMM (col^T)    SH = SW = 1, DW = 1, wide:    conv2d_backward_weight_stride1
- *                                  any other geometry, wide:     conv2d_backward_weight_rows
+ *   y     im2col + GEMM            SH = SW = 1:                      conv2d_forward_stride1
+ *   dx    GEMM + col2im            SH = SW = 1, extra_dx <= 1.4:     conv2d_backward_data_stride1
+ *   dw    im2col + GEMM (col^T)    SH = SW = 1, DW = 1,
+ *                                  extra_dw <= 1.25:                 conv2d_backward_weight_stride1
+ *                                  other geometries, C/G >= 8:       conv2d_backward_weight_rows
  *   db    row sums of dy           (the same code for both, below)
  *
- * (Cg = C/G input channels per group, deep: Cg >= 8, wide: Cg*KW >= 64.)  The two conditions on
- * channels are there because the fast code's GEMMs are shaped by the input
- * channels: dx's has Cg rows (the micro-kernel computes 8 rows at a time, so one
- * input channel wastes 7/8 of it), and dw's has KW*Cg columns per kernel row (32 at
- * a time: a network's first layer, on 1 or 3 colour channels, wastes most of it,
- * three times over).  The reference's GEMMs have the channels in their long
- * dimension instead.  `python bench/bench_conv.py --in-channels C [--reference]`,
- * float32, 1 thread, AMD EPYC (Zen 4), best of 15 in CPU time (2026-12-07):
+ * The conditions on dx and dw are there because the fast code is not always less
+ * work.  Its GEMMs are shaped differently from the reference's, and extra_dx and
+ * extra_dw (below) are how many times the reference's multiply-adds they do:
+ *   - dx's GEMM has one row per input channel, and the micro-kernel computes rows
+ *     MR = 8 at a time: for the one grey channel of a digit it computes 8 and keeps 1.
+ *     And as a convolution of dy padded all round, it multiplies the padding's zeros
+ *     too: for a 5x5 kernel without padding on a 12x12 image (LeNet's second layer)
+ *     it computes a 12x16 output where the reference's GEMM has 8x8 columns.
+ *   - dw's GEMM per kernel row has KW * C/G columns, computed NR = 32 at a time
+ *     (floats, AVX-512): 3 of them are used for one channel.  And its rows of dy are
+ *     OW + KW - 1 wide instead of OW.
+ * At the same work the fast code is 1.2x (dw) to 1.45x (dx) as fast (conv_fast.c's
+ * header), hence the thresholds.  `python bench/bench_conv.py --in-channels C
+ * [--reference]`: float32, 1 thread, AMD EPYC (Zen 4), best of 15 in CPU time, ms
+ * (2026-12-07):
  *
  *   C           1     4     8     16    32    64
- *   dx fast     1.47  1.49  1.52  2.76                  ms
+ *   dx fast     1.47  1.49  1.52  2.76                  (extra_dx: 8.6 2.1 1.07 1.07)
  *   dx ref      0.45  1.08  2.24  4.04
- *   dw fast     2.96  3.08  3.13  4.90  6.68  13.2
+ *   dw fast     2.96  3.08  3.13  4.90  6.68  13.2      (extra_dw: 11 2.9 1.43 1.43 1.07 1.07)
  *   dw ref      0.70  1.69  2.47  4.55  7.66  14.6
+ *
+ * and LeNet's second layer (20 -> 50 channels, 5x5, 12x12, no padding): dx 3.8 fast
+ * against 1.7 ms, dw 2.7 against 2.0 ms (extra_dx 3.6, extra_dw 1.9).
  *
  * The fast code adds the same products in another order, so it agrees with the
  * reference to rounding, not bit for bit. */
@@ -274,6 +285,13 @@ int FN(conv2d_forward)(T *y, const T *x, const T *w, const T *b, ms_conv_geom ge
     return forward_reference(y, x, w, b, geom);
 }
 
+/* n rounded up to a whole number of tiles, over n: the share of a GEMM's work done
+ * on a dimension of n when the micro-kernel does it `tile` at a time. */
+static double padded(int64_t n, int64_t tile)
+{
+    return (double)((n + tile - 1) / tile * tile) / (double)n;
+}
+
 /* The gradients that are not NULL (each is written): dx, then dw (one pass over the
  * images each: doing both per image would keep two image-sized buffers fighting over
  * the L2 cache), then db[o] = sum_{n, p} dy[n, o, p]. */
@@ -281,19 +299,24 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
                         ms_conv_geom geom)
 {
     const int fast = ms_conv_fast_paths, stride1 = geom.SH == 1 && geom.SW == 1;
-    const int64_t Cg = geom.C / geom.G;
-    const int wide = Cg * geom.KW >= 64 || fast == 2; /* see the table above */
-    const int deep = Cg >= 8 || fast == 2;
+    const int64_t Cg = geom.C / geom.G, H = geom.H, W = geom.W, OH = geom.OH, OW = geom.OW;
+    int64_t MR, NR;
+    FN(gemm_tile)(&MR, &NR);
+    /* the fast code's multiply-adds over the reference's (see the table above) */
+    const double extra_dx = padded(Cg, MR) * (double)(H * (W + geom.DW * (geom.KW - 1)))
+                            / (double)(OH * OW);
+    const double extra_dw = padded(geom.KW * Cg, NR) * (double)(OW + geom.KW - 1)
+                            / (double)OW;
     int status = 0;
-    if (dx != NULL && fast && stride1 && deep)
+    if (dx != NULL && fast && stride1 && (extra_dx <= 1.4 || fast == 2))
         status = FN(conv2d_backward_data_stride1)(dx, dy, w, geom);
     else if (dx != NULL)
         status = backward_data_reference(dx, dy, w, geom);
     if (status != 0)
         return -1;
-    if (dw != NULL && fast && stride1 && geom.DW == 1 && wide)
+    if (dw != NULL && fast && stride1 && geom.DW == 1 && (extra_dw <= 1.25 || fast == 2))
         status = FN(conv2d_backward_weight_stride1)(dw, dy, x, geom);
-    else if (dw != NULL && fast && wide)
+    else if (dw != NULL && fast && (Cg >= 8 || fast == 2))
         status = FN(conv2d_backward_weight_rows)(dw, dy, x, geom);
     else if (dw != NULL)
         status = backward_weight_reference(dw, dy, x, geom);

@@ -575,6 +575,12 @@ int64_t FN(gemm_peak)(T *sink, int64_t iters)
     return 2 * (int64_t)MR * NR * iters;
 }
 
+void FN(gemm_tile)(int64_t *mr, int64_t *nr)
+{
+    *mr = MR;
+    *nr = NR;
+}
+
 /* C (M, N) = A (M, K) @ B (K, N) + beta * C, with B given by the addresses of its
  * rows: B[p, j] = brows[p][j].  The rows need not be evenly spaced, nor apart: this
  * is what lets convolution skip im2col (conv.c), since each row of the im2col

@@ -9,4 +9,9 @@
 void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
                     int64_t K, T beta);
 
+/* The micro-kernel's tile: a GEMM computes C *mr rows by *nr columns at a time, so
+ * a product with m rows does ceil(m / mr) * mr rows' work (conv.c weighs its fast
+ * code against its reference with this). */
+void FN(gemm_tile)(int64_t *mr, int64_t *nr);
+
 #endif /* MS_GEMM_H */
