@@ -70,6 +70,7 @@ class Device:
         self._serial = 0
         self._bytes_in_use = 0
         self._peak_bytes = 0
+        self._profile = None   # a profiling.TimeProfile once set_verbosity(v > 0) is called
 
     @property
     def recorder(self):
@@ -117,6 +118,50 @@ class Device:
         """Wait for queued work (nothing to wait for on the CPU)."""
 
     Sync = sync
+
+    # -- time profiling (minisinga/profiling.py) ------------------------------------
+    def set_verbosity(self, verbosity: int) -> None:
+        """Time the training steps run on this device: 0 (the default) not at all,
+        1 the forward and backward time of a step, 2 also every kernel launch.
+        Switching it on (again) starts a new profile; see ``print_time_profiling``."""
+        if not dtypes.is_int(verbosity) or not 0 <= int(verbosity) <= 2:
+            raise ValueError(f"verbosity: expected 0, 1 or 2, got {verbosity!r}")
+        if int(verbosity) == 0:
+            self._profile = None
+            return
+        from .profiling import TimeProfile
+        skip = self._profile.skip if self._profile is not None else 5
+        self._profile = TimeProfile(self, int(verbosity), skip)
+
+    def set_skip_iteration(self, n: int) -> None:
+        """Leave the first ``n`` training steps out of the time profile (default 5:
+        the first steps warm up caches and the allocator, and graph mode records)."""
+        if not dtypes.is_int(n) or int(n) < 0:
+            raise ValueError(f"n: expected a number of steps >= 0, got {n!r}")
+        if self._profile is None:
+            raise RuntimeError("set_skip_iteration: no time profile on this device; "
+                               "call set_verbosity(1 or 2) first")
+        self._profile.skip = int(n)
+
+    def time_profile(self) -> dict:
+        """The time profile as numbers (``profiling.TimeProfile.report``): mean
+        seconds per step of the forward and backward pass, each launch, each kernel."""
+        if self._profile is None:
+            raise RuntimeError("time_profile: no time profile on this device; call "
+                               "set_verbosity(1 or 2) before training")
+        return self._profile.report()
+
+    def print_time_profiling(self) -> None:
+        """Print the time profile: the mean time per step of the forward and the
+        backward pass, and with verbosity 2 of every kernel launch."""
+        if self._profile is None:
+            print("Time Profiling: off (call set_verbosity(1 or 2) before training)")
+            return
+        print("\n".join(self._profile.lines()))
+
+    SetVerbosity = set_verbosity                # SINGA's spellings
+    SetSkipIteration = set_skip_iteration
+    PrintTimeProfiling = print_time_profiling
 
     # -- memory bookkeeping --------------------------------------------------------
     # NOTE: the books are keyed by the block's pointer itself (a cdata that does

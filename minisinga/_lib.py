@@ -71,7 +71,8 @@ def kernel(name: str, like):
 
     While graph mode records a training step on that device in the calling
     thread, the kernel comes wrapped by the recorder, which notes each launch and then runs it
-    (minisinga/graph.py)."""
+    (minisinga/graph.py); while the device's time profile times a step, it comes
+    wrapped to be timed (minisinga/profiling.py)."""
     device = like.device
     # NOTE: every kernel launch passes here, so the device's answer is kept in a
     # dict on the device (one lookup instead of a chain of calls).
@@ -81,5 +82,8 @@ def kernel(name: str, like):
         fn = device._bound_kernels[key] = device.kernel(name, like.dtype)
     recorder = device._local.recorder   # (``device.recorder``, without the property call)
     if recorder is not None:
-        return recorder.wrap(name, fn)
+        fn = recorder.wrap(name, fn)
+    profile = device._profile           # timing the launches (minisinga/profiling.py)
+    if profile is not None and profile.timing:
+        fn = profile.wrap(name, fn)
     return fn

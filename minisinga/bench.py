@@ -5,6 +5,7 @@
     python -m minisinga.bench --workloads conv cnn --threads 2
     python -m minisinga.bench --busy               # default threads vs 1, beside a busy core
     python -m minisinga.bench --scaling docs/data/bench-scaling.json
+    python -m minisinga.bench --profile cnn        # time per kernel, beside PyTorch's
 
 The workloads (docs/performance/benchmarks.md has the targets and the results):
 
@@ -27,6 +28,10 @@ count and with 1 thread taking turns in one child: on the machine as it is, then
 a process that keeps a core busy (pinned to the last CPU, then free to move).
 ``--scaling`` times minisinga's CNN step against the batch size and the MNIST MLP's
 step against its width, on 1 and 2 threads by turns.
+``--profile cnn`` shows where the time of one training step goes: minisinga's time
+profile (``device.set_verbosity(2)``, minisinga/profiling.py: the time inside each
+kernel) beside PyTorch's profiler (the time inside each ATen operation), eager mode,
+on the first thread count given (default 1).
 
 Each runs in three libraries, doing the same maths: minisinga (eager, and graph mode
 for the three training steps, through ``Model.compile(use_graph=...)``), NumPy written
@@ -883,6 +888,77 @@ def run_scaling(path: str | None, quick: bool, out=print) -> dict:
     return record
 
 
+# ============================================================================ profile
+PROFILE_PLAN = (5, 20)   # (steps skipped, steps timed) of --profile
+
+
+def child_profile(workload: str, plan: tuple[int, int]) -> dict:
+    """In a child process: the mean seconds per step inside each kernel of
+    minisinga's eager ``workload`` step, and inside each ATen operation of
+    PyTorch's (self time), when PyTorch is importable.  {lib: {name: [calls per
+    step, seconds per step]}}, plus minisinga's whole step ("step")."""
+    from . import autograd, device
+
+    skip, timed = plan
+    threads = int(os.environ["OMP_NUM_THREADS"])
+    device.set_num_threads(threads)
+    dev = device.get_default_device()
+    step = make_step(workload, "minisinga")
+    dev.set_verbosity(2)
+    dev.set_skip_iteration(skip)
+    for _ in range(skip):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(timed):
+        step()
+    out = {"step": (time.perf_counter() - t0) / timed,
+           "minisinga": {k: list(v) for k, v in dev.time_profile()["kernels"].items()}}
+    dev.set_verbosity(0)
+    autograd.training = False
+    if _have_torch():
+        import torch
+        from torch.profiler import ProfilerActivity, profile
+
+        torch.set_num_threads(threads)
+        step = make_step(workload, "torch")
+        for _ in range(skip):
+            step()
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(timed):
+                step()
+        ops = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+        ops.sort(key=lambda e: -e.self_cpu_time_total)
+        out["torch"] = {e.key: [e.count / timed, e.self_cpu_time_total * 1e-6 / timed]
+                        for e in ops if e.self_cpu_time_total > 0}
+    return out
+
+
+def run_profile(workload: str, threads: int, quick: bool, out=print, rows: int = 14) -> dict:
+    """``--profile``: the two profiles of one training step, side by side."""
+    plan = (1, 2) if quick else PROFILE_PLAN
+    res = _spawn(["--child-profile", workload, "--plan", *map(str, plan), "0"], threads)
+    out(f"Where the time of a {workload} training step goes, {threads} thread(s), eager: "
+        f"the mean over {plan[1]} steps after {plan[0]}; minisinga's kernels "
+        "(device.set_verbosity(2)) and PyTorch's ATen operations (torch.profiler, self "
+        "time).  The time outside kernels is Python (layers, autograd, allocation).")
+    sides = [("minisinga", res["minisinga"])] + ([("torch", res["torch"])]
+                                                   if "torch" in res else [])
+    totals = {lib: sum(v[1] for v in table.values()) for lib, table in sides}
+    lines = {lib: [f"{name[:34]:<34} {n:4.0f} {sec * 1e3:8.3f} {sec / totals[lib]:6.1%}"
+                   for name, (n, sec) in list(table.items())[:rows]]
+             for lib, table in sides}
+    header = f"{'':<34} {'runs':>4} {'ms/step':>8} {'share':>6}"
+    out("   ".join(f"{lib + ' ' + header[len(lib) + 1:]:<56}" for lib, _ in sides))
+    for i in range(max(len(v) for v in lines.values())):
+        out("   ".join(f"{(lines[lib][i] if i < len(lines[lib]) else ''):<56}"
+                       for lib, _ in sides))
+    out("   ".join(f"{'in all ' + lib:<34} {'':>4} {totals[lib] * 1e3:8.3f} {'':>6}      "
+                   for lib, _ in sides))
+    out(f"minisinga's whole step: {res['step'] * 1e3:.3f} ms, of which "
+        f"{totals['minisinga'] / res['step']:.0%} inside its kernels")
+    return res
+
+
 def make_step_applies(workload: str, lib: str) -> bool:
     """Whether ``lib`` has a version of ``workload`` (graph mode: training steps only)."""
     return not (lib == "minisinga-graph" and workload not in TRAINING)
@@ -908,7 +984,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--busy", action="store_true",
                    help="only minisinga, default threads against 1 thread: on the machine "
                         "as it is, then beside a process that keeps a core busy")
+    p.add_argument("--profile", choices=TRAINING, metavar="WORKLOAD",
+                   help="time inside each kernel of one training step (one of "
+                        f"{', '.join(TRAINING)}), beside PyTorch's profile")
     p.add_argument("--child-time", help=argparse.SUPPRESS)
+    p.add_argument("--child-profile", help=argparse.SUPPRESS)
     p.add_argument("--child-memory", help=argparse.SUPPRESS)
     p.add_argument("--child-threads", help=argparse.SUPPRESS)
     p.add_argument("--child-scaling", action="store_true", help=argparse.SUPPRESS)
@@ -926,6 +1006,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.child_threads:
         print(json.dumps(child_threads(args.child_threads, tuple(args.plan))))
+        return
+    if args.child_profile:
+        print(json.dumps(child_profile(args.child_profile, tuple(args.plan[:2]))))
+        return
+    if args.profile:
+        res = run_profile(args.profile, args.threads[0], args.quick)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(res, f, indent=1)
         return
     if args.child_scaling:
         print(json.dumps(child_scaling(tuple(args.plan))))

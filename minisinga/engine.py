@@ -25,7 +25,7 @@ from collections import deque
 
 import numpy as np
 
-from . import backend, checks, dtypes
+from . import backend, checks, dtypes, profiling
 from ._tensor import EPOCH, Tensor, changed_since
 from .ctensor import CTensor
 
@@ -216,6 +216,12 @@ def _backward_many(ys, dys, retain_graph: bool = False):
     """Back-propagate from the tensors ``ys`` with upstream gradients ``dys``;
     yields ``(tensor, grad)`` for every tensor that stores its gradient, as soon
     as that gradient is complete."""
+    with profiling.backward_pass():   # (the time profile tells forward from backward)
+        yield from _back_propagate(ys, dys, retain_graph)
+
+
+def _back_propagate(ys, dys, retain_graph: bool):
+    """The body of ``_backward_many``."""
     roots = _roots(ys, dys, retain_graph)
     consumers = _count_consumers([op for op, _, _ in roots])
     grads: dict[Operation, list] = {}             # op -> the gradient of each output so far

@@ -83,6 +83,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from . import profiling
 from ._device import address_of
 from ._kernel_params import PARAMS
 from ._lib import ffi
@@ -146,13 +147,14 @@ class Node:
     reads: tuple = ()             # serials of the buffers it reads
     writes: tuple = ()            # ... and writes
     rng_offset: int | None = None  # random kernels: offset relative to the step's first draw
+    backward: bool = False        # launched by the backward pass (for the time profile)
 
 
 @dataclass
 class _Schedule:
     sequential: bool
     order: list
-    calls: list                   # (fn, args, rng_offset) in replay order
+    calls: list                   # (fn, args, rng_offset, node) in replay order
     slots: list = field(default_factory=list)  # the intermediates' memory
     slot_sizes: list = field(default_factory=list)
 
@@ -165,6 +167,7 @@ class Graph:
         self.nodes: list[Node] = []
         self.buffers: dict[int, Buffer] = {}
         self.rng_blocks = 0       # Philox counter blocks one step draws
+        self._backward_started = False   # (recording: the step's backward pass has begun)
         self.finished = False
         self._schedule: _Schedule | None = None
 
@@ -233,7 +236,9 @@ class Graph:
                     buf.owner = buf.ref()
         node = Node(name, fn, args, tuple(pointers),
                     reads=tuple(s for s, m in modes.items() if "r" in m),
-                    writes=tuple(s for s, m in modes.items() if "w" in m))
+                    writes=tuple(s for s, m in modes.items() if "w" in m),
+                    backward=self._backward_started or profiling.backpropagating())
+        self._backward_started = node.backward
         params = PARAMS.get(name, ())
         if len(params) >= 2 and [p for _, p in params[-2:]] == ["seed", "offset"]:
             if args[-2] != self._seed:
@@ -275,7 +280,7 @@ class Graph:
             for k, serial in node.pointers:
                 if serial in slot_of:   # an intermediate: point into its slot
                     args[k] = ffi.cast(ffi.typeof(node.args[k]), slots[slot_of[serial]])
-            calls.append((node.fn, tuple(args), node.rng_offset))
+            calls.append((node.fn, tuple(args), node.rng_offset, node))
         return _Schedule(sequential, order, calls, slots, sizes)
 
     def run(self, sequential: bool = False) -> None:
@@ -286,10 +291,15 @@ class Graph:
             self._schedule = None   # free the old slots before making new ones
             self._schedule = self._build(sequential)
         seed, base = self.device.next_random_block(self.rng_blocks)
-        for fn, args, rng_offset in self._schedule.calls:
+        profile = self.device._profile
+        timed = profile is not None and profile.timing   # (minisinga/profiling.py)
+        for fn, args, rng_offset, node in self._schedule.calls:
             if rng_offset is not None:   # fresh random numbers on every replay
                 args = args[:-2] + (seed, base + rng_offset)
-            fn(*args)
+            if timed:
+                profile.launch(node.name, fn, args, node.backward)
+            else:
+                fn(*args)
 
     def summary(self) -> dict[str, int]:
         """Counts and bytes: launches, buffers, intermediates, and the memory the

@@ -58,15 +58,38 @@ def _graph_step(train_one_batch):
     records the step and later calls replay it (SINGA's ModelMeta does this)."""
     @functools.wraps(train_one_batch)
     def wrapper(self, *args, **kwargs):
-        if not (self.graph_mode and self.training) or self._recording:
+        if self._recording:   # (inside the recording step: a subclass calling super())
             return train_one_batch(self, *args, **kwargs)
-        if self._graph is None:
-            return self._record_step(train_one_batch, args, kwargs)
-        self._check_same_inputs(args, kwargs)
-        self._graph.run(self.sequential)
-        return self._results
+        profile = _step_profile(args, kwargs)   # the device's time profile, if on
+        if profile is None:
+            return _one_step(self, train_one_batch, args, kwargs)
+        profile.begin_step()
+        try:
+            return _one_step(self, train_one_batch, args, kwargs)
+        finally:
+            profile.end_step()
     wrapper._graph_wrapped = True
     return wrapper
+
+
+def _one_step(model, train_one_batch, args, kwargs):
+    """One training step: run eagerly, record the graph, or replay it."""
+    if not (model.graph_mode and model.training):
+        return train_one_batch(model, *args, **kwargs)
+    if model._graph is None:
+        return model._record_step(train_one_batch, args, kwargs)
+    model._check_same_inputs(args, kwargs)
+    model._graph.run(model.sequential)
+    return model._results
+
+
+def _step_profile(args, kwargs):
+    """The time profile (minisinga/profiling.py) of the device of the step's first
+    Tensor argument, or None when it is off."""
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, Tensor):
+            return a.device._profile
+    return None
 
 
 class Model(Layer):

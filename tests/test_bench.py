@@ -107,3 +107,22 @@ def test_peak_loop_counts_its_operations_and_does_them():
     for t in (1, 2):
         assert 0 < sums[t, 5000] and np.isclose(sums[t, 10000], 2 * sums[t, 5000], rtol=1e-2)
     assert np.isclose(sums[1, 10000], sums[2, 10000], rtol=1e-2)
+
+
+def test_profile_mode_shows_where_the_step_goes(tmp_path):
+    """`--profile`: the time inside each kernel of one training step, from the
+    device's time profile, beside PyTorch's profile when it is importable."""
+    path = tmp_path / "profile.json"
+    cmd = [sys.executable, "-m", "minisinga.bench", "--profile", "tiny_mlp", "--quick",
+           "--json", str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    import json
+    res = json.loads(path.read_text())
+    kernels = res["minisinga"]
+    # the tiny MLP's step: 2 products forward, 3 backward (no gradient for the input
+    # batch), 4 parameters updated
+    assert kernels["gemm"][0] == 5 and kernels["sgd_update"][0] == 4
+    inside = sum(sec for _, sec in kernels.values())
+    assert 0 < inside < res["step"]
+    assert "gemm" in out.stdout and "inside its kernels" in out.stdout
