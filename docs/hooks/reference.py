@@ -16,7 +16,7 @@ PACKAGE = ROOT / "minisinga"
 
 #: The modules of SINGA's Python API in reading order, then minisinga's internals.
 MODULES = ["tensor", "device", "autograd", "testing", "layer", "layers_conv", "layers_seq",
-           "model", "graph", "opt", "initializer", "datasets", "gpu", "sonnx",
+           "model", "graph", "profiling", "opt", "initializer", "datasets", "gpu", "sonnx",
            "ctensor", "backend", "dtypes", "viz"]
 
 

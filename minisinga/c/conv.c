@@ -159,10 +159,11 @@ static int forward_reference(T *y, const T *x, const T *w, const T *b, ms_conv_g
     const int64_t N = geom.N, O = geom.O, G = geom.G, P = geom.OH * geom.OW, Og = O / G;
     const int64_t K = geom.C / G * geom.KH * geom.KW, xsize = geom.C * geom.H * geom.W;
     int failed = 0;
+    ms_team team = ms_team_start();
 #pragma omp parallel if (N > 1 && N * O * P * K > MS_CONV_PAR_MIN)
     {
         T *col = malloc((size_t)(G * K * P + 1) * sizeof(T));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (int64_t n = 0; n < N; n++) {
             if (col == NULL) {
 #pragma omp atomic write
@@ -179,8 +180,10 @@ static int forward_reference(T *y, const T *x, const T *w, const T *b, ms_conv_g
                     for (int64_t p = 0; p < P; p++)
                         yn[o * P + p] += b[o];
         }
+        ms_team_member_done(&team);
         free(col);
     }
+    ms_team_note(&team, N);
     return failed ? -1 : 0;
 }
 
@@ -192,10 +195,11 @@ static int backward_data_reference(T *dx, const T *dy, const T *w, ms_conv_geom 
     const int64_t N = geom.N, O = geom.O, G = geom.G, P = geom.OH * geom.OW, Og = O / G;
     const int64_t K = geom.C / G * geom.KH * geom.KW, xsize = geom.C * geom.H * geom.W;
     int failed = 0;
+    ms_team team = ms_team_start();
 #pragma omp parallel if (N > 1 && N * O * P * K > MS_CONV_PAR_MIN)
     {
         T *dcol = malloc((size_t)(G * K * P + 1) * sizeof(T));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (int64_t n = 0; n < N; n++) {
             if (dcol == NULL) {
 #pragma omp atomic write
@@ -207,8 +211,10 @@ static int backward_data_reference(T *dx, const T *dy, const T *w, ms_conv_geom 
                          Og, 1, 0, (T)1, (T)0);
             FN(col2im)(dx + n * xsize, dcol, one_image(geom));
         }
+        ms_team_member_done(&team);
         free(dcol);
     }
+    ms_team_note(&team, N);
     return failed ? -1 : 0;
 }
 

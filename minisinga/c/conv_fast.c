@@ -44,6 +44,7 @@
 #include <string.h>
 #include "minisinga.h"
 #include "ms_gemm.h"
+#include "ms_parallel.h"
 #include "conv_fast.h"
 
 /* Stride 1: implicit GEMM, no col matrix at all.
@@ -96,12 +97,13 @@ int FN(conv2d_forward_stride1)(T *y, const T *x, const T *w, const T *b, ms_conv
     const int64_t P = OH * OW, Og = O / G, Cg = C / G, K = Cg * KH * KW;
     const int64_t Hp = OH + DH * (KH - 1), Wp = OW + DW * (KW - 1), slack = DW * (KW - 1);
     int failed = 0;
+    ms_team team = ms_team_start();
 #pragma omp parallel if (N > 1 && N * O * P * K > MS_CONV_PAR_MIN)
     {
         T *xp = malloc((size_t)(C * Hp * Wp + slack + 1) * sizeof(T));
         T *yp = malloc((size_t)(Og * OH * Wp + 1) * sizeof(T));
         const T **brows = malloc((size_t)(K + 1) * sizeof(T *));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (int64_t n = 0; n < N; n++) {
             if (xp == NULL || yp == NULL || brows == NULL) {
 #pragma omp atomic write
@@ -127,10 +129,12 @@ int FN(conv2d_forward_stride1)(T *y, const T *x, const T *w, const T *b, ms_conv
                 }
             }
         }
+        ms_team_member_done(&team);
         free(xp);
         free(yp);
         free(brows);
     }
+    ms_team_note(&team, N);
     return failed ? -1 : 0;
 }
 
@@ -239,11 +243,12 @@ int FN(conv2d_backward_weight_rows)(T *dw, const T *dy, const T *x, ms_conv_geom
     T *part = calloc((size_t)(chunks * wsize + 1), sizeof(T));
     if (part == NULL)
         return -1;
+    ms_team team = ms_team_start();
 #pragma omp parallel if (chunks > 1 && N * O * P * K > MS_CONV_PAR_MIN)
     {
         T *rows = malloc((size_t)(K * P + 1) * sizeof(T));
         T *xt = malloc((size_t)(Cg * H * W + 1) * sizeof(T));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (int64_t c = 0; c < chunks; c++) {
             if (rows == NULL || xt == NULL) {
 #pragma omp atomic write
@@ -259,9 +264,11 @@ int FN(conv2d_backward_weight_rows)(T *dw, const T *dy, const T *x, ms_conv_geom
                 }
             }
         }
+        ms_team_member_done(&team);
         free(rows);
         free(xt);
     }
+    ms_team_note(&team, chunks);
     /* dw[o, c, i, j] = part[0][o, i, j, c] + part[1][o, i, j, c] + ... in chunk order */
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < Cg; c++)
@@ -299,13 +306,14 @@ int FN(conv2d_backward_weight_stride1)(T *dw, const T *dy, const T *x, ms_conv_g
     T *part = calloc((size_t)(chunks * wsize + 1), sizeof(T));
     if (part == NULL)
         return -1;
+    ms_team team = ms_team_start();
 #pragma omp parallel if (chunks > 1 && N * O * OH * OW * K > MS_CONV_PAR_MIN)
     {
         T *xtp = malloc((size_t)(Hp * Wp * Cg + 1) * sizeof(T));
         T *dyp = malloc((size_t)(Og * L + 1) * sizeof(T));
         T *zeros = calloc((size_t)(R + 1), sizeof(T));
         const T **brows = malloc((size_t)(L + 1) * sizeof(T *));
-#pragma omp for schedule(dynamic, 1)
+#pragma omp for schedule(dynamic, 1) nowait
         for (int64_t ch = 0; ch < chunks; ch++) {
             if (xtp == NULL || dyp == NULL || zeros == NULL || brows == NULL) {
 #pragma omp atomic write
@@ -342,11 +350,13 @@ int FN(conv2d_backward_weight_stride1)(T *dw, const T *dy, const T *x, ms_conv_g
                 }
             }
         }
+        ms_team_member_done(&team);
         free(xtp);
         free(dyp);
         free(zeros);
         free(brows);
     }
+    ms_team_note(&team, chunks);
     /* dw[g*Og + o, c, i, j] = the chunks' part[g, i, o, j, c], added in chunk order */
     for (int64_t g = 0; g < G; g++)
         for (int64_t o = 0; o < Og; o++)

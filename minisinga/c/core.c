@@ -163,8 +163,8 @@ int64_t ms_cache_bytes(void)
  * regions OpenMP's idle threads spin (by default for a few milliseconds), so
  * they take CPU time from the calling thread's own work too.
  *
- * The rule: each region (MS_PARALLEL_FOR, the GEMM) measures how long each of
- * its threads waited at its barriers.  When the longest wait is over a quarter
+ * The rule: each region (MS_PARALLEL_FOR, the GEMM, the convolution's loops over
+ * images) measures how long each of its threads waited at its barriers.  When the longest wait is over a quarter
  * of the region (and over MS_WAIT_MIN: a busy machine keeps a thread waiting
  * for whole time slices of the scheduler, 3 ms and more, while shorter waits
  * come from waking a sleeping thread or from a loop's own uneven pieces), the

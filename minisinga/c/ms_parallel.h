@@ -55,6 +55,51 @@ static inline void ms_team_done(double *latest, double waited)
         *latest = mine;
 }
 
+/* A region that shares out its own loop -- `omp for schedule(dynamic, 1) nowait`
+ * inside `omp parallel`, as the convolution and pooling do, to give each thread
+ * buffers of its own -- reports its waits to ms_par_note the same way:
+ *
+ *     ms_team team = ms_team_start();
+ *     #pragma omp parallel if (...)
+ *     {
+ *         T *buf = malloc(...);
+ *         #pragma omp for schedule(dynamic, 1) nowait
+ *         for (int64_t n = 0; n < N; n++) ...
+ *         ms_team_member_done(&team);
+ *         free(buf);
+ *     }
+ *     ms_team_note(&team, N);   (N: the pieces the loop was cut into) */
+typedef struct {
+    double start;  /* when the region began */
+    double latest; /* the team's largest waited - now, see ms_team_done */
+    int threads;   /* the team's size */
+} ms_team;
+
+static inline ms_team ms_team_start(void)
+{
+    ms_team team = {ms_clock(), -1e300, 1};
+    return team;
+}
+
+static inline void ms_team_member_done(ms_team *team)
+{
+#ifdef _OPENMP
+    if (omp_get_thread_num() == 0)
+        team->threads = omp_get_num_threads();
+#endif
+    ms_team_done(&team->latest, 0);
+}
+
+/* After the region: how long its threads waited for each other, when the loop
+ * had at least four pieces a thread (with fewer, they wait by construction). */
+static inline void ms_team_note(const ms_team *team, int64_t pieces)
+{
+    if (team->threads > 1 && pieces >= 4 * (int64_t)team->threads) {
+        const double end = ms_clock();
+        ms_par_note(end - team->start, end + team->latest);
+    }
+}
+
 /* Below MS_PAR_MIN elements (or multiply-adds) a loop runs on one thread:
  * waking the threads costs more than such a loop itself. */
 #define MS_PAR_MIN 32768
