@@ -32,6 +32,7 @@ SHAPES = [
     (67, 45, 259), (197, 33, 131),                  # past KC and MC, ragged tiles
     (5, 4099, 13),                                  # past NC, short and wide
     (1031, 3, 97), (3, 1, 100_003),                 # tall-skinny, very deep
+    (33, 10, 1100),                                 # a classifier: B^T rows 4 KiB apart
     (130, 129, 257),                                # threaded, every edge ragged
 ]
 ALPHA_BETA = [(1.0, 0.0), (0.5, 2.0), (-1.5, 1.0), (0.0, 0.5), (2.0, -0.25)]

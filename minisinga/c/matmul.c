@@ -220,6 +220,33 @@ static void pack_B_panel(T *restrict dst, const T *restrict B, const T *const *b
                          int64_t rsb, int64_t csb, int64_t p0, int64_t j0, int64_t kc,
                          int64_t n)
 {
+    enum { PB = 64 / sizeof(T) }; /* values of T in a 64-byte cache line */
+    if (brows == NULL && rsb == 1 && csb * (int64_t)sizeof(T) >= 4096 && kc >= PB) {
+        /* op(B) = B^T with its columns 4 KiB or more apart in memory (a batch of
+         * 25,088 features read transposed, for a classifier's forward).  Row by row
+         * (the loop below), a row of the panel reads one value from each of NR
+         * columns, and the NR cache lines that hold them are reused for the next
+         * rows -- but lines 4 KiB apart (nearly) fall into the same few sets of
+         * the L1 cache, which holds 8 lines a set: they evict each other before the
+         * next row needs them.  So copy the transposition in blocks of PB values of
+         * k: for each column one run of PB values (a cache line, used whole), into
+         * PB rows of the panel (PB x NR values, 2 KiB, which stay in the L1 cache).
+         * The classifier's GEMM (M = 32, N = 10, K = 25,088, 1 thread) took 0.90 ms
+         * row by row, 0.62 ms this way; with columns 1 KiB apart (an MLP's 784 x 256
+         * weights) row by row was 8% faster. */
+        for (int64_t pb = 0; pb < kc; pb += PB) {
+            const int64_t pe = pb + PB < kc ? pb + PB : kc;
+            for (int64_t j = 0; j < n; j++) {
+                const T *col = B + (p0 + pb) + (j0 + j) * csb;
+                for (int64_t p = pb; p < pe; p++)
+                    dst[p * NR + j] = col[p - pb];
+            }
+            for (int64_t j = n; j < NR; j++)
+                for (int64_t p = pb; p < pe; p++)
+                    dst[p * NR + j] = (T)0;
+        }
+        return;
+    }
     for (int64_t p = 0; p < kc; p++) {
         const T *row = brows != NULL ? brows[p0 + p] + j0 : B + (p0 + p) * rsb + j0 * csb;
         if (n == NR && (brows != NULL || csb == 1)) {
