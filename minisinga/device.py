@@ -114,6 +114,14 @@ def set_num_threads(n: int) -> None:
     lib.ms_set_num_threads(int(n))
 
 
+def busy_backoffs() -> int:
+    """How many times the calling thread's parallel loops have gone to one thread
+    for a while because their threads waited for each other (another program held
+    a core: docs/performance/benchmarks.md, "A busy machine").  The benchmarks
+    report it; on a quiet machine it should stay 0."""
+    return int(lib.ms_par_backoffs())
+
+
 # -- CUDA GPUs (minisinga/gpu.py; minisinga._cuda is built only where nvcc is found) --------
 def get_num_gpus() -> int:
     """Number of usable CUDA GPUs (0 without the CUDA module, a driver or a GPU)."""

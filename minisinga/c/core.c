@@ -186,6 +186,7 @@ int64_t ms_cache_bytes(void)
 static _Thread_local int threads_wanted;  /* set_num_threads's n; 0: not asked yet */
 static _Thread_local double solo_until;   /* on one thread until then (0: not solo) */
 static _Thread_local double solo_for = MS_SOLO_FIRST;
+static _Thread_local int64_t backoffs;    /* times gone to one thread */
 
 int ms_get_max_threads(void)
 {
@@ -237,6 +238,7 @@ void ms_par_note(double seconds, double waited)
         /* at least 10 times this loop, so that tries cost under a tenth */
         solo_until = omp_get_wtime() + (solo_for > 10 * seconds ? solo_for : 10 * seconds);
         solo_for = solo_for * 2 < MS_SOLO_MAX ? solo_for * 2 : MS_SOLO_MAX;
+        backoffs++;
         omp_set_num_threads(1);
     } else if (solo_for > MS_SOLO_FIRST) {
         solo_for /= 2; /* a loop that went well: back towards the first wait */
@@ -246,6 +248,8 @@ void ms_par_note(double seconds, double waited)
     (void)waited;
 #endif
 }
+
+int64_t ms_par_backoffs(void) { return backoffs; }
 
 int ms_has_openmp(void)
 {

@@ -52,6 +52,9 @@ void ms_set_num_threads(int n);
  * wait of any of its threads. */
 int ms_par_threads(void);
 void ms_par_note(double seconds, double waited);
+/* How many times the calling thread's loops have gone to one thread so (its
+ * back-offs, for the benchmarks). */
+int64_t ms_par_backoffs(void);
 /* The cores' peak rate, for the benchmarks (defined in matmul.c; declared here,
  * outside matmul.c's typed section, because it has no GPU twin): the
  * micro-kernel's multiply-adds on values already in registers, iters times over,
