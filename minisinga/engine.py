@@ -109,8 +109,8 @@ class Operation:
     its backward (conv2d frees x) keeps it then, so that backward can run again.
 
     What ``forward`` saved for backward is its CTensor attributes (``self.x``,
-    ``self.mean``, or a tuple or list of CTensors).  In an optimizer's step the
-    engine releases them as soon as the backward has run (``_release_saved``).
+    ``self.mean``).  In an optimizer's step the engine releases them as soon as
+    the backward has run (``_release_saved``).
     """
 
     differentiable = True
@@ -356,15 +356,16 @@ def _run_backward(op: Operation, dys: list, retain_graph: bool) -> tuple:
 
 def _release_saved(op: Operation) -> None:
     """Drop what ``op`` saved for its backward, which has run: every CTensor
-    attribute becomes None.  An activation saved
-    for backward is then freed as soon as the last operation that saved it has
-    run its backward, instead of when the whole graph goes away: the backward
-    peak of the benchmarks' CNN step falls from 23.0 to 19.3 MiB
-    (docs/performance/benchmarks.md#memory).  PyTorch
-    frees saved tensors after every backward; here only an optimizer's step does,
-    so that ``gradients(y)[x]`` and ``gradients(y)[b]`` can still be asked of one
-    graph (SINGA keeps everything).  A second backward through ``op`` is refused
-    (``_run_backward``)."""
+    attribute becomes None.  An activation saved for backward is then freed as
+    soon as the last operation that saved it has run its backward, instead of
+    when the whole graph goes away: the backward peak of the benchmarks' CNN
+    step falls from 23.0 to 19.3 MiB (docs/performance/benchmarks.md#memory).
+    PyTorch frees saved tensors after every backward; here only an optimizer's
+    step does, so that ``gradients(y)[x]`` and ``gradients(y)[b]`` can still be
+    asked of one graph (SINGA keeps everything).  A second backward through
+    ``op`` is refused (``_run_backward``).  (A CTensor kept in a list is not
+    looked for: no minisinga operation saves one, and this runs for every
+    operation of every step.)"""
     saved = op.__dict__
     released = [attr for attr, value in saved.items() if type(value) is CTensor]
     if released:
