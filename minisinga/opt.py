@@ -167,8 +167,12 @@ class Optimizer:
         self.step()
 
     def call(self, loss: Tensor) -> None:
-        """Backpropagate from ``loss`` and apply each update as its gradient arrives."""
-        for param, grad in engine.backward(loss):
+        """Backpropagate from ``loss`` and apply each update as its gradient arrives.
+
+        What each operation saved for its backward is released as soon as that
+        backward has run (the activations: most of a step's peak memory), so a
+        second backward through this graph is refused."""
+        for param, grad in engine._backward_many([loss], [None], release=True):
             self.apply(param.name, param, grad)
 
     def step(self) -> None:

@@ -379,3 +379,57 @@ def test_no_gradient_flows_through_an_operation_that_received_none():
     grads = autograd.gradients(y)
     assert w not in grads                                  # mul never received a gradient
     np.testing.assert_allclose(tensor.to_numpy(grads[v]), [1.0, 1.0])
+
+
+# ------------------------------------------------- what a training step keeps alive
+def _in_use() -> int:
+    return device.get_default_device().memory_stats()["bytes_in_use"]
+
+
+def test_relu_keeps_its_output_so_that_its_input_can_be_freed():
+    a = param(np.linspace(-1.0, 1.0, 1024))
+    x = a * 2.0                     # an intermediate of 8 KiB that only relu reads
+    before = _in_use()
+    y = autograd.relu(x)
+    del x                           # relu kept y, not x: x's memory goes back now
+    assert _in_use() - before == 0  # + y's 8 KiB, - x's 8 KiB
+    # the gradient [y > 0] dy is [x > 0] dy, the kink at 0 included
+    dy = Tensor(data=np.arange(1024.0), dtype=tensor.float64, requires_grad=False)
+    want = np.where(np.linspace(-1.0, 1.0, 1024) > 0, np.arange(1024.0) * 2.0, 0.0)
+    np.testing.assert_array_equal(grad_of(y, a, dy), want)
+
+
+def _small_cnn_loss(w, x, t):
+    h = autograd.relu(autograd.conv2d(x, w, padding=1))
+    h = autograd.tanh(autograd.avg_pool2d(h, 3, 1, padding=1))
+    return autograd.softmax_cross_entropy(autograd.flatten(h), t)
+
+
+def test_an_optimizer_step_frees_the_saved_activations_as_it_goes():
+    rng = np.random.default_rng(0)
+    w = Tensor(data=rng.standard_normal((2, 1, 3, 3)), requires_grad=True, stores_grad=True)
+    x = Tensor(data=rng.standard_normal((4, 1, 16, 16)), requires_grad=False)
+    t = Tensor(data=np.array([1, 7, 300, 511], np.int32), requires_grad=False)
+    before = _in_use()
+    loss = _small_cnn_loss(w, x, t)
+    held = _in_use() - before       # what the graph behind loss keeps for backward
+    activation = 4 * 2 * 16 * 16 * 4   # bytes of one (4, 2, 16, 16) float32 tensor
+    assert held >= 3 * activation      # relu's and tanh's outputs, softmax's probabilities
+    opt.SGD(lr=0.1)(loss)
+    # loss (and so its graph) is still alive, but what the operations saved is not
+    assert _in_use() - before < activation // 8, (held, _in_use() - before)
+    with pytest.raises(RuntimeError, match="optimizer step already back-propagated.*"
+                                           "forward pass again"):
+        autograd.gradients(loss)
+
+
+def test_gradients_can_still_be_asked_twice_of_one_graph():
+    rng = np.random.default_rng(1)
+    w = Tensor(data=rng.standard_normal((2, 1, 3, 3)), requires_grad=True, stores_grad=True)
+    x = Tensor(data=rng.standard_normal((4, 1, 16, 16)), requires_grad=True, stores_grad=True)
+    t = Tensor(data=np.array([1, 7, 300, 511], np.int32), requires_grad=False)
+    loss = _small_cnn_loss(w, x, t)
+    first = autograd.gradients(loss, retain_graph=True)
+    again = autograd.gradients(loss)   # (only conv2d released its input, at this second one)
+    np.testing.assert_array_equal(tensor.to_numpy(again[w]), tensor.to_numpy(first[w]))
+    np.testing.assert_array_equal(tensor.to_numpy(again[x]), tensor.to_numpy(first[x]))

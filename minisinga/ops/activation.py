@@ -23,11 +23,15 @@ class ReLU(engine.Operation):
 
     def forward(self, x):
         check_float("relu", x, names=["x"])
-        self.x = x
-        return backend.unary("relu_forward", x)
+        y = backend.unary("relu_forward", x)
+        # NOTE: backward keeps y, not x: [y > 0] is [x > 0] (NaN and -0 included), and y
+        # is usually kept anyway by the next operation (batch norm, a matmul), while x
+        # can then be freed.
+        self.y = y
+        return y
 
     def backward(self, dy):
-        return backend.grad_kernel("relu_backward", dy, self.x)
+        return backend.grad_kernel("relu_backward", dy, self.y)
 
 
 class LeakyRelu(engine.Operation):
