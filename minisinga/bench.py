@@ -596,6 +596,9 @@ def child_time(workload: str, libs: list[str], plan: tuple[int, int, int]) -> di
     autograd.training = False
     if "peak" in steps:   # floating-point operations of one peak step
         times["peak_flops"] = steps["peak"]()
+    # times minisinga's loops went to one thread (the busy-machine rule), as a list
+    # like the times: 0 unless another program held a core during the child
+    times["busy_backoffs"] = [device.busy_backoffs()]
     return times
 
 
@@ -700,6 +703,11 @@ def run(workloads: list[str], threads: list[int], libs: list[str], quick: bool,
             out(f"{w:<10} {t:>3} {_fmt_time(ms):>10} {_fmt_time(gr):>10} {_fmt_time(npy):>10} "
                 f"{_fmt_time(th):>10} {_fmt_ratio(ms, th):>8} {_fmt_ratio(gr, th):>8} "
                 f"{_fmt_ratio(ms, npy):>8} {_fmt_ratio(gr, npy):>8}")
+    backoffs = {key: r["busy_backoffs"] for key, r in results["time"].items()
+                if r.get("busy_backoffs")}
+    out("minisinga's loops went to one thread for a while (the busy-machine rule): "
+        + (", ".join(f"{key} {n:.0f} times" for key, n in backoffs.items())
+           if backoffs else "never"))
     gemms = [w for w in workloads if w.startswith("gemm")]
     if gemms:
         out("")

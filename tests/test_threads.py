@@ -152,9 +152,11 @@ def test_a_loop_whose_threads_waited_sends_the_next_loops_to_one_thread():
     assert lib.ms_par_threads() == 2
     lib.ms_par_note(1.6e-3, 0.8e-3)      # half of a short loop, under 1 ms: not a busy core
     assert lib.ms_par_threads() == 2
+    backoffs = device.busy_backoffs()
     lib.ms_par_note(1.2e-3, 1.1e-3)      # nearly all of it
     assert lib.ms_par_threads() == 1
     assert device.get_num_threads() == 2
+    assert device.busy_backoffs() == backoffs + 1   # counted, for the benchmarks
     time.sleep(0.013)                     # one thread for 10 ms, or 10 x the loop: 12 ms
     assert lib.ms_par_threads() == 2
     lib.ms_par_note(1.2e-3, 1.1e-3)      # the try with 2 threads waited again
