@@ -784,17 +784,19 @@ def child_threads(workload: str, plan: tuple[int, int, int]) -> dict:
     default = device.get_num_threads()
     step = make_step(workload, "minisinga")
     warmup, repeat, rounds = plan
-    times: dict = {"default": [], "one": [], "threads": default}
+    times: dict = {"default": [], "one": [], "threads": default, "backoffs": 0}
     for r in range(rounds):
         for name in ("default", "one") if r % 2 == 0 else ("one", "default"):
             device.set_num_threads(default if name == "default" else 1)
             time.sleep(0.05)
             for _ in range(warmup):
                 step()
+            before = device.busy_backoffs()
             for _ in range(repeat):
                 t0 = time.perf_counter()
                 step()
                 times[name].append(time.perf_counter() - t0)
+            times["backoffs"] += device.busy_backoffs() - before   # (timed steps only)
     autograd.training = False
     return times
 
@@ -813,7 +815,9 @@ def run_busy(workloads: list[str], quick: bool, out=print) -> dict:
                 ts = _spawn(["--child-threads", w, "--plan", *map(str, plan)], None)
                 results[f"{w}/{machine}"] = {"default": statistics.median(ts["default"]),
                                              "one": statistics.median(ts["one"]),
-                                             "threads": ts["threads"]}
+                                             "threads": ts["threads"],
+                                             "backoffs": ts["backoffs"],
+                                             "steps": len(ts["default"])}
         finally:
             if hog is not None:
                 hog.terminate()
@@ -821,13 +825,17 @@ def run_busy(workloads: list[str], quick: bool, out=print) -> dict:
     last = max(os.sched_getaffinity(0))
     out(f"Default threads against 1 thread, taking turns in one process (median time "
         f"per step); 'pinned': the busy process runs on CPU {last} only")
+    out("and how often the default count's loops backed off to one thread during its "
+        "timed steps (the busy-machine rule)")
     out(f"{'workload':<10} {'machine':<15} {'thr':>3} {'default':>10} {'1 thread':>10} "
-        f"{'default/1':>9}")
+        f"{'back-offs':>14} {'default/1':>9}")
     for w in workloads:
         for machine, _ in machines:
             r = results[f"{w}/{machine}"]
+            backoffs = f"{r['backoffs']} in {r['steps']}"
             out(f"{w:<10} {machine:<15} {r['threads']:>3} {_fmt_time(r['default']):>10} "
-                f"{_fmt_time(r['one']):>10} {_fmt_ratio(r['default'], r['one']):>9}")
+                f"{_fmt_time(r['one']):>10} {backoffs:>14} "
+                f"{_fmt_ratio(r['default'], r['one']):>9}")
     return results
 
 

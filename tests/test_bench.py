@@ -82,6 +82,7 @@ def test_busy_mode_compares_default_threads_with_one_thread():
     assert machines == ["quiet", "busy, pinned", "busy, unpinned"]
     for r in rows:
         assert r[0] == "gemm1024" and float(r[-1]) > 0   # default / 1 thread
+        assert r[-3] == "in" and int(r[-4]) >= 0 and int(r[-2]) > 0   # back-offs in steps
 
 
 def test_peak_loop_counts_its_operations_and_does_them():
