@@ -250,11 +250,11 @@ def main(argv=None) -> dict:
         if path and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
 
-    start, steps = time.perf_counter(), 0
+    start, steps, training = time.perf_counter(), 0, 0.0   # training: the steps' seconds
     for epoch in range(first_epoch, args.epochs):
         order = np.random.default_rng(args.seed + epoch).permutation(len(x_train))
         bar = _Progress(steps_per_epoch, f"epoch {epoch + 1}/{args.epochs}", args.quiet)
-        tick = time.perf_counter()
+        tick = epoch_start = time.perf_counter()
         for b in range(steps_per_epoch):
             idx = order[b * bs:(b + 1) * bs]
             tx.copy_from_numpy(x_train[idx])
@@ -267,6 +267,7 @@ def main(argv=None) -> dict:
             tick = now
             if args.max_steps and steps >= args.max_steps:
                 break
+        training += time.perf_counter() - epoch_start
         bar.close()
         accuracies.append(evaluate(net, x_test, y_test, 500, dev))
         print(f"epoch {epoch + 1}: test accuracy {accuracies[-1]:.4f}", flush=True)
@@ -284,12 +285,14 @@ def main(argv=None) -> dict:
         print(f"final test accuracy {accuracies[-1]:.4f} after {len(accuracies)} epoch(s), "
               f"{len(losses)} steps in all")
         before = f"; {len(losses) - steps} steps before it" if len(losses) > steps else ""
-        print(f"this run: {steps} steps in {seconds:.1f} s (training and evaluation){before}")
+        print(f"this run: {steps} steps in {seconds:.1f} s ({training:.1f} s training, "
+              f"{seconds - training:.1f} s evaluation and checkpoints){before}")
     if args.checkpoint:
         print(f"checkpoint written to {args.checkpoint}")
     if args.plot and losses:
         print(plot(args.plot, losses, accuracies, steps_per_epoch, args.model))
-    return {"losses": losses, "accuracies": accuracies, "seconds": seconds, "model": net}
+    return {"losses": losses, "accuracies": accuracies, "seconds": seconds,
+            "training_seconds": training, "model": net}
 
 
 if __name__ == "__main__":
