@@ -7,6 +7,7 @@
  * maximum and is not counted in an average.  Python checks that every window
  * holds at least one real cell (padding smaller than the kernel).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,24 +102,65 @@ static int32_t *make_cell_of(padded_t g, int64_t H, int64_t W, int64_t PT, int64
     return cell_of;
 }
 
-/* xp = the plane, padded (padding entries = 0) */
-static void pad_plane(T *restrict xp, const T *restrict plane, const int32_t *cell_of,
-                      int64_t size)
+/* xp = the plane, padded with the value `pad` (a row at a time: plain copies) */
+static void pad_plane(T *restrict xp, const T *restrict plane, padded_t g, int64_t H,
+                      int64_t W, int64_t PT, int64_t PL, T pad)
 {
-    for (int64_t q = 0; q < size; q++)
-        xp[q] = cell_of[q] >= 0 ? plane[cell_of[q]] : (T)0;
+    const int64_t rows = H < g.Hp - PT ? H : g.Hp - PT, cols = W < g.Wp - PL ? W : g.Wp - PL;
+    for (int64_t q = 0; q < g.size; q++)
+        xp[q] = pad;
+    for (int64_t h = 0; h < rows; h++)
+        for (int64_t w = 0; w < cols; w++)
+            xp[(h + PT) * g.Wp + w + PL] = plane[h * W + w];
+}
+
+/* Does v, met after best, replace it as the maximum?  The rules of max_pool2d_forward:
+ * when it is strictly greater, or the first NaN.  (| and & instead of || and &&: no
+ * branches, so the loops below vectorise.) */
+static inline int takes(T v, T best)
+{
+    return (v > best) | ((v != v) & (best == best));
+}
+
+/* One pass of the stride-1 max pool: for k < n, (v[k], v_at[k]) replaces the running
+ * maximum (best[k], at[k]) where it wins.  A function of its own, with restrict
+ * pointers: inlined into the big loop below, the compiler ran out of registers and
+ * kept `at` on the stack, and every pass waited on its own stores. */
+static void max_pass(T *restrict best, int32_t *restrict at, const T *restrict v,
+                     const int32_t *restrict v_at, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        const T b = best[k], c = v[k];
+        const int32_t a = at[k], c_at = v_at[k];
+        const int take = takes(c, b);
+        best[k] = take ? c : b;
+        at[k] = take ? c_at : a;
+    }
 }
 
 /* Max pooling, stride 1 (the rules of max_pool2d_forward: the first maximum in
  * row-major window order wins, the first NaN wins, padding never does).  Returns -1
  * (the caller then takes the row loops) without memory, or when the padded plane
  * has 2^31 entries or more.
- * yb, ab: the running maximum and its xp entry, per output; -1: none yet. */
+ *
+ * A maximum splits into rows: the first maximum of a window is the first maximum
+ * among the first maxima of its rows (a row holding an earlier maximum, or an
+ * earlier NaN, wins over the later rows by the same rule).  So, instead of
+ * KH*KW passes over the outputs, one per window cell:
+ *   1. (rv, ra)[e] = the first maximum of the KW entries xp[e .. e+KW-1] of a row
+ *      and its cell, for every entry e of the padded plane (KW - 1 passes);
+ *   2. (yb, ab)[q] = the first maximum of rv[q], rv[q + Wp], .. rv[q + (KH-1)*Wp],
+ *      the KH row maxima of output q's window (KH - 1 passes).
+ * KH + KW - 2 passes in all: 4 instead of 9 for a 3x3 window, each a long
+ * branch-free loop.  Padding is -inf, which wins only a window whose real cells
+ * are all -inf too (then ab < 0); that window's first real cell is its top-left
+ * one inside x, set in step 3.  cell_of (make_cell_of) gives the cell of an entry. */
 static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
                             int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                             int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    const int64_t P = g.Hp * g.Wp; /* entries of the padded plane (without the slack) */
     if (g.size > INT32_MAX) /* the padded plane outgrows the 32-bit cell numbers */
         return -1;
     int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
@@ -128,41 +170,44 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *xp = malloc((size_t)g.size * sizeof(T));
+        T *rv = malloc((size_t)P * sizeof(T));
+        int32_t *ra = malloc((size_t)P * sizeof(int32_t));
         T *yb = malloc((size_t)g.L * sizeof(T));
         int32_t *ab = malloc((size_t)g.L * sizeof(int32_t));
 #pragma omp for
         for (int64_t p = 0; p < NC; p++) {
-            if (xp == NULL || yb == NULL || ab == NULL) {
+            if (xp == NULL || rv == NULL || ra == NULL || yb == NULL || ab == NULL) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
-            pad_plane(xp, x + p * H * W, cell_of, g.size);
-            for (int64_t q = 0; q < g.L; q++) {
-                yb[q] = (T)0;
-                ab[q] = -1;
+            pad_plane(xp, x + p * H * W, g, H, W, PT, PL, (T)-INFINITY);
+            /* 1. along the rows (reads up to KW - 1 entries into the slack) */
+            for (int64_t e = 0; e < P; e++) {
+                rv[e] = xp[e];
+                ra[e] = cell_of[e];
             }
-            for (int64_t i = 0; i < KH; i++)
-                for (int64_t j = 0; j < KW; j++) {
-                    const int32_t off = (int32_t)(i * g.Wp + j);
-                    /* branch-free, in 32-bit lanes (see max_cells) */
-                    for (int32_t q = 0; q < (int32_t)g.L; q++) {
-                        const int32_t e = q + off;
-                        const T v = xp[e], best = yb[q];
-                        const int take = (cell_of[e] >= 0) &
-                                         ((ab[q] < 0) | (v > best) | ((v != v) & (best == best)));
-                        yb[q] = take ? v : best;
-                        ab[q] = take ? e : ab[q];
-                    }
-                }
+            for (int64_t j = 1; j < KW; j++)
+                max_pass(rv, ra, xp + j, cell_of + j, P);
+            /* 2. down the columns: row i of output q's window is rv[q + i*Wp] */
+            for (int64_t q = 0; q < g.L; q++) {
+                yb[q] = rv[q];
+                ab[q] = ra[q];
+            }
+            for (int64_t i = 1; i < KH; i++)
+                max_pass(yb, ab, rv + i * g.Wp, ra + i * g.Wp, g.L);
+            /* 3. the outputs; a window won by padding takes its first real cell */
             for (int64_t oh = 0; oh < OH; oh++)
                 for (int64_t ow = 0; ow < OW; ow++) {
                     const int64_t q = oh * g.Wp + ow;
+                    const int64_t h0 = oh > PT ? oh - PT : 0, w0 = ow > PL ? ow - PL : 0;
                     y[(p * OH + oh) * OW + ow] = yb[q];
-                    argmax[(p * OH + oh) * OW + ow] = cell_of[ab[q]];
+                    argmax[(p * OH + oh) * OW + ow] = ab[q] >= 0 ? ab[q] : (int32_t)(h0 * W + w0);
                 }
         }
         free(xp);
+        free(rv);
+        free(ra);
         free(yb);
         free(ab);
     }
@@ -178,9 +223,6 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
-    int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
-    if (cell_of == NULL)
-        return -1;
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
@@ -193,7 +235,7 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                 failed = 1;
                 continue;
             }
-            pad_plane(xp, x + p * H * W, cell_of, g.size);
+            pad_plane(xp, x + p * H * W, g, H, W, PT, PL, (T)0);
             for (int64_t q = 0; q < g.L; q++)
                 acc[q] = 0.0;
             for (int64_t i = 0; i < KH; i++)
@@ -212,7 +254,6 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
         free(xp);
         free(acc);
     }
-    free(cell_of);
     return failed ? -1 : 0;
 }
 
