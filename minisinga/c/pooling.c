@@ -215,14 +215,33 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
     return failed ? -1 : 0;
 }
 
+/* count[oh*OW + ow] = the number of cells of window (oh, ow) inside x, stride 1:
+ * (rows inside) * (columns inside).  The same for every plane, so the average
+ * pools below make it once and their last loop, a division per output, is a plain
+ * pass that vectorises (computed inside it, the count cost more than the sums). */
+static double *make_counts(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
+                           int64_t KW, int64_t PT, int64_t PL)
+{
+    double *count = malloc((size_t)(OH * OW) * sizeof(double));
+    if (count == NULL)
+        return NULL;
+    for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++)
+            count[oh * OW + ow] = (double)(inside(oh - PT, KH, H) * inside(ow - PL, KW, W));
+    return count;
+}
+
 /* Average pooling, stride 1: the same sums as avg_pool2d_forward, in the same
  * order (window cells in row-major order, in double); padding adds 0.0, which
- * leaves a double sum unchanged, and count = (rows inside) * (columns inside). */
+ * leaves a double sum unchanged. */
 static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t PT,
                             int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    double *count = make_counts(H, W, OH, OW, KH, KW, PT, PL);
+    if (count == NULL)
+        return -1;
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
@@ -245,15 +264,15 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                         acc[q] += (double)src[q];
                 }
             for (int64_t oh = 0; oh < OH; oh++) {
-                const int64_t rows = inside(oh - PT, KH, H);
+                T *yr = y + (p * OH + oh) * OW;
                 for (int64_t ow = 0; ow < OW; ow++)
-                    y[(p * OH + oh) * OW + ow] =
-                        (T)(acc[oh * g.Wp + ow] / (double)(rows * inside(ow - PL, KW, W)));
+                    yr[ow] = (T)(acc[oh * g.Wp + ow] / count[oh * OW + ow]);
             }
         }
         free(xp);
         free(acc);
     }
+    free(count);
     return failed ? -1 : 0;
 }
 
@@ -267,6 +286,10 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                                      int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    double *count = make_counts(H, W, OH, OW, KH, KW, PT, PL);
+    if (count == NULL)
+        return -1;
+    const int64_t rows = H < g.Hp - PT ? H : g.Hp - PT, cols = W < g.Wp - PL ? W : g.Wp - PL;
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
@@ -280,11 +303,11 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                 continue;
             }
             for (int64_t oh = 0; oh < OH; oh++) {
-                const int64_t rows = inside(oh - PT, KH, H);
-                for (int64_t ow = 0; ow < g.Wp; ow++)
-                    gp[oh * g.Wp + ow] = ow < OW ? dy[(p * OH + oh) * OW + ow]
-                                                       / (T)(rows * inside(ow - PL, KW, W))
-                                                 : (T)0;
+                const T *dyr = dy + (p * OH + oh) * OW;
+                for (int64_t ow = 0; ow < OW; ow++)
+                    gp[oh * g.Wp + ow] = dyr[ow] / (T)count[oh * OW + ow];
+                for (int64_t ow = OW; ow < g.Wp; ow++)
+                    gp[oh * g.Wp + ow] = (T)0;
             }
             for (int64_t q = 0; q < g.size; q++)
                 dxp[q] = (T)0;
@@ -294,16 +317,17 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                     for (int64_t q = 0; q < g.L; q++)
                         dst[q] += gp[q];
                 }
+            /* (rows, cols: x's rows and columns inside the padded plane; any
+             * others, beyond every window, receive nothing) */
             for (int64_t h = 0; h < H; h++)
-                for (int64_t w = 0; w < W; w++) {
-                    const int64_t hp = h + PT, wp = w + PL;
-                    dx[(p * H + h) * W + w] =
-                        (hp < g.Hp && wp < g.Wp) ? dxp[hp * g.Wp + wp] : (T)0;
-                }
+                for (int64_t w = 0; w < W; w++)
+                    dx[(p * H + h) * W + w] = (h < rows && w < cols)
+                                                  ? dxp[(h + PT) * g.Wp + w + PL] : (T)0;
         }
         free(gp);
         free(dxp);
     }
+    free(count);
     return failed ? -1 : 0;
 }
 
