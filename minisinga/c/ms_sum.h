@@ -52,31 +52,20 @@ static double row_sq_dev(const T *x, int64_t n, double mu)
     return s;
 }
 
-/* The two sums of the batch norm's backward, in one pass over g and x (rather than
- * row_sum over g, then a second pass over g and x), each in the lanes of row_sum:
- *   *sum = sum_k g[k],   *dot = sum_k g[k] * (x[k] - mu)
- * (*dot times invstd is sum_k g[k] * xhat[k]) */
-static void row_sum_and_dot_dev(double *sum, double *dot, const T *g, const T *x, int64_t n,
-                                double mu)
+/* sum_k g[k] * (x[k] - mu), which times invstd is sum_k g[k] * xhat[k] */
+static double row_dot_dev(const T *g, const T *x, int64_t n, double mu)
 {
-    double acc[MS_SUM_LANES] = {0}, accd[MS_SUM_LANES] = {0};
+    double acc[MS_SUM_LANES] = {0};
     int64_t k = 0;
     for (; k + MS_SUM_LANES <= n; k += MS_SUM_LANES)
-        for (int l = 0; l < MS_SUM_LANES; l++) {
-            acc[l] += (double)g[k + l];
-            accd[l] += (double)g[k + l] * ((double)x[k + l] - mu);
-        }
-    for (; k < n; k++) {
-        acc[k % MS_SUM_LANES] += (double)g[k];
-        accd[k % MS_SUM_LANES] += (double)g[k] * ((double)x[k] - mu);
-    }
-    double s = 0.0, d = 0.0;
-    for (int l = 0; l < MS_SUM_LANES; l++) {
+        for (int l = 0; l < MS_SUM_LANES; l++)
+            acc[l] += (double)g[k + l] * ((double)x[k + l] - mu);
+    for (; k < n; k++)
+        acc[k % MS_SUM_LANES] += (double)g[k] * ((double)x[k] - mu);
+    double s = 0.0;
+    for (int l = 0; l < MS_SUM_LANES; l++)
         s += acc[l];
-        d += accd[l];
-    }
-    *sum = s;
-    *dot = d;
+    return s;
 }
 
 #endif /* MS_SUM_H */
