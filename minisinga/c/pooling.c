@@ -102,7 +102,8 @@ static int32_t *make_cell_of(padded_t g, int64_t H, int64_t W, int64_t PT, int64
     return cell_of;
 }
 
-/* xp = the plane, padded with the value `pad` (a row at a time: plain copies) */
+/* xp = the plane, padded with the value `pad`.  (memcpy: a loop over a row of 28
+ * values spends more on its start and its tail than on the copy.) */
 static void pad_plane(T *restrict xp, const T *restrict plane, padded_t g, int64_t H,
                       int64_t W, int64_t PT, int64_t PL, T pad)
 {
@@ -110,8 +111,7 @@ static void pad_plane(T *restrict xp, const T *restrict plane, padded_t g, int64
     for (int64_t q = 0; q < g.size; q++)
         xp[q] = pad;
     for (int64_t h = 0; h < rows; h++)
-        for (int64_t w = 0; w < cols; w++)
-            xp[(h + PT) * g.Wp + w + PL] = plane[h * W + w];
+        memcpy(xp + (h + PT) * g.Wp + PL, plane + h * W, (size_t)cols * sizeof(T));
 }
 
 /* Does v, met after best, replace it as the maximum?  The rules of max_pool2d_forward:
@@ -215,62 +215,79 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
     return failed ? -1 : 0;
 }
 
-/* count[oh*OW + ow] = the number of cells of window (oh, ow) inside x, stride 1:
- * (rows inside) * (columns inside).  The same for every plane, so the average
- * pools below make it once and their last loop, a division per output, is a plain
- * pass that vectorises (computed inside it, the count cost more than the sums). */
-static double *make_counts(int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t KH,
-                           int64_t KW, int64_t PT, int64_t PL)
+/* count[oh*Wp + ow] = the number of cells of window (oh, ow) inside x, stride 1:
+ * (rows inside) * (columns inside); 1 in the dropped columns (ow >= OW), which
+ * are divided too.  The same for every plane, so the average pools below make it
+ * once, and their division is one long pass over the OH*Wp outputs that
+ * vectorises (over rows of 28, the last values of each row were divided one at a
+ * time, and with the counts computed in the loop that cost more than the sums). */
+static double *make_counts(padded_t g, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                           int64_t KH, int64_t KW, int64_t PT, int64_t PL)
 {
-    double *count = malloc((size_t)(OH * OW) * sizeof(double));
+    double *count = malloc((size_t)g.L * sizeof(double));
     if (count == NULL)
         return NULL;
     for (int64_t oh = 0; oh < OH; oh++)
-        for (int64_t ow = 0; ow < OW; ow++)
-            count[oh * OW + ow] = (double)(inside(oh - PT, KH, H) * inside(ow - PL, KW, W));
+        for (int64_t ow = 0; ow < g.Wp; ow++)
+            count[oh * g.Wp + ow] =
+                ow < OW ? (double)(inside(oh - PT, KH, H) * inside(ow - PL, KW, W)) : 1.0;
     return count;
 }
 
 /* Average pooling, stride 1: the same sums as avg_pool2d_forward, in the same
- * order (window cells in row-major order, in double); padding adds 0.0, which
- * leaves a double sum unchanged. */
+ * order (in double, each window row summed from 0.0, then the row sums added from
+ * 0.0, top row first); padding adds 0.0, which leaves a double sum unchanged.
+ * That order makes the sums separable, as the maximum of max_pool_stride1:
+ *   1. rs[e] = xp[e] + .. + xp[e + KW - 1], the row sums, for every entry e of the
+ *      padded plane (KW passes);
+ *   2. acc[q] = rs[q] + rs[q + Wp] + .. + rs[q + (KH-1)*Wp] (KH passes).
+ * KH + KW additions per output instead of KH*KW: 6 instead of 9 for 3x3, and
+ * the row sums of step 1 are each used by KH outputs. */
 static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t PT,
                             int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
-    double *count = make_counts(H, W, OH, OW, KH, KW, PT, PL);
+    double *count = make_counts(g, H, W, OH, OW, KH, KW, PT, PL);
     if (count == NULL)
         return -1;
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *xp = malloc((size_t)g.size * sizeof(T));
+        double *rs = malloc((size_t)(g.Hp * g.Wp) * sizeof(double));
         double *acc = malloc((size_t)g.L * sizeof(double));
+        T *yb = malloc((size_t)g.L * sizeof(T));
 #pragma omp for
         for (int64_t p = 0; p < NC; p++) {
-            if (xp == NULL || acc == NULL) {
+            if (xp == NULL || rs == NULL || acc == NULL || yb == NULL) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
             pad_plane(xp, x + p * H * W, g, H, W, PT, PL, (T)0);
+            /* 1. along the rows (reads up to KW - 1 entries into the slack) */
+            for (int64_t e = 0; e < g.Hp * g.Wp; e++)
+                rs[e] = 0.0;
+            for (int64_t j = 0; j < KW; j++)
+                for (int64_t e = 0; e < g.Hp * g.Wp; e++)
+                    rs[e] += (double)xp[e + j];
+            /* 2. down the columns: row i of output q's window sums to rs[q + i*Wp] */
             for (int64_t q = 0; q < g.L; q++)
                 acc[q] = 0.0;
             for (int64_t i = 0; i < KH; i++)
-                for (int64_t j = 0; j < KW; j++) {
-                    const T *src = xp + i * g.Wp + j;
-                    for (int64_t q = 0; q < g.L; q++)
-                        acc[q] += (double)src[q];
-                }
-            for (int64_t oh = 0; oh < OH; oh++) {
-                T *yr = y + (p * OH + oh) * OW;
-                for (int64_t ow = 0; ow < OW; ow++)
-                    yr[ow] = (T)(acc[oh * g.Wp + ow] / count[oh * OW + ow]);
-            }
+                for (int64_t q = 0; q < g.L; q++)
+                    acc[q] += rs[q + i * g.Wp];
+            /* 3. the averages, then the rows of y without the dropped columns */
+            for (int64_t q = 0; q < g.L; q++)
+                yb[q] = (T)(acc[q] / count[q]);
+            for (int64_t oh = 0; oh < OH; oh++)
+                memcpy(y + (p * OH + oh) * OW, yb + oh * g.Wp, (size_t)OW * sizeof(T));
         }
         free(xp);
+        free(rs);
         free(acc);
+        free(yb);
     }
     free(count);
     return failed ? -1 : 0;
@@ -286,7 +303,7 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                                      int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
-    double *count = make_counts(H, W, OH, OW, KH, KW, PT, PL);
+    double *count = make_counts(g, H, W, OH, OW, KH, KW, PT, PL);
     if (count == NULL)
         return -1;
     const int64_t rows = H < g.Hp - PT ? H : g.Hp - PT, cols = W < g.Wp - PL ? W : g.Wp - PL;
@@ -303,12 +320,12 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                 continue;
             }
             for (int64_t oh = 0; oh < OH; oh++) {
-                const T *dyr = dy + (p * OH + oh) * OW;
-                for (int64_t ow = 0; ow < OW; ow++)
-                    gp[oh * g.Wp + ow] = dyr[ow] / (T)count[oh * OW + ow];
+                memcpy(gp + oh * g.Wp, dy + (p * OH + oh) * OW, (size_t)OW * sizeof(T));
                 for (int64_t ow = OW; ow < g.Wp; ow++)
                     gp[oh * g.Wp + ow] = (T)0;
             }
+            for (int64_t q = 0; q < g.L; q++)
+                gp[q] /= (T)count[q];
             for (int64_t q = 0; q < g.size; q++)
                 dxp[q] = (T)0;
             for (int64_t i = KH - 1; i >= 0; i--)
@@ -396,7 +413,10 @@ static inline void sum_cells(double *restrict acc, int64_t *restrict count,
 
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p],
  * count = the number of window cells inside x (padding excluded, as SINGA).
- * The sums run in double, in row-major window order. */
+ * The sums run in double: each window row is summed on its own (racc, from 0.0,
+ * left to right), then the row sums are added (acc, from 0.0, top row first).
+ * That order, which the CUDA kernel follows too, lets the stride-1 kernel
+ * (avg_pool_stride1) sum each row once for the KH windows that share it. */
 void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                             int64_t SW, int64_t PT, int64_t PL)
@@ -408,7 +428,7 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
         for (int64_t oh = 0; oh < OH; oh++) {
             for (int64_t o0 = 0; o0 < OW; o0 += MS_ROW_CHUNK) { /* outputs [o0, o1) */
                 const int64_t o1 = o0 + MS_ROW_CHUNK < OW ? o0 + MS_ROW_CHUNK : OW;
-                double acc[MS_ROW_CHUNK];
+                double acc[MS_ROW_CHUNK], racc[MS_ROW_CHUNK];
                 int64_t count[MS_ROW_CHUNK];
                 for (int64_t ow = o0; ow < o1; ow++) {
                     acc[ow - o0] = 0.0;
@@ -418,16 +438,20 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                     const int64_t h = oh * SH - PT + i;
                     if (h < 0 || h >= H)
                         continue;
+                    for (int64_t ow = o0; ow < o1; ow++)
+                        racc[ow - o0] = 0.0;
                     for (int64_t j = 0; j < KW; j++) {
                         int64_t lo, hi;
                         cols_inside(&lo, &hi, j, W, SW, PL, OW);
                         const T *row = plane + h * W + j - PL;
                         const int64_t a = lo > o0 ? lo : o0, b = hi < o1 ? hi : o1;
                         if (SW == 1) /* the constant stride lets the compiler vectorise */
-                            sum_cells(acc - o0, count - o0, row, a, b, 1);
+                            sum_cells(racc - o0, count - o0, row, a, b, 1);
                         else
-                            sum_cells(acc - o0, count - o0, row, a, b, SW);
+                            sum_cells(racc - o0, count - o0, row, a, b, SW);
                     }
+                    for (int64_t ow = o0; ow < o1; ow++)
+                        acc[ow - o0] += racc[ow - o0];
                 }
                 T *yr = y + (p * OH + oh) * OW;
                 for (int64_t ow = o0; ow < o1; ow++)
