@@ -294,15 +294,20 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
 }
 
 /* The backward of avg_pool_stride1: gp (outputs, Wp wide, 0 in the dropped
- * columns) = dy / count; each window cell (i, j) adds gp into the padded dx at
- * offset i*Wp + j, cells taken in reverse (i, j) order so that every dx cell
- * receives its terms in (oh, ow) order, as in avg_pool2d_backward.  Then the
- * inside of the padded dx is dx. */
+ * columns) = dy / count; the padded dx cell e receives gp[e - i*Wp - j] from
+ * each window cell (i, j), cells taken in reverse (i, j) order so that every dx
+ * cell receives its terms in (oh, ow) order, as in avg_pool2d_backward.  Then the
+ * inside of the padded dx is dx.
+ * One pass per window cell, each reading gp shifted by i*Wp + j: gp has F zeros in
+ * front (the cells e < i*Wp + j get 0.0, which leaves their sums unchanged) and
+ * (KH - 1)*Wp behind.  (Adding gp into dxp shifted instead, each pass read what
+ * the pass before had just stored one place over, and waited for it.) */
 static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, int64_t W,
                                      int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                                      int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    const int64_t P = g.Hp * g.Wp, F = (KH - 1) * g.Wp + KW - 1;
     double *count = make_counts(g, H, W, OH, OW, KH, KW, PT, PL);
     if (count == NULL)
         return -1;
@@ -310,29 +315,30 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
-        T *gp = malloc((size_t)g.L * sizeof(T));
-        T *dxp = malloc((size_t)g.size * sizeof(T));
+        T *gbuf = malloc((size_t)(F + P) * sizeof(T)); /* F zeros, gp (L), zeros */
+        T *gp = gbuf + F;
+        T *dxp = malloc((size_t)P * sizeof(T));
+        if (gbuf != NULL)
+            for (int64_t q = 0; q < F + P; q++)
+                gbuf[q] = (T)0;
 #pragma omp for
         for (int64_t p = 0; p < NC; p++) {
-            if (gp == NULL || dxp == NULL) {
+            if (gbuf == NULL || dxp == NULL) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
-            for (int64_t oh = 0; oh < OH; oh++) {
+            for (int64_t oh = 0; oh < OH; oh++)
                 memcpy(gp + oh * g.Wp, dy + (p * OH + oh) * OW, (size_t)OW * sizeof(T));
-                for (int64_t ow = OW; ow < g.Wp; ow++)
-                    gp[oh * g.Wp + ow] = (T)0;
-            }
-            for (int64_t q = 0; q < g.L; q++)
+            for (int64_t q = 0; q < g.L; q++) /* (the dropped columns: 0 / 1) */
                 gp[q] /= (T)count[q];
-            for (int64_t q = 0; q < g.size; q++)
-                dxp[q] = (T)0;
+            for (int64_t e = 0; e < P; e++)
+                dxp[e] = (T)0;
             for (int64_t i = KH - 1; i >= 0; i--)
                 for (int64_t j = KW - 1; j >= 0; j--) {
-                    T *dst = dxp + i * g.Wp + j;
-                    for (int64_t q = 0; q < g.L; q++)
-                        dst[q] += gp[q];
+                    const T *src = gp - (i * g.Wp + j);
+                    for (int64_t e = 0; e < P; e++)
+                        dxp[e] += src[e];
                 }
             /* (rows, cols: x's rows and columns inside the padded plane; any
              * others, beyond every window, receive nothing) */
@@ -341,7 +347,7 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                     dx[(p * H + h) * W + w] = (h < rows && w < cols)
                                                   ? dxp[(h + PT) * g.Wp + w + PL] : (T)0;
         }
-        free(gp);
+        free(gbuf);
         free(dxp);
     }
     free(count);
