@@ -20,7 +20,7 @@ from minisinga.datasets import load_mnist
 from minisinga.ops.conv import conv_geom
 from minisinga.tensor import Tensor
 from minisinga.testing.conv import np_conv2d
-from minisinga.testing.pooling import np_pooling_2d
+from minisinga.testing.pooling import np_pooling_2d, np_pooling_2d_vjp
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -355,6 +355,51 @@ def test_pooling_stride_1_matches_the_reference_on_odd_geometries():
             y = autograd.pooling_2d(T64(x), k, 1, pads, is_max)
             np.testing.assert_allclose(np_of(y), want, rtol=1e-12, atol=1e-12,
                                        err_msg=f"{xs} {k} {pads} max={is_max}")
+
+
+# the edges of the stride-1 kernels' passes (pooling.c): no row pass (kernel width 1),
+# no column pass (height 1), 1x1 planes, one-row planes, no padding, padding on one side
+STRIDE_1_EDGES = [((2, 3, 1, 1), (1, 1), (0, 0, 0, 0)), ((1, 2, 1, 1), (2, 2), (1, 0, 1, 0)),
+                  ((1, 2, 1, 7), (1, 3), (0, 0, 0, 2)), ((1, 1, 5, 1), (3, 1), (0, 2, 0, 0)),
+                  ((2, 2, 6, 5), (2, 3), (0, 0, 0, 0)), ((1, 3, 9, 8), (4, 2), (3, 0, 0, 1)),
+                  ((1, 1, 3, 3), (3, 3), (2, 2, 2, 2))]
+
+
+@pytest.mark.parametrize("xs, k, pads", STRIDE_1_EDGES, ids=[str(c) for c in STRIDE_1_EDGES])
+def test_pooling_stride_1_edges_match_the_reference_with_ties_and_nan(xs, k, pads):
+    # whole numbers in [-2, 2): many ties, so the argmax rule is tested on every window
+    rng = np.random.default_rng(12)
+    x = rng.integers(-2, 2, xs).astype(np.float64)
+    x.flat[rng.integers(x.size)] = np.nan
+    for is_max in (True, False):
+        want = np_pooling_2d(x, k, (1, 1), pads, is_max)
+        y, dx = _pool_grad(x, is_max, k, 1, pads, dy=rng.uniform(-1, 1, want.shape))
+        np.testing.assert_array_equal(y, want, err_msg=f"max={is_max}")
+    x = rng.integers(-2, 2, xs).astype(np.float64)  # no NaN: a finite gradient to compare
+    for is_max in (True, False):
+        want = np_pooling_2d(x, k, (1, 1), pads, is_max)
+        dy = rng.uniform(-1, 1, want.shape)
+        y, dx = _pool_grad(x, is_max, k, 1, pads, dy=dy)
+        np.testing.assert_allclose(dx, np_pooling_2d_vjp(dy, x, k, (1, 1), pads, is_max),
+                                   rtol=1e-13, atol=1e-13, err_msg=f"max={is_max}")
+
+
+def test_max_pool_stride_1_windows_of_minus_infinity_with_uneven_padding():
+    # Padding (-inf in the stride-1 kernel's padded plane) before a real -inf: the
+    # window's first real cell wins, (max(oh - top, 0), max(ow - left, 0)).
+    x = np.full((1, 1, 4, 6), -np.inf)
+    x[0, 0, 3, 5] = 1.0  # one finite cell: the windows that hold it pick it
+    k, (top, bottom, left, right) = (3, 4), (2, 1, 1, 3)
+    y, dx = _pool_grad(x, True, k, 1, (top, bottom, left, right))
+    OH, OW = 4 + top + bottom - 3 + 1, 6 + left + right - 4 + 1
+    want = np.zeros((4, 6))
+    for oh, ow in itertools.product(range(OH), range(OW)):
+        if oh - top <= 3 < oh - top + 3 and ow - left <= 5 < ow - left + 4:
+            want[3, 5] += 1
+        else:
+            want[max(oh - top, 0), max(ow - left, 0)] += 1
+    np.testing.assert_array_equal(dx[0, 0], want)
+    assert want.sum() == OH * OW
 
 
 def test_avg_pool_excludes_padding_from_the_count():

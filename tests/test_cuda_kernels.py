@@ -150,6 +150,10 @@ def test_pooling_matches_the_cpu_bitwise(dev, dtype, K, S, P):
     assert_bitwise(got, want, "max_pool2d_backward")
     got, want = run_both(dev, "avg_pool2d_forward", dtype, [((NC, OH, OW), None)], [x], geom)
     assert_bitwise(got, want, "avg_pool2d_forward")
+    # real values, whose double sums depend on the order: each window row, then the rows
+    xr = rng.uniform(-1, 1, (NC, H, W)) * 10.0 ** rng.integers(-8, 8, (NC, H, W))
+    got, want = run_both(dev, "avg_pool2d_forward", dtype, [((NC, OH, OW), None)], [xr], geom)
+    assert_bitwise(got, want, "avg_pool2d_forward, real values")
     got, want = run_both(dev, "avg_pool2d_backward", dtype, [((NC, H, W), None)], [dy], geom)
     assert_bitwise(got, want, "avg_pool2d_backward")
 

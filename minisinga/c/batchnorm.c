@@ -95,8 +95,10 @@ void FN(batchnorm2d_backward)(T *dx, T *dscale, T *dbias, const T *dy, const T *
         const double mu = (double)mean[c], is = (double)invstd[c];
         double sdy = 0.0, sdyx = 0.0;
         for (int64_t n = 0; n < N; n++) {
-            sdy += row_sum(dy + (n * C + c) * HW, HW);
-            sdyx += row_dot_dev(dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, mu);
+            double s, d; /* both sums in one pass (ms_sum.h) */
+            row_sum_and_dot_dev(&s, &d, dy + (n * C + c) * HW, x + (n * C + c) * HW, HW, mu);
+            sdy += s;
+            sdyx += d;
         }
         sdyx *= is;
         dbias[c] = (T)sdy;

@@ -7,6 +7,7 @@
  * maximum and is not counted in an average.  Python checks that every window
  * holds at least one real cell (padding smaller than the kernel).
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,24 +102,65 @@ static int32_t *make_cell_of(padded_t g, int64_t H, int64_t W, int64_t PT, int64
     return cell_of;
 }
 
-/* xp = the plane, padded (padding entries = 0) */
-static void pad_plane(T *restrict xp, const T *restrict plane, const int32_t *cell_of,
-                      int64_t size)
+/* xp = the plane, padded with the value `pad`.  (memcpy: a loop over a row of 28
+ * values spends more on its start and its tail than on the copy.) */
+static void pad_plane(T *restrict xp, const T *restrict plane, padded_t g, int64_t H,
+                      int64_t W, int64_t PT, int64_t PL, T pad)
 {
-    for (int64_t q = 0; q < size; q++)
-        xp[q] = cell_of[q] >= 0 ? plane[cell_of[q]] : (T)0;
+    const int64_t rows = H < g.Hp - PT ? H : g.Hp - PT, cols = W < g.Wp - PL ? W : g.Wp - PL;
+    for (int64_t q = 0; q < g.size; q++)
+        xp[q] = pad;
+    for (int64_t h = 0; h < rows; h++)
+        memcpy(xp + (h + PT) * g.Wp + PL, plane + h * W, (size_t)cols * sizeof(T));
+}
+
+/* Does v, met after best, replace it as the maximum?  The rules of max_pool2d_forward:
+ * when it is strictly greater, or the first NaN.  (| and & instead of || and &&: no
+ * branches, so the loops below vectorise.) */
+static inline int takes(T v, T best)
+{
+    return (v > best) | ((v != v) & (best == best));
+}
+
+/* One pass of the stride-1 max pool: for k < n, (v[k], v_at[k]) replaces the running
+ * maximum (best[k], at[k]) where it wins.  A function of its own, with restrict
+ * pointers: inlined into the big loop below, the compiler ran out of registers and
+ * kept `at` on the stack, and every pass waited on its own stores. */
+static void max_pass(T *restrict best, int32_t *restrict at, const T *restrict v,
+                     const int32_t *restrict v_at, int64_t n)
+{
+    for (int64_t k = 0; k < n; k++) {
+        const T b = best[k], c = v[k];
+        const int32_t a = at[k], c_at = v_at[k];
+        const int take = takes(c, b);
+        best[k] = take ? c : b;
+        at[k] = take ? c_at : a;
+    }
 }
 
 /* Max pooling, stride 1 (the rules of max_pool2d_forward: the first maximum in
  * row-major window order wins, the first NaN wins, padding never does).  Returns -1
  * (the caller then takes the row loops) without memory, or when the padded plane
  * has 2^31 entries or more.
- * yb, ab: the running maximum and its xp entry, per output; -1: none yet. */
+ *
+ * A maximum splits into rows: the first maximum of a window is the first maximum
+ * among the first maxima of its rows (a row holding an earlier maximum, or an
+ * earlier NaN, wins over the later rows by the same rule).  So, instead of
+ * KH*KW passes over the outputs, one per window cell:
+ *   1. (rv, ra)[e] = the first maximum of the KW entries xp[e .. e+KW-1] of a row
+ *      and its cell, for every entry e of the padded plane (KW - 1 passes);
+ *   2. (yb, ab)[q] = the first maximum of rv[q], rv[q + Wp], .. rv[q + (KH-1)*Wp],
+ *      the KH row maxima of output q's window (KH - 1 passes).
+ * KH + KW - 2 passes in all: 4 instead of 9 for a 3x3 window, each a long
+ * branch-free loop.  Padding is -inf, which wins only a window whose real cells
+ * are all -inf too (then ab < 0); that window's first real cell is its top-left
+ * one inside x, set in step 3.  cell_of (make_cell_of) gives the cell of an entry. */
 static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
                             int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                             int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    const int64_t P = g.Hp * g.Wp; /* entries of the padded plane (without the slack) */
     if (g.size > INT32_MAX) /* the padded plane outgrows the 32-bit cell numbers */
         return -1;
     int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
@@ -128,41 +170,44 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *xp = malloc((size_t)g.size * sizeof(T));
+        T *rv = malloc((size_t)P * sizeof(T));
+        int32_t *ra = malloc((size_t)P * sizeof(int32_t));
         T *yb = malloc((size_t)g.L * sizeof(T));
         int32_t *ab = malloc((size_t)g.L * sizeof(int32_t));
 #pragma omp for
         for (int64_t p = 0; p < NC; p++) {
-            if (xp == NULL || yb == NULL || ab == NULL) {
+            if (xp == NULL || rv == NULL || ra == NULL || yb == NULL || ab == NULL) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
-            pad_plane(xp, x + p * H * W, cell_of, g.size);
-            for (int64_t q = 0; q < g.L; q++) {
-                yb[q] = (T)0;
-                ab[q] = -1;
+            pad_plane(xp, x + p * H * W, g, H, W, PT, PL, (T)-INFINITY);
+            /* 1. along the rows (reads up to KW - 1 entries into the slack) */
+            for (int64_t e = 0; e < P; e++) {
+                rv[e] = xp[e];
+                ra[e] = cell_of[e];
             }
-            for (int64_t i = 0; i < KH; i++)
-                for (int64_t j = 0; j < KW; j++) {
-                    const int32_t off = (int32_t)(i * g.Wp + j);
-                    /* branch-free, in 32-bit lanes (see max_cells) */
-                    for (int32_t q = 0; q < (int32_t)g.L; q++) {
-                        const int32_t e = q + off;
-                        const T v = xp[e], best = yb[q];
-                        const int take = (cell_of[e] >= 0) &
-                                         ((ab[q] < 0) | (v > best) | ((v != v) & (best == best)));
-                        yb[q] = take ? v : best;
-                        ab[q] = take ? e : ab[q];
-                    }
-                }
+            for (int64_t j = 1; j < KW; j++)
+                max_pass(rv, ra, xp + j, cell_of + j, P);
+            /* 2. down the columns: row i of output q's window is rv[q + i*Wp] */
+            for (int64_t q = 0; q < g.L; q++) {
+                yb[q] = rv[q];
+                ab[q] = ra[q];
+            }
+            for (int64_t i = 1; i < KH; i++)
+                max_pass(yb, ab, rv + i * g.Wp, ra + i * g.Wp, g.L);
+            /* 3. the outputs; a window won by padding takes its first real cell */
             for (int64_t oh = 0; oh < OH; oh++)
                 for (int64_t ow = 0; ow < OW; ow++) {
                     const int64_t q = oh * g.Wp + ow;
+                    const int64_t h0 = oh > PT ? oh - PT : 0, w0 = ow > PL ? ow - PL : 0;
                     y[(p * OH + oh) * OW + ow] = yb[q];
-                    argmax[(p * OH + oh) * OW + ow] = cell_of[ab[q]];
+                    argmax[(p * OH + oh) * OW + ow] = ab[q] >= 0 ? ab[q] : (int32_t)(h0 * W + w0);
                 }
         }
         free(xp);
+        free(rv);
+        free(ra);
         free(yb);
         free(ab);
     }
@@ -170,99 +215,142 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
     return failed ? -1 : 0;
 }
 
+/* count[oh*Wp + ow] = the number of cells of window (oh, ow) inside x, stride 1:
+ * (rows inside) * (columns inside); 1 in the dropped columns (ow >= OW), which
+ * are divided too.  The same for every plane, so the average pools below make it
+ * once, and their division is one long pass over the OH*Wp outputs that
+ * vectorises (over rows of 28, the last values of each row were divided one at a
+ * time, and with the counts computed in the loop that cost more than the sums). */
+static double *make_counts(padded_t g, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                           int64_t KH, int64_t KW, int64_t PT, int64_t PL)
+{
+    double *count = malloc((size_t)g.L * sizeof(double));
+    if (count == NULL)
+        return NULL;
+    for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < g.Wp; ow++)
+            count[oh * g.Wp + ow] =
+                ow < OW ? (double)(inside(oh - PT, KH, H) * inside(ow - PL, KW, W)) : 1.0;
+    return count;
+}
+
 /* Average pooling, stride 1: the same sums as avg_pool2d_forward, in the same
- * order (window cells in row-major order, in double); padding adds 0.0, which
- * leaves a double sum unchanged, and count = (rows inside) * (columns inside). */
+ * order (in double, each window row summed from 0.0, then the row sums added from
+ * 0.0, top row first); padding adds 0.0, which leaves a double sum unchanged.
+ * That order makes the sums separable, as the maximum of max_pool_stride1:
+ *   1. rs[e] = xp[e] + .. + xp[e + KW - 1], the row sums, for every entry e of the
+ *      padded plane (KW passes);
+ *   2. acc[q] = rs[q] + rs[q + Wp] + .. + rs[q + (KH-1)*Wp] (KH passes).
+ * KH + KW additions per output instead of KH*KW: 6 instead of 9 for 3x3, and
+ * the row sums of step 1 are each used by KH outputs. */
 static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t PT,
                             int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
-    int32_t *cell_of = make_cell_of(g, H, W, PT, PL);
-    if (cell_of == NULL)
+    double *count = make_counts(g, H, W, OH, OW, KH, KW, PT, PL);
+    if (count == NULL)
         return -1;
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *xp = malloc((size_t)g.size * sizeof(T));
+        double *rs = malloc((size_t)(g.Hp * g.Wp) * sizeof(double));
         double *acc = malloc((size_t)g.L * sizeof(double));
+        T *yb = malloc((size_t)g.L * sizeof(T));
 #pragma omp for
         for (int64_t p = 0; p < NC; p++) {
-            if (xp == NULL || acc == NULL) {
+            if (xp == NULL || rs == NULL || acc == NULL || yb == NULL) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
-            pad_plane(xp, x + p * H * W, cell_of, g.size);
+            pad_plane(xp, x + p * H * W, g, H, W, PT, PL, (T)0);
+            /* 1. along the rows (reads up to KW - 1 entries into the slack) */
+            for (int64_t e = 0; e < g.Hp * g.Wp; e++)
+                rs[e] = 0.0;
+            for (int64_t j = 0; j < KW; j++)
+                for (int64_t e = 0; e < g.Hp * g.Wp; e++)
+                    rs[e] += (double)xp[e + j];
+            /* 2. down the columns: row i of output q's window sums to rs[q + i*Wp] */
             for (int64_t q = 0; q < g.L; q++)
                 acc[q] = 0.0;
             for (int64_t i = 0; i < KH; i++)
-                for (int64_t j = 0; j < KW; j++) {
-                    const T *src = xp + i * g.Wp + j;
-                    for (int64_t q = 0; q < g.L; q++)
-                        acc[q] += (double)src[q];
-                }
-            for (int64_t oh = 0; oh < OH; oh++) {
-                const int64_t rows = inside(oh - PT, KH, H);
-                for (int64_t ow = 0; ow < OW; ow++)
-                    y[(p * OH + oh) * OW + ow] =
-                        (T)(acc[oh * g.Wp + ow] / (double)(rows * inside(ow - PL, KW, W)));
-            }
+                for (int64_t q = 0; q < g.L; q++)
+                    acc[q] += rs[q + i * g.Wp];
+            /* 3. the averages, then the rows of y without the dropped columns */
+            for (int64_t q = 0; q < g.L; q++)
+                yb[q] = (T)(acc[q] / count[q]);
+            for (int64_t oh = 0; oh < OH; oh++)
+                memcpy(y + (p * OH + oh) * OW, yb + oh * g.Wp, (size_t)OW * sizeof(T));
         }
         free(xp);
+        free(rs);
         free(acc);
+        free(yb);
     }
-    free(cell_of);
+    free(count);
     return failed ? -1 : 0;
 }
 
 /* The backward of avg_pool_stride1: gp (outputs, Wp wide, 0 in the dropped
- * columns) = dy / count; each window cell (i, j) adds gp into the padded dx at
- * offset i*Wp + j, cells taken in reverse (i, j) order so that every dx cell
- * receives its terms in (oh, ow) order, as in avg_pool2d_backward.  Then the
- * inside of the padded dx is dx. */
+ * columns) = dy / count; the padded dx cell e receives gp[e - i*Wp - j] from
+ * each window cell (i, j), cells taken in reverse (i, j) order so that every dx
+ * cell receives its terms in (oh, ow) order, as in avg_pool2d_backward.  Then the
+ * inside of the padded dx is dx.
+ * One pass per window cell, each reading gp shifted by i*Wp + j: gp has F zeros in
+ * front (the cells e < i*Wp + j get 0.0, which leaves their sums unchanged) and
+ * (KH - 1)*Wp behind.  (Adding gp into dxp shifted instead, each pass read what
+ * the pass before had just stored one place over, and waited for it.) */
 static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, int64_t W,
                                      int64_t OH, int64_t OW, int64_t KH, int64_t KW,
                                      int64_t PT, int64_t PL)
 {
     const padded_t g = padded_geometry(OH, OW, KH, KW);
+    const int64_t P = g.Hp * g.Wp, F = (KH - 1) * g.Wp + KW - 1;
+    double *count = make_counts(g, H, W, OH, OW, KH, KW, PT, PL);
+    if (count == NULL)
+        return -1;
+    const int64_t rows = H < g.Hp - PT ? H : g.Hp - PT, cols = W < g.Wp - PL ? W : g.Wp - PL;
     int failed = 0;
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
-        T *gp = malloc((size_t)g.L * sizeof(T));
-        T *dxp = malloc((size_t)g.size * sizeof(T));
+        T *gbuf = malloc((size_t)(F + P) * sizeof(T)); /* F zeros, gp (L), zeros */
+        T *gp = gbuf + F;
+        T *dxp = malloc((size_t)P * sizeof(T));
+        if (gbuf != NULL)
+            for (int64_t q = 0; q < F + P; q++)
+                gbuf[q] = (T)0;
 #pragma omp for
         for (int64_t p = 0; p < NC; p++) {
-            if (gp == NULL || dxp == NULL) {
+            if (gbuf == NULL || dxp == NULL) {
 #pragma omp atomic write
                 failed = 1;
                 continue;
             }
-            for (int64_t oh = 0; oh < OH; oh++) {
-                const int64_t rows = inside(oh - PT, KH, H);
-                for (int64_t ow = 0; ow < g.Wp; ow++)
-                    gp[oh * g.Wp + ow] = ow < OW ? dy[(p * OH + oh) * OW + ow]
-                                                       / (T)(rows * inside(ow - PL, KW, W))
-                                                 : (T)0;
-            }
-            for (int64_t q = 0; q < g.size; q++)
-                dxp[q] = (T)0;
+            for (int64_t oh = 0; oh < OH; oh++)
+                memcpy(gp + oh * g.Wp, dy + (p * OH + oh) * OW, (size_t)OW * sizeof(T));
+            for (int64_t q = 0; q < g.L; q++) /* (the dropped columns: 0 / 1) */
+                gp[q] /= (T)count[q];
+            for (int64_t e = 0; e < P; e++)
+                dxp[e] = (T)0;
             for (int64_t i = KH - 1; i >= 0; i--)
                 for (int64_t j = KW - 1; j >= 0; j--) {
-                    T *dst = dxp + i * g.Wp + j;
-                    for (int64_t q = 0; q < g.L; q++)
-                        dst[q] += gp[q];
+                    const T *src = gp - (i * g.Wp + j);
+                    for (int64_t e = 0; e < P; e++)
+                        dxp[e] += src[e];
                 }
+            /* (rows, cols: x's rows and columns inside the padded plane; any
+             * others, beyond every window, receive nothing) */
             for (int64_t h = 0; h < H; h++)
-                for (int64_t w = 0; w < W; w++) {
-                    const int64_t hp = h + PT, wp = w + PL;
-                    dx[(p * H + h) * W + w] =
-                        (hp < g.Hp && wp < g.Wp) ? dxp[hp * g.Wp + wp] : (T)0;
-                }
+                for (int64_t w = 0; w < W; w++)
+                    dx[(p * H + h) * W + w] = (h < rows && w < cols)
+                                                  ? dxp[(h + PT) * g.Wp + w + PL] : (T)0;
         }
-        free(gp);
+        free(gbuf);
         free(dxp);
     }
+    free(count);
     return failed ? -1 : 0;
 }
 
@@ -331,7 +419,10 @@ static inline void sum_cells(double *restrict acc, int64_t *restrict count,
 
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p],
  * count = the number of window cells inside x (padding excluded, as SINGA).
- * The sums run in double, in row-major window order. */
+ * The sums run in double: each window row is summed on its own (racc, from 0.0,
+ * left to right), then the row sums are added (acc, from 0.0, top row first).
+ * That order, which the CUDA kernel follows too, lets the stride-1 kernel
+ * (avg_pool_stride1) sum each row once for the KH windows that share it. */
 void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                             int64_t OH, int64_t OW, int64_t KH, int64_t KW, int64_t SH,
                             int64_t SW, int64_t PT, int64_t PL)
@@ -343,7 +434,7 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
         for (int64_t oh = 0; oh < OH; oh++) {
             for (int64_t o0 = 0; o0 < OW; o0 += MS_ROW_CHUNK) { /* outputs [o0, o1) */
                 const int64_t o1 = o0 + MS_ROW_CHUNK < OW ? o0 + MS_ROW_CHUNK : OW;
-                double acc[MS_ROW_CHUNK];
+                double acc[MS_ROW_CHUNK], racc[MS_ROW_CHUNK];
                 int64_t count[MS_ROW_CHUNK];
                 for (int64_t ow = o0; ow < o1; ow++) {
                     acc[ow - o0] = 0.0;
@@ -353,16 +444,20 @@ void FN(avg_pool2d_forward)(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
                     const int64_t h = oh * SH - PT + i;
                     if (h < 0 || h >= H)
                         continue;
+                    for (int64_t ow = o0; ow < o1; ow++)
+                        racc[ow - o0] = 0.0;
                     for (int64_t j = 0; j < KW; j++) {
                         int64_t lo, hi;
                         cols_inside(&lo, &hi, j, W, SW, PL, OW);
                         const T *row = plane + h * W + j - PL;
                         const int64_t a = lo > o0 ? lo : o0, b = hi < o1 ? hi : o1;
                         if (SW == 1) /* the constant stride lets the compiler vectorise */
-                            sum_cells(acc - o0, count - o0, row, a, b, 1);
+                            sum_cells(racc - o0, count - o0, row, a, b, 1);
                         else
-                            sum_cells(acc - o0, count - o0, row, a, b, SW);
+                            sum_cells(racc - o0, count - o0, row, a, b, SW);
                     }
+                    for (int64_t ow = o0; ow < o1; ow++)
+                        acc[ow - o0] += racc[ow - o0];
                 }
                 T *yr = y + (p * OH + oh) * OW;
                 for (int64_t ow = o0; ow < o1; ow++)

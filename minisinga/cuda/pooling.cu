@@ -127,7 +127,8 @@ extern "C" void FN(max_pool2d_backward)(T *dx, const T *dy, const int32_t *argma
 }
 
 /* y[p, oh, ow] = (1 / count) * sum over the window of x[p]   (sum in double),
- * count = the number of window cells inside x (padding excluded, as SINGA). */
+ * count = the number of window cells inside x (padding excluded, as SINGA).
+ * The C kernel's order: each window row summed from 0.0, then the row sums. */
 __global__ void FN(avg_pool2d_forward_kernel)(T *y, const T *x, int64_t NC, int64_t H,
                                               int64_t W, int64_t OH, int64_t OW, int64_t KH,
                                               int64_t KW, int64_t SH, int64_t SW, int64_t PT,
@@ -139,9 +140,12 @@ __global__ void FN(avg_pool2d_forward_kernel)(T *y, const T *x, int64_t NC, int6
         int64_t hs, he, ws, we;
         ms_pool_window(&hs, &he, &ws, &we, oh, ow, H, W, KH, KW, SH, SW, PT, PL);
         double acc = 0.0;
-        for (int64_t h = hs; h < he; h++)
+        for (int64_t h = hs; h < he; h++) {
+            double row = 0.0;
             for (int64_t w = ws; w < we; w++)
-                acc += (double)plane[h * W + w];
+                row += (double)plane[h * W + w];
+            acc += row;
+        }
         y[k] = (T)(acc / (double)((he - hs) * (we - ws)));
     }
 }
