@@ -167,6 +167,8 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
     if (cell_of == NULL)
         return -1;
     int failed = 0;
+    ms_team team = ms_team_start();
+    const int64_t chunk = NC / 16 + 1; /* 16 chunks of planes, as MS_PARALLEL_FOR */
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *xp = malloc((size_t)g.size * sizeof(T));
@@ -174,7 +176,7 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
         int32_t *ra = malloc((size_t)P * sizeof(int32_t));
         T *yb = malloc((size_t)g.L * sizeof(T));
         int32_t *ab = malloc((size_t)g.L * sizeof(int32_t));
-#pragma omp for
+#pragma omp for schedule(dynamic, chunk) nowait
         for (int64_t p = 0; p < NC; p++) {
             if (xp == NULL || rv == NULL || ra == NULL || yb == NULL || ab == NULL) {
 #pragma omp atomic write
@@ -205,12 +207,14 @@ static int max_pool_stride1(T *y, int32_t *argmax, const T *x, int64_t NC, int64
                     argmax[(p * OH + oh) * OW + ow] = ab[q] >= 0 ? ab[q] : (int32_t)(h0 * W + w0);
                 }
         }
+        ms_team_member_done(&team);
         free(xp);
         free(rv);
         free(ra);
         free(yb);
         free(ab);
     }
+    ms_team_note(&team, (NC + chunk - 1) / chunk);
     free(cell_of);
     return failed ? -1 : 0;
 }
@@ -252,13 +256,15 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
     if (count == NULL)
         return -1;
     int failed = 0;
+    ms_team team = ms_team_start();
+    const int64_t chunk = NC / 16 + 1; /* 16 chunks of planes, as MS_PARALLEL_FOR */
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *xp = malloc((size_t)g.size * sizeof(T));
         double *rs = malloc((size_t)(g.Hp * g.Wp) * sizeof(double));
         double *acc = malloc((size_t)g.L * sizeof(double));
         T *yb = malloc((size_t)g.L * sizeof(T));
-#pragma omp for
+#pragma omp for schedule(dynamic, chunk) nowait
         for (int64_t p = 0; p < NC; p++) {
             if (xp == NULL || rs == NULL || acc == NULL || yb == NULL) {
 #pragma omp atomic write
@@ -284,11 +290,13 @@ static int avg_pool_stride1(T *y, const T *x, int64_t NC, int64_t H, int64_t W,
             for (int64_t oh = 0; oh < OH; oh++)
                 memcpy(y + (p * OH + oh) * OW, yb + oh * g.Wp, (size_t)OW * sizeof(T));
         }
+        ms_team_member_done(&team);
         free(xp);
         free(rs);
         free(acc);
         free(yb);
     }
+    ms_team_note(&team, (NC + chunk - 1) / chunk);
     free(count);
     return failed ? -1 : 0;
 }
@@ -313,6 +321,8 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
         return -1;
     const int64_t rows = H < g.Hp - PT ? H : g.Hp - PT, cols = W < g.Wp - PL ? W : g.Wp - PL;
     int failed = 0;
+    ms_team team = ms_team_start();
+    const int64_t chunk = NC / 16 + 1; /* 16 chunks of planes, as MS_PARALLEL_FOR */
 #pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
     {
         T *gbuf = malloc((size_t)(F + P) * sizeof(T)); /* F zeros, gp (L), zeros */
@@ -321,7 +331,7 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
         if (gbuf != NULL)
             for (int64_t q = 0; q < F + P; q++)
                 gbuf[q] = (T)0;
-#pragma omp for
+#pragma omp for schedule(dynamic, chunk) nowait
         for (int64_t p = 0; p < NC; p++) {
             if (gbuf == NULL || dxp == NULL) {
 #pragma omp atomic write
@@ -347,9 +357,11 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
                     dx[(p * H + h) * W + w] = (h < rows && w < cols)
                                                   ? dxp[(h + PT) * g.Wp + w + PL] : (T)0;
         }
+        ms_team_member_done(&team);
         free(gbuf);
         free(dxp);
     }
+    ms_team_note(&team, (NC + chunk - 1) / chunk);
     free(count);
     return failed ? -1 : 0;
 }
