@@ -150,8 +150,8 @@ def test_a_loop_whose_threads_waited_sends_the_next_loops_to_one_thread():
     assert lib.ms_par_threads() == 2
     lib.ms_par_note(10e-3, 2e-3)         # waited a fifth of the loop: fine
     assert lib.ms_par_threads() == 2
-    lib.ms_par_note(1.6e-3, 0.8e-3)      # half of a short loop, under 1 ms: not a busy core
-    assert lib.ms_par_threads() == 2
+    lib.ms_par_note(0.4e-3, 0.15e-3)     # a third of a short loop, but under 0.2 ms:
+    assert lib.ms_par_threads() == 2      # a thread being woken, not a busy core
     backoffs = device.busy_backoffs()
     lib.ms_par_note(1.2e-3, 1.1e-3)      # nearly all of it
     assert lib.ms_par_threads() == 1
@@ -160,6 +160,14 @@ def test_a_loop_whose_threads_waited_sends_the_next_loops_to_one_thread():
     time.sleep(0.013)                     # one thread for 10 ms, or 10 x the loop: 12 ms
     assert lib.ms_par_threads() == 2
     lib.ms_par_note(1.2e-3, 1.1e-3)      # the try with 2 threads waited again
+    assert lib.ms_par_threads() == 1
+    lib.ms_par_note(1.2e-3, 1.1e-3)      # two more: 40 then 80 ms on one thread,
+    lib.ms_par_note(1.2e-3, 1.1e-3)      # and 160 the next time
+    time.sleep(0.1)
+    assert lib.ms_par_threads() == 2      # the next try; its loop keeps up, but one
+    lib.ms_par_note(1e-3, 0)              # loop that kept up does not halve the wait
+    lib.ms_par_note(1.2e-3, 1.1e-3)       # (only as long a good run as the last
+    time.sleep(0.12)                      # wait does): still 160 ms, not 80
     assert lib.ms_par_threads() == 1
     device.set_num_threads(2)
     assert lib.ms_par_threads() == 2

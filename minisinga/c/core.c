@@ -164,22 +164,28 @@ int64_t ms_cache_bytes(void)
  * they take CPU time from the calling thread's own work too.
  *
  * The rule: each region (MS_PARALLEL_FOR, the GEMM, the convolution's loops over
- * images) measures how long each of its threads waited at its barriers.  When the longest wait is over a quarter
- * of the region (and over MS_WAIT_MIN: a busy machine keeps a thread waiting
- * for whole time slices of the scheduler, 3 ms and more, while shorter waits
- * come from waking a sleeping thread or from a loop's own uneven pieces), the
- * threads are not keeping up with each other,
- * and the kernels run on one thread for a while: MS_SOLO_FIRST seconds,
- * doubling up to MS_SOLO_MAX each time the next try waits again (halving back
- * with each loop that did not wait), and at least ten times as long as the
- * loop that waited.  After that a region tries all threads again, so a machine
+ * images) measures how long each of its threads waited at its barriers.  When the
+ * longest wait is over a quarter of the region and over MS_WAIT_MIN, the threads
+ * are not keeping up with each other, and the kernels run on one thread for a
+ * while: MS_SOLO_FIRST seconds, doubling up to MS_SOLO_MAX each time the next try
+ * waits again (and halving back once all threads have kept up for as long as the
+ * last time on one thread), and at least ten times as long as the loop that
+ * waited.  MS_WAIT_MIN is 0.2 ms: waking a sleeping thread or a loop's own uneven
+ * pieces cost tens of microseconds, while a core that another program holds keeps
+ * a thread waiting for a time slice of the scheduler.  (With 1 ms, the first
+ * version, the CNN step beside one busy process was 1.4 to 1.65 times slower on 2
+ * threads than on 1: Linux gave the waiting thread its core back within 0.2 to 1
+ * ms, so loop after loop waited just under the threshold; with 0.2 ms, 0.94 to
+ * 0.99 times.  And halving back after every loop that kept up, as the first
+ * version did, sent the step back to 2 threads after a few milliseconds each
+ * time: 1.1 to 1.2 times.)  After that a region tries all threads again, so a machine
  * that has become quiet gets them back.  omp_set_num_threads(1) makes OpenMP's own regions (the convolution's,
  * pooling's) follow too, and no region wakes the idle threads, which then stop
  * spinning and sleep.  The state is per calling thread, as OpenMP's thread
  * count is.  Only loops cut into at least four pieces per thread report: with
  * fewer, a thread waits for the others by construction (three GEMM panels on
  * two threads). */
-#define MS_WAIT_MIN 1e-3
+#define MS_WAIT_MIN 0.2e-3
 #define MS_SOLO_FIRST 0.01
 #define MS_SOLO_MAX 1.0
 
@@ -187,6 +193,7 @@ static _Thread_local int threads_wanted;  /* set_num_threads's n; 0: not asked y
 static _Thread_local double solo_until;   /* on one thread until then (0: not solo) */
 static _Thread_local double solo_for = MS_SOLO_FIRST;
 static _Thread_local int64_t backoffs;    /* times gone to one thread */
+static _Thread_local double good_since;   /* all threads kept up since then */
 
 int ms_get_max_threads(void)
 {
@@ -225,6 +232,7 @@ int ms_par_threads(void)
         if (omp_get_wtime() < solo_until)
             return 1;
         solo_until = 0; /* time to try all threads again */
+        good_since = omp_get_wtime();
         omp_set_num_threads(n);
     }
 #endif
@@ -234,14 +242,18 @@ int ms_par_threads(void)
 void ms_par_note(double seconds, double waited)
 {
 #ifdef _OPENMP
+    const double now = omp_get_wtime();
     if (waited > MS_WAIT_MIN && 4 * waited > seconds) {
         /* at least 10 times this loop, so that tries cost under a tenth */
-        solo_until = omp_get_wtime() + (solo_for > 10 * seconds ? solo_for : 10 * seconds);
+        solo_until = now + (solo_for > 10 * seconds ? solo_for : 10 * seconds);
         solo_for = solo_for * 2 < MS_SOLO_MAX ? solo_for * 2 : MS_SOLO_MAX;
         backoffs++;
         omp_set_num_threads(1);
-    } else if (solo_for > MS_SOLO_FIRST) {
-        solo_for /= 2; /* a loop that went well: back towards the first wait */
+    } else if (solo_for > MS_SOLO_FIRST && now - good_since > solo_for) {
+        /* all threads have kept up for as long as the last time on one thread:
+         * back towards the first wait */
+        solo_for /= 2;
+        good_since = now;
     }
 #else
     (void)seconds;
