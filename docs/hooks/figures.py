@@ -825,6 +825,28 @@ def bench_times():
 
 
 @figure
+def bench_profile():
+    """Where a CNN step's time goes, minisinga's kernels beside PyTorch's operations,
+    from the benchmarks' profile table."""
+    import numpy as np
+    rows = _table("performance/benchmarks.md", "| minisinga kernel | launches | ms/step")
+    rows = [r for r in rows if not r[0].startswith("**")]   # not the totals
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    y = np.arange(len(rows))
+    mini = [float(r[2]) for r in rows]
+    torch = [float(r[6]) for r in rows]
+    ax.barh(y - 0.2, mini, 0.4, label="minisinga (its kernel)", color="#1565c0")
+    ax.barh(y + 0.2, torch, 0.4, label="PyTorch (its operation)", color="#bbbbbb")
+    ax.set_yticks(y, [r[0].replace(" (the classifier)", "") for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per training step (1 thread)")
+    ax.set_title("One CNN training step, time inside each kernel", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    return _svg(fig)
+
+
+@figure
 def bench_memory():
     """Peak memory per workload, from the benchmarks' memory table."""
     import numpy as np
