@@ -90,6 +90,7 @@ class TimeProfile:
         self._backward = False
 
     def end_step(self) -> None:
+        """A training step ends: count it (as timed, if it was)."""
         if self.timing:
             self.steps_timed += 1
         self.steps_seen += 1
