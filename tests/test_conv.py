@@ -365,6 +365,31 @@ STRIDE_1_EDGES = [((2, 3, 1, 1), (1, 1), (0, 0, 0, 0)), ((1, 2, 1, 1), (2, 2), (
                   ((1, 1, 3, 3), (3, 3), (2, 2, 2, 2))]
 
 
+# windows that tile the plane (stride = kernel, no padding): exactly (pooling.c's
+# max_pool_tiles; 2-wide windows take its constant-stride pass), or with rows or
+# columns left over (the general loops), and 1x1 windows
+TILES = [((2, 3, 6, 8), (2, 2)), ((2, 2, 6, 12), (3, 4)), ((1, 1, 5, 4), (1, 1)),
+         ((1, 2, 9, 7), (3, 3)), ((2, 1, 5, 9), (2, 4))]
+
+
+@pytest.mark.parametrize("xs, k", TILES, ids=[str(c) for c in TILES])
+def test_max_pool_on_windows_that_tile_the_plane_matches_the_reference(xs, k):
+    # whole numbers in [-2, 2): ties in most windows, and NaN in two
+    rng = np.random.default_rng(13)
+    x = rng.integers(-2, 2, xs).astype(np.float64)
+    x[0, 0, 1, 1] = np.nan
+    x[-1, -1, 0, 0] = np.nan
+    want = np_pooling_2d(x, k, k, (0, 0, 0, 0), True)
+    autograd.training = True
+    xt = T64(x, stores_grad=True)
+    y = autograd.pooling_2d(xt, k, k, (0, 0, 0, 0), True)
+    np.testing.assert_array_equal(np_of(y), want)
+    # the gradient goes to the winning cell: the first maximum, the first NaN
+    dy = rng.uniform(1, 2, want.shape)
+    want_dx = np_pooling_2d_vjp(dy, x, k, k, (0, 0, 0, 0), True)
+    np.testing.assert_array_equal(np_of(autograd.gradients(y, T64(dy))[xt]), want_dx)
+
+
 @pytest.mark.parametrize("xs, k, pads", STRIDE_1_EDGES, ids=[str(c) for c in STRIDE_1_EDGES])
 def test_pooling_stride_1_edges_match_the_reference_with_ties_and_nan(xs, k, pads):
     # whole numbers in [-2, 2): many ties, so the argmax rule is tested on every window

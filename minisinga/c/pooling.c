@@ -367,6 +367,87 @@ static int avg_pool_backward_stride1(T *dx, const T *dy, int64_t NC, int64_t H, 
 }
 
 
+/* Windows that tile the plane exactly: stride = kernel, no padding, H = OH*KH and
+ * W = OW*KW (LeNet's 2x2 pools of stride 2).  Then every input row is OW whole
+ * windows side by side, and the plane read as one long row is H*OW windows of KW
+ * values: the maxima along the rows are one long pass per window column j (at a
+ * constant stride, which vectorises), and the maxima of KH of those, down the
+ * columns, give the outputs -- the separable order of max_pool_stride1, with the
+ * same winners (first maximum in row-major order, first NaN).  The general loops
+ * below visit a row of outputs once per window cell, which for 2x2 windows over
+ * rows of 12 outputs cost more in bookkeeping than in comparisons. */
+static inline void tile_pass(T *restrict rv, int32_t *restrict ra, const T *restrict plane,
+                             int64_t R, int64_t KW, int64_t j)
+{
+    for (int64_t r = 0; r < R; r++) {
+        const int32_t cell = (int32_t)(r * KW + j);
+        const T v = plane[cell], best = rv[r];
+        const int take = (v > best) | ((v != v) & (best == best));
+        rv[r] = take ? v : best;
+        ra[r] = take ? cell : ra[r];
+    }
+}
+
+static int max_pool_tiles(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t H,
+                          int64_t W, int64_t OH, int64_t OW, int64_t KH, int64_t KW)
+{
+    const int64_t R = H * OW; /* windows along the rows, over the whole plane */
+    const int64_t chunk = NC / 16 + 1;
+    int failed = 0;
+    ms_team team = ms_team_start();
+#pragma omp parallel if (NC * OH * OW * KH * KW > MS_PAR_MIN)
+    {
+        T *rv = malloc((size_t)R * sizeof(T));
+        int32_t *ra = malloc((size_t)R * sizeof(int32_t));
+#pragma omp for schedule(dynamic, chunk) nowait
+        for (int64_t p = 0; p < NC; p++) {
+            if (rv == NULL || ra == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            const T *plane = x + p * H * W;
+            /* 1. along the rows: rv[r] = the maximum of plane[r*KW .. r*KW + KW) */
+            for (int64_t r = 0; r < R; r++) {
+                rv[r] = plane[r * KW];
+                ra[r] = (int32_t)(r * KW);
+            }
+            for (int64_t j = 1; j < KW; j++) {
+                if (KW == 2) /* a constant stride lets the compiler vectorise */
+                    tile_pass(rv, ra, plane, R, 2, 1);
+                else
+                    tile_pass(rv, ra, plane, R, KW, j);
+            }
+            /* 2. down the columns: output (oh, ow) takes rows oh*KH .. oh*KH + KH */
+            for (int64_t oh = 0; oh < OH; oh++) {
+                T *yr = y + (p * OH + oh) * OW;
+                int32_t *ar = argmax + (p * OH + oh) * OW;
+                const T *first = rv + oh * KH * OW;
+                const int32_t *first_at = ra + oh * KH * OW;
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    yr[ow] = first[ow];
+                    ar[ow] = first_at[ow];
+                }
+                for (int64_t i = 1; i < KH; i++) {
+                    const T *vr = first + i * OW;
+                    const int32_t *va = first_at + i * OW;
+                    for (int64_t ow = 0; ow < OW; ow++) {
+                        const T v = vr[ow], best = yr[ow];
+                        const int take = (v > best) | ((v != v) & (best == best));
+                        yr[ow] = take ? v : best;
+                        ar[ow] = take ? va[ow] : ar[ow];
+                    }
+                }
+            }
+        }
+        ms_team_member_done(&team);
+        free(rv);
+        free(ra);
+    }
+    ms_team_note(&team, (NC + chunk - 1) / chunk);
+    return failed ? -1 : 0;
+}
+
 /* y[p, oh, ow] = max over the window of x[p]
  * argmax[p, oh, ow] = h*W + w of that maximum within plane p.
  * Ties: the FIRST maximum in row-major window order wins (a later cell must
@@ -378,6 +459,9 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
 {
     if (SH == 1 && SW == 1 &&
         max_pool_stride1(y, argmax, x, NC, H, W, OH, OW, KH, KW, PT, PL) == 0)
+        return;
+    if (SH == KH && SW == KW && PT == 0 && PL == 0 && H == OH * KH && W == OW * KW &&
+        max_pool_tiles(y, argmax, x, NC, H, W, OH, OW, KH, KW) == 0)
         return;
     MS_PARALLEL_FOR_WORK(p, NC, NC * OH * OW * KH * KW, {
         const T *plane = x + p * H * W;
@@ -394,8 +478,11 @@ void FN(max_pool2d_forward)(T *y, int32_t *argmax, const T *x, int64_t NC, int64
                     int64_t lo, hi;
                     cols_inside(&lo, &hi, j, W, SW, PL, OW);
                     const int64_t base = h * W + j - PL; /* + ow*SW: the cell */
-                    if (SW == 1) /* the constant stride lets the compiler vectorise */
+                    /* a constant stride lets the compiler vectorise (2: LeNet's pools) */
+                    if (SW == 1)
                         max_cells(yr, ar, plane, (int32_t)base, (int32_t)lo, (int32_t)hi, 1);
+                    else if (SW == 2)
+                        max_cells(yr, ar, plane, (int32_t)base, (int32_t)lo, (int32_t)hi, 2);
                     else
                         max_cells(yr, ar, plane, (int32_t)base, (int32_t)lo, (int32_t)hi,
                                   (int32_t)SW);
