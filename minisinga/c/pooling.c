@@ -382,7 +382,7 @@ static inline void tile_pass(T *restrict rv, int32_t *restrict ra, const T *rest
     for (int64_t r = 0; r < R; r++) {
         const int32_t cell = (int32_t)(r * KW + j);
         const T v = plane[cell], best = rv[r];
-        const int take = (v > best) | ((v != v) & (best == best));
+        const int take = takes(v, best);
         rv[r] = take ? v : best;
         ra[r] = take ? cell : ra[r];
     }
@@ -428,16 +428,8 @@ static int max_pool_tiles(T *y, int32_t *argmax, const T *x, int64_t NC, int64_t
                     yr[ow] = first[ow];
                     ar[ow] = first_at[ow];
                 }
-                for (int64_t i = 1; i < KH; i++) {
-                    const T *vr = first + i * OW;
-                    const int32_t *va = first_at + i * OW;
-                    for (int64_t ow = 0; ow < OW; ow++) {
-                        const T v = vr[ow], best = yr[ow];
-                        const int take = (v > best) | ((v != v) & (best == best));
-                        yr[ow] = take ? v : best;
-                        ar[ow] = take ? va[ow] : ar[ow];
-                    }
-                }
+                for (int64_t i = 1; i < KH; i++)
+                    max_pass(yr, ar, first + i * OW, first_at + i * OW, OW);
             }
         }
         ms_team_member_done(&team);
