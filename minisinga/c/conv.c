@@ -27,9 +27,9 @@
  * the whole batch (29 MiB for a batch of 32) would go out to memory and back.  For y
  * and dx the images are shared out among the threads, each with its own col buffer,
  * so the threads never wait for each other (the GEMM inside runs on the calling
- * thread); dw adds the images one after another, in order.  Backward recomputes
- * im2col from x instead of keeping col from forward: that saves a buffer 9 times the
- * size of x, for a copy that costs little in cache.
+ * thread); dw adds the images in eight fixed chunks, which the threads share.
+ * Backward recomputes im2col from x instead of keeping col from forward: that saves
+ * a buffer 9 times the size of x, for a copy that costs little in cache.
  *
  * Sizes: x (N, C, H, W); w (O, C/G, KH, KW); b (O,); y, dy (N, O, OH, OW);
  * K = C/G*KH*KW rows of col_n per group, Og = O/G, P = OH*OW.  The geometry
@@ -219,27 +219,53 @@ static int backward_data_reference(T *dx, const T *dy, const T *w, ms_conv_geom 
 }
 
 /* dw[g] (Og, K) = sum_n dy[n, g] (Og, P) @ col_n[g]^T (P, K),  col_n = im2col(x[n]):
- * one GEMM per image and group, col_n[g] being the transposed operand; the images
- * are added in order (beta = 0 for the first: dw is written, not accumulated). */
+ * one GEMM per image and group, col_n[g] being the transposed operand.  The sum over
+ * n is cut into MS_CONV_CHUNKS fixed chunks of images, as in conv_fast.c's dw: each
+ * chunk adds its images in order (beta = 0 for its first: written, not accumulated),
+ * the first chunk straight into dw and the others into buffers of their own, which
+ * are then added to dw in chunk order.  The chunks do not depend on the number of
+ * threads, so neither do the bits; and the threads share the chunks. */
 static int backward_weight_reference(T *dw, const T *dy, const T *x, ms_conv_geom geom)
 {
     const int64_t N = geom.N, O = geom.O, G = geom.G, P = geom.OH * geom.OW, Og = O / G;
     const int64_t K = geom.C / G * geom.KH * geom.KW, xsize = geom.C * geom.H * geom.W;
+    const int64_t wsize = O * K, chunks = N < MS_CONV_CHUNKS ? N : MS_CONV_CHUNKS;
     if (N == 0) { /* no images: an empty sum */
-        memset(dw, 0, (size_t)(O * K) * sizeof(T));
+        memset(dw, 0, (size_t)wsize * sizeof(T));
         return 0;
     }
-    T *col = malloc((size_t)(G * K * P + 1) * sizeof(T));
-    if (col == NULL)
+    T *part = malloc((size_t)((chunks - 1) * wsize + 1) * sizeof(T)); /* chunks 1, 2, ... */
+    if (part == NULL)
         return -1;
-    for (int64_t n = 0; n < N; n++) {
-        FN(im2col)(col, x + n * xsize, one_image(geom));
-        for (int64_t g = 0; g < G; g++)
-            FN(gemm)(dw + g * Og * K, dy + n * O * P + g * Og * P, col + g * K * P, Og, K, P,
-                     0, 1, (T)1, n == 0 ? (T)0 : (T)1);
+    int failed = 0;
+    ms_team team = ms_team_start();
+#pragma omp parallel if (chunks > 1 && N * O * P * K > MS_CONV_PAR_MIN)
+    {
+        T *col = malloc((size_t)(G * K * P + 1) * sizeof(T));
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t ch = 0; ch < chunks; ch++) {
+            if (col == NULL) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            T *sum = ch == 0 ? dw : part + (ch - 1) * wsize;
+            for (int64_t n = ch * N / chunks; n < (ch + 1) * N / chunks; n++) {
+                FN(im2col)(col, x + n * xsize, one_image(geom));
+                for (int64_t g = 0; g < G; g++)
+                    FN(gemm)(sum + g * Og * K, dy + n * O * P + g * Og * P, col + g * K * P,
+                             Og, K, P, 0, 1, (T)1, n == ch * N / chunks ? (T)0 : (T)1);
+            }
+        }
+        ms_team_member_done(&team);
+        free(col);
     }
-    free(col);
-    return 0;
+    ms_team_note(&team, chunks);
+    for (int64_t ch = 1; ch < chunks; ch++) /* dw = chunk 0 + chunk 1 + ..., in order */
+        for (int64_t i = 0; i < wsize; i++)
+            dw[i] += part[(ch - 1) * wsize + i];
+    free(part);
+    return failed ? -1 : 0;
 }
 
 /* ------------------------------------------------------------ which code runs

@@ -221,6 +221,16 @@ static void im2row_channels_last(T *rows, T *xt, const T *x, int64_t Cg, ms_conv
     }
 }
 
+/* part[0][i] = part[0][i] + part[1][i] + ... + part[chunks-1][i] (each part `size`
+ * values long), added in that order: the sum of dw's chunks.  Chunk by chunk, so that
+ * the inner loop runs along memory. */
+static void add_chunks(T *part, int64_t chunks, int64_t size)
+{
+    for (int64_t ch = 1; ch < chunks; ch++)
+        for (int64_t i = 0; i < size; i++)
+            part[i] += part[ch * size + i];
+}
+
 /* dw[g] (Og, K) = sum_n dy[n, g] (Og, P) @ col_n[g]^T (P, K),   col_n = im2col(x[n]).
  *
  * col_n^T is built directly (im2row_channels_last): with it, both GEMM operands are
@@ -239,8 +249,9 @@ int FN(conv2d_backward_weight_rows)(T *dw, const T *dy, const T *x, ms_conv_geom
     const int64_t Og = O / G, Cg = C / G, K = Cg * KH * KW, wsize = O * K;
     const int64_t chunks = N < MS_CONV_CHUNKS ? N : MS_CONV_CHUNKS;
     int failed = 0;
-    /* one partial dw per chunk, columns in (i, j, c) order */
-    T *part = calloc((size_t)(chunks * wsize + 1), sizeof(T));
+    /* one partial dw per chunk, columns in (i, j, c) order (each chunk's first image
+     * writes it: no zeroing needed) */
+    T *part = malloc((size_t)(chunks * wsize + 1) * sizeof(T));
     if (part == NULL)
         return -1;
     ms_team team = ms_team_start();
@@ -269,15 +280,13 @@ int FN(conv2d_backward_weight_rows)(T *dw, const T *dy, const T *x, ms_conv_geom
         free(xt);
     }
     ms_team_note(&team, chunks);
-    /* dw[o, c, i, j] = part[0][o, i, j, c] + part[1][o, i, j, c] + ... in chunk order */
+    /* dw[o, c, i, j] = part[0][o, i, j, c] + part[1][o, i, j, c] + ... in chunk order:
+     * the chunks added into part[0] first (contiguous runs), then put in order */
+    add_chunks(part, chunks, wsize);
     for (int64_t o = 0; o < O; o++)
         for (int64_t c = 0; c < Cg; c++)
-            for (int64_t t = 0; t < KH * KW; t++) {
-                T s = part[o * K + t * Cg + c];
-                for (int64_t ch = 1; ch < chunks; ch++)
-                    s += part[ch * wsize + o * K + t * Cg + c];
-                dw[o * K + c * KH * KW + t] = s;
-            }
+            for (int64_t t = 0; t < KH * KW; t++)
+                dw[o * K + c * KH * KW + t] = part[o * K + t * Cg + c];
     free(part);
     return failed ? -1 : 0;
 }
@@ -302,8 +311,9 @@ int FN(conv2d_backward_weight_stride1)(T *dw, const T *dy, const T *x, ms_conv_g
     const int64_t Hp = OH + DH * (KH - 1), Wp = OW + KW - 1, L = OH * Wp, R = KW * Cg;
     const int64_t chunks = N < MS_CONV_CHUNKS ? N : MS_CONV_CHUNKS;
     int failed = 0;
-    /* one partial dw per chunk, laid out (g, i, o, j, c): a GEMM's output is one block */
-    T *part = calloc((size_t)(chunks * wsize + 1), sizeof(T));
+    /* one partial dw per chunk, laid out (g, i, o, j, c): a GEMM's output is one block
+     * (each chunk's first image writes it: no zeroing needed) */
+    T *part = malloc((size_t)(chunks * wsize + 1) * sizeof(T));
     if (part == NULL)
         return -1;
     ms_team team = ms_team_start();
@@ -358,17 +368,14 @@ int FN(conv2d_backward_weight_stride1)(T *dw, const T *dy, const T *x, ms_conv_g
     }
     ms_team_note(&team, chunks);
     /* dw[g*Og + o, c, i, j] = the chunks' part[g, i, o, j, c], added in chunk order */
+    add_chunks(part, chunks, wsize);
     for (int64_t g = 0; g < G; g++)
         for (int64_t o = 0; o < Og; o++)
             for (int64_t c = 0; c < Cg; c++)
                 for (int64_t i = 0; i < KH; i++)
-                    for (int64_t j = 0; j < KW; j++) {
-                        const int64_t at = ((g * KH + i) * Og + o) * R + j * Cg + c;
-                        T sum = part[at];
-                        for (int64_t ch = 1; ch < chunks; ch++)
-                            sum += part[ch * wsize + at];
-                        dw[(((g * Og + o) * Cg + c) * KH + i) * KW + j] = sum;
-                    }
+                    for (int64_t j = 0; j < KW; j++)
+                        dw[(((g * Og + o) * Cg + c) * KH + i) * KW + j] =
+                            part[((g * KH + i) * Og + o) * R + j * Cg + c];
     free(part);
     return failed ? -1 : 0;
 }
