@@ -195,12 +195,18 @@ FAST_PATH_CASES = [
     ((11, 3, 6, 5), (2, 3, 3, 2), (1, 1), (0, 0, 1, 1), (1, 1), 1),
     ((2, 4, 9, 8), (4, 2, 3, 3), (2, 1), (1, 1, 1, 1), (1, 1), 2),
     ((2, 3, 9, 11), (5, 3, 2, 3), (3, 3), (0, 0, 0, 0), (1, 2), 1),
+    # KW * C/G a multiple of the micro-kernel's width (32 floats, 16 doubles): dW's
+    # kernel rows are one product of segments (gemm_brows_segments); with row dilation
+    # the segments lie further apart, and each group has its own
+    ((2, 16, 6, 7), (5, 16, 3, 2), (1, 1), (1, 1, 0, 1), (1, 1), 1),
+    ((3, 32, 8, 7), (6, 16, 2, 2), (1, 1), (1, 1, 1, 1), (2, 1), 2),
 ]
 
 
 @pytest.mark.parametrize("xs, ws, stride, pads, dilation, group", FAST_PATH_CASES,
                          ids=["3x3-same", "dilated-grouped-asym", "row-dilation",
-                              "wide-padding", "chunks", "stride-2-1", "stride-3-dilated"])
+                              "wide-padding", "chunks", "stride-2-1", "stride-3-dilated",
+                              "dw-segments", "dw-segments-dilated-grouped"])
 def test_conv_fast_paths_match_the_reference(xs, ws, stride, pads, dilation, group):
     """conv_fast.c against conv.c's reference code (ms_conv_fast_paths = 0): the
     same y and gradients up to rounding (the products are added in other orders);

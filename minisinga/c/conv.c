@@ -355,14 +355,15 @@ int FN(conv2d_backward)(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w
     if (status != 0)
         return -1;
     if (db != NULL) {
-        /* db[o] = sum over n of the row sums dy[n, o, :] (in double, ms_sum.h) */
+        /* db[o] = sum over n of the row sums dy[n, o, :] (in double, ms_sum.h); the
+         * channels shared by the threads, each summed in the same order */
         const int64_t N = geom.N, O = geom.O, P = geom.OH * geom.OW;
-        for (int64_t o = 0; o < O; o++) {
+        MS_PARALLEL_FOR_WORK(o, O, N * O * P, {
             double s = 0.0;
             for (int64_t n = 0; n < N; n++)
                 s += row_sum(dy + (n * O + o) * P, P);
             db[o] = (T)s;
-        }
+        });
     }
     return 0;
 }

@@ -25,6 +25,7 @@
  * MINISINGA_PORTABLE=1, -march=native): no intrinsics are needed, because the
  * loop has exactly the shape a vector unit wants (see the comment there). */
 #include <stdlib.h>
+#include <string.h>
 #include <tgmath.h> /* fma() that picks fmaf for float */
 #include "minisinga.h"
 #include "ms_gemm.h"
@@ -210,10 +211,21 @@ static void pack_A(T *restrict ap, const T *restrict A, int64_t rsa,
     }
 }
 
+/* With B given by row addresses, op(B)[p, j] = brows[p][brows_col(j)]: column j
+ * itself (gemm_brows: rsb = 0), or, for gemm_brows_segments, column j % rsb of
+ * segment j / rsb, which starts csb values after the segment before it.  (rsb and
+ * csb, B's strides, are not needed for B itself when its rows are given.)  A panel
+ * of NR columns never straddles two segments (rsb is a multiple of NR), so the
+ * column of its first value is all a panel needs. */
+static inline int64_t brows_col(int64_t j, int64_t rsb, int64_t csb)
+{
+    return rsb > 0 ? j / rsb * csb + j % rsb : j;
+}
+
 /* pack_B_panel: one kc x NR panel of op(B), the n <= NR columns at (p0, j0):
  *   dst[p * NR + j] = op(B)[p0 + p, j0 + j]   (columns past n are zero).
  *   When brows is not NULL, op(B) is given by the addresses of its rows
- *   instead, op(B)[p, j] = brows[p][j] (see gemm_brows).
+ *   instead, op(B)[p, j] = brows[p][brows_col(j)] (see gemm_brows).
  * A whole panel of contiguous rows copies a constant NR values per k, which
  * the compiler does with NR / VL vector moves. */
 static void pack_B_panel(T *restrict dst, const T *restrict B, const T *const *brows,
@@ -248,7 +260,8 @@ static void pack_B_panel(T *restrict dst, const T *restrict B, const T *const *b
         return;
     }
     for (int64_t p = 0; p < kc; p++) {
-        const T *row = brows != NULL ? brows[p0 + p] + j0 : B + (p0 + p) * rsb + j0 * csb;
+        const T *row = brows != NULL ? brows[p0 + p] + brows_col(j0, rsb, csb)
+                                     : B + (p0 + p) * rsb + j0 * csb;
         if (n == NR && (brows != NULL || csb == 1)) {
             for (int j = 0; j < NR; j++)
                 dst[p * NR + j] = row[j];
@@ -399,8 +412,9 @@ static void gemm_rowblock(T *C, const T *A, const T *B, const T *const *brows, i
                 int64_t n = min64(NR, N - jr);
                 if (brows != NULL && n == NR) {
                     for (int64_t ir = 0; ir < M; ir += MR)
-                        microkernel(kc, ap + ir * kc, NULL, brows + pc, jr, C + ir * N + jr,
-                                    N, min64(MR, M - ir), n, alpha, beta_pass);
+                        microkernel(kc, ap + ir * kc, NULL, brows + pc,
+                                    brows_col(jr, rsb, csb), C + ir * N + jr, N,
+                                    min64(MR, M - ir), n, alpha, beta_pass);
                     continue;
                 }
                 pack_B_panel(bp, B, brows, rsb, csb, pc, jr, kc, n);
@@ -615,6 +629,31 @@ void FN(gemm_tile)(int64_t *mr, int64_t *nr)
     *nr = NR;
 }
 
+/* gemm_brows and gemm_brows_segments: B[p, j] = brows[p][brows_col(j, seg, gap)]. */
+static void brows_product(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
+                          int64_t K, T beta, int64_t seg, int64_t gap)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0) {
+        scale_C(C, M, N, beta);
+        return;
+    }
+    if (gemm_packed(C, A, NULL, brows, M, N, K, K, 1, seg, gap, (T)1, beta) == 0)
+        return;
+    /* no buffers: the i-k-j loop */
+    for (int64_t i = 0; i < M; i++) {
+        T *c = C + i * N;
+        for (int64_t j = 0; j < N; j++)
+            c[j] = (beta == (T)0) ? (T)0 : beta * c[j];
+        for (int64_t p = 0; p < K; p++) {
+            const T a = A[i * K + p], *b = brows[p];
+            for (int64_t j = 0; j < N; j++)
+                c[j] += a * b[brows_col(j, seg, gap)];
+        }
+    }
+}
+
 /* C (M, N) = A (M, K) @ B (K, N) + beta * C, with B given by the addresses of its
  * rows: B[p, j] = brows[p][j].  The rows need not be evenly spaced, nor apart: this
  * is what lets convolution skip im2col (conv.c), since each row of the im2col
@@ -625,23 +664,38 @@ void FN(gemm_tile)(int64_t *mr, int64_t *nr)
 void FN(gemm_brows)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
                     int64_t K, T beta)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0) {
-        scale_C(C, M, N, beta);
-        return;
+    brows_product(C, A, brows, M, N, K, beta, 0, 0);
+}
+
+/* The same with B's rows made of N / seg segments of seg columns each, segment s
+ * starting `gap` values after segment s - 1:
+ *     B[p, s * seg + j] = brows[p][s * gap + j]   (j < seg).
+ * It is N / seg products A @ B_s side by side, one per segment, with A packed once
+ * for all of them when seg is a multiple of NR: the convolution's weight gradient
+ * has one per kernel row, all with the same A (conv_fast.c).  Otherwise a panel
+ * would straddle two segments, and each segment is a product of its own, through
+ * a buffer for its columns of C.  N must be a multiple of seg.  Returns 0, or -1
+ * (having done nothing) when the buffers cannot be allocated. */
+int FN(gemm_brows_segments)(T *C, const T *A, const T *const *brows, int64_t M, int64_t N,
+                            int64_t K, T beta, int64_t seg, int64_t gap)
+{
+    if (seg % NR == 0) {
+        brows_product(C, A, brows, M, N, K, beta, seg, gap);
+        return 0;
     }
-    if (gemm_packed(C, A, NULL, brows, M, N, K, K, 1, 0, 0, (T)1, beta) == 0)
-        return;
-    /* no buffers: the i-k-j loop */
-    for (int64_t i = 0; i < M; i++) {
-        T *c = C + i * N;
-        for (int64_t j = 0; j < N; j++)
-            c[j] = (beta == (T)0) ? (T)0 : beta * c[j];
-        for (int64_t p = 0; p < K; p++) {
-            const T a = A[i * K + p], *b = brows[p];
-            for (int64_t j = 0; j < N; j++)
-                c[j] += a * b[j];
-        }
+    const T **shifted = malloc((size_t)(K + 1) * sizeof(T *));
+    T *cs = malloc((size_t)(M * seg + 1) * sizeof(T));
+    const int ok = shifted != NULL && cs != NULL;
+    for (int64_t s0 = 0; ok && s0 < N; s0 += seg) {
+        for (int64_t p = 0; p < K; p++)
+            shifted[p] = brows[p] + s0 / seg * gap;
+        for (int64_t i = 0; beta != (T)0 && i < M; i++)
+            memcpy(cs + i * seg, C + i * N + s0, (size_t)seg * sizeof(T));
+        brows_product(cs, A, shifted, M, seg, K, beta, 0, 0);
+        for (int64_t i = 0; i < M; i++)
+            memcpy(C + i * N + s0, cs + i * seg, (size_t)seg * sizeof(T));
     }
+    free(shifted);
+    free(cs);
+    return ok ? 0 : -1;
 }
