@@ -490,7 +490,7 @@ class DistOpt:
         call averages the next partition."""
         self._refuse_graph(loss, "backward_and_partial_update")
         params = []
-        for param, grad in engine.backward(loss):
+        for param, grad in engine.step_backward(loss):
             self.opt.apply(param.name, param, grad)
             params.append(param)
         self.opt.step()
@@ -518,7 +518,7 @@ class DistOpt:
             raise ValueError(f"backward_and_sparse_update: spars must be a number > 0 "
                              f"(and <= 1 with topK), got {spars!r}")
         pairs = []
-        for param, grad in engine.backward(loss):
+        for param, grad in engine.step_backward(loss):
             g = self._mpi_only(grad, "backward_and_sparse_update")
             if g.size >= 2 ** 31:
                 raise ValueError(f"backward_and_sparse_update: {param.name} has {g.size} "
@@ -588,7 +588,7 @@ class DistOpt:
                     self.fused_all_reduce(small)
             small, small_size = [], 0
 
-        for param, grad in engine.backward(loss):
+        for param, grad in engine.step_backward(loss):
             pairs.append((param, grad))
             if self.world_size == 1:
                 continue

@@ -460,6 +460,14 @@ def backward(y: Tensor, dy=None, retain_graph: bool = False):
     return _backward_many([y], [dy], retain_graph)
 
 
+def step_backward(loss: Tensor):
+    """The backward of an optimizer's step (``Optimizer.call``, ``DistOpt``'s steps):
+    ``backward(loss)``'s ``(param, grad)`` pairs, releasing what each operation
+    saved as soon as its backward has run, so that a step's activations are freed
+    as it goes (and a second backward through the graph is refused)."""
+    return _backward_many([loss], [None], release=True)
+
+
 class Gradients(dict):
     """The answer of ``gradients``: ``{id(param): grad}``, as SINGA keys it.
 

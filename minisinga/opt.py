@@ -172,7 +172,7 @@ class Optimizer:
         What each operation saved for its backward is released as soon as that
         backward has run (the activations: most of a step's peak memory), so a
         second backward through this graph is refused."""
-        for param, grad in engine._backward_many([loss], [None], release=True):
+        for param, grad in engine.step_backward(loss):
             self.apply(param.name, param, grad)
 
     def step(self) -> None:

@@ -211,6 +211,39 @@ print("ok")
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr
 
 
+@needs_mpi
+def test_every_distopt_step_frees_the_saved_activations_as_an_optimizer_step_does():
+    """DistOpt's steps back-propagate as ``opt(loss)`` does (engine.step_backward):
+    what each operation saved is released as soon as its backward has run, so a
+    second backward through the same graph is refused."""
+    code = """
+import numpy as np, pytest
+from minisinga import autograd, opt
+from minisinga.tensor import Tensor
+from minisinga.dist import DistOpt
+d = DistOpt(opt.SGD(lr=0.1))
+rng = np.random.default_rng(0)
+autograd.training = True
+steps = {"backward_and_update": {}, "backward_and_update_half": {},
+         "backward_and_partial_update": {}, "backward_and_sparse_update": {"spars": 0.5}}
+for step, kwargs in steps.items():
+    w = Tensor(data=rng.standard_normal((8, 4)).astype(np.float32), stores_grad=True)
+    x = Tensor(data=rng.standard_normal((2, 8)).astype(np.float32), requires_grad=False)
+    t = Tensor(data=np.array([1, 3], np.int32), requires_grad=False)
+    loss = autograd.softmax_cross_entropy(autograd.relu(autograd.matmul(x, w)), t)
+    before = w.to_numpy().copy()
+    getattr(d, step)(loss, **kwargs)
+    assert not np.array_equal(w.to_numpy(), before), step      # it did update w
+    with pytest.raises(RuntimeError, match="already back-propagated"):
+        autograd.gradients(loss)
+print("ok")
+"""
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    done = subprocess.run([_mpiexec(), "-n", "1", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+
+
 def states(result):
     return {k: v for k, v in result.items() if k.startswith("s:")}
 
