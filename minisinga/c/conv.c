@@ -129,9 +129,11 @@ void FN(col2im)(T *dx, const T *dcol, ms_conv_geom geom)
                         const int64_t base = ih * W + j * DW - PL;
                         const T *s = src + oh * OW;
                         if (SW == 1) { /* contiguous: lets the compiler vectorise */
-                            T *d = plane + base + lo;
+                            T *restrict d = plane + base + lo; /* (dx and dcol are apart) */
+                            const T *restrict r = s + lo;
+#pragma omp simd
                             for (int64_t ow = 0; ow < hi - lo; ow++)
-                                d[ow] += s[lo + ow];
+                                d[ow] += r[ow];
                         } else {
                             for (int64_t ow = lo; ow < hi; ow++)
                                 plane[base + ow * SW] += s[ow];
