@@ -96,8 +96,8 @@ CASES = {
                                              _u((20,), seed=2)]),
     "conv2d_lenet_second_layer": (autograd.conv2d, [_u((16, 20, 12, 12)),
                                                     _u((50, 20, 5, 5), seed=1)]),
-    "conv2d_stride1_padded": (lambda x, W: autograd.conv2d(x, W, padding=1),
-                              [_u((16, 16, 14, 14)), _u((16, 16, 3, 3), seed=1)]),
+    "conv2d_stride1_padded": (lambda x, W: autograd.conv2d(x, W, padding=1),   # dW: segments
+                              [_u((16, 32, 14, 14)), _u((16, 32, 3, 3), seed=1)]),
     "conv2d_stride2": (lambda x, W: autograd.conv2d(x, W, stride=2, padding=1),
                        [_u((16, 16, 14, 14)), _u((16, 16, 3, 3), seed=1)]),
     "max_pool2d": (lambda x: autograd.max_pool2d(x, 2, 2), [_u((16, 20, 24, 24))]),
