@@ -163,8 +163,9 @@ int64_t ms_cache_bytes(void)
  * regions OpenMP's idle threads spin (by default for a few milliseconds), so
  * they take CPU time from the calling thread's own work too.
  *
- * The rule: each region (MS_PARALLEL_FOR, the GEMM, the convolution's loops over
- * images) measures how long each of its threads waited at its barriers.  When the
+ * The rule: each region that reports (the GEMM, the convolution's and pooling's
+ * loops over images and planes; MS_PARALLEL_FOR's elementwise loops only follow)
+ * measures how long each of its threads waited at its barriers.  When the
  * longest wait is over a quarter of the region and over MS_WAIT_MIN, the threads
  * are not keeping up with each other, and the kernels run on one thread for a
  * while: MS_SOLO_FIRST seconds, doubling up to MS_SOLO_MAX each time the next try
